@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# ci/test.sh - the whole test suite, what `./tcplab test` runs (and CI through .ci/run):
+#   1. C unit tests of build/ (meson test, suite unit)
+#   2. the same unit tests built with AddressSanitizer + UBSan and warnings as errors
+#   3. pytest (pytest/): scenarios, result schema, CLI errors, histogram accuracy, ...
+# Ends with pytest's summary line. Extra arguments go to pytest.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${TCPLAB_BUILD:-$root/build}
+asan=$root/build-asan
+
+echo "== unit tests ($build)"
+meson test -C "$build" --suite unit --print-errorlogs -q
+
+echo "== unit tests under ASan+UBSan ($asan)"
+if [ ! -f "$asan/build.ninja" ]; then
+    meson setup "$asan" "$root" -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dwerror=true -Dbuildtype=debug >/dev/null
+fi
+ninja -C "$asan" >/dev/null
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C "$asan" --suite unit --print-errorlogs -q
+
+echo "== pytest"
+cd "$root"
+export TCPLAB_BIN=$build/harness/tcplab
+exec /usr/bin/python3 -m pytest -p no:cacheprovider pytest "$@"

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/* cli.c - shared flag parsing and small helpers of harness.h and cli.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "harness.h"
+#include "transport.h"
+
+volatile sig_atomic_t hx_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	hx_stop = 1;
+}
+
+void hx_signals_init(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int hx_pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return 0;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -errno : 0;
+}
+
+int hx_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	const char *colon = strrchr(s, ':');
+	char host[64];
+	char *end;
+	unsigned long port;
+
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port > 65535)
+		return -EINVAL;
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	if (host[0] == '\0')
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		return -EINVAL;
+	*len = sizeof(*sin);
+	return 0;
+}
+
+void hx_format_addr(const struct sockaddr_storage *ss, char *host, size_t hostlen,
+		    unsigned int *port)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+	if (ss->ss_family != AF_INET || inet_ntop(AF_INET, &sin->sin_addr, host,
+						  (socklen_t)hostlen) == NULL) {
+		snprintf(host, hostlen, "?");
+		*port = 0;
+		return;
+	}
+	*port = ntohs(sin->sin_port);
+}
+
+static void valid_flags(const struct option *opts, char *buf, size_t len)
+{
+	size_t off = 0;
+	unsigned int i;
+
+	buf[0] = '\0';
+	for (i = 0; opts[i].name != NULL && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s--%s", i ? ", " : "",
+					opts[i].name);
+}
+
+int hx_cli_getopt(int argc, char **argv, const struct option *opts, const char *cmd)
+{
+	const char *arg;
+	char valid[512];
+	int c;
+
+	opterr = 0;
+	c = getopt_long(argc, argv, "", opts, NULL);
+	if (c != '?')
+		return c;
+	arg = argv[optind - 1 < argc ? optind - 1 : argc - 1];
+	valid_flags(opts, valid, sizeof(valid));
+	if (optopt != 0 && strncmp(arg, "--", 2) == 0)
+		fprintf(stderr, "tcplab %s: flag '%s' needs a value\n", cmd, arg);
+	else
+		fprintf(stderr, "tcplab %s: unknown flag '%s' (valid: %s)\n", cmd, arg, valid);
+	return '?';
+}
+
+int hx_cli_add_opt(const char **list, unsigned int *n, const char *arg, const char *flag)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (eq == NULL || eq == arg) {
+		fprintf(stderr, "tcplab: %s '%s': expected KEY=VALUE\n", flag, arg);
+		return -EINVAL;
+	}
+	if (*n == HX_CLI_MAX_OPTS) {
+		fprintf(stderr, "tcplab: more than %d %s flags\n", HX_CLI_MAX_OPTS, flag);
+		return -EINVAL;
+	}
+	list[(*n)++] = arg;
+	return 0;
+}
+
+int hx_cli_int(const char *arg, const char *flag, int min, int max, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || errno != 0 || v < min || v > max) {
+		fprintf(stderr, "tcplab: %s '%s': expected a whole number from %d to %d\n", flag,
+			arg, min, max);
+		return -EINVAL;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+int hx_cli_check_backend(const char *name, const char *who)
+{
+	const struct tl_ops *const *b;
+	char valid[256];
+	size_t off = 0;
+
+	if (tl_backend_find(name) != NULL)
+		return 0;
+	valid[0] = '\0';
+	for (b = tl_backends(); *b != NULL && off < sizeof(valid); b++)
+		off += (size_t)snprintf(valid + off, sizeof(valid) - off, "%s%s",
+					b == tl_backends() ? "" : ", ", (*b)->name);
+	fprintf(stderr, "%s: unknown backend '%s' (valid: %s)\n", who, name, valid);
+	return -ENOENT;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h - flag parsing shared by the tcplab commands, so every bad flag or value gets the
+ * same one-line message naming the problem and the valid choices.
+ */
+#ifndef HX_CLI_H
+#define HX_CLI_H
+
+#include <getopt.h>
+
+#define HX_CLI_MAX_OPTS 32
+
+/**
+ * getopt_long with tcplab's messages: an unknown flag or a missing value prints
+ * "tcplab CMD: unknown flag '--x' (valid: --a, --b)" and returns '?'.
+ */
+int hx_cli_getopt(int argc, char **argv, const struct option *opts, const char *cmd);
+
+/** Append a KEY=VALUE @p arg to @p list; -EINVAL with a message when malformed or full. */
+int hx_cli_add_opt(const char **list, unsigned int *n, const char *arg, const char *flag);
+
+/** Parse an int in [min, max]; -EINVAL with a message naming @p flag. */
+int hx_cli_int(const char *arg, const char *flag, int min, int max, int *out);
+
+/** -ENOENT with "unknown backend 'x' (valid: kernel, lwip)" when @p name is not built in. */
+int hx_cli_check_backend(const char *name, const char *who);
+
+#endif /* HX_CLI_H */

@@ -1,0 +1,559 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine.c - the traffic engine of engine.h.
+ *
+ * Each connection runs the compiled client script (scenario.h) as a small interpreter: a
+ * program counter, the bytes done in the current step, one counter per loop. step() runs a
+ * connection until a call would block, then the connection waits for poll events or a timer.
+ * The main loop is: poll the waiting sockets -> step the ready ones -> wake due timers ->
+ * report progress, until every connection has finished its script.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "engine.h"
+#include "harness.h"
+#include "pattern.h"
+
+#define NS_PER_S INT64_C(1000000000)
+#define NS_PER_MS INT64_C(1000000)
+#define DRAIN_NS (5 * NS_PER_S)
+#define STOP_DRAIN_NS (1 * NS_PER_S)
+#define BACKOFF_NS NS_PER_MS
+#define REPORT_NS NS_PER_S
+#define IO_CHUNK HX_PATTERN_CHUNK
+
+enum wait {
+	W_RUN,		/* ready to step */
+	W_IO,		/* waiting for poll events on c->s */
+	W_TIMER,	/* waiting until c->wake_at */
+	W_DONE,
+};
+
+enum step {
+	S_NEXT,		/* the step finished; c->pc moved on */
+	S_BLOCK,	/* waiting: c->wait says on what */
+	S_FAIL,		/* c->fail says why */
+};
+
+struct conn {
+	int s;
+	unsigned int pc;
+	enum wait wait;
+	short events;		/* for W_IO */
+	bool connecting;
+	bool sleeping;		/* inside a sleep step */
+	enum hx_error fail;
+	uint64_t done;		/* bytes done in the current send/recv step */
+	uint64_t tx_off;	/* stream offsets, for the pattern */
+	uint64_t rx_off;
+	int64_t t_start;	/* measure section start (intended start under open pacing) */
+	int64_t wake_at;
+	int64_t next_at;	/* open pacing: intended start of the next transaction */
+	uint32_t loop_left[HX_MAX_LOOPS];
+};
+
+struct engine {
+	const struct hx_engine_config *cfg;
+	const struct hx_scenario *sc;
+	struct tl_stack *st;
+	struct hx_metrics *m;
+	struct conn *conns;
+	unsigned int n_done;
+	bool stopping;
+	int64_t t_start, t_warm, t_end, t_stop;
+	int64_t interval_ns;		/* open pacing: per connection */
+	int64_t next_report;
+	uint64_t recent_tx;		/* transactions since the last report, warm-up too */
+	struct hist *recent;		/* their latencies */
+	struct pollfd *pf;
+	unsigned int *map;
+	struct hx_pattern pattern;
+	uint8_t rbuf[IO_CHUNK];
+};
+
+static const char *const error_names[HX_ERR__COUNT] = {
+	[HX_ERR_SOCKET] = "socket",
+	[HX_ERR_CONNECT_REFUSED] = "connect_refused",
+	[HX_ERR_CONNECT_FAILED] = "connect_failed",
+	[HX_ERR_RESET] = "reset",
+	[HX_ERR_EOF] = "eof",
+	[HX_ERR_DATA_MISMATCH] = "data_mismatch",
+	[HX_ERR_SEND_FAILED] = "send_failed",
+	[HX_ERR_RECV_FAILED] = "recv_failed",
+	[HX_ERR_SHUTDOWN_FAILED] = "shutdown_failed",
+	[HX_ERR_NOT_CONNECTED] = "not_connected",
+	[HX_ERR_DRAIN_TIMEOUT] = "drain_timeout",
+};
+
+const char *hx_error_name(enum hx_error e)
+{
+	return e < HX_ERR__COUNT ? error_names[e] : "unknown";
+}
+
+static bool in_window(const struct engine *e, int64_t t)
+{
+	return t >= e->t_warm && t < e->t_end;
+}
+
+static enum step fail(struct conn *c, enum hx_error why)
+{
+	c->fail = why;
+	return S_FAIL;
+}
+
+static enum step wait_io(struct conn *c, short events)
+{
+	c->wait = W_IO;
+	c->events = events;
+	return S_BLOCK;
+}
+
+static enum step wait_until(struct conn *c, int64_t t)
+{
+	c->wait = W_TIMER;
+	c->wake_at = t;
+	return S_BLOCK;
+}
+
+/* ---- steps ---- */
+
+static enum step connect_done(struct engine *e, struct conn *c)
+{
+	socklen_t len = sizeof(int);
+	int err = 0, r;
+
+	r = tl_getsockopt(e->st, c->s, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (r < 0)
+		err = -r;
+	c->connecting = false;
+	if (err != 0)
+		return fail(c, err == ECONNREFUSED ? HX_ERR_CONNECT_REFUSED : HX_ERR_CONNECT_FAILED);
+	if (in_window(e, hx_now_ns()))
+		e->m->connections++;
+	c->pc++;
+	return S_NEXT;
+}
+
+static enum step op_connect(struct engine *e, struct conn *c)
+{
+	const struct hx_engine_config *cfg = e->cfg;
+	int r;
+
+	if (c->connecting)
+		return connect_done(e, c);
+	if (c->s >= 0)
+		return fail(c, HX_ERR_CONNECT_FAILED);	/* connect on a connected socket */
+	c->s = tl_socket(e->st);
+	if (c->s < 0)
+		return fail(c, HX_ERR_SOCKET);
+	if (tl_set_nonblock(e->st, c->s, true) < 0 ||
+	    tl_setsockopt_int(e->st, c->s, IPPROTO_TCP, TCP_NODELAY, e->sc->nodelay) < 0)
+		return fail(c, HX_ERR_SOCKET);
+	r = tl_connect(e->st, c->s, (const struct sockaddr *)&cfg->addr, cfg->addrlen);
+	c->connecting = true;
+	if (r == -EINPROGRESS || r == -EAGAIN)
+		return wait_io(c, POLLOUT);
+	if (r < 0) {
+		c->connecting = false;
+		return fail(c, r == -ECONNREFUSED ? HX_ERR_CONNECT_REFUSED : HX_ERR_CONNECT_FAILED);
+	}
+	return connect_done(e, c);
+}
+
+static void count_bytes(struct engine *e, uint64_t *window, uint64_t *total, uint64_t n)
+{
+	*total += n;
+	if (in_window(e, hx_now_ns()))
+		*window += n;
+}
+
+static enum step op_send(struct engine *e, struct conn *c, uint64_t want)
+{
+	ssize_t n;
+
+	if (c->s < 0)
+		return fail(c, HX_ERR_NOT_CONNECTED);
+	while (c->done < want) {
+		uint64_t left = want - c->done;
+
+		n = tl_send(e->st, c->s, hx_pattern_at(&e->pattern, c->tx_off),
+			    left < IO_CHUNK ? left : IO_CHUNK, 0);
+		if (n == -EAGAIN)
+			return wait_io(c, POLLOUT);
+		if (n < 0)
+			return fail(c, n == -EPIPE || n == -ECONNRESET ? HX_ERR_RESET
+								       : HX_ERR_SEND_FAILED);
+		c->done += (uint64_t)n;
+		c->tx_off += (uint64_t)n;
+		count_bytes(e, &e->m->bytes_sent, &e->m->total_bytes_sent, (uint64_t)n);
+	}
+	c->done = 0;
+	c->pc++;
+	return S_NEXT;
+}
+
+static enum step op_recv(struct engine *e, struct conn *c, uint64_t want)
+{
+	ssize_t n;
+
+	if (c->s < 0)
+		return fail(c, HX_ERR_NOT_CONNECTED);
+	while (c->done < want) {
+		uint64_t left = want - c->done;
+
+		n = tl_recv(e->st, c->s, e->rbuf, left < IO_CHUNK ? left : IO_CHUNK, 0);
+		if (n == -EAGAIN)
+			return wait_io(c, POLLIN);
+		if (n == 0)
+			return fail(c, HX_ERR_EOF);
+		if (n < 0)
+			return fail(c, n == -ECONNRESET ? HX_ERR_RESET : HX_ERR_RECV_FAILED);
+		if (!hx_pattern_check(&e->pattern, e->rbuf, (size_t)n, c->rx_off))
+			return fail(c, HX_ERR_DATA_MISMATCH);
+		c->done += (uint64_t)n;
+		c->rx_off += (uint64_t)n;
+		count_bytes(e, &e->m->bytes_received, &e->m->total_bytes_received, (uint64_t)n);
+	}
+	c->done = 0;
+	c->pc++;
+	return S_NEXT;
+}
+
+static void conn_reset(struct engine *e, struct conn *c)
+{
+	if (c->s >= 0)
+		tl_close(e->st, c->s);
+	c->s = -1;
+	c->connecting = false;
+	c->sleeping = false;
+	c->done = 0;
+	c->tx_off = 0;
+	c->rx_off = 0;
+}
+
+static enum step op_loop(struct engine *e, struct conn *c, const struct hx_op *op)
+{
+	c->loop_left[op->loop] = (uint32_t)op->arg;
+	c->pc = e->stopping ? op->jump : c->pc + 1;
+	return S_NEXT;
+}
+
+static enum step op_next(struct engine *e, struct conn *c, const struct hx_op *op)
+{
+	const struct hx_op *head = &e->sc->ops[op->jump];
+	bool again;
+
+	if (head->arg == 0)
+		again = !e->stopping;
+	else
+		again = --c->loop_left[op->loop] > 0 && !e->stopping;
+	c->pc = again ? op->jump + 1 : c->pc + 1;
+	return S_NEXT;
+}
+
+static enum step op_measure_begin(struct engine *e, struct conn *c)
+{
+	int64_t now = hx_now_ns();
+
+	if (e->sc->pacing == HX_PACING_OPEN) {
+		if (now < c->next_at && !e->stopping)
+			return wait_until(c, c->next_at);
+		c->t_start = c->next_at;
+		c->next_at += e->interval_ns;
+	} else {
+		c->t_start = now;
+	}
+	c->pc++;
+	return S_NEXT;
+}
+
+static enum step op_measure_end(struct engine *e, struct conn *c)
+{
+	int64_t now = hx_now_ns();
+
+	if (in_window(e, now)) {
+		hist_record(e->m->latency, now - c->t_start);
+		e->m->transactions++;
+	}
+	hist_record(e->recent, now - c->t_start);
+	e->recent_tx++;
+	c->pc++;
+	return S_NEXT;
+}
+
+static enum step op_sleep(struct engine *e, struct conn *c, const struct hx_op *op)
+{
+	if (!c->sleeping && !e->stopping) {
+		c->sleeping = true;
+		return wait_until(c, hx_now_ns() + (int64_t)op->arg);
+	}
+	c->sleeping = false;
+	c->pc++;
+	return S_NEXT;
+}
+
+static enum step op_simple(struct engine *e, struct conn *c, const struct hx_op *op)
+{
+	int r;
+
+	if (c->s < 0)
+		return fail(c, HX_ERR_NOT_CONNECTED);
+	if (op->code == HX_OP_SHUTDOWN) {
+		r = tl_shutdown(e->st, c->s, (int)op->arg);
+		if (r < 0)
+			return fail(c, HX_ERR_SHUTDOWN_FAILED);
+	} else {
+		conn_reset(e, c);
+	}
+	c->pc++;
+	return S_NEXT;
+}
+
+static enum step exec(struct engine *e, struct conn *c)
+{
+	const struct hx_op *op = &e->sc->ops[c->pc];
+
+	switch (op->code) {
+	case HX_OP_CONNECT: return op_connect(e, c);
+	case HX_OP_SEND: return op_send(e, c, op->arg);
+	case HX_OP_RECV: return op_recv(e, c, op->arg);
+	case HX_OP_SHUTDOWN:
+	case HX_OP_CLOSE: return op_simple(e, c, op);
+	case HX_OP_LOOP: return op_loop(e, c, op);
+	case HX_OP_NEXT: return op_next(e, c, op);
+	case HX_OP_MEASURE_BEGIN: return op_measure_begin(e, c);
+	case HX_OP_MEASURE_END: return op_measure_end(e, c);
+	case HX_OP_SLEEP: return op_sleep(e, c, op);
+	case HX_OP_DONE: break;
+	}
+	conn_reset(e, c);
+	c->wait = W_DONE;
+	e->n_done++;
+	return S_BLOCK;
+}
+
+static void conn_fail(struct engine *e, struct conn *c)
+{
+	e->m->errors++;
+	e->m->errors_by[c->fail]++;
+	conn_reset(e, c);
+	c->pc = 0;
+	if (e->stopping) {
+		c->wait = W_DONE;
+		e->n_done++;
+		return;
+	}
+	/* start the script over after a short pause, so a refusing peer is not hammered */
+	wait_until(c, hx_now_ns() + BACKOFF_NS);
+}
+
+static void step(struct engine *e, struct conn *c)
+{
+	enum step r;
+
+	c->wait = W_RUN;
+	do
+		r = exec(e, c);
+	while (r == S_NEXT);
+	if (r == S_FAIL)
+		conn_fail(e, c);
+}
+
+/* ---- the loop ---- */
+
+static void report(struct engine *e, int64_t now)
+{
+	double el = (double)(now - e->t_start) / 1e9;
+	double total = (double)(e->t_end - e->t_start) / 1e9;
+	double tps = (double)e->recent_tx * 1e9 / (double)REPORT_NS;
+	const char *phase = now <= e->t_warm + REPORT_NS / 2 ? "warmup"
+			    : now <= e->t_end + REPORT_NS / 2 ? "run" : "drain";
+	bool tty = isatty(STDERR_FILENO);
+
+	if (!e->cfg->progress)
+		return;
+	fprintf(stderr, "%s[%s] %5.1f/%.1fs %-6s %10.0f tps  p99 %8.1fus  errors %llu%s",
+		tty ? "\r" : "", e->cfg->label, el, total, phase, tps,
+		(double)hist_percentile(e->recent, 99.0) / 1e3,
+		(unsigned long long)e->m->errors, tty ? "   " : "\n");
+	fflush(stderr);
+	e->recent_tx = 0;
+	hist_reset(e->recent);
+}
+
+static void begin_stop(struct engine *e, int64_t now, int64_t drain)
+{
+	unsigned int i;
+
+	e->stopping = true;
+	e->t_stop = now + drain;
+	for (i = 0; i < e->sc->conns; i++) {
+		struct conn *c = &e->conns[i];
+
+		if (c->wait != W_TIMER)
+			continue;
+		if (c->pc == 0 && c->s < 0) {	/* backing off after an error: just end */
+			c->wait = W_DONE;
+			e->n_done++;
+		} else {
+			c->wake_at = now;
+		}
+	}
+}
+
+static void abort_rest(struct engine *e)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->sc->conns; i++) {
+		struct conn *c = &e->conns[i];
+
+		if (c->wait == W_DONE)
+			continue;
+		e->m->errors++;
+		e->m->errors_by[HX_ERR_DRAIN_TIMEOUT]++;
+		conn_reset(e, c);
+		c->wait = W_DONE;
+		e->n_done++;
+	}
+}
+
+/* Poll timeout: until the next timer, spinning when it is less than a millisecond away. */
+static int poll_timeout(const struct engine *e, int64_t now)
+{
+	int64_t next = e->stopping ? e->t_stop : e->t_end;
+	unsigned int i;
+
+	if (e->next_report < next)
+		next = e->next_report;
+	for (i = 0; i < e->sc->conns; i++) {
+		if (e->conns[i].wait == W_RUN)
+			return 0;
+		if (e->conns[i].wait == W_TIMER && e->conns[i].wake_at < next)
+			next = e->conns[i].wake_at;
+	}
+	if (next - now < NS_PER_MS)
+		return 0;
+	return (int)((next - now) / NS_PER_MS);
+}
+
+static int loop_once(struct engine *e)
+{
+	unsigned int i, n = 0;
+	int64_t now;
+	int r;
+
+	for (i = 0; i < e->sc->conns; i++) {
+		if (e->conns[i].wait != W_IO)
+			continue;
+		e->pf[n] = (struct pollfd){ .fd = e->conns[i].s, .events = e->conns[i].events };
+		e->map[n++] = i;
+	}
+	r = tl_poll(e->st, e->pf, n, poll_timeout(e, hx_now_ns()));
+	if (r < 0 && r != -EINTR)
+		return r;
+	for (i = 0; r > 0 && i < n; i++)
+		if (e->pf[i].revents != 0)
+			step(e, &e->conns[e->map[i]]);
+	now = hx_now_ns();
+	for (i = 0; i < e->sc->conns; i++) {
+		struct conn *c = &e->conns[i];
+
+		if (c->wait == W_RUN || (c->wait == W_TIMER && c->wake_at <= now))
+			step(e, c);
+	}
+	return 0;
+}
+
+static int run_loop(struct engine *e)
+{
+	int64_t now;
+	int r;
+
+	while (e->n_done < e->sc->conns) {
+		r = loop_once(e);
+		if (r < 0)
+			return r;
+		now = hx_now_ns();
+		if (now >= e->next_report) {
+			report(e, now);
+			e->next_report += REPORT_NS;
+		}
+		if (!e->stopping && (now >= e->t_end || hx_stop)) {
+			e->m->interrupted = hx_stop != 0;
+			begin_stop(e, now, hx_stop ? STOP_DRAIN_NS : DRAIN_NS);
+		}
+		if (e->stopping && now >= e->t_stop)
+			abort_rest(e);
+	}
+	return 0;
+}
+
+static void conns_init(struct engine *e)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->sc->conns; i++) {
+		struct conn *c = &e->conns[i];
+
+		memset(c, 0, sizeof(*c));
+		c->s = -1;
+		c->wait = W_RUN;
+		/* stagger the open-loop schedules so connections do not fire together */
+		c->next_at = e->t_start + e->interval_ns * i / e->sc->conns;
+	}
+}
+
+static void finish(struct engine *e)
+{
+	int64_t now = hx_now_ns();
+	int64_t end = now < e->t_end ? now : e->t_end;
+
+	if (e->cfg->progress && isatty(STDERR_FILENO))
+		fputc('\n', stderr);
+	e->m->window_s = end > e->t_warm ? (double)(end - e->t_warm) / 1e9 : 0.0;
+}
+
+int hx_engine_run(const struct hx_engine_config *cfg, struct hx_metrics *m)
+{
+	const struct hx_scenario *sc = cfg->sc;
+	struct engine *e;
+	int r = -ENOMEM;
+
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return -ENOMEM;
+	e->cfg = cfg;
+	e->sc = sc;
+	e->st = cfg->st;
+	e->m = m;
+	hx_pattern_init(&e->pattern);
+	e->conns = calloc(sc->conns, sizeof(*e->conns));
+	e->pf = calloc(sc->conns, sizeof(*e->pf));
+	e->map = calloc(sc->conns, sizeof(*e->map));
+	e->recent = hist_create();
+	if (e->conns == NULL || e->pf == NULL || e->map == NULL || e->recent == NULL)
+		goto err_free;
+	if (sc->pacing == HX_PACING_OPEN)
+		e->interval_ns = (int64_t)((double)NS_PER_S * sc->conns / sc->rate);
+	e->t_start = hx_now_ns();
+	e->t_warm = e->t_start + sc->warmup_ns;
+	e->t_end = e->t_warm + sc->duration_ns;
+	e->next_report = e->t_start + REPORT_NS;
+	conns_init(e);
+	r = run_loop(e);
+	finish(e);
+err_free:
+	hist_free(e->recent);
+	free(e->map);
+	free(e->pf);
+	free(e->conns);
+	free(e);
+	return r;
+}

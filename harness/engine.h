@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine.h - the traffic engine: runs a scenario's client script on N connections over one
+ * stack instance with non-blocking calls, and measures it.
+ *
+ * Time line of a run: [start, start+warmup) warm-up, nothing recorded; [warm, end) the
+ * measured window: transactions, bytes, connections and latencies counted; after end every
+ * loop exits at its next iteration and connections finish their remaining steps (bounded by
+ * a drain timeout). Errors are counted over the whole run, each under a named reason.
+ *
+ * Latency of a transaction (a measure { } section) runs from its start, or under open pacing
+ * from its intended start on the schedule, so a stall delays every later transaction's
+ * clock too and cannot hide (coordinated omission).
+ *
+ * Threading rule: one engine, one thread, one stack instance.
+ */
+#ifndef HX_ENGINE_H
+#define HX_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "hist.h"
+#include "scenario.h"
+#include "transport.h"
+
+/** Why a connection's script failed; names in hx_error_name(). */
+enum hx_error {
+	HX_ERR_SOCKET,		/* socket() or its options failed */
+	HX_ERR_CONNECT_REFUSED,
+	HX_ERR_CONNECT_FAILED,
+	HX_ERR_RESET,		/* ECONNRESET or EPIPE */
+	HX_ERR_EOF,		/* the peer closed while a recv step wanted bytes */
+	HX_ERR_DATA_MISMATCH,	/* received bytes differ from the pattern sent */
+	HX_ERR_SEND_FAILED,
+	HX_ERR_RECV_FAILED,
+	HX_ERR_SHUTDOWN_FAILED,
+	HX_ERR_NOT_CONNECTED,	/* a data step with no connection (script error) */
+	HX_ERR_DRAIN_TIMEOUT,	/* still busy long after the run ended */
+	HX_ERR__COUNT,
+};
+
+struct hx_engine_config {
+	const struct hx_scenario *sc;
+	struct tl_stack *st;
+	struct sockaddr_storage addr;	/* the SUT */
+	socklen_t addrlen;
+	bool progress;			/* a live line on stderr once a second */
+	const char *label;		/* "echo_rr kernel", for the progress line */
+};
+
+struct hx_metrics {
+	uint64_t transactions;		/* in the window */
+	uint64_t bytes_sent;		/* in the window */
+	uint64_t bytes_received;
+	uint64_t connections;		/* connects completed in the window */
+	uint64_t total_bytes_sent;	/* the whole run, for checks against the SUT */
+	uint64_t total_bytes_received;
+	uint64_t errors;
+	uint64_t errors_by[HX_ERR__COUNT];
+	double window_s;		/* length of the measured window */
+	bool interrupted;		/* stopped by a signal */
+	struct hist *latency;		/* owned by the caller */
+};
+
+/** Name of an error reason, as it appears in the result JSON. */
+const char *hx_error_name(enum hx_error e);
+
+/**
+ * Run @p cfg's scenario to the end and fill @p m (m->latency must be an empty histogram).
+ * Returns 0, or a negative errno when the engine itself could not run (no memory, poll
+ * failed); connection errors are not failures of the engine, they are counted.
+ */
+int hx_engine_run(const struct hx_engine_config *cfg, struct hx_metrics *m);
+
+#endif /* HX_ENGINE_H */

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * harness.h - what the tcplab commands share: the stop flag, the clock, exit codes and the
+ * command entry points main.c dispatches to.
+ */
+#ifndef HX_HARNESS_H
+#define HX_HARNESS_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* Exit codes of every tcplab command. */
+#define HX_EXIT_PASS 0
+#define HX_EXIT_FAIL 1		/* a check failed */
+#define HX_EXIT_USAGE 2		/* usage or setup error */
+
+/** Set by SIGINT/SIGTERM; the one global (STYLE.md 6). Loops poll it and wind down. */
+extern volatile sig_atomic_t hx_stop;
+
+/** Install the SIGINT/SIGTERM handler that sets hx_stop; ignore SIGPIPE. */
+void hx_signals_init(void);
+
+static inline int64_t hx_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/** Pin the calling thread to @p cpu (< 0: leave as is). Returns 0 or -errno. */
+int hx_pin_cpu(int cpu);
+
+/** Parse "A.B.C.D:PORT" (or ":PORT") into @p ss; 0 or -EINVAL. */
+int hx_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+
+/** "A.B.C.D" and port of @p ss, for messages and JSON. */
+void hx_format_addr(const struct sockaddr_storage *ss, char *host, size_t hostlen,
+		    unsigned int *port);
+
+int hx_cmd_run(int argc, char **argv);
+int hx_cmd_serve(int argc, char **argv);
+int hx_cmd_list(int argc, char **argv);
+
+#endif /* HX_HARNESS_H */

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * list.c - `tcplab list [--json]`: the scenarios (name and description), the backends and
+ * the SUT programs this binary has. Every scenario is parsed on the way, so a broken file
+ * is reported here (file:line, exit 2) rather than at run time.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "harness.h"
+#include "json.h"
+#include "programs.h"
+#include "scenario.h"
+#include "scenario_dir.h"
+
+#define MAX_LISTED 256
+
+static const struct option long_opts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void list_text(const struct hx_scenario *sc, unsigned int n)
+{
+	const struct tl_ops *const *b;
+	const struct hx_program *const *p;
+	unsigned int i;
+
+	printf("scenarios:\n");
+	for (i = 0; i < n; i++)
+		printf("  %-20s %s\n", sc[i].name, sc[i].description);
+	printf("backends:\n");
+	for (b = tl_backends(); *b != NULL; b++)
+		printf("  %-20s %s\n", (*b)->name, (*b)->description);
+	printf("programs (tcplab serve):\n");
+	for (p = hx_programs(); *p != NULL; p++)
+		printf("  %-20s %s\n", (*p)->name, (*p)->description);
+}
+
+static void list_json(const struct hx_scenario *sc, unsigned int n)
+{
+	const struct tl_ops *const *b;
+	const struct hx_program *const *p;
+	struct hx_json j;
+	unsigned int i;
+
+	hx_json_init(&j, stdout, true);
+	hx_json_obj_begin(&j, NULL);
+	hx_json_arr_begin(&j, "scenarios");
+	for (i = 0; i < n; i++) {
+		hx_json_obj_begin(&j, NULL);
+		hx_json_str(&j, "name", sc[i].name);
+		hx_json_str(&j, "description", sc[i].description);
+		hx_json_str(&j, "program", sc[i].program);
+		hx_json_str(&j, "path", sc[i].path);
+		hx_json_obj_end(&j);
+	}
+	hx_json_arr_end(&j);
+	hx_json_arr_begin(&j, "backends");
+	for (b = tl_backends(); *b != NULL; b++) {
+		hx_json_obj_begin(&j, NULL);
+		hx_json_str(&j, "name", (*b)->name);
+		hx_json_str(&j, "description", (*b)->description);
+		hx_json_obj_end(&j);
+	}
+	hx_json_arr_end(&j);
+	hx_json_arr_begin(&j, "programs");
+	for (p = hx_programs(); *p != NULL; p++) {
+		hx_json_obj_begin(&j, NULL);
+		hx_json_str(&j, "name", (*p)->name);
+		hx_json_str(&j, "description", (*p)->description);
+		hx_json_obj_end(&j);
+	}
+	hx_json_arr_end(&j);
+	hx_json_obj_end(&j);
+}
+
+int hx_cmd_list(int argc, char **argv)
+{
+	char (*names)[64], path[PATH_MAX], err[HX_ERR_MAX];
+	struct hx_scenario *sc;
+	unsigned int i, n, ok = 0;
+	bool json = false;
+	int c, code = HX_EXIT_PASS;
+
+	while ((c = hx_cli_getopt(argc, argv, long_opts, "list")) != -1) {
+		if (c == 'j')
+			json = true;
+		else if (c == 'h')
+			printf("usage: tcplab list [--json]\n");
+		else
+			return HX_EXIT_USAGE;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "tcplab list: unexpected argument '%s'\n", argv[optind]);
+		return HX_EXIT_USAGE;
+	}
+	names = calloc(MAX_LISTED, sizeof(*names));
+	sc = calloc(MAX_LISTED, sizeof(*sc));
+	if (names == NULL || sc == NULL) {
+		free(names);
+		free(sc);
+		return HX_EXIT_USAGE;
+	}
+	n = hx_scenario_names(names, MAX_LISTED);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/scenarios/%s%s", hx_source_root(), names[i],
+			 HX_SCENARIO_EXT);
+		if (hx_scenario_load(&sc[ok], names[i], path, NULL, 0, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			code = HX_EXIT_USAGE;
+			continue;
+		}
+		ok++;
+	}
+	if (json)
+		list_json(sc, ok);
+	else
+		list_text(sc, ok);
+	free(names);
+	free(sc);
+	return code;
+}

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * result.c - metrics by name, checks, the result JSON (schema tcplab.result/1) and the human
+ * summary. What a run ran on (commit, host, versions) is recorded here too: the commit comes
+ * from TCPLAB_COMMIT / TCPLAB_DIRTY, which ./tcplab sets from git.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "result.h"
+#include "tcplab_config.h"
+
+double hx_metric_value(const struct hx_metrics *m, const char *name)
+{
+	static const struct { const char *name; double p; } pcts[] = {
+		{ "p50", 50 }, { "p90", 90 }, { "p99", 99 }, { "p99_9", 99.9 }, { "p99_99", 99.99 },
+	};
+	double w = m->window_s > 0 ? m->window_s : NAN;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
+		if (strcmp(name, pcts[i].name) == 0)
+			return (double)hist_percentile(m->latency, pcts[i].p);
+	if (strcmp(name, "errors") == 0)
+		return (double)m->errors;
+	if (strcmp(name, "transactions") == 0)
+		return (double)m->transactions;
+	if (strcmp(name, "tps") == 0)
+		return (double)m->transactions / w;
+	if (strcmp(name, "throughput_bps") == 0)
+		return (double)(m->bytes_sent + m->bytes_received) * 8.0 / w;
+	if (strcmp(name, "connections") == 0)
+		return (double)m->connections;
+	if (strcmp(name, "connections_per_s") == 0)
+		return (double)m->connections / w;
+	if (strcmp(name, "max") == 0)
+		return (double)m->latency->max;
+	if (strcmp(name, "mean") == 0)
+		return hist_mean(m->latency);
+	return NAN;
+}
+
+static bool latency_metric(const char *name)
+{
+	return name[0] == 'p' || strcmp(name, "max") == 0 || strcmp(name, "mean") == 0;
+}
+
+static void add_check(struct hx_result *r, const char *name, bool ok, double value, double limit)
+{
+	struct hx_check_result *c;
+
+	if (r->n_checks == HX_MAX_RESULT_CHECKS)
+		return;
+	c = &r->checks[r->n_checks++];
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->ok = ok;
+	c->value = value;
+	c->limit = limit;
+	if (!ok)
+		r->passed = false;
+}
+
+static void builtin_checks(struct hx_result *r)
+{
+	const struct hx_metrics *m = r->m;
+	uint64_t v;
+
+	add_check(r, "data_integrity", m->errors_by[HX_ERR_DATA_MISMATCH] == 0,
+		  (double)m->errors_by[HX_ERR_DATA_MISMATCH], 0);
+	if (r->sut_stats == NULL)
+		return;
+	if (hx_json_find_uint(r->sut_stats, "mismatches", &v) == 0)
+		add_check(r, "sut_data_integrity", v == 0, (double)v, 0);
+	if (strcmp(r->sc->program, "sink") == 0 &&
+	    hx_json_find_uint(r->sut_stats, "bytes_in", &v) == 0)
+		add_check(r, "sut_received_all_sent", v == m->total_bytes_sent, (double)v,
+			  (double)m->total_bytes_sent);
+}
+
+void hx_result_evaluate(struct hx_result *r)
+{
+	unsigned int i;
+
+	r->passed = true;
+	r->n_checks = 0;
+	for (i = 0; i < r->sc->n_checks; i++) {
+		const struct hx_check *c = &r->sc->checks[i];
+		double v = hx_metric_value(r->m, c->metric);
+
+		add_check(r, c->text, !isnan(v) && hx_check_passes(c, v), v, c->limit);
+	}
+	builtin_checks(r);
+	if (r->m->interrupted)
+		r->passed = false;
+}
+
+/* ---- JSON ---- */
+
+static void cpu_model(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256], *colon;
+
+	snprintf(buf, len, "unknown");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "model name", 10) != 0 || (colon = strchr(line, ':')) == NULL)
+			continue;
+		colon += 2;
+		colon[strcspn(colon, "\n")] = '\0';
+		snprintf(buf, len, "%s", colon);
+		break;
+	}
+	fclose(f);
+}
+
+static void write_host(struct hx_json *j)
+{
+	char host[256] = "unknown", cpu[256];
+	struct utsname u;
+
+	gethostname(host, sizeof(host) - 1);
+	cpu_model(cpu, sizeof(cpu));
+	hx_json_obj_begin(j, "host");
+	hx_json_str(j, "hostname", host);
+	hx_json_str(j, "cpu_model", cpu);
+	hx_json_int(j, "cpus", sysconf(_SC_NPROCESSORS_ONLN));
+	if (uname(&u) == 0) {
+		hx_json_str(j, "kernel", u.release);
+		hx_json_str(j, "machine", u.machine);
+	}
+	hx_json_obj_end(j);
+}
+
+static void write_versions(struct hx_json *j, const struct hx_result *r)
+{
+	hx_json_obj_begin(j, "versions");
+	hx_json_str(j, "tcplab", TCPLAB_VERSION);
+	hx_json_str(j, "dpdk", TCPLAB_DPDK_VERSION);
+	hx_json_str(j, "lwip", TCPLAB_LWIP_VERSION);
+	hx_json_str(j, "stack", r->stack_version);
+	hx_json_obj_end(j);
+}
+
+static void write_params(struct hx_json *j, const struct hx_result *r)
+{
+	const struct hx_scenario *sc = r->sc;
+	unsigned int i;
+
+	hx_json_obj_begin(j, "params");
+	hx_json_str(j, "program", sc->program);
+	hx_json_uint(j, "conns", sc->conns);
+	hx_json_double(j, "duration_s", (double)sc->duration_ns / 1e9);
+	hx_json_double(j, "warmup_s", (double)sc->warmup_ns / 1e9);
+	hx_json_str(j, "pacing", sc->pacing == HX_PACING_OPEN ? "open" : "closed");
+	if (sc->pacing == HX_PACING_OPEN)
+		hx_json_double(j, "rate", sc->rate);
+	else
+		hx_json_null(j, "rate");
+	hx_json_bool(j, "nodelay", sc->nodelay);
+	hx_json_obj_begin(j, "vars");
+	for (i = 0; i < sc->n_params; i++)
+		hx_json_str(j, sc->params[i].name, sc->params[i].value);
+	hx_json_obj_end(j);
+	hx_json_obj_begin(j, "overrides");
+	for (i = 0; i < r->n_ov; i++)
+		hx_json_str(j, r->ov[i].key, r->ov[i].value);
+	hx_json_obj_end(j);
+	hx_json_obj_end(j);
+}
+
+static void write_latency(struct hx_json *j, const struct hist *h)
+{
+	unsigned int idx = 0;
+	uint64_t count;
+	int64_t hi;
+
+	hx_json_obj_begin(j, "latency_ns");
+	hx_json_uint(j, "count", h->total);
+	hx_json_int(j, "min", h->total ? h->min : 0);
+	hx_json_double(j, "mean", hist_mean(h));
+	hx_json_int(j, "p50", hist_percentile(h, 50));
+	hx_json_int(j, "p90", hist_percentile(h, 90));
+	hx_json_int(j, "p99", hist_percentile(h, 99));
+	hx_json_int(j, "p99_9", hist_percentile(h, 99.9));
+	hx_json_int(j, "p99_99", hist_percentile(h, 99.99));
+	hx_json_int(j, "max", h->max);
+	hx_json_arr_begin(j, "buckets");
+	while (hist_next_bucket(h, &idx, &hi, &count) == 0) {
+		bool pretty = j->pretty;
+
+		j->pretty = false;	/* one [value, count] pair per line */
+		hx_json_arr_begin(j, NULL);
+		hx_json_int(j, NULL, hi);
+		hx_json_uint(j, NULL, count);
+		hx_json_arr_end(j);
+		j->pretty = pretty;
+	}
+	hx_json_arr_end(j);
+	hx_json_obj_end(j);
+}
+
+static void write_metrics(struct hx_json *j, const struct hx_result *r)
+{
+	const struct hx_metrics *m = r->m;
+	unsigned int i;
+
+	hx_json_obj_begin(j, "metrics");
+	hx_json_double(j, "window_s", m->window_s);
+	hx_json_uint(j, "transactions", m->transactions);
+	hx_json_double(j, "tps", hx_metric_value(m, "tps"));
+	hx_json_double(j, "throughput_bps", hx_metric_value(m, "throughput_bps"));
+	hx_json_uint(j, "bytes_sent", m->bytes_sent);
+	hx_json_uint(j, "bytes_received", m->bytes_received);
+	hx_json_uint(j, "connections", m->connections);
+	hx_json_double(j, "connections_per_s", hx_metric_value(m, "connections_per_s"));
+	hx_json_uint(j, "errors", m->errors);
+	hx_json_obj_begin(j, "errors_by_reason");
+	for (i = 0; i < HX_ERR__COUNT; i++)
+		if (m->errors_by[i] != 0)
+			hx_json_uint(j, hx_error_name(i), m->errors_by[i]);
+	hx_json_obj_end(j);
+	write_latency(j, m->latency);
+	hx_json_obj_end(j);
+}
+
+static void write_checks(struct hx_json *j, const struct hx_result *r)
+{
+	unsigned int i;
+
+	hx_json_arr_begin(j, "checks");
+	for (i = 0; i < r->n_checks; i++) {
+		hx_json_obj_begin(j, NULL);
+		hx_json_str(j, "name", r->checks[i].name);
+		hx_json_bool(j, "ok", r->checks[i].ok);
+		hx_json_double(j, "value", r->checks[i].value);
+		hx_json_double(j, "limit", r->checks[i].limit);
+		hx_json_obj_end(j);
+	}
+	hx_json_arr_end(j);
+}
+
+void hx_result_write(const struct hx_result *r, FILE *f)
+{
+	const char *commit = getenv("TCPLAB_COMMIT"), *dirty = getenv("TCPLAB_DIRTY");
+	struct hx_json j;
+	unsigned int i;
+
+	hx_json_init(&j, f, true);
+	hx_json_obj_begin(&j, NULL);
+	hx_json_str(&j, "schema", HX_SCHEMA);
+	hx_json_str(&j, "scenario", r->sc->name);
+	hx_json_str(&j, "description", r->sc->description);
+	hx_json_str(&j, "backend", r->backend);
+	hx_json_str(&j, "topology", r->topology);
+	hx_json_str(&j, "commit", commit != NULL && *commit ? commit : "unknown");
+	hx_json_bool(&j, "dirty", dirty != NULL && strcmp(dirty, "1") == 0);
+	hx_json_str(&j, "started_at", r->started_at);
+	write_host(&j);
+	write_versions(&j, r);
+	write_params(&j, r);
+	write_metrics(&j, r);
+	hx_json_obj_begin(&j, "stack_counters");
+	for (i = 0; i < r->n_counters; i++)
+		hx_json_uint(&j, r->counters[i].name, r->counters[i].value);
+	hx_json_obj_end(&j);
+	if (r->sut_stats != NULL)
+		hx_json_raw(&j, "sut", r->sut_stats);
+	else
+		hx_json_null(&j, "sut");
+	hx_json_bool(&j, "interrupted", r->m->interrupted);
+	write_checks(&j, r);
+	hx_json_bool(&j, "passed", r->passed);
+	hx_json_obj_end(&j);
+}
+
+/* ---- summary ---- */
+
+void hx_format_ns(double ns, char *buf, size_t len)
+{
+	if (ns < 1e3)
+		snprintf(buf, len, "%.0fns", ns);
+	else if (ns < 1e6)
+		snprintf(buf, len, "%.1fus", ns / 1e3);
+	else if (ns < 1e9)
+		snprintf(buf, len, "%.2fms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.2fs", ns / 1e9);
+}
+
+static void format_value(const char *name, double v, char *buf, size_t len)
+{
+	if (latency_metric(name))
+		hx_format_ns(v, buf, len);
+	else
+		snprintf(buf, len, "%.6g", v);
+}
+
+void hx_result_summary(const struct hx_result *r, const char *json_path, FILE *f)
+{
+	static const char *const lat[] = { "p50", "p90", "p99", "p99_9", "max" };
+	const struct hx_metrics *m = r->m;
+	char v[32];
+	unsigned int i;
+
+	fprintf(f, "%s on %s/%s: %s%s\n", r->sc->name, r->backend, r->topology,
+		r->passed ? "PASS" : "FAIL", m->interrupted ? " (interrupted)" : "");
+	fprintf(f, "  transactions %llu  tps %.1f  throughput %.3f Gbit/s  connections/s %.1f  "
+		"errors %llu\n", (unsigned long long)m->transactions, hx_metric_value(m, "tps"),
+		hx_metric_value(m, "throughput_bps") / 1e9,
+		hx_metric_value(m, "connections_per_s"), (unsigned long long)m->errors);
+	fprintf(f, "  latency");
+	for (i = 0; i < sizeof(lat) / sizeof(lat[0]); i++) {
+		hx_format_ns(hx_metric_value(m, lat[i]), v, sizeof(v));
+		fprintf(f, "  %s %s", lat[i], v);
+	}
+	fputc('\n', f);
+	for (i = 0; i < HX_ERR__COUNT; i++)
+		if (m->errors_by[i] != 0)
+			fprintf(f, "  errors: %s %llu\n", hx_error_name(i),
+				(unsigned long long)m->errors_by[i]);
+	for (i = 0; i < r->n_checks; i++) {
+		const struct hx_check_result *c = &r->checks[i];
+
+		format_value(c->name, c->value, v, sizeof(v));
+		fprintf(f, "  check %-28s %s (value %s)\n", c->name, c->ok ? "ok" : "FAILED", v);
+	}
+	if (json_path != NULL)
+		fprintf(f, "  result: %s\n", json_path);
+}

@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * serve.c - `tcplab serve PROGRAM`: the SUT side of a run. It listens on the transport,
+ * signals readiness with one JSON line on stdout, and runs a program (programs.c) on every
+ * connection it accepts. stdin is its control channel, one command per line:
+ *
+ *   stats   reply with a JSON stats line once every connection has closed (or after 3 s)
+ *   quit    print final stats and exit (end of stdin does the same, so a SUT whose
+ *           harness died never outlives it)
+ *
+ * Flow: parse flags -> create stack -> listen -> {"event":"ready",...} -> loop { tl_poll over
+ * listener and connections; accept; program->ready; control } -> final stats -> exit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "harness.h"
+#include "json.h"
+#include "programs.h"
+
+#define CONTROL_EVERY_NS (10 * 1000 * 1000)
+#define STATS_WAIT_NS (INT64_C(3) * 1000 * 1000 * 1000)
+
+struct serve_opts {
+	const char *program;
+	const char *backend;
+	const char *listen;
+	const char *run_id;
+	const char *opts[HX_CLI_MAX_OPTS];
+	unsigned int n_opts;
+	int cpu;
+	int forever;
+};
+
+struct control {
+	char line[256];
+	size_t len;
+	int64_t next_check;
+	int64_t stats_due;	/* 0: no stats request pending */
+	bool eof;
+};
+
+static void print_event(const struct hx_serve *sv, const char *event)
+{
+	struct hx_json j;
+
+	hx_json_init(&j, stdout, false);
+	hx_json_obj_begin(&j, NULL);
+	hx_json_str(&j, "event", event);
+	hx_json_str(&j, "program", sv->prog->name);
+	hx_json_uint(&j, "accepted", sv->stats.accepted);
+	hx_json_uint(&j, "open", sv->stats.open);
+	hx_json_uint(&j, "bytes_in", sv->stats.bytes_in);
+	hx_json_uint(&j, "bytes_out", sv->stats.bytes_out);
+	hx_json_uint(&j, "mismatches", sv->stats.mismatches);
+	hx_json_uint(&j, "resets", sv->stats.resets);
+	hx_json_obj_end(&j);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+static void print_ready(const struct hx_serve *sv, const struct sockaddr_storage *ss)
+{
+	char host[64];
+	unsigned int port;
+	struct hx_json j;
+
+	hx_format_addr(ss, host, sizeof(host), &port);
+	hx_json_init(&j, stdout, false);
+	hx_json_obj_begin(&j, NULL);
+	hx_json_str(&j, "event", "ready");
+	hx_json_str(&j, "program", sv->prog->name);
+	hx_json_str(&j, "backend", sv->st->ops->name);
+	hx_json_str(&j, "addr", host);
+	hx_json_uint(&j, "port", port);
+	hx_json_int(&j, "pid", getpid());
+	hx_json_obj_end(&j);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+/* ---- connections ---- */
+
+static struct hx_sconn *conn_slot(struct hx_serve *sv)
+{
+	struct hx_sconn *c;
+	unsigned int i;
+
+	for (i = 0; i < sv->n_conns; i++)
+		if (sv->conns[i].s < 0)
+			return &sv->conns[i];
+	if (sv->n_conns == sv->cap) {
+		unsigned int cap = sv->cap ? sv->cap * 2 : 16;
+
+		c = realloc(sv->conns, cap * sizeof(*c));
+		if (c == NULL)
+			return NULL;
+		sv->conns = c;
+		sv->cap = cap;
+	}
+	c = &sv->conns[sv->n_conns++];
+	memset(c, 0, sizeof(*c));
+	c->s = -1;
+	return c;
+}
+
+static void conn_close(struct hx_serve *sv, struct hx_sconn *c, bool error)
+{
+	tl_close(sv->st, c->s);
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+	c->s = -1;
+	sv->stats.open--;
+	if (error)
+		sv->stats.resets++;
+}
+
+static void accept_all(struct hx_serve *sv, int listener)
+{
+	struct hx_sconn *c;
+	int s;
+
+	for (;;) {
+		s = tl_accept(sv->st, listener, NULL, NULL);
+		if (s < 0) {
+			if (s != -EAGAIN)
+				fprintf(stderr, "tcplab serve: accept: %s\n", strerror(-s));
+			return;
+		}
+		c = conn_slot(sv);
+		if (c == NULL || (c->buf = malloc(HX_SERVE_BUF)) == NULL) {
+			fprintf(stderr, "tcplab serve: out of memory, dropping a connection\n");
+			tl_close(sv->st, s);
+			continue;
+		}
+		c->s = s;
+		tl_set_nonblock(sv->st, s, true);
+		tl_setsockopt_int(sv->st, s, IPPROTO_TCP, TCP_NODELAY, 1);
+		sv->stats.accepted++;
+		sv->stats.open++;
+	}
+}
+
+/* ---- control channel ---- */
+
+static void control_command(struct hx_serve *sv, struct control *ctl, const char *cmd)
+{
+	if (strcmp(cmd, "stats") == 0)
+		ctl->stats_due = hx_now_ns() + STATS_WAIT_NS;
+	else if (strcmp(cmd, "quit") == 0)
+		ctl->eof = true;
+	else if (cmd[0] != '\0')
+		fprintf(stderr, "tcplab serve: unknown control command '%s' (valid: stats, quit)\n",
+			cmd);
+	(void)sv;
+}
+
+static void control_poll(struct hx_serve *sv, struct control *ctl, int64_t now)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	ssize_t n;
+	char *nl;
+
+	if (now < ctl->next_check)
+		return;
+	ctl->next_check = now + CONTROL_EVERY_NS;
+	if (ctl->stats_due && (sv->stats.open == 0 || now >= ctl->stats_due)) {
+		ctl->stats_due = 0;
+		print_event(sv, "stats");
+	}
+	if (poll(&p, 1, 0) <= 0)
+		return;
+	n = read(STDIN_FILENO, ctl->line + ctl->len, sizeof(ctl->line) - 1 - ctl->len);
+	if (n <= 0) {
+		ctl->eof = n == 0 || errno != EAGAIN;
+		return;
+	}
+	ctl->len += (size_t)n;
+	ctl->line[ctl->len] = '\0';
+	while ((nl = strchr(ctl->line, '\n')) != NULL) {
+		*nl = '\0';
+		control_command(sv, ctl, ctl->line);
+		ctl->len -= (size_t)(nl + 1 - ctl->line);
+		memmove(ctl->line, nl + 1, ctl->len + 1);
+	}
+	if (ctl->len == sizeof(ctl->line) - 1)
+		ctl->len = 0;	/* an overlong line: drop it */
+}
+
+/* ---- the loop ---- */
+
+static void serve_ready(struct hx_serve *sv, struct pollfd *pf, unsigned int *map,
+			unsigned int n)
+{
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		struct hx_sconn *c = &sv->conns[map[i]];
+
+		if (pf[i].revents == 0 || c->s != pf[i].fd)
+			continue;
+		r = sv->prog->ready(sv, c, pf[i].revents);
+		if (r != 0)
+			conn_close(sv, c, r < 0);
+	}
+}
+
+static int serve_loop(struct hx_serve *sv, int listener, bool forever)
+{
+	struct control ctl = { 0 };
+	struct pollfd *pf = NULL;
+	unsigned int *map = NULL, n, i, cap = 0;
+	int r;
+
+	while (!hx_stop && !(ctl.eof && !forever)) {
+		if (cap < sv->n_conns + 1) {
+			cap = (sv->n_conns + 1) * 2;
+			pf = realloc(pf, cap * sizeof(*pf));
+			map = realloc(map, cap * sizeof(*map));
+			if (pf == NULL || map == NULL)
+				return -ENOMEM;
+		}
+		pf[0] = (struct pollfd){ .fd = listener, .events = POLLIN };
+		for (n = 1, i = 0; i < sv->n_conns; i++) {
+			if (sv->conns[i].s < 0)
+				continue;
+			pf[n] = (struct pollfd){ .fd = sv->conns[i].s,
+						 .events = sv->prog->events(&sv->conns[i]) };
+			map[n++] = i;
+		}
+		r = tl_poll(sv->st, pf, n, 10);
+		if (r < 0 && r != -EINTR) {
+			fprintf(stderr, "tcplab serve: poll: %s\n", strerror(-r));
+			break;
+		}
+		if (r > 0) {
+			if (pf[0].revents)
+				accept_all(sv, listener);
+			serve_ready(sv, pf + 1, map + 1, n - 1);
+		}
+		if (!forever)
+			control_poll(sv, &ctl, hx_now_ns());
+	}
+	free(pf);
+	free(map);
+	return 0;
+}
+
+static int open_listener(struct hx_serve *sv, const char *listen, struct sockaddr_storage *ss)
+{
+	socklen_t len = sizeof(*ss);
+	int s, r;
+
+	if (listen != NULL) {
+		if (hx_parse_addr(listen, ss, &len) < 0) {
+			fprintf(stderr, "tcplab serve: --listen '%s': expected ADDR:PORT "
+				"(e.g. 127.0.0.1:5001)\n", listen);
+			return -EINVAL;
+		}
+	} else {
+		r = sv->st->ops->default_addr(sv->st, ss, &len);
+		if (r < 0)
+			return r;
+	}
+	s = tl_socket(sv->st);
+	if (s < 0)
+		return s;
+	tl_setsockopt_int(sv->st, s, SOL_SOCKET, SO_REUSEADDR, 1);
+	r = tl_bind(sv->st, s, (struct sockaddr *)ss, len);
+	if (r == 0)
+		r = tl_listen(sv->st, s, 1024);
+	if (r == 0)
+		r = tl_set_nonblock(sv->st, s, true);
+	if (r == 0) {
+		len = sizeof(*ss);
+		r = tl_getsockname(sv->st, s, (struct sockaddr *)ss, &len);
+	}
+	if (r < 0) {
+		fprintf(stderr, "tcplab serve: listen on %s: %s\n", listen ? listen : "default",
+			strerror(-r));
+		tl_close(sv->st, s);
+		return r;
+	}
+	return s;
+}
+
+static int serve(const struct serve_opts *o, const struct hx_program *prog)
+{
+	struct tl_stack_params p = { .role = TL_ROLE_SERVER, .run_id = o->run_id,
+				     .opts = o->opts, .n_opts = o->n_opts };
+	struct sockaddr_storage ss;
+	struct hx_serve *sv;
+	unsigned int i;
+	int listener, r = HX_EXIT_USAGE;
+
+	sv = calloc(1, sizeof(*sv));
+	if (sv == NULL)
+		return HX_EXIT_USAGE;
+	sv->prog = prog;
+	hx_pattern_init(&sv->pattern);
+	sv->st = tl_stack_create(o->backend, &p);
+	if (sv->st == NULL) {
+		fprintf(stderr, "tcplab serve: backend %s: %s\n", o->backend, strerror(errno));
+		goto err_free_sv;
+	}
+	listener = open_listener(sv, o->listen, &ss);
+	if (listener < 0)
+		goto err_free_stack;
+	print_ready(sv, &ss);
+	if (serve_loop(sv, listener, o->forever) == 0)
+		r = HX_EXIT_PASS;
+	for (i = 0; i < sv->n_conns; i++)
+		if (sv->conns[i].s >= 0)
+			conn_close(sv, &sv->conns[i], false);
+	print_event(sv, "exit");
+	tl_close(sv->st, listener);
+err_free_stack:
+	tl_stack_free(sv->st);
+err_free_sv:
+	free(sv->conns);
+	free(sv);
+	return r;
+}
+
+static const struct option long_opts[] = {
+	{ "backend", required_argument, NULL, 'b' },
+	{ "listen", required_argument, NULL, 'l' },
+	{ "run-id", required_argument, NULL, 'r' },
+	{ "stack-opt", required_argument, NULL, 'o' },
+	{ "cpu", required_argument, NULL, 'c' },
+	{ "forever", no_argument, NULL, 'f' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void serve_usage(FILE *f)
+{
+	char names[128];
+
+	hx_program_names(names, sizeof(names));
+	fprintf(f, "usage: tcplab serve PROGRAM [--backend NAME] [--listen ADDR:PORT] "
+		"[--run-id ID] [--stack-opt KEY=VALUE]... [--cpu N] [--forever]\n"
+		"  PROGRAM: %s\n"
+		"  prints {\"event\":\"ready\",...} on stdout when listening; reads 'stats' and "
+		"'quit' on stdin (end of stdin: exit) unless --forever\n", names);
+}
+
+int hx_cmd_serve(int argc, char **argv)
+{
+	struct serve_opts o = { .backend = "kernel", .run_id = "serve", .cpu = -1 };
+	const struct hx_program *prog;
+	char names[128];
+	int c;
+
+	while ((c = hx_cli_getopt(argc, argv, long_opts, "serve")) != -1) {
+		switch (c) {
+		case 'b': o.backend = optarg; break;
+		case 'l': o.listen = optarg; break;
+		case 'r': o.run_id = optarg; break;
+		case 'o':
+			if (hx_cli_add_opt(o.opts, &o.n_opts, optarg, "--stack-opt") < 0)
+				return HX_EXIT_USAGE;
+			break;
+		case 'c':
+			if (hx_cli_int(optarg, "--cpu", 0, 4095, &o.cpu) < 0)
+				return HX_EXIT_USAGE;
+			break;
+		case 'f': o.forever = 1; break;
+		case 'h': serve_usage(stdout); return HX_EXIT_PASS;
+		default: return HX_EXIT_USAGE;
+		}
+	}
+	hx_program_names(names, sizeof(names));
+	if (optind != argc - 1) {
+		fprintf(stderr, "tcplab serve: expected one PROGRAM (valid: %s)\n", names);
+		return HX_EXIT_USAGE;
+	}
+	o.program = argv[optind];
+	prog = hx_program_find(o.program);
+	if (prog == NULL) {
+		fprintf(stderr, "tcplab serve: unknown program '%s' (valid: %s)\n", o.program, names);
+		return HX_EXIT_USAGE;
+	}
+	if (hx_cli_check_backend(o.backend, "tcplab serve") < 0)
+		return HX_EXIT_USAGE;
+	if (o.cpu >= 0 && hx_pin_cpu(o.cpu) < 0)
+		fprintf(stderr, "tcplab serve: cannot pin to cpu %d, running unpinned\n", o.cpu);
+	hx_signals_init();
+	return serve(&o, prog);
+}

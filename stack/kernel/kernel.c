@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kernel.c - the "kernel" backend: Linux sockets, the baseline every other stack is compared
+ * against. Handles are the kernel's file descriptors; the stack instance only remembers which
+ * descriptors it opened so tl_stack_free can close them.
+ *
+ * errno convention: every call returns the syscall's result or -errno, read once right after
+ * the call (ret_errno below is the one conversion point).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "../transport_pvt.h"
+
+/* Descriptors above this are still valid; they are just not closed by kernel_free. */
+#define KERNEL_TRACKED_FDS 4096
+
+struct kernel_stack {
+	struct tl_stack base;
+	char version[96];
+	uint8_t open[KERNEL_TRACKED_FDS];	/* 1 where this instance opened the fd */
+};
+
+static struct kernel_stack *kst(struct tl_stack *st)
+{
+	return (struct kernel_stack *)st;
+}
+
+static int ret_errno(long r)
+{
+	return r < 0 ? -errno : (int)r;
+}
+
+static void track(struct tl_stack *st, int fd, uint8_t on)
+{
+	if (fd >= 0 && fd < KERNEL_TRACKED_FDS)
+		kst(st)->open[fd] = on;
+}
+
+static struct tl_stack *kernel_create(const struct tl_stack_params *p)
+{
+	struct kernel_stack *k = calloc(1, sizeof(*k));
+	struct utsname u;
+
+	(void)p;
+	if (k == NULL)
+		return NULL;
+	if (uname(&u) == 0)
+		snprintf(k->version, sizeof(k->version), "linux %s", u.release);
+	else
+		snprintf(k->version, sizeof(k->version), "linux");
+	return &k->base;
+}
+
+static void kernel_free(struct tl_stack *st)
+{
+	int fd;
+
+	for (fd = 0; fd < KERNEL_TRACKED_FDS; fd++)
+		if (kst(st)->open[fd])
+			close(fd);
+	free(st);
+}
+
+static int kernel_socket(struct tl_stack *st)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+
+	track(st, fd, 1);
+	return ret_errno(fd);
+}
+
+static int kernel_bind(struct tl_stack *st, int s, const struct sockaddr *a, socklen_t len)
+{
+	(void)st;
+	return ret_errno(bind(s, a, len));
+}
+
+static int kernel_listen(struct tl_stack *st, int s, int backlog)
+{
+	(void)st;
+	return ret_errno(listen(s, backlog));
+}
+
+static int kernel_accept(struct tl_stack *st, int s, struct sockaddr *a, socklen_t *len)
+{
+	int fd = accept4(s, a, len, SOCK_CLOEXEC);
+
+	track(st, fd, 1);
+	return ret_errno(fd);
+}
+
+static int kernel_connect(struct tl_stack *st, int s, const struct sockaddr *a, socklen_t len)
+{
+	(void)st;
+	return ret_errno(connect(s, a, len));
+}
+
+static ssize_t kernel_send(struct tl_stack *st, int s, const void *buf, size_t len, int flags)
+{
+	(void)st;
+	return ret_errno(send(s, buf, len, flags | MSG_NOSIGNAL));
+}
+
+static ssize_t kernel_recv(struct tl_stack *st, int s, void *buf, size_t len, int flags)
+{
+	(void)st;
+	return ret_errno(recv(s, buf, len, flags));
+}
+
+static ssize_t kernel_sendv(struct tl_stack *st, int s, const struct iovec *iov, int iovcnt)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
+
+	(void)st;
+	return ret_errno(sendmsg(s, &m, MSG_NOSIGNAL));
+}
+
+static ssize_t kernel_recvv(struct tl_stack *st, int s, const struct iovec *iov, int iovcnt)
+{
+	(void)st;
+	return ret_errno(readv(s, iov, iovcnt));
+}
+
+static int kernel_shutdown(struct tl_stack *st, int s, int how)
+{
+	(void)st;
+	return ret_errno(shutdown(s, how));
+}
+
+static int kernel_close(struct tl_stack *st, int s)
+{
+	int r = close(s);
+
+	if (r == 0)
+		track(st, s, 0);
+	return ret_errno(r);
+}
+
+static int kernel_setsockopt(struct tl_stack *st, int s, int level, int name, const void *val,
+			     socklen_t len)
+{
+	(void)st;
+	return ret_errno(setsockopt(s, level, name, val, len));
+}
+
+static int kernel_getsockopt(struct tl_stack *st, int s, int level, int name, void *val,
+			     socklen_t *len)
+{
+	(void)st;
+	return ret_errno(getsockopt(s, level, name, val, len));
+}
+
+static int kernel_getsockname(struct tl_stack *st, int s, struct sockaddr *a, socklen_t *len)
+{
+	(void)st;
+	return ret_errno(getsockname(s, a, len));
+}
+
+static int kernel_getpeername(struct tl_stack *st, int s, struct sockaddr *a, socklen_t *len)
+{
+	(void)st;
+	return ret_errno(getpeername(s, a, len));
+}
+
+static int kernel_set_nonblock(struct tl_stack *st, int s, bool on)
+{
+	int fl = fcntl(s, F_GETFL);
+
+	(void)st;
+	if (fl < 0)
+		return -errno;
+	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	return ret_errno(fcntl(s, F_SETFL, fl));
+}
+
+static int kernel_poll(struct tl_stack *st, struct pollfd *fds, unsigned int n, int timeout_ms)
+{
+	(void)st;
+	return ret_errno(poll(fds, n, timeout_ms));
+}
+
+static int kernel_bytes_available(struct tl_stack *st, int s)
+{
+	int n = 0;
+
+	(void)st;
+	if (ioctl(s, FIONREAD, &n) < 0)
+		return -errno;
+	return n;
+}
+
+static int kernel_default_addr(struct tl_stack *st, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	(void)st;
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*len = sizeof(*sin);
+	return 0;
+}
+
+static unsigned int kernel_counters(struct tl_stack *st, struct tl_counter *out, unsigned int max)
+{
+	(void)st;
+	(void)out;
+	(void)max;
+	return 0;
+}
+
+static const char *kernel_version(struct tl_stack *st)
+{
+	return kst(st)->version;
+}
+
+const struct tl_ops tl_kernel_ops = {
+	.name = "kernel",
+	.description = "Linux kernel sockets: the baseline",
+	.create = kernel_create,
+	.free = kernel_free,
+	.socket = kernel_socket,
+	.bind = kernel_bind,
+	.listen = kernel_listen,
+	.accept = kernel_accept,
+	.connect = kernel_connect,
+	.send = kernel_send,
+	.recv = kernel_recv,
+	.sendv = kernel_sendv,
+	.recvv = kernel_recvv,
+	.shutdown = kernel_shutdown,
+	.close = kernel_close,
+	.setsockopt = kernel_setsockopt,
+	.getsockopt = kernel_getsockopt,
+	.getsockname = kernel_getsockname,
+	.getpeername = kernel_getpeername,
+	.set_nonblock = kernel_set_nonblock,
+	.poll = kernel_poll,
+	.bytes_available = kernel_bytes_available,
+	.default_addr = kernel_default_addr,
+	.counters = kernel_counters,
+	.version = kernel_version,
+};

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * transport.c - backend lookup and instance lifetime for the tl_* API. The list of backends
+ * itself lives in backends_*.c, one file per build configuration, picked by meson.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "transport.h"
+#include "transport_pvt.h"
+
+const struct tl_ops *tl_backend_find(const char *name)
+{
+	const struct tl_ops *const *b;
+
+	for (b = tl_backends(); *b != NULL; b++)
+		if (strcmp((*b)->name, name) == 0)
+			return *b;
+	return NULL;
+}
+
+struct tl_stack *tl_stack_create(const char *name, const struct tl_stack_params *p)
+{
+	const struct tl_ops *ops = tl_backend_find(name);
+	struct tl_stack *st;
+
+	if (ops == NULL) {
+		errno = ENOENT;
+		return NULL;
+	}
+	st = ops->create(p);
+	if (st != NULL)
+		st->ops = ops;
+	return st;
+}
+
+void tl_stack_free(struct tl_stack *st)
+{
+	if (st != NULL)
+		st->ops->free(st);
+}
+
+const char *tl_params_get(const struct tl_stack_params *p, const char *key, const char *dflt)
+{
+	size_t klen = strlen(key);
+	unsigned int i;
+
+	for (i = 0; i < p->n_opts; i++)
+		if (strncmp(p->opts[i], key, klen) == 0 && p->opts[i][klen] == '=')
+			return p->opts[i] + klen + 1;
+	return dflt;
+}

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* transport_pvt.h - what backends and the backend list share inside stack/. */
+#ifndef TL_TRANSPORT_PVT_H
+#define TL_TRANSPORT_PVT_H
+
+#include "transport.h"
+
+extern const struct tl_ops tl_kernel_ops;
+extern const struct tl_ops tl_lwip_ops;
+
+#endif /* TL_TRANSPORT_PVT_H */

@@ -33,7 +33,8 @@ struct run_opts {
 	const char *topology;
 	const char *out;
 	const char *peer;
-	const char *opts[HX_CLI_MAX_OPTS];	/* --stack-opt */
+	const char *opts[HX_CLI_MAX_OPTS];	/* --stack-opt, and topology=NAME */
+	char topology_opt[HX_NAME_MAX];
 	unsigned int n_opts;
 	struct hx_override ov[MAX_OVERRIDES];
 	unsigned int n_ov;
@@ -151,14 +152,21 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 	o->name = argv[optind];
 	if (hx_cli_check_backend(o->backend, "tcplab run") < 0)
 		return -EINVAL;
-	if (o->topology == NULL)
-		o->topology = strcmp(o->backend, "kernel") == 0 ? "loopback" : o->backend;
-	if (strcmp(o->backend, "kernel") == 0 && strcmp(o->topology, "loopback") != 0) {
-		fprintf(stderr, "tcplab run: unknown topology '%s' for backend kernel "
-			"(valid: loopback)\n", o->topology);
-		return -EINVAL;
+	if (strcmp(o->backend, "kernel") == 0) {
+		if (o->topology == NULL)
+			o->topology = "loopback";
+		if (strcmp(o->topology, "loopback") != 0) {
+			fprintf(stderr, "tcplab run: unknown topology '%s' for backend kernel "
+				"(valid: loopback)\n", o->topology);
+			return -EINVAL;
+		}
+		return 0;
 	}
-	return 0;
+	/* other backends learn the topology as a stack setting, on both sides */
+	if (o->topology == NULL)
+		o->topology = "memif";
+	snprintf(o->topology_opt, sizeof(o->topology_opt), "topology=%s", o->topology);
+	return hx_cli_add_opt(o->opts, &o->n_opts, o->topology_opt, "--stack-opt");
 }
 
 /* ---- output ---- */

@@ -31,12 +31,15 @@ static int echo_flush(struct hx_serve *sv, struct hx_sconn *c)
 	return 0;
 }
 
+/* One receive per readiness report: poll is level-triggered, so what is left is reported
+ * again, and a request/response peer never has a second message waiting (an extra receive
+ * would only return -EAGAIN). */
 static int echo_ready(struct hx_serve *sv, struct hx_sconn *c, short revents)
 {
 	ssize_t n;
 
 	(void)revents;
-	while (c->pend_len == 0) {
+	if (c->pend_len == 0) {
 		n = tl_recv(sv->st, c->s, c->buf, HX_SERVE_BUF, 0);
 		if (n == -EAGAIN)
 			return 0;
@@ -45,9 +48,6 @@ static int echo_ready(struct hx_serve *sv, struct hx_sconn *c, short revents)
 		sv->stats.bytes_in += (uint64_t)n;
 		c->pend_off = 0;
 		c->pend_len = (size_t)n;
-		n = echo_flush(sv, c);
-		if (n < 0)
-			return (int)n;
 	}
 	return echo_flush(sv, c);
 }

@@ -3,13 +3,14 @@
 # of ci/packages.txt that are missing (as root), configure meson into build/ and build.
 # Quiet when there is nothing to do; build output goes to stderr so stdout stays for results.
 #   ci/setup.sh [packages|build|all]     (default all)
+# TCPLAB_PACKAGES names another package list (the tests use it).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 what=${1:-all}
 
 missing_packages() {
     local pkgs
-    pkgs=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$root/ci/packages.txt")
+    pkgs=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "${TCPLAB_PACKAGES:-$root/ci/packages.txt}")
     # dpkg-query prints one status line per package, "<name> install ok installed" when there
     for p in $pkgs; do
         if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed"; then

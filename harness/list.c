@@ -91,9 +91,10 @@ int hx_cmd_list(int argc, char **argv)
 	while ((c = hx_cli_getopt(argc, argv, long_opts, "list")) != -1) {
 		if (c == 'j')
 			json = true;
-		else if (c == 'h')
+		else if (c == 'h') {
 			printf("usage: tcplab list [--json]\n");
-		else
+			return HX_EXIT_PASS;
+		} else
 			return HX_EXIT_USAGE;
 	}
 	if (optind != argc) {

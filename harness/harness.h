@@ -44,5 +44,6 @@ void hx_format_addr(const struct sockaddr_storage *ss, char *host, size_t hostle
 int hx_cmd_run(int argc, char **argv);
 int hx_cmd_serve(int argc, char **argv);
 int hx_cmd_list(int argc, char **argv);
+int hx_cmd_case(int argc, char **argv);
 
 #endif /* HX_HARNESS_H */

@@ -18,6 +18,7 @@ static const struct command commands[] = {
 	{ "run", "run a scenario and write its result JSON", hx_cmd_run },
 	{ "serve", "run a SUT program (echo, sink, source) on a backend", hx_cmd_serve },
 	{ "list", "list scenarios, backends and SUT programs", hx_cmd_list },
+	{ "case", "run one side of a conformance case, printing its trace", hx_cmd_case },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -47,7 +48,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < N_COMMANDS; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "tcplab: unknown command '%s' (valid: run, serve, list, test, bench)\n",
+	fprintf(stderr, "tcplab: unknown command '%s' (valid: run, serve, list, case, test, bench, conform, compare, report, baseline)\n",
 		argv[1]);
 	return HX_EXIT_USAGE;
 }

@@ -1,0 +1,343 @@
+#!/usr/bin/python3
+"""tcplab conform [CASE...]: socket-behaviour conformance, the kernel as the oracle.
+
+Each case (scenarios/conformance/NAME.case) has a `peer` script, run on Linux in its own
+network namespace, and a `sut` script, run through the backend under test in another; both
+are `tcplab case FILE --side ...` processes whose JSON trace lines this orchestrator
+collects, passing `signal` lines from one side to the other's stdin. The kernel run is the
+oracle: a backend's traces (both sides: what the SUT saw and what the peer saw) must equal
+the kernel's, or the case must be listed in scenarios/conformance/divergences.txt with a
+reason.
+
+Flow: make namespaces + veth (removed on every exit path) -> for each case: kernel run,
+kernel run again (the oracle must be deterministic), each other backend -> verdicts ->
+results/conformance.json and results/conformance.md (the parity table).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = ROOT / "scenarios" / "conformance"
+DIVERGENCES = CASES / "divergences.txt"
+PEER_ADDR = "10.99.0.1"
+SUT_ADDR = "10.99.0.2"
+CASE_TIMEOUT_S = 20.0
+
+
+def tcplab_bin() -> str:
+    return os.environ.get("TCPLAB_BIN", str(ROOT / "build" / "harness" / "tcplab"))
+
+
+class UsageError(Exception):
+    """Bad input: one line, exit 2."""
+
+
+# ---- topology ------------------------------------------------------------------------
+
+def ip(*args: str) -> None:
+    proc = subprocess.run(["ip", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)}: {proc.stderr.strip()}")
+
+
+class Veth:
+    """Two namespaces joined by a veth pair: peer PEER_ADDR, sut SUT_ADDR. Removed on exit."""
+
+    def __init__(self, tag: str) -> None:
+        self.peer_ns = f"tcplab-cp{tag}"
+        self.sut_ns = f"tcplab-cs{tag}"
+        self.created: list[str] = []
+
+    def __enter__(self) -> "Veth":
+        try:
+            for ns in (self.peer_ns, self.sut_ns):
+                ip("netns", "add", ns)
+                self.created.append(ns)
+                ip("-n", ns, "link", "set", "lo", "up")
+            ip("link", "add", "tlc-p", "netns", self.peer_ns, "type", "veth", "peer", "name",
+               "tlc-s", "netns", self.sut_ns)
+            ip("-n", self.peer_ns, "addr", "add", f"{PEER_ADDR}/24", "dev", "tlc-p")
+            ip("-n", self.sut_ns, "addr", "add", f"{SUT_ADDR}/24", "dev", "tlc-s")
+            ip("-n", self.peer_ns, "link", "set", "tlc-p", "up")
+            ip("-n", self.sut_ns, "link", "set", "tlc-s", "up")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for ns in reversed(self.created):  # deleting a namespace deletes its veth end
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+        self.created.clear()
+
+
+# ---- one run of one case ---------------------------------------------------------------
+
+@dataclass
+class Run:
+    sut: list[dict] = field(default_factory=list)
+    peer: list[dict] = field(default_factory=list)
+    error: str | None = None
+
+
+def side_cmd(ns: str, case: Path, side: str, backend: str, opts: list[str]) -> list[str]:
+    cmd = ["ip", "netns", "exec", ns, tcplab_bin(), "case", str(case), "--side", side,
+           "--backend", backend, "--sut-addr", SUT_ADDR, "--peer-addr", PEER_ADDR,
+           "--run-id", f"conform{os.getpid()}"]
+    for o in opts:
+        cmd += ["--stack-opt", o]
+    return cmd
+
+
+def run_case(case: Path, topo: Veth, backend: str, opts: list[str]) -> Run:
+    """Run both sides, relaying signals; bounded by CASE_TIMEOUT_S; processes end by PID."""
+    procs = {
+        "peer": subprocess.Popen(side_cmd(topo.peer_ns, case, "peer", "kernel", []),
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE),
+        "sut": subprocess.Popen(side_cmd(topo.sut_ns, case, "sut", backend, opts),
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE),
+    }
+    run = Run()
+    try:
+        relay(procs, run)
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+    for side, p in procs.items():
+        if p.returncode != 0 and run.error is None:
+            err = p.stderr.read().decode(errors="replace").strip() if p.stderr else ""
+            run.error = f"{side} exited {p.returncode}" + (f": {err}" if err else "")
+    return run
+
+
+def relay(procs: dict[str, subprocess.Popen], run: Run) -> None:
+    other = {"peer": "sut", "sut": "peer"}
+    sel = selectors.DefaultSelector()
+    bufs = {}
+    for side, p in procs.items():
+        assert p.stdout is not None
+        os.set_blocking(p.stdout.fileno(), False)
+        sel.register(p.stdout, selectors.EVENT_READ, side)
+        bufs[side] = b""
+    open_sides = set(procs)
+    deadline = time.monotonic() + CASE_TIMEOUT_S
+    while open_sides:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            run.error = f"timed out after {CASE_TIMEOUT_S:.0f}s (still running: " \
+                        f"{', '.join(sorted(open_sides))})"
+            return
+        for key, _ in sel.select(timeout=left):
+            side = key.data
+            chunk = key.fileobj.read()  # type: ignore[union-attr]
+            if not chunk:
+                sel.unregister(key.fileobj)
+                open_sides.discard(side)
+                continue
+            bufs[side] += chunk
+            while b"\n" in bufs[side]:
+                line, bufs[side] = bufs[side].split(b"\n", 1)
+                handle_line(json.loads(line), side, procs[other[side]], run)
+
+
+def handle_line(rec: dict, side: str, peer_proc: subprocess.Popen, run: Run) -> None:
+    if "signal" in rec:
+        if peer_proc.poll() is None and peer_proc.stdin is not None:
+            try:
+                peer_proc.stdin.write((rec["signal"] + "\n").encode())
+                peer_proc.stdin.flush()
+            except BrokenPipeError:
+                pass
+        return
+    getattr(run, side).append(rec)
+    if rec.get("err") in ("timeout", "no orchestrator") and "waited" in rec:
+        run.error = f"{side} waited for '{rec['waited']}' in vain"
+
+
+# ---- comparison ------------------------------------------------------------------------
+
+def first_difference(oracle: Run, other: Run) -> dict | None:
+    for side in ("sut", "peer"):
+        a, b = getattr(oracle, side), getattr(other, side)
+        for i in range(max(len(a), len(b))):
+            ea = a[i] if i < len(a) else None
+            eb = b[i] if i < len(b) else None
+            if ea != eb:
+                return {"side": side, "step": i,
+                        "line": (ea or eb or {}).get("line"),
+                        "kernel": ea, "other": eb}
+    return None
+
+
+def load_divergences(path: Path = DIVERGENCES) -> dict[str, dict[str, str]]:
+    """divergences.txt: 'BACKEND CASE: reason' per line; '#' comments."""
+    out: dict[str, dict[str, str]] = {}
+    if not path.exists():
+        return out
+    for n, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        head, sep, reason = line.partition(":")
+        words = head.split()
+        if not sep or len(words) != 2 or not reason.strip():
+            raise UsageError(f"{path}:{n}: expected 'BACKEND CASE: reason'")
+        out.setdefault(words[0], {})[words[1]] = reason.strip()
+    return out
+
+
+def describe(case: Path) -> str:
+    for line in case.read_text().splitlines():
+        if line.startswith("description"):
+            return line[len("description"):].strip()
+    return ""
+
+
+def summarize(trace: list[dict], limit: int = 4) -> str:
+    """A short human form of a trace for the parity table: the calls that failed."""
+    bits = [f"{e['op']}={e['err']}" for e in trace if "err" in e and "op" in e]
+    return ", ".join(bits[:limit]) + (" ..." if len(bits) > limit else "") or "all ok"
+
+
+def verdict_for(name: str, backend: str, oracle: Run, other: Run,
+                listed: dict[str, dict[str, str]]) -> dict:
+    diff = None if other.error else first_difference(oracle, other)
+    reason = listed.get(backend, {}).get(name)
+    if other.error is None and diff is None:
+        verdict = "match"
+    elif reason:
+        verdict = "listed-divergence"
+    else:
+        verdict = "divergence"
+    return {"backend": backend, "verdict": verdict,
+            "reason": reason or other.error or ("" if diff is None else "differs"),
+            "first_difference": diff, "trace": {"sut": other.sut, "peer": other.peer}}
+
+
+# ---- reports ---------------------------------------------------------------------------
+
+def write_markdown(results: list[dict], path: Path) -> None:
+    rows = ["# Conformance: the kernel vs the stack under test", "",
+            "Generated by `tcplab conform`; one row per case and backend. *Linux* is what",
+            "the kernel's SUT side did (failed calls shown), *stack* what the backend did.",
+            "", "| case | backend | Linux | stack | verdict | why |",
+            "|---|---|---|---|---|---|"]
+    for r in results:
+        for o in r["others"]:
+            why = o["reason"].replace("|", "\\|")
+            if o["first_difference"] and o["verdict"] != "match":
+                d = o["first_difference"]
+                why += f" (first difference: {d['side']} line {d['line']})"
+            rows.append(f"| {r['name']} | {o['backend']} | {summarize(r['kernel']['sut'])} | "
+                        f"{summarize(o['trace']['sut'])} | {o['verdict']} | {why} |")
+        if not r["others"]:
+            rows.append(f"| {r['name']} | (kernel only) | {summarize(r['kernel']['sut'])} | | "
+                        f"{r['verdict']} | {r['reason']} |")
+    path.write_text("\n".join(rows) + "\n")
+
+
+# ---- command ---------------------------------------------------------------------------
+
+def pick_cases(names: list[str]) -> list[Path]:
+    available = sorted(CASES.glob("*.case"))
+    if not names:
+        return available
+    by_name = {p.stem: p for p in available}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise UsageError(f"unknown case '{unknown[0]}' (valid: {', '.join(sorted(by_name))})")
+    return [by_name[n] for n in names]
+
+
+def check_syntax(cases: list[Path]) -> None:
+    for case in cases:
+        for side in ("peer", "sut"):
+            p = subprocess.run([tcplab_bin(), "case", str(case), "--side", side, "--check"],
+                               stderr=subprocess.PIPE, text=True)
+            if p.returncode != 0:
+                raise UsageError(p.stderr.strip())
+
+
+def conform(cases: list[Path], backends: list[str], progress: bool = True) -> list[dict]:
+    listed = load_divergences()
+    results = []
+    with Veth(str(os.getpid())) as topo:
+        for i, case in enumerate(cases, 1):
+            if progress:
+                print(f"tcplab conform: [{i}/{len(cases)}] {case.stem}", file=sys.stderr)
+            oracle = run_case(case, topo, "kernel", [])
+            again = run_case(case, topo, "kernel", [])
+            res = {"name": case.stem, "description": describe(case),
+                   "kernel": {"sut": oracle.sut, "peer": oracle.peer},
+                   "verdict": "match", "reason": "", "others": []}
+            if oracle.error or first_difference(oracle, again):
+                res["verdict"] = "oracle-unstable"
+                res["reason"] = oracle.error or again.error or \
+                    f"two kernel runs differ: {json.dumps(first_difference(oracle, again))}"
+            else:
+                for b in backends:
+                    other = run_case(case, topo, b, backend_opts(b))
+                    res["others"].append(verdict_for(case.stem, b, oracle, other, listed))
+            results.append(res)
+    return results
+
+
+def backend_opts(backend: str) -> list[str]:
+    return [] if backend == "kernel" else ["topology=tap", f"ip={SUT_ADDR}"]
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="tcplab conform", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("cases", nargs="*", metavar="CASE")
+    ap.add_argument("--backend", action="append", default=[],
+                    help="backend to compare with the kernel (repeatable)")
+    ap.add_argument("--json", default=str(ROOT / "results" / "conformance.json"),
+                    metavar="OUT")
+    ap.add_argument("--md", default=str(ROOT / "results" / "conformance.md"), metavar="OUT")
+    args = ap.parse_args(argv)
+    try:
+        if os.geteuid() != 0:
+            raise UsageError("tcplab conform needs root (it creates network namespaces)")
+        cases = pick_cases(args.cases)
+        check_syntax(cases)
+        load_divergences()
+        results = conform(cases, args.backend)
+    except UsageError as e:
+        print(f"tcplab conform: {e}" if not str(e).startswith("/") else str(e),
+              file=sys.stderr)
+        return 2
+    Path(args.json).write_text(json.dumps({"schema": "tcplab.conformance/1",
+                                           "cases": results}, indent=1) + "\n")
+    write_markdown(results, Path(args.md))
+    bad = [r["name"] for r in results if r["verdict"] != "match"
+           or any(o["verdict"] == "divergence" for o in r["others"])]
+    counts = {}
+    for r in results:
+        for o in r["others"] or [{"verdict": r["verdict"]}]:
+            counts[o["verdict"]] = counts.get(o["verdict"], 0) + 1
+    print(f"{len(results)} cases: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    print(f"wrote {args.md} and {args.json}")
+    if bad:
+        print(f"unexpected: {', '.join(bad)}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # unwinds: namespaces removed
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,237 @@
+"""proc.py - the processes a test starts, managed so that none outlives the test.
+
+Every process started through a ProcessManager carries the manager's tag in its environment
+(TCPLAB_TEST_TAG); children inherit it, so the SUT a `tcplab run` forks is found and stopped
+too, by PID. stdout is kept (a transcript of the lines read, or the whole output of a run to
+completion) and stderr goes to a log file; dump() renders both for a failed test's report.
+
+Nothing here sleeps to guess: reads wait on the pipe with a deadline, waits have a timeout.
+"""
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+TAG_VAR = "TCPLAB_TEST_TAG"
+STOP_WAIT_S = 5.0
+DRAIN_WAIT_S = 0.5
+DUMP_LIMIT = 20000
+
+
+class ManagedProcess:
+    """One started process: stdin and stdout pipes, stderr to a log file."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path,
+                 keep_stdin: bool = True) -> None:
+        self.name = name
+        self.argv = argv
+        self.stderr_path = log_dir / f"{name}.stderr"
+        self.transcript: list[str] = []
+        self._buf = b""
+        with open(self.stderr_path, "wb") as err:
+            self.popen = subprocess.Popen(
+                argv, env=env, stdout=subprocess.PIPE, stderr=err,
+                stdin=subprocess.PIPE if keep_stdin else subprocess.DEVNULL)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    def read_line(self, timeout: float) -> str:
+        """The next stdout line (without its newline) within @timeout seconds."""
+        assert self.popen.stdout is not None
+        deadline = time.monotonic() + timeout
+        fd = self.popen.stdout.fileno()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self._buf:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{self.name} (pid {self.pid}) wrote no line on stdout "
+                                       f"within {timeout} s")
+                if not sel.select(left):
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise EOFError(f"{self.name} (pid {self.pid}) closed stdout "
+                                   f"(exit status {self.popen.poll()}) before a full line; "
+                                   f"partial: {self._buf!r}")
+                self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        text = line.decode("utf-8", "replace")
+        self.transcript.append(text)
+        return text
+
+    def unterminated(self) -> str:
+        """What was read after the last newline."""
+        return self._buf.decode("utf-8", "replace")
+
+    def send(self, line: str) -> None:
+        assert self.popen.stdin is not None
+        self.popen.stdin.write(line.encode() + b"\n")
+        self.popen.stdin.flush()
+
+    def close_stdin(self) -> None:
+        if self.popen.stdin is not None and not self.popen.stdin.closed:
+            self.popen.stdin.close()
+
+    def rest_of_stdout(self, timeout: float) -> list[str]:
+        """Every remaining stdout line up to end of file (the process is ending)."""
+        lines = []
+        while True:
+            try:
+                lines.append(self.read_line(timeout))
+            except EOFError:
+                return lines
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"{self.name} (pid {self.pid}) did not exit within "
+                               f"{timeout} s") from None
+
+    def stderr_text(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def _drain_stdout(self) -> None:
+        """Keep what an ended process wrote but nobody read, for the logs."""
+        try:
+            while True:
+                self.read_line(DRAIN_WAIT_S)
+        except (EOFError, TimeoutError, ValueError, OSError):
+            pass	# ValueError/OSError: the pipe is already closed
+
+    def stop(self) -> None:
+        """End it by PID if it still runs (TERM, then KILL), reap it, close its pipes."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self._drain_stdout()
+        for f in (self.popen.stdin, self.popen.stdout):
+            if f is not None and not f.closed:
+                try:
+                    f.close()
+                except BrokenPipeError:
+                    pass
+
+
+@dataclass
+class Completed:
+    """A process run to completion."""
+    argv: list[str]
+    rc: int
+    stdout: str
+    stderr: str
+
+    def stderr_lines(self) -> list[str]:
+        return self.stderr.splitlines()
+
+
+class ProcessManager:
+    """Starts processes for one test and always cleans up after it."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.tag = uuid.uuid4().hex
+        self.started: list[ManagedProcess] = []
+        self.completed: list[Completed] = []
+
+    def _env(self, env: dict[str, str] | None) -> dict[str, str]:
+        full = dict(os.environ)
+        full.update(env or {})
+        full[TAG_VAR] = self.tag
+        return full
+
+    def _name(self, argv: list[str]) -> str:
+        base = "-".join(Path(a).name for a in argv[:3])
+        return f"{len(self.started) + len(self.completed):02d}-{base}"
+
+    def start(self, argv: list[str], env: dict[str, str] | None = None) -> ManagedProcess:
+        p = ManagedProcess(self._name(argv), argv, self._env(env), self.log_dir)
+        self.started.append(p)
+        return p
+
+    def run(self, argv: list[str], timeout: float,
+            env: dict[str, str] | None = None) -> Completed:
+        """Run @argv to completion within @timeout seconds (stdin closed)."""
+        p = ManagedProcess(self._name(argv), argv, self._env(env), self.log_dir,
+                           keep_stdin=False)
+        self.started.append(p)
+        deadline = time.monotonic() + timeout
+        out = []
+        try:
+            while True:
+                try:
+                    out.append(p.read_line(deadline - time.monotonic()))
+                except EOFError:
+                    break
+            rc = p.wait(max(deadline - time.monotonic(), 0.1))
+        finally:
+            p.stop()
+        self.started.remove(p)
+        stdout = "".join(line + "\n" for line in out) + p.unterminated()
+        done = Completed(argv, rc, stdout, p.stderr_text())
+        self.completed.append(done)
+        return done
+
+    def tagged_pids(self) -> list[int]:
+        """Live processes carrying this manager's tag: what it started and their children."""
+        pids = []
+        needle = f"{TAG_VAR}={self.tag}".encode()
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/environ", "rb") as f:
+                    if needle in f.read().split(b"\0"):
+                        pids.append(int(entry.name))
+            except OSError:
+                continue	# gone, a zombie, or not ours to read
+        return pids
+
+    def cleanup(self) -> list[int]:
+        """Stop everything started; return the PIDs of descendants that had to be killed."""
+        for p in self.started:
+            p.stop()
+        leftovers = self.tagged_pids()
+        for pid in leftovers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return leftovers
+
+    def dump(self) -> str:
+        """The logs of everything started, for a failed test's report."""
+        parts = []
+        for c in self.completed:
+            parts.append(f"=== {' '.join(c.argv)}  (exit {c.rc})\n"
+                         f"--- stdout\n{_tail(c.stdout)}--- stderr\n{_tail(c.stderr)}")
+        for p in self.started:
+            parts.append(f"=== {' '.join(p.argv)}  (pid {p.pid}, exit {p.returncode})\n"
+                         "--- stdout\n" + _tail("".join(
+                             line + "\n" for line in p.transcript) + p.unterminated()) +
+                         f"--- stderr\n{_tail(p.stderr_text())}")
+        return "\n".join(parts)
+
+
+def _tail(text: str) -> str:
+    if len(text) > DUMP_LIMIT:
+        text = f"[... {len(text) - DUMP_LIMIT} characters left out ...]\n" + text[-DUMP_LIMIT:]
+    return text if text.endswith("\n") or not text else text + "\n"

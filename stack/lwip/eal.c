@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * eal.c - the first step of lwip_create: stack options -> struct stk_cfg -> DPDK's EAL.
+ *
+ * Safety rules this file enforces (DESIGN.md, "Backends and topologies"):
+ *  - --no-pci always, unless the user names a device (pci=BDF): the machine's own NIC is
+ *    never probed;
+ *  - a --file-prefix per process (run_id plus role), and no shared config: --in-memory with
+ *    hugepages (their files are unlinked at once), --no-shconf with --no-huge; either way
+ *    nothing in /dev/hugepages or /run/dpdk survives the process, however it ends;
+ *  - hugepages when mounted and free, --no-huge otherwise (huge=auto|yes|no);
+ *  - the memif control socket lives in the abstract namespace, named by run_id: no file in
+ *    the file system to leave behind.
+ * Only one lcore (the polling thread), allowed on every CPU the process may use, so DPDK does
+ * not pin two processes of one run to the same core.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_log.h>
+
+#include "stk.h"
+
+#define HUGE_NEEDED_MB 256
+
+struct opt_def {
+	const char *key;
+	const char *help;
+};
+
+static const struct opt_def known_opts[] = {
+	{ "topology", "memif | pci" },
+	{ "ip", "this side's IPv4 address" },
+	{ "netmask", "IPv4 netmask" },
+	{ "gw", "IPv4 gateway" },
+	{ "pci", "PCI device to use (topology=pci); the only way DPDK probes PCI" },
+	{ "huge", "auto | yes | no: hugepages" },
+	{ "eal", "extra EAL arguments, space separated" },
+	{ "log", "DPDK log level (default warning)" },
+	{ "mbufs", "mbufs in the pool" },
+	{ "link_timeout_ms", "how long the client waits for the memif link" },
+	{ "tw_max", "TIME_WAIT connections kept before the oldest are recycled" },
+	{ "idle_yield_us", "idle spin before tl_poll yields the CPU each pass (0: never)" },
+};
+
+static int check_keys(const struct tl_stack_params *p, char *err, size_t len)
+{
+	unsigned int i, k;
+
+	for (i = 0; i < p->n_opts; i++) {
+		const char *eq = strchr(p->opts[i], '=');
+		size_t klen = eq ? (size_t)(eq - p->opts[i]) : strlen(p->opts[i]);
+		bool found = false;
+
+		for (k = 0; k < sizeof(known_opts) / sizeof(known_opts[0]); k++)
+			if (strlen(known_opts[k].key) == klen &&
+			    strncmp(known_opts[k].key, p->opts[i], klen) == 0)
+				found = true;
+		if (!found || eq == NULL) {
+			snprintf(err, len, "stack option '%s': expected KEY=VALUE with KEY one of "
+				 "topology, ip, netmask, gw, pci, huge, eal, log, mbufs, "
+				 "link_timeout_ms, tw_max, idle_yield_us", p->opts[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int copy_opt(char *dst, size_t dlen, const struct tl_stack_params *p, const char *key,
+		    const char *dflt, char *err, size_t len)
+{
+	const char *v = tl_params_get(p, key, dflt);
+
+	if (strlen(v) >= dlen) {
+		snprintf(err, len, "stack option %s: '%s' is longer than %zu characters", key, v,
+			 dlen - 1);
+		return -EINVAL;
+	}
+	snprintf(dst, dlen, "%s", v);
+	return 0;
+}
+
+/* The run id names files and sockets: letters, digits, '-' and '_' only. */
+static int check_run_id(struct stk_cfg *cfg, const char *id, char *err, size_t len)
+{
+	size_t i, n = strlen(id);
+
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && id[i] != '-' && id[i] != '_')
+			break;
+	if (n == 0 || i < n || n >= sizeof(cfg->run_id)) {
+		snprintf(err, len, "run id '%s': expected 1 to %zu letters, digits, '-' or '_'",
+			 id, sizeof(cfg->run_id) - 1);
+		return -EINVAL;
+	}
+	memcpy(cfg->run_id, id, n + 1);
+	return 0;
+}
+
+static int uint_opt(unsigned int *dst, const struct tl_stack_params *p, const char *key,
+		    unsigned int dflt, unsigned int lo, unsigned int hi, char *err, size_t len)
+{
+	const char *v = tl_params_get(p, key, NULL);
+	unsigned long n;
+	char *end;
+
+	if (v == NULL) {
+		*dst = dflt;
+		return 0;
+	}
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || end == v || n < lo || n > hi) {
+		snprintf(err, len, "stack option %s: expected an integer in [%u, %u], got '%s'",
+			 key, lo, hi, v);
+		return -EINVAL;
+	}
+	*dst = (unsigned int)n;
+	return 0;
+}
+
+static int memif_vdev(struct stk_cfg *cfg)
+{
+	bool server = cfg->role == TL_ROLE_SERVER;
+	int n;
+
+	n = snprintf(cfg->vdev, sizeof(cfg->vdev),
+		     "net_memif0,role=%s,id=0,socket=/run/tcplab/%s.memif,socket-abstract=yes,"
+		     "mac=02:77:00:00:00:%02x,rsize=10,bsize=2048",
+		     server ? "server" : "client", cfg->run_id, server ? 2 : 1);
+	return n < (int)sizeof(cfg->vdev) ? 0 : -ENAMETOOLONG;
+}
+
+int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *err, size_t len)
+{
+	bool server = p->role == TL_ROLE_SERVER;
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->role = p->role;
+	r = check_keys(p, err, len);
+	if (r == 0)
+		r = check_run_id(cfg, p->run_id ? p->run_id : "tcplab", err, len);
+	if (r == 0)
+		r = copy_opt(cfg->topology, sizeof(cfg->topology), p, "topology", "memif", err,
+			     len);
+	if (r == 0)
+		r = copy_opt(cfg->ip, sizeof(cfg->ip), p, "ip", server ? "10.77.0.2" : "10.77.0.1",
+			     err, len);
+	if (r == 0)
+		r = copy_opt(cfg->netmask, sizeof(cfg->netmask), p, "netmask", "255.255.255.0",
+			     err, len);
+	if (r == 0)
+		r = copy_opt(cfg->gw, sizeof(cfg->gw), p, "gw", "0.0.0.0", err, len);
+	if (r == 0)
+		r = copy_opt(cfg->pci, sizeof(cfg->pci), p, "pci", "", err, len);
+	if (r == 0)
+		r = copy_opt(cfg->huge, sizeof(cfg->huge), p, "huge", "auto", err, len);
+	if (r == 0)
+		r = copy_opt(cfg->eal_extra, sizeof(cfg->eal_extra), p, "eal", "", err, len);
+	if (r == 0)
+		r = copy_opt(cfg->log_level, sizeof(cfg->log_level), p, "log", "warning", err, len);
+	if (r == 0)
+		r = uint_opt(&cfg->n_mbufs, p, "mbufs", 8191, 1023, 1u << 20, err, len);
+	if (r == 0)
+		r = uint_opt(&cfg->link_timeout_ms, p, "link_timeout_ms", 10000, 1, 600000, err,
+			     len);
+	if (r == 0)
+		r = uint_opt(&cfg->tw_max, p, "tw_max", 256, 0, 1u << 20, err, len);
+	if (r == 0)
+		r = uint_opt(&cfg->idle_yield_us, p, "idle_yield_us", 50, 0, 1000000, err, len);
+	if (r < 0)
+		return r;
+	if (strcmp(cfg->huge, "auto") != 0 && strcmp(cfg->huge, "yes") != 0 &&
+	    strcmp(cfg->huge, "no") != 0) {
+		snprintf(err, len, "stack option huge: expected auto, yes or no, got '%s'",
+			 cfg->huge);
+		return -EINVAL;
+	}
+	if (strcmp(cfg->topology, "memif") == 0) {
+		if (memif_vdev(cfg) < 0) {
+			snprintf(err, len, "run id '%s' is too long for a memif socket name",
+				 cfg->run_id);
+			return -ENAMETOOLONG;
+		}
+		return 0;
+	}
+	if (strcmp(cfg->topology, "pci") == 0) {
+		if (cfg->pci[0] == '\0') {
+			snprintf(err, len, "topology pci needs --stack-opt pci=BDF (the device to "
+				 "take); DPDK never probes PCI on its own");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	snprintf(err, len, "unknown topology '%s' for backend lwip (valid: memif, pci)",
+		 cfg->topology);
+	return -EINVAL;
+}
+
+/* Hugepages are used when a hugetlbfs is mounted and enough of them are free. */
+static bool hugepages_usable(void)
+{
+	unsigned long free_pages = 0, size_kb = 0;
+	bool mounted = false;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/mounts", "r");
+	if (f == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, " hugetlbfs ") != NULL)
+			mounted = true;
+	fclose(f);
+	f = fopen("/proc/meminfo", "r");
+	if (f == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		sscanf(line, "HugePages_Free: %lu", &free_pages);
+		sscanf(line, "Hugepagesize: %lu kB", &size_kb);
+	}
+	fclose(f);
+	return mounted && free_pages * size_kb >= HUGE_NEEDED_MB * 1024UL;
+}
+
+/* "0@(a,b,...)": lcore 0 may run on every CPU this thread may run on. */
+static int lcores_arg(char *buf, size_t len)
+{
+	cpu_set_t set;
+	size_t off;
+	int cpu, n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return -errno;
+	off = (size_t)snprintf(buf, len, "0@(");
+	for (cpu = 0; cpu < CPU_SETSIZE && off < len; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			off += (size_t)snprintf(buf + off, len - off, "%s%d", n++ ? "," : "", cpu);
+	if (off + 2 > len)
+		return -ENAMETOOLONG;
+	snprintf(buf + off, len - off, ")");
+	return 0;
+}
+
+struct eal_args {
+	char *argv[STK_EAL_MAX_ARGS + 1];
+	int argc;
+	char text[2048];
+	size_t used;
+};
+
+static int add_arg(struct eal_args *a, const char *fmt, const char *val)
+{
+	int n;
+
+	if (a->argc == STK_EAL_MAX_ARGS)
+		return -E2BIG;
+	n = snprintf(a->text + a->used, sizeof(a->text) - a->used, fmt, val);
+	if (n < 0 || (size_t)n >= sizeof(a->text) - a->used)
+		return -E2BIG;
+	a->argv[a->argc++] = a->text + a->used;
+	a->used += (size_t)n + 1;
+	return 0;
+}
+
+static int add_extra(struct eal_args *a, const char *extra)
+{
+	char buf[256], *tok, *save = NULL;
+	int r = 0;
+
+	snprintf(buf, sizeof(buf), "%s", extra);
+	for (tok = strtok_r(buf, " ", &save); tok != NULL && r == 0;
+	     tok = strtok_r(NULL, " ", &save))
+		r = add_arg(a, "%s", tok);
+	return r;
+}
+
+static int build_args(const struct stk_cfg *cfg, struct eal_args *a, bool huge)
+{
+	char lcores[256], prefix[64];
+	int r;
+
+	r = lcores_arg(lcores, sizeof(lcores));
+	if (r < 0)
+		return r;
+	snprintf(prefix, sizeof(prefix), "%s-%s", cfg->run_id,
+		 cfg->role == TL_ROLE_SERVER ? "s" : "c");
+	r = add_arg(a, "%s", "tcplab");
+	r = r ? r : add_arg(a, "--file-prefix=%s", prefix);
+	/* --in-memory where there are hugepages (it unlinks them); --no-huge needs no files */
+	r = r ? r : add_arg(a, "%s", huge ? "--in-memory" : "--no-shconf");
+	r = r ? r : add_arg(a, "%s", "--no-telemetry");
+	r = r ? r : add_arg(a, "--lcores=%s", lcores);
+	r = r ? r : add_arg(a, "--log-level=%s", cfg->log_level);
+	/* memif warns on every start that it has no multi-process channel: there is none, by
+	 * design (no shared config); its real failures show as a link that never comes up */
+	r = r ? r : add_arg(a, "%s", "--log-level=pmd.net.memif:critical");
+	r = r ? r : add_arg(a, "%s", "-m");
+	r = r ? r : add_arg(a, "%s", "256");
+	if (!huge)
+		r = r ? r : add_arg(a, "%s", "--no-huge");
+	if (cfg->pci[0] != '\0')
+		r = r ? r : add_arg(a, "--allow=%s", cfg->pci);
+	else
+		r = r ? r : add_arg(a, "%s", "--no-pci");
+	if (cfg->vdev[0] != '\0')
+		r = r ? r : add_arg(a, "--vdev=%s", cfg->vdev);
+	r = r ? r : add_extra(a, cfg->eal_extra);
+	a->argv[a->argc] = NULL;
+	return r;
+}
+
+int stk_eal_start(const struct stk_cfg *cfg, char *err, size_t len)
+{
+	bool huge = strcmp(cfg->huge, "yes") == 0 ||
+		    (strcmp(cfg->huge, "auto") == 0 && hugepages_usable());
+	struct eal_args a = { .argc = 0 };
+	int r;
+
+	r = build_args(cfg, &a, huge);
+	if (r < 0) {
+		snprintf(err, len, "EAL arguments too long (%s)", strerror(-r));
+		return r;
+	}
+	/* DPDK logs to stdout by default; stdout carries the harness's JSON lines */
+	rte_openlog_stream(stderr);
+	r = rte_eal_init(a.argc, a.argv) < 0 ? -(rte_errno ? rte_errno : EINVAL) : 0;
+	/* With no shared config the runtime dir stays empty: remove it now, not at exit, so a
+	 * killed process leaves nothing in /run/dpdk either. */
+	rmdir(rte_eal_get_runtime_dir());
+	if (r < 0) {
+		snprintf(err, len, "DPDK EAL init failed (%s)%s", rte_strerror(-r),
+			 r == -EALREADY ? ": one lwip stack per process" : "");
+		return r == -EALREADY ? -EBUSY : r;
+	}
+	return 0;
+}
+
+void stk_eal_stop(void)
+{
+	rte_eal_cleanup();
+}

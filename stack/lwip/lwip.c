@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lwip.c - the "lwip" backend: stack/transport.h on lwIP's socket layer, over DPDK.
+ *
+ * create: stk_cfg_parse -> stk_eal_start -> stk_port_open -> stk_netif_start (stk.h has the
+ * flow and the threading rule). Socket calls go straight to lwip_*; they run in the caller's
+ * thread under lwIP's core lock (LWIP_TCPIP_CORE_LOCKING). tl_poll spins stk_loop_once and
+ * asks lwip_poll (timeout 0) which sockets are ready.
+ *
+ * Debian's liblwip is built with LWIP_SOCKET_EXTERNAL_HEADERS and LWIP_ERRNO_STDINCLUDE:
+ * its socket layer takes the Linux values of levels, options, flags and poll events and sets
+ * the Linux errno, so calls pass through unchanged and lwip_ret is the one place where a
+ * lwIP failure becomes a negative errno.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_version.h>
+
+#include "lwip/init.h"
+#include "lwip/sockets.h"
+
+#include "../transport_pvt.h"
+#include "stk.h"
+
+/* lwIP descriptors above this work; they are just not closed by lwip_free. */
+#define TRACKED_SOCKETS 16384
+#define SETTLE_NS (200 * 1000 * 1000)
+
+struct lwip_stack {
+	struct tl_stack base;
+	struct stk_cfg cfg;
+	struct stk_port port;
+	struct stk_netif *nf;
+	uint64_t c[STK_C__COUNT];
+	unsigned int mbufs_start;
+	unsigned int n_open;
+	bool peer_lost_told;
+	char version[96];
+	uint8_t open[TRACKED_SOCKETS];	/* 1 where this instance opened the socket */
+};
+
+static const char *const counter_names[STK_C__COUNT] = {
+	[STK_C_RX_PACKETS] = "rx_packets",
+	[STK_C_RX_BYTES] = "rx_bytes",
+	[STK_C_RX_BURSTS] = "rx_bursts",
+	[STK_C_TX_PACKETS] = "tx_packets",
+	[STK_C_TX_BYTES] = "tx_bytes",
+	[STK_C_TX_BURSTS] = "tx_bursts",
+	[STK_C_TX_BURST_SHORT] = "tx_burst_short",
+	[STK_C_DROP_RX_BAD_FRAME] = "drop_rx_bad_frame",
+	[STK_C_DROP_RX_INPUT] = "drop_rx_input",
+	[STK_C_DROP_TX_NO_MBUF] = "drop_tx_no_mbuf",
+	[STK_C_DROP_TX_TOO_BIG] = "drop_tx_too_big",
+	[STK_C_DROP_TX_RING_FULL] = "drop_tx_ring_full",
+	[STK_C_DROP_TX_TEARDOWN] = "drop_tx_teardown",
+	[STK_C_LINK_DOWN] = "link_down",
+	[STK_C_TW_RECYCLED] = "tcp_time_wait_recycled",
+};
+
+static struct lwip_stack *lst(struct tl_stack *st)
+{
+	return (struct lwip_stack *)st;
+}
+
+/* The one conversion point: lwIP's socket layer returns -1 and sets (Linux) errno. */
+static long lwip_ret(long r)
+{
+	if (r >= 0)
+		return r;
+	return errno > 0 ? -errno : -EIO;
+}
+
+static void track(struct lwip_stack *l, int s, uint8_t on)
+{
+	if (s < 0 || s >= TRACKED_SOCKETS || l->open[s] == on)
+		return;
+	l->open[s] = on;
+	if (on)
+		l->n_open++;
+	else
+		l->n_open--;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- lifetime ---- */
+
+static int start(struct lwip_stack *l, const struct tl_stack_params *p, char *err, size_t len)
+{
+	int r;
+
+	r = stk_cfg_parse(&l->cfg, p, err, len);
+	if (r < 0)
+		return r;
+	r = stk_eal_start(&l->cfg, err, len);
+	if (r < 0)
+		return r;
+	l->port.c = l->c;
+	r = stk_port_open(&l->port, &l->cfg, stk_netif_priv_size(), err, len);
+	if (r < 0)
+		goto err_stop_eal;
+	l->nf = stk_netif_start(&l->port, &l->cfg, err, len);
+	if (l->nf == NULL) {
+		r = -errno;
+		goto err_close_port;
+	}
+	return 0;
+
+err_close_port:
+	stk_port_close(&l->port);
+err_stop_eal:
+	stk_eal_stop();
+	return r;
+}
+
+static struct tl_stack *lwip_create(const struct tl_stack_params *p)
+{
+	struct lwip_stack *l = calloc(1, sizeof(*l));
+	char err[512];
+	int r;
+
+	if (l == NULL)
+		return NULL;
+	r = start(l, p, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "lwip: %s\n", err);
+		free(l);
+		errno = -r;
+		return NULL;
+	}
+	l->mbufs_start = stk_port_mbufs_in_use(&l->port);
+	snprintf(l->version, sizeof(l->version), "lwip %s, dpdk %s", LWIP_VERSION_STRING,
+		 strncmp(rte_version(), "DPDK ", 5) == 0 ? rte_version() + 5 : rte_version());
+	return &l->base;
+}
+
+static void lwip_free(struct tl_stack *st)
+{
+	struct lwip_stack *l = lst(st);
+	int s;
+
+	for (s = 0; s < TRACKED_SOCKETS && l->n_open > 0; s++)
+		if (l->open[s]) {
+			lwip_close(s);
+			track(l, s, 0);
+		}
+	stk_netif_stop(l->nf);
+	stk_port_close(&l->port);
+	stk_eal_stop();
+	free(l);
+}
+
+/* ---- sockets ---- */
+
+static int lwip_socket_op(struct tl_stack *st)
+{
+	int s = lwip_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+
+	if (s >= 0)
+		track(lst(st), s, 1);
+	return (int)lwip_ret(s);
+}
+
+static int lwip_bind_op(struct tl_stack *st, int s, const struct sockaddr *a, socklen_t len)
+{
+	(void)st;
+	return (int)lwip_ret(lwip_bind(s, a, len));
+}
+
+static int lwip_listen_op(struct tl_stack *st, int s, int backlog)
+{
+	(void)st;
+	return (int)lwip_ret(lwip_listen(s, backlog));
+}
+
+static int lwip_accept_op(struct tl_stack *st, int s, struct sockaddr *a, socklen_t *len)
+{
+	int n = lwip_accept(s, a, len);
+
+	if (n >= 0)
+		track(lst(st), n, 1);
+	return (int)lwip_ret(n);
+}
+
+static int lwip_connect_op(struct tl_stack *st, int s, const struct sockaddr *a, socklen_t len)
+{
+	(void)st;
+	return (int)lwip_ret(lwip_connect(s, a, len));
+}
+
+static ssize_t lwip_send_op(struct tl_stack *st, int s, const void *buf, size_t len, int flags)
+{
+	(void)st;
+	/* no signals in lwIP: MSG_NOSIGNAL is implied and not understood */
+	return lwip_ret(lwip_send(s, buf, len, flags & ~MSG_NOSIGNAL));
+}
+
+static ssize_t lwip_recv_op(struct tl_stack *st, int s, void *buf, size_t len, int flags)
+{
+	(void)st;
+	return lwip_ret(lwip_recv(s, buf, len, flags));
+}
+
+static ssize_t lwip_sendv_op(struct tl_stack *st, int s, const struct iovec *iov, int iovcnt)
+{
+	(void)st;
+	return lwip_ret(lwip_writev(s, iov, iovcnt));
+}
+
+static ssize_t lwip_recvv_op(struct tl_stack *st, int s, const struct iovec *iov, int iovcnt)
+{
+	(void)st;
+	return lwip_ret(lwip_readv(s, iov, iovcnt));
+}
+
+/*
+ * shutdown and close run one loop pass so the FIN leaves now: a caller that closes its last
+ * socket may not poll again before it asks the peer whether everything arrived.
+ */
+static int lwip_shutdown_op(struct tl_stack *st, int s, int how)
+{
+	int r = lwip_shutdown(s, how);
+
+	if (r == 0)
+		stk_loop_once(lst(st)->nf);
+	return (int)lwip_ret(r);
+}
+
+static int lwip_close_op(struct tl_stack *st, int s)
+{
+	int r = lwip_close(s);
+
+	if (r == 0) {
+		track(lst(st), s, 0);
+		stk_loop_once(lst(st)->nf);
+	}
+	return (int)lwip_ret(r);
+}
+
+static int lwip_setsockopt_op(struct tl_stack *st, int s, int level, int name, const void *val,
+			      socklen_t len)
+{
+	(void)st;
+	return (int)lwip_ret(lwip_setsockopt(s, level, name, val, len));
+}
+
+static int lwip_getsockopt_op(struct tl_stack *st, int s, int level, int name, void *val,
+			      socklen_t *len)
+{
+	(void)st;
+	return (int)lwip_ret(lwip_getsockopt(s, level, name, val, len));
+}
+
+static int lwip_getsockname_op(struct tl_stack *st, int s, struct sockaddr *a, socklen_t *len)
+{
+	(void)st;
+	return (int)lwip_ret(lwip_getsockname(s, a, len));
+}
+
+static int lwip_getpeername_op(struct tl_stack *st, int s, struct sockaddr *a, socklen_t *len)
+{
+	(void)st;
+	return (int)lwip_ret(lwip_getpeername(s, a, len));
+}
+
+static int lwip_set_nonblock_op(struct tl_stack *st, int s, bool on)
+{
+	(void)st;
+	return (int)lwip_ret(lwip_fcntl(s, F_SETFL, on ? O_NONBLOCK : 0));
+}
+
+static int lwip_bytes_available_op(struct tl_stack *st, int s)
+{
+	int n = 0, r;
+
+	(void)st;
+	r = lwip_ioctl(s, FIONREAD, &n);
+	return r < 0 ? (int)lwip_ret(r) : n;
+}
+
+/* ---- the poll loop ---- */
+
+static int peer_lost(struct lwip_stack *l)
+{
+	if (!l->peer_lost_told)
+		fprintf(stderr, "lwip: the link went down: the %s side is gone\n",
+			strcmp(l->cfg.topology, "memif") == 0 ? "memif server" : "peer");
+	l->peer_lost_told = true;
+	return -ENETDOWN;
+}
+
+/*
+ * Spin the loop until a socket is ready or @p timeout_ms is up (0: one pass; < 0: no limit).
+ * The client side gives up with -ENETDOWN when its link goes down: the server is gone and
+ * nothing will ever arrive. The server keeps serving: its stdin tells it when to stop.
+ */
+static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n, int timeout_ms)
+{
+	struct lwip_stack *l = lst(st);
+	int64_t now = now_ns(), idle_since = now;
+	int64_t deadline = now + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
+	int r;
+
+	for (;;) {
+		if (stk_loop_once(l->nf) > 0)
+			idle_since = now;
+		r = n > 0 ? lwip_poll(fds, n, 0) : 0;
+		if (r != 0)
+			return (int)lwip_ret(r);
+		if (l->cfg.role == TL_ROLE_CLIENT && stk_netif_peer_lost(l->nf))
+			return peer_lost(l);
+		now = now_ns();
+		if (timeout_ms == 0 || (timeout_ms > 0 && now >= deadline))
+			return 0;
+		/* idle for a while: let a process that shares this core (the peer) run */
+		if (l->cfg.idle_yield_us > 0 && now - idle_since > l->cfg.idle_yield_us * 1000LL)
+			sched_yield();
+	}
+}
+
+static int lwip_default_addr(struct tl_stack *st, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	if (lwip_inet_pton(AF_INET, lst(st)->cfg.ip, &sin->sin_addr) != 1)
+		return -EINVAL;
+	*len = sizeof(*sin);
+	return 0;
+}
+
+/* Let closing connections finish their handshakes before they are counted (bounded). */
+static unsigned int settle(struct lwip_stack *l, unsigned int *time_wait)
+{
+	int64_t end = now_ns() + SETTLE_NS;
+	unsigned int active;
+
+	for (;;) {
+		stk_loop_once(l->nf);
+		active = stk_netif_pcbs(l->nf, time_wait);
+		if (active == 0 || now_ns() >= end || stk_netif_peer_lost(l->nf))
+			return active;
+	}
+}
+
+static void put(struct tl_counter *out, unsigned int max, unsigned int *n, const char *name,
+		uint64_t value)
+{
+	if (*n < max)
+		out[*n] = (struct tl_counter){ .name = name, .value = value };
+	(*n)++;
+}
+
+/*
+ * The counters, after a settle: connections lwIP still has open (tcp_active: not counting
+ * TIME_WAIT, which is not open), sockets not closed, mbufs out of the pool against the level
+ * when the stack started, and every drop by reason.
+ */
+static unsigned int lwip_counters(struct tl_stack *st, struct tl_counter *out, unsigned int max)
+{
+	struct lwip_stack *l = lst(st);
+	unsigned int n = 0, i, active, tw = 0;
+
+	active = settle(l, &tw);
+	for (i = 0; i < STK_C__COUNT; i++)
+		put(out, max, &n, counter_names[i], l->c[i]);
+	put(out, max, &n, "tcp_active", active);
+	put(out, max, &n, "tcp_time_wait", tw);
+	put(out, max, &n, "sockets_open", l->n_open);
+	put(out, max, &n, "mbufs_in_use_start", l->mbufs_start);
+	put(out, max, &n, "mbufs_in_use", stk_port_mbufs_in_use(&l->port));
+	return n;
+}
+
+static const char *lwip_version(struct tl_stack *st)
+{
+	return lst(st)->version;
+}
+
+const struct tl_ops tl_lwip_ops = {
+	.name = "lwip",
+	.description = "lwIP on DPDK (memif; pci with --stack-opt pci=BDF)",
+	.create = lwip_create,
+	.free = lwip_free,
+	.socket = lwip_socket_op,
+	.bind = lwip_bind_op,
+	.listen = lwip_listen_op,
+	.accept = lwip_accept_op,
+	.connect = lwip_connect_op,
+	.send = lwip_send_op,
+	.recv = lwip_recv_op,
+	.sendv = lwip_sendv_op,
+	.recvv = lwip_recvv_op,
+	.shutdown = lwip_shutdown_op,
+	.close = lwip_close_op,
+	.setsockopt = lwip_setsockopt_op,
+	.getsockopt = lwip_getsockopt_op,
+	.getsockname = lwip_getsockname_op,
+	.getpeername = lwip_getpeername_op,
+	.set_nonblock = lwip_set_nonblock_op,
+	.poll = lwip_poll_op,
+	.bytes_available = lwip_bytes_available_op,
+	.default_addr = lwip_default_addr,
+	.counters = lwip_counters,
+	.version = lwip_version,
+};

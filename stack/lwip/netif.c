@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netif.c - the lwIP network interface over the DPDK port of port.c, and the poll loop.
+ * Third step of lwip_create (tcpip_init, netif_add); at run time stk_loop_once is the body
+ * of every tl_poll iteration:
+ *
+ *   flush TX -> rte_eth_rx_burst -> per frame: wrap the mbuf in a pbuf, ethernet_input
+ *   -> sys_check_timeouts -> housekeeping (link state, TIME_WAIT cap) -> flush TX
+ *
+ * RX is zero-copy: each mbuf's private area holds a struct pbuf_custom that points at the
+ * frame; lwIP frees it with rx_pbuf_free, which returns the mbuf to the pool. TX copies the
+ * frame lwIP built (one pbuf: LWIP_NETIF_TX_SINGLE_PBUF) into one mbuf and queues it on the
+ * batch that the loop flushes. The threading rule is in stk.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "lwip/etharp.h"
+#include "lwip/ethip6.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcpip.h"
+#include "lwip/timeouts.h"
+#include "netif/ethernet.h"
+
+#include "stk.h"
+
+#define HOUSEKEEP_US 1000
+
+struct stk_netif {
+	struct netif netif;
+	struct stk_port *pt;
+	uint64_t *c;
+	unsigned int tw_max;
+	uint64_t housekeep_cycles;
+	uint64_t next_housekeep;
+	bool link_up;
+	bool peer_lost;
+};
+
+unsigned int stk_netif_priv_size(void)
+{
+	return sizeof(struct pbuf_custom);
+}
+
+/* ---- RX ---- */
+
+static void rx_pbuf_free(struct pbuf *p)
+{
+	/* the pbuf_custom sits at the start of its mbuf's private area */
+	rte_pktmbuf_free((struct rte_mbuf *)RTE_PTR_SUB(p, sizeof(struct rte_mbuf)));
+}
+
+static void rx_one(struct stk_netif *nf, struct rte_mbuf *m)
+{
+	struct pbuf_custom *pc = rte_mbuf_to_priv(m);
+	struct pbuf *p;
+
+	if (m->nb_segs != 1 || m->data_len < SIZEOF_ETH_HDR) {
+		nf->c[STK_C_DROP_RX_BAD_FRAME]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	nf->c[STK_C_RX_BYTES] += m->data_len;
+	pc->custom_free_function = rx_pbuf_free;
+	p = pbuf_alloced_custom(PBUF_RAW, m->data_len, PBUF_REF, pc,
+				rte_pktmbuf_mtod(m, void *), m->data_len);
+	if (p == NULL) {
+		nf->c[STK_C_DROP_RX_BAD_FRAME]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (nf->netif.input(p, &nf->netif) != ERR_OK) {
+		nf->c[STK_C_DROP_RX_INPUT]++;
+		pbuf_free(p);
+	}
+}
+
+static unsigned int rx_burst(struct stk_netif *nf)
+{
+	struct rte_mbuf *m[STK_RX_BURST];
+	unsigned int n, i;
+
+	n = stk_port_rx(nf->pt, m, STK_RX_BURST);
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(m[i + 1], void *));
+		rx_one(nf, m[i]);
+	}
+	return n;
+}
+
+/* ---- TX: called by lwIP with the core lock held ---- */
+
+static err_t link_output(struct netif *netif, struct pbuf *p)
+{
+	struct stk_netif *nf = netif->state;
+	struct rte_mbuf *m;
+
+	m = rte_pktmbuf_alloc(nf->pt->pool);
+	if (m == NULL) {
+		nf->c[STK_C_DROP_TX_NO_MBUF]++;
+		return ERR_MEM;
+	}
+	if (p->tot_len > rte_pktmbuf_tailroom(m)) {
+		nf->c[STK_C_DROP_TX_TOO_BIG]++;
+		rte_pktmbuf_free(m);
+		return ERR_BUF;
+	}
+	if (p->next == NULL)
+		memcpy(rte_pktmbuf_mtod(m, void *), p->payload, p->len);
+	else
+		pbuf_copy_partial(p, rte_pktmbuf_mtod(m, void *), p->tot_len, 0);
+	m->data_len = p->tot_len;
+	m->pkt_len = p->tot_len;
+	stk_port_tx_queue(nf->pt, m);	/* a drop there is counted and looks like loss */
+	return ERR_OK;
+}
+
+static err_t netif_init_cb(struct netif *netif)
+{
+	struct stk_netif *nf = netif->state;
+
+	netif->name[0] = 'd';
+	netif->name[1] = 'p';
+	netif->output = etharp_output;
+	netif->output_ip6 = ethip6_output;
+	netif->linkoutput = link_output;
+	netif->mtu = (u16_t)stk_port_mtu(nf->pt);
+	netif->hwaddr_len = ETH_HWADDR_LEN;
+	if (stk_port_mac(nf->pt, netif->hwaddr) < 0)
+		return ERR_IF;
+	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+	return ERR_OK;
+}
+
+/* ---- housekeeping ---- */
+
+/*
+ * Keep at most tw_max connections in TIME_WAIT (Linux: tcp_max_tw_buckets). lwIP keeps them
+ * 2 * 60 s and scans them on every connect for a free port, so a connect-per-transaction
+ * workload would otherwise slow down with every connection and run out of its 16384
+ * ephemeral ports. The list is newest first; the oldest beyond tw_max are freed silently.
+ */
+static void tw_trim(struct stk_netif *nf)
+{
+	struct tcp_pcb *pcb, *next;
+	unsigned int n = 0;
+
+	for (pcb = tcp_tw_pcbs; pcb != NULL; pcb = next) {
+		next = pcb->next;
+		if (++n > nf->tw_max) {
+			tcp_abort(pcb);
+			nf->c[STK_C_TW_RECYCLED]++;
+		}
+	}
+}
+
+static void housekeep(struct stk_netif *nf)
+{
+	uint64_t now = rte_get_tsc_cycles();
+	bool up;
+
+	if (now < nf->next_housekeep)
+		return;
+	nf->next_housekeep = now + nf->housekeep_cycles;
+	up = stk_port_link_up(nf->pt);
+	if (nf->link_up && !up) {
+		nf->c[STK_C_LINK_DOWN]++;
+		nf->peer_lost = true;
+	}
+	nf->link_up = up;
+	tw_trim(nf);
+}
+
+unsigned int stk_loop_once(struct stk_netif *nf)
+{
+	unsigned int n;
+
+	LOCK_TCPIP_CORE();
+	stk_port_tx_flush(nf->pt);
+	n = rx_burst(nf);
+	sys_check_timeouts();
+	housekeep(nf);
+	stk_port_tx_flush(nf->pt);
+	UNLOCK_TCPIP_CORE();
+	return n;
+}
+
+bool stk_netif_peer_lost(const struct stk_netif *nf)
+{
+	return nf->peer_lost;
+}
+
+/* ---- lifetime ---- */
+
+static int parse_ip(const char *s, ip4_addr_t *a, const char *what, char *err, size_t len)
+{
+	if (ip4addr_aton(s, a))
+		return 0;
+	snprintf(err, len, "stack option %s: '%s' is not an IPv4 address", what, s);
+	return -EINVAL;
+}
+
+struct stk_netif *stk_netif_start(struct stk_port *pt, const struct stk_cfg *cfg, char *err,
+				  size_t len)
+{
+	ip4_addr_t ip, mask, gw;
+	struct stk_netif *nf;
+	struct netif *added;
+
+	if (parse_ip(cfg->ip, &ip, "ip", err, len) < 0 ||
+	    parse_ip(cfg->netmask, &mask, "netmask", err, len) < 0 ||
+	    parse_ip(cfg->gw, &gw, "gw", err, len) < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	nf = calloc(1, sizeof(*nf));
+	if (nf == NULL) {
+		snprintf(err, len, "out of memory");
+		return NULL;
+	}
+	nf->pt = pt;
+	nf->c = pt->c;
+	nf->tw_max = cfg->tw_max;
+	nf->housekeep_cycles = rte_get_tsc_hz() / (1000000 / HOUSEKEEP_US);
+	tcpip_init(NULL, NULL);
+	LOCK_TCPIP_CORE();
+	added = netif_add(&nf->netif, &ip, &mask, &gw, nf, netif_init_cb, ethernet_input);
+	if (added != NULL) {
+		netif_set_default(&nf->netif);
+		netif_set_up(&nf->netif);
+		netif_set_link_up(&nf->netif);
+	}
+	UNLOCK_TCPIP_CORE();
+	if (added == NULL) {
+		snprintf(err, len, "lwIP refused the interface (netif_add)");
+		free(nf);
+		errno = EIO;
+		return NULL;
+	}
+	nf->link_up = stk_port_link_up(pt);
+	return nf;
+}
+
+static unsigned int list_len(const struct tcp_pcb *pcb)
+{
+	unsigned int n = 0;
+
+	for (; pcb != NULL; pcb = pcb->next)
+		n++;
+	return n;
+}
+
+unsigned int stk_netif_pcbs(struct stk_netif *nf, unsigned int *time_wait)
+{
+	unsigned int n;
+
+	(void)nf;
+	LOCK_TCPIP_CORE();
+	n = list_len(tcp_active_pcbs);
+	*time_wait = list_len(tcp_tw_pcbs);
+	UNLOCK_TCPIP_CORE();
+	return n;
+}
+
+/* Abort every connection still in lwIP (RST to the peer), so none holds an mbuf. */
+static void abort_all(void)
+{
+	while (tcp_active_pcbs != NULL)
+		tcp_abort(tcp_active_pcbs);
+	while (tcp_tw_pcbs != NULL)
+		tcp_abort(tcp_tw_pcbs);
+}
+
+void stk_netif_stop(struct stk_netif *nf)
+{
+	if (nf == NULL)
+		return;
+	LOCK_TCPIP_CORE();
+	abort_all();
+	stk_port_tx_flush(nf->pt);
+	netif_set_down(&nf->netif);
+	netif_remove(&nf->netif);
+	UNLOCK_TCPIP_CORE();
+	free(nf);
+}

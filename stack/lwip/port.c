@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * port.c - the DPDK side of the lwip backend: the mbuf pool, one ethdev port with one RX and
+ * one TX queue, and the TX batch. Second step of lwip_create (after eal.c); at run time
+ * netif.c calls stk_port_rx and stk_port_tx_queue, and stk_loop_once flushes the batch.
+ *
+ * Every mbuf carries a private area (priv_size) where netif.c keeps the lwIP pbuf that wraps
+ * it, so a received frame reaches lwIP without a copy or an allocation.
+ * DPDK return codes become negative errno here, in dpdk_err (the one conversion point).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "stk.h"
+
+#define RX_DESC 1024
+#define TX_DESC 1024
+#define POOL_CACHE 256
+#define LINK_POLL_US 1000
+
+static int dpdk_err(int r)
+{
+	if (r >= 0)
+		return r;
+	return r == -1 ? -(rte_errno ? rte_errno : EIO) : r;
+}
+
+static int find_port(const struct stk_cfg *cfg, uint16_t *port_id)
+{
+	char name[64];
+	const char *comma;
+
+	if (cfg->vdev[0] == '\0')
+		return dpdk_err(rte_eth_dev_get_port_by_name(cfg->pci, port_id));
+	comma = strchr(cfg->vdev, ',');
+	snprintf(name, sizeof(name), "%.*s", comma ? (int)(comma - cfg->vdev) : 63, cfg->vdev);
+	return dpdk_err(rte_eth_dev_get_port_by_name(name, port_id));
+}
+
+static int configure(struct stk_port *pt)
+{
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	int r;
+
+	memset(&conf, 0, sizeof(conf));
+	r = dpdk_err(rte_eth_dev_info_get(pt->port_id, &info));
+	if (r < 0)
+		return r;
+	/* lwIP 2.1 as Debian builds it checksums every segment in software and has no
+	 * per-netif checksum switch, so RX/TX checksum offloads would buy nothing: none asked. */
+	r = dpdk_err(rte_eth_dev_configure(pt->port_id, 1, 1, &conf));
+	if (r == 0)
+		r = dpdk_err(rte_eth_rx_queue_setup(pt->port_id, 0, RX_DESC,
+						    (unsigned int)rte_eth_dev_socket_id(pt->port_id),
+						    NULL, pt->pool));
+	if (r == 0)
+		r = dpdk_err(rte_eth_tx_queue_setup(pt->port_id, 0, TX_DESC,
+						    (unsigned int)rte_eth_dev_socket_id(pt->port_id),
+						    NULL));
+	return r;
+}
+
+static int wait_link(struct stk_port *pt, unsigned int timeout_ms)
+{
+	unsigned int waited;
+
+	for (waited = 0; waited < timeout_ms * 1000u; waited += LINK_POLL_US) {
+		if (stk_port_link_up(pt))
+			return 0;
+		usleep(LINK_POLL_US);
+	}
+	return -ETIMEDOUT;
+}
+
+int stk_port_open(struct stk_port *pt, const struct stk_cfg *cfg, unsigned int priv_size,
+		  char *err, size_t len)
+{
+	char pool_name[RTE_MEMPOOL_NAMESIZE];
+	int r;
+
+	r = find_port(cfg, &pt->port_id);
+	if (r < 0) {
+		snprintf(err, len, "no DPDK port for %s (%s)",
+			 cfg->vdev[0] ? cfg->vdev : cfg->pci, strerror(-r));
+		return r;
+	}
+	snprintf(pool_name, sizeof(pool_name), "stk_pool_%u", pt->port_id);
+	pt->pool = rte_pktmbuf_pool_create(pool_name, cfg->n_mbufs, POOL_CACHE,
+					   (uint16_t)RTE_ALIGN(priv_size, RTE_MBUF_PRIV_ALIGN),
+					   RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (pt->pool == NULL) {
+		r = -rte_errno;
+		snprintf(err, len, "cannot create the mbuf pool of %u mbufs (%s)", cfg->n_mbufs,
+			 rte_strerror(rte_errno));
+		return r;
+	}
+	r = configure(pt);
+	if (r == 0)
+		r = dpdk_err(rte_eth_dev_start(pt->port_id));
+	if (r < 0) {
+		snprintf(err, len, "cannot start port %u (%s)", pt->port_id, strerror(-r));
+		goto err_free_pool;
+	}
+	pt->started = true;
+	/* The memif server comes up before its client exists; the client waits for the link. */
+	if (cfg->role == TL_ROLE_CLIENT) {
+		r = wait_link(pt, cfg->link_timeout_ms);
+		if (r < 0) {
+			snprintf(err, len, "port %u: link did not come up within %u ms (is the %s "
+				 "side running?)", pt->port_id, cfg->link_timeout_ms,
+				 strcmp(cfg->topology, "memif") == 0 ? "memif server" : "peer");
+			goto err_stop_port;
+		}
+	}
+	return 0;
+
+err_stop_port:
+	rte_eth_dev_stop(pt->port_id);
+	rte_eth_dev_close(pt->port_id);
+	pt->started = false;
+err_free_pool:
+	rte_mempool_free(pt->pool);
+	pt->pool = NULL;
+	return r;
+}
+
+void stk_port_close(struct stk_port *pt)
+{
+	unsigned int i;
+
+	if (pt->started) {
+		stk_port_tx_flush(pt);
+		for (i = 0; i < pt->n_tx; i++)
+			rte_pktmbuf_free(pt->tx[i]);
+		pt->c[STK_C_DROP_TX_TEARDOWN] += pt->n_tx;
+		pt->n_tx = 0;
+		rte_eth_dev_stop(pt->port_id);
+		rte_eth_dev_close(pt->port_id);
+		pt->started = false;
+	}
+	rte_mempool_free(pt->pool);
+	pt->pool = NULL;
+}
+
+unsigned int stk_port_rx(struct stk_port *pt, struct rte_mbuf **m, unsigned int max)
+{
+	uint16_t n = rte_eth_rx_burst(pt->port_id, 0, m, (uint16_t)max);
+
+	if (n > 0) {
+		pt->c[STK_C_RX_BURSTS]++;
+		pt->c[STK_C_RX_PACKETS] += n;
+	}
+	return n;
+}
+
+void stk_port_tx_flush(struct stk_port *pt)
+{
+	uint64_t bytes = 0;
+	uint16_t sent, i;
+
+	if (pt->n_tx == 0)
+		return;
+	/* count before the burst: the driver may free what it sent */
+	for (i = 0; i < pt->n_tx; i++)
+		bytes += pt->tx[i]->pkt_len;
+	sent = rte_eth_tx_burst(pt->port_id, 0, pt->tx, (uint16_t)pt->n_tx);
+	for (i = sent; i < pt->n_tx; i++)
+		bytes -= pt->tx[i]->pkt_len;
+	pt->c[STK_C_TX_BURSTS]++;
+	pt->c[STK_C_TX_PACKETS] += sent;
+	pt->c[STK_C_TX_BYTES] += bytes;
+	if (sent < pt->n_tx) {
+		pt->c[STK_C_TX_BURST_SHORT]++;
+		memmove(pt->tx, pt->tx + sent, (pt->n_tx - sent) * sizeof(pt->tx[0]));
+	}
+	pt->n_tx -= sent;
+}
+
+int stk_port_tx_queue(struct stk_port *pt, struct rte_mbuf *m)
+{
+	if (pt->n_tx == STK_TX_BATCH)
+		stk_port_tx_flush(pt);
+	if (pt->n_tx == STK_TX_BATCH) {
+		pt->c[STK_C_DROP_TX_RING_FULL]++;
+		rte_pktmbuf_free(m);
+		return -ENOBUFS;
+	}
+	pt->tx[pt->n_tx++] = m;
+	return 0;
+}
+
+bool stk_port_link_up(struct stk_port *pt)
+{
+	struct rte_eth_link link;
+
+	if (rte_eth_link_get_nowait(pt->port_id, &link) < 0)
+		return false;
+	if (link.link_status == RTE_ETH_LINK_UP) {
+		pt->link_was_up = true;
+		return true;
+	}
+	return false;
+}
+
+unsigned int stk_port_mbufs_in_use(const struct stk_port *pt)
+{
+	return pt->pool ? rte_mempool_in_use_count(pt->pool) : 0;
+}
+
+int stk_port_mac(const struct stk_port *pt, uint8_t mac[6])
+{
+	struct rte_ether_addr a;
+	int r = dpdk_err(rte_eth_macaddr_get(pt->port_id, &a));
+
+	if (r == 0)
+		memcpy(mac, a.addr_bytes, 6);
+	return r;
+}
+
+unsigned int stk_port_mtu(const struct stk_port *pt)
+{
+	uint16_t mtu = 1500;
+
+	rte_eth_dev_get_mtu(pt->port_id, &mtu);
+	return mtu;
+}

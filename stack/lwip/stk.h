@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stk.h - the lwip backend's private glue (stk_*): lwIP 2.1 on a DPDK ethdev port. Shared by
+ * the files of stack/lwip/ only; the harness sees this backend through stack/transport.h.
+ *
+ * Call flow:
+ *   tl_stack_create("lwip") -> lwip.c lwip_create
+ *     -> stk_cfg_parse (stack options: topology, role, run_id -> addresses, EAL arguments)
+ *     -> stk_eal_start (eal.c: --no-pci, --in-memory, --file-prefix, --no-huge, --vdev)
+ *     -> stk_port_open (port.c: mempool, one RX and one TX queue, link)
+ *     -> stk_netif_start (netif.c: tcpip_init, the netif over the port)
+ *   tl_poll / every socket call -> lwIP's socket layer (lwip_*), and stk_loop_once:
+ *     flush TX -> rte_eth_rx_burst -> ethernet_input per frame -> lwIP timers -> flush TX
+ *
+ * Threading rule (the one place it is written): the thread that created the stack is its
+ * polling thread. It alone calls the tl_* ops; each stk_loop_once runs under lwIP's core lock
+ * (LOCK_TCPIP_CORE), receives a burst, feeds lwIP, runs due timers and flushes the TX batch.
+ * lwIP's socket calls take the same lock themselves, so the glue never calls them with the
+ * lock held (it is not recursive). lwIP's own tcpip thread exists (Debian's build is NO_SYS=0)
+ * but only ever runs timers, under the same lock, when the polling thread has not run them
+ * first; everything it could emit goes into the TX batch, which only moves under the lock.
+ * Nothing on this path sleeps: tl_poll with a timeout spins stk_loop_once until a socket is
+ * ready or the time is up; only after idle_yield_us without a frame does each pass also
+ * sched_yield, so a peer that shares the core gets to run (a 2-core machine). lwIP is one global instance per process, so is this backend: a
+ * second stack in the same process fails with EBUSY (DPDK's EAL starts once per process).
+ */
+#ifndef STK_H
+#define STK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../transport.h"
+
+#define STK_TX_BATCH 64
+#define STK_RX_BURST 32
+#define STK_EAL_MAX_ARGS 32
+
+struct rte_mbuf;
+struct rte_mempool;
+
+/* What the stack options and the role decide (stk_cfg_parse). */
+struct stk_cfg {
+	enum tl_role role;
+	char topology[16];
+	char run_id[48];
+	char vdev[256];			/* the --vdev argument; empty for pci */
+	char ip[16], netmask[16], gw[16];
+	char pci[32];			/* a PCI device the user named: the only way off --no-pci */
+	char huge[8];			/* auto | yes | no */
+	char eal_extra[256];		/* eal=...: more EAL arguments, space separated */
+	char log_level[32];
+	unsigned int n_mbufs;
+	unsigned int link_timeout_ms;
+	unsigned int tw_max;		/* TIME_WAIT pcbs kept before the oldest are recycled */
+	unsigned int idle_yield_us;	/* tl_poll idle this long: sched_yield per pass (0: never) */
+};
+
+/* Counters: every drop has its reason. Reported by the counters op in this order. */
+enum stk_counter {
+	STK_C_RX_PACKETS,
+	STK_C_RX_BYTES,
+	STK_C_RX_BURSTS,
+	STK_C_TX_PACKETS,
+	STK_C_TX_BYTES,
+	STK_C_TX_BURSTS,
+	STK_C_TX_BURST_SHORT,		/* tx_burst took fewer than offered; the rest waited */
+	STK_C_DROP_RX_BAD_FRAME,	/* runt or chained mbuf */
+	STK_C_DROP_RX_INPUT,		/* lwIP's ethernet_input refused the frame */
+	STK_C_DROP_TX_NO_MBUF,
+	STK_C_DROP_TX_TOO_BIG,		/* frame longer than one mbuf */
+	STK_C_DROP_TX_RING_FULL,	/* batch still full after a flush: the peer is not reading */
+	STK_C_DROP_TX_TEARDOWN,		/* still queued when the port closed */
+	STK_C_LINK_DOWN,		/* link went down after having been up */
+	STK_C_TW_RECYCLED,		/* TIME_WAIT pcbs freed beyond tw_max */
+	STK_C__COUNT,
+};
+
+/* The DPDK side: one port, one queue pair, the TX batch. */
+struct stk_port {
+	uint16_t port_id;
+	bool started;
+	bool link_was_up;
+	struct rte_mempool *pool;
+	unsigned int n_tx;
+	struct rte_mbuf *tx[STK_TX_BATCH];
+	uint64_t *c;			/* the stack's counters */
+};
+
+/* eal.c */
+int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *err, size_t len);
+int stk_eal_start(const struct stk_cfg *cfg, char *err, size_t len);
+void stk_eal_stop(void);
+
+/* port.c */
+int stk_port_open(struct stk_port *pt, const struct stk_cfg *cfg, unsigned int priv_size,
+		  char *err, size_t len);
+void stk_port_close(struct stk_port *pt);
+unsigned int stk_port_rx(struct stk_port *pt, struct rte_mbuf **m, unsigned int max);
+int stk_port_tx_queue(struct stk_port *pt, struct rte_mbuf *m);
+void stk_port_tx_flush(struct stk_port *pt);
+bool stk_port_link_up(struct stk_port *pt);
+unsigned int stk_port_mbufs_in_use(const struct stk_port *pt);
+int stk_port_mac(const struct stk_port *pt, uint8_t mac[6]);
+unsigned int stk_port_mtu(const struct stk_port *pt);
+
+/* netif.c: opaque to lwip.c beyond these calls */
+struct stk_netif;
+/** Bytes each mbuf's private area needs for the pbuf that wraps it. */
+unsigned int stk_netif_priv_size(void);
+/** tcpip_init, then the netif over @p pt. NULL on failure, with the reason in @p err. */
+struct stk_netif *stk_netif_start(struct stk_port *pt, const struct stk_cfg *cfg, char *err,
+				  size_t len);
+/** Abort what connections remain (RST), remove the netif, flush. Accepts NULL. */
+void stk_netif_stop(struct stk_netif *nf);
+/** One iteration of the poll loop (see netif.c). Takes the core lock; returns frames received. */
+unsigned int stk_loop_once(struct stk_netif *nf);
+/** Connections lwIP still holds: returns those not in TIME_WAIT, sets @p time_wait. */
+unsigned int stk_netif_pcbs(struct stk_netif *nf, unsigned int *time_wait);
+/** True once the link went down after having been up: the peer is gone. */
+bool stk_netif_peer_lost(const struct stk_netif *nf);
+
+#endif /* STK_H */

@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""tcplab compare|report|baseline: results across commits (./tcplab runs this file).
+
+    tcplab compare BASE NEW [--markdown | --json] [--force]
+    tcplab report DIR [DIR ...] [--out OUTDIR] [--conformance FILE]
+    tcplab baseline save NAME [RUN_DIR] [--force]
+    tcplab baseline list [--json]
+
+BASE, NEW and DIR are run directories, commits (newest run under results/runs/<commit>*/)
+or baseline names (results/baselines/NAME). Exit status: compare 1 when a metric is worse
+beyond its threshold, else 0; every command 2 on bad input, with a one-line message.
+See results/README.md, "Comparing results across commits".
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from resultkit import baseline, render  # noqa: E402
+from resultkit.compare import compare  # noqa: E402
+from resultkit.errors import BadInput  # noqa: E402
+from resultkit.places import Places, newest_run, resolve  # noqa: E402
+from resultkit.resultset import load  # noqa: E402
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise BadInput(f"{message} (see {self.prog} --help)")
+
+
+def add_places(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runs-dir", help="where run directories live (default results/runs)")
+    p.add_argument("--baselines-dir", help="the baseline store (default results/baselines)")
+
+
+def build_parser() -> Parser:
+    ap = Parser(prog="tcplab", description=__doc__,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", parser_class=Parser, required=True)
+    c = sub.add_parser("compare", help="compare two result sets",
+                       description="Compare two result sets; exit 1 on a regression.")
+    c.add_argument("base")
+    c.add_argument("new")
+    fmt = c.add_mutually_exclusive_group()
+    fmt.add_argument("--markdown", action="store_true", help="Markdown table")
+    fmt.add_argument("--json", action="store_true", help="JSON (tcplab.compare/1)")
+    c.add_argument("--force", action="store_true",
+                   help="compare results from different host kinds anyway")
+    add_places(c)
+    r = sub.add_parser("report", help="HTML report with plots",
+                       description="Write report.html and PNG plots for result sets.")
+    r.add_argument("dirs", nargs="+", metavar="DIR")
+    r.add_argument("--out", help="output directory (default DIR/report, or "
+                                 "results/out/report-<time> for a baseline)")
+    r.add_argument("--conformance", help="conformance results (default "
+                                         "results/conformance.json when it exists)")
+    add_places(r)
+    b = sub.add_parser("baseline", help="save or list baselines")
+    bsub = b.add_subparsers(dest="action", parser_class=Parser, required=True)
+    s = bsub.add_parser("save", help="save a run directory as baseline NAME")
+    s.add_argument("name")
+    s.add_argument("run_dir", nargs="?", help="default: the newest run under results/runs")
+    s.add_argument("--force", action="store_true", help="replace an existing baseline")
+    add_places(s)
+    ls = bsub.add_parser("list", help="list saved baselines")
+    ls.add_argument("--json", action="store_true")
+    add_places(ls)
+    return ap
+
+
+def cmd_compare(args: argparse.Namespace, places: Places) -> int:
+    base = load(resolve(args.base, places, "BASE"), "BASE")
+    new = load(resolve(args.new, places, "NEW"), "NEW")
+    result = compare(base, new, force=args.force)
+    out = (render.as_json(result) if args.json else render.markdown(result) if args.markdown
+           else render.terminal(result))
+    sys.stdout.write(out)
+    return result.exit_status()
+
+
+def cmd_report(args: argparse.Namespace, places: Places) -> int:
+    from resultkit import report	# matplotlib only when a report is asked for
+    sets = [load(resolve(d, places, f"DIR {d}"), f"DIR {d}") for d in args.dirs]
+    out = report.default_out(sets[0].path, places) if args.out is None else Path(args.out)
+    conf = (Path(args.conformance) if args.conformance
+            else places.root / "results" / "conformance.json")
+    page = report.write(sets, out, conf, conformance_given=args.conformance is not None)
+    print(page)
+    return 0
+
+
+def cmd_baseline(args: argparse.Namespace, places: Places) -> int:
+    if args.action == "save":
+        source = Path(args.run_dir) if args.run_dir else newest_run(places)
+        if args.run_dir:
+            source = resolve(args.run_dir, places, "RUN_DIR")
+        dest = baseline.save(args.name, source, places, force=args.force)
+        print(f"baseline {args.name}: {dest} (from {source})")
+        return 0
+    entries = baseline.listing(places)
+    if args.json:
+        print(json.dumps(entries, indent=1))
+        return 0
+    for e in entries:
+        commits = ",".join(c[:12] for c in e.get("commits", []))
+        print(f"{e.get('name')}\t{e.get('host_kind')}\t{commits}\tsuite={e.get('suite')}"
+              f"\t{e.get('results')} results\tsaved {e.get('saved_at')}")
+    if not entries:
+        print(f"no baselines in {places.baselines}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"compare": cmd_compare, "report": cmd_report, "baseline": cmd_baseline}
+
+
+def main(argv: list[str]) -> int:
+    prog = "tcplab " + (argv[0] if argv and argv[0] in COMMANDS else "")
+    try:
+        args = build_parser().parse_args(argv)
+        places = Places.from_env(args.runs_dir, args.baselines_dir)
+        return COMMANDS[args.cmd](args, places)
+    except BadInput as e:
+        print(f"{prog.strip()}: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

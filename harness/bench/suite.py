@@ -1,0 +1,370 @@
+"""tcplab bench SUITE: run a named suite of scenarios on every available backend, each
+repeated N times, into results/runs/<commit>[-dirty]/<UTC timestamp>/: one tcplab.result/1
+JSON per run (<scenario>.<backend>.rNN.json) and manifest.json (tcplab.manifest/1).
+
+    tcplab bench quick             the CI suite: every scenario, 2 s each, 5 repetitions
+    tcplab bench full              every scenario, 10 s each, 7 repetitions
+    tcplab bench --suites          list the suites
+    tcplab bench quick --help      the options (repetitions, duration, backends, budget)
+
+Why 5 repetitions by default: compare's verdict is a two-sided Mann-Whitney U test on the
+repetitions at p < 0.05. With 3 and 3 runs the smallest p it can give is 0.1 (it can never
+call anything); with 4 and 4 it is 0.029, so one disturbed run out of eight hides any
+change; 5 and 5 reach 0.008 and still find a change when two of the 25 base/new pairs are
+out of order. Repetitions run interleaved (every scenario once, then again), so a slow drift
+of the machine spreads over all scenarios instead of landing on one.
+
+A backend whose first run fails to start (exit 2: not built, no DPDK, no hugepages...) is
+reported and skipped. The total time is bounded: the suite refuses to start when its
+estimate exceeds --budget, and stops before a run that would end past it. Progress goes to
+stderr; the run directory is printed on stdout. Exit 0 when every run passed, 1 when a run
+failed its checks, failed or the budget cut the suite short, 2 on bad usage or when no
+backend could run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from common import ROOT, log, tcplab_bin
+
+sys.path.insert(0, str(ROOT / "results"))
+from resultkit.resultset import MANIFEST_SCHEMA, host_kind  # noqa: E402
+
+RUN_OVERHEAD_S = 0.5	# start, SUT spawn, drain, result writing: measured ~0.1 s here
+RUN_GRACE_S = 60.0	# a run past duration + warm-up + this is killed
+
+
+class Suite(NamedTuple):
+    name: str
+    description: str
+    scenarios: tuple[str, ...] | None	# None: every scenario tcplab list shows
+    repetitions: int
+    duration_s: float
+    warmup_s: float
+    budget_s: float
+
+
+SUITES = {
+    "quick": Suite("quick", "every scenario, short runs: CI and a first look", None, 5, 2.0,
+                   0.5, 600.0),
+    "full": Suite("full", "every scenario at its own length, more repetitions: lab hosts",
+                  None, 7, 10.0, 1.0, 3600.0),
+}
+
+
+class Plan(NamedTuple):
+    suite: Suite
+    scenarios: list[str]
+    backends: list[str]
+    repetitions: int
+    duration_s: float
+    warmup_s: float
+    budget_s: float
+    pin: tuple[str, ...]	# extra `tcplab run` flags: --engine-cpu N --sut-cpu N
+
+    def run_seconds(self) -> float:
+        return self.duration_s + self.warmup_s + RUN_OVERHEAD_S
+
+    def estimate_s(self) -> float:
+        return self.run_seconds() * len(self.scenarios) * len(self.backends) * self.repetitions
+
+
+class Progress:
+    """What the suite has done so far; becomes the manifest. (No dataclasses in this file:
+    bench.py loads it without registering it in sys.modules, which dataclasses need.)"""
+
+    def __init__(self) -> None:
+        self.runs: list[dict[str, Any]] = []
+        self.skipped_backends: dict[str, str] = {}
+        self.failures: list[str] = []
+        self.first_result: dict[str, Any] | None = None
+        self.stopped: str | None = None
+
+
+def parse_seconds(text: str) -> float:
+    """'2', '2s', '500ms', '1m' -> seconds."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(ms|s|m)?\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a time: {text!r} (e.g. 2s, 500ms)")
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[m.group(2)]
+    return float(m.group(1)) * scale
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive integer: {text!r}")
+    return int(text)
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        log(f"{message} (see tcplab bench {self.prog.split()[-1]} --help)")
+        sys.exit(2)
+
+
+def build_parser(suite: Suite) -> Parser:
+    ap = Parser(prog=f"tcplab bench {suite.name}", description=__doc__,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=positive_int, default=suite.repetitions,
+                    help=f"repetitions of each scenario (default {suite.repetitions})")
+    ap.add_argument("--duration", type=parse_seconds, default=suite.duration_s,
+                    help=f"measured time of each run (default {suite.duration_s:g}s)")
+    ap.add_argument("--warmup", type=parse_seconds, default=suite.warmup_s,
+                    help=f"warm-up of each run (default {suite.warmup_s:g}s)")
+    ap.add_argument("--backend", action="append", help="only this backend (repeatable)")
+    ap.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
+    ap.add_argument("--budget", type=parse_seconds, default=suite.budget_s,
+                    help=f"most seconds the suite may take (default {suite.budget_s:g})")
+    ap.add_argument("--runs-dir", default=str(ROOT / "results" / "runs"),
+                    help="where run directories go (default results/runs)")
+    ap.add_argument("--engine-cpu", type=int, help="pin the engine side of every run")
+    ap.add_argument("--sut-cpu", type=int, help="pin the SUT side of every run")
+    ap.add_argument("--dry-run", action="store_true", help="print the plan and exit")
+    return ap
+
+
+def listing() -> dict[str, Any]:
+    done = subprocess.run([str(tcplab_bin()), "list", "--json"], capture_output=True,
+                          text=True, timeout=60, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"tcplab bench: tcplab list --json exited {done.returncode}: "
+                         f"{done.stderr.strip()}")
+    return json.loads(done.stdout)
+
+
+def pick(wanted: list[str] | None, available: list[str], what: str) -> list[str]:
+    if not wanted:
+        return available
+    unknown = [w for w in wanted if w not in available]
+    if unknown:
+        log(f"unknown {what} {', '.join(unknown)} (valid: {', '.join(available)})")
+        sys.exit(2)
+    return [a for a in available if a in wanted]
+
+
+def make_plan(suite: Suite, args: argparse.Namespace) -> Plan:
+    lst = listing()
+    scenarios = pick(args.scenario, list(suite.scenarios or
+                                         [s["name"] for s in lst["scenarios"]]), "scenario")
+    backends = pick(args.backend, [b["name"] for b in lst["backends"]], "backend")
+    pin: list[str] = []
+    if args.engine_cpu is not None:
+        pin += ["--engine-cpu", str(args.engine_cpu)]
+    if args.sut_cpu is not None:
+        pin += ["--sut-cpu", str(args.sut_cpu)]
+    return Plan(suite, scenarios, backends, args.reps, args.duration, args.warmup, args.budget,
+                tuple(pin))
+
+
+def commit_label() -> tuple[str, bool]:
+    commit = os.environ.get("TCPLAB_COMMIT")
+    if not commit:
+        done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, check=False)
+        commit = done.stdout.strip() if done.returncode == 0 else "unknown"
+    return commit, os.environ.get("TCPLAB_DIRTY") == "1"
+
+
+def new_run_dir(runs_dir: Path, commit: str, dirty: bool) -> Path:
+    parent = runs_dir / (commit + ("-dirty" if dirty else ""))
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    for n in range(100):
+        d = parent / (stamp if n == 0 else f"{stamp}-{n}")
+        try:
+            d.mkdir(parents=True)
+            return d
+        except FileExistsError:
+            continue
+    raise SystemExit(f"tcplab bench: cannot make a run directory under {parent}")
+
+
+def run_one(plan: Plan, scenario: str, backend: str, dest: Path) -> tuple[int, str]:
+    """One `tcplab run`, its result moved to @dest; (exit status, last stderr line).
+    The run gets its own process group so that on a timeout or an interrupt it and the SUT
+    it started are ended by that group's id, which is the PID of the child we started."""
+    with tempfile.TemporaryDirectory(prefix="tcplab-suite-") as tmp:
+        cmd = [str(tcplab_bin()), "run", scenario, "--backend", backend, "--quiet",
+               "--out", tmp, "--duration", f"{plan.duration_s:g}s",
+               "--warmup", f"{plan.warmup_s:g}s", *plan.pin]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+        try:
+            _, err = proc.communicate(timeout=plan.duration_s + plan.warmup_s + RUN_GRACE_S)
+        except subprocess.TimeoutExpired:
+            end_group(proc)
+            return 124, f"killed after {plan.duration_s + plan.warmup_s + RUN_GRACE_S:g}s"
+        except BaseException:
+            end_group(proc)
+            raise
+        produced = Path(tmp) / f"{scenario}.json"
+        if produced.is_file():
+            dest.write_text(produced.read_text())
+        lines = [ln for ln in err.splitlines() if ln.strip()]
+        return proc.returncode, lines[-1] if lines else ""
+
+
+def end_group(proc: subprocess.Popen) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=5)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def fmt_ns(ns: float) -> str:
+    return f"{ns / 1e6:.2f}ms" if ns >= 1e6 else f"{ns / 1e3:.1f}us"
+
+
+def summary(result: dict[str, Any]) -> str:
+    m = result["metrics"]
+    lat = m["latency_ns"]
+    return (f"{m.get('tps') or 0:.0f} tps  {(m.get('throughput_bps') or 0) / 1e9:.3f} Gbit/s  "
+            f"p99 {fmt_ns(lat.get('p99') or 0)}  errors {m.get('errors')}")
+
+
+def execute(plan: Plan, run_dir: Path, prog: Progress, write: Any) -> None:
+    total = len(plan.scenarios) * len(plan.backends) * plan.repetitions
+    started = time.monotonic()
+    i = 0
+    for rep in range(1, plan.repetitions + 1):
+        for backend in plan.backends:
+            for scenario in plan.scenarios:
+                i += 1
+                if backend in prog.skipped_backends:
+                    continue
+                elapsed = time.monotonic() - started
+                if elapsed + plan.run_seconds() > plan.budget_s:
+                    prog.stopped = (f"budget of {plan.budget_s:g}s reached after "
+                                    f"{elapsed:.0f}s: {total - i + 1} runs not started")
+                    log(prog.stopped)
+                    return
+                step(plan, run_dir, prog, (scenario, backend, rep), f"[{i:3d}/{total}]")
+                left = (time.monotonic() - started) / i * (total - i)
+                log(f"  eta {left:.0f}s")
+                write()
+
+
+def step(plan: Plan, run_dir: Path, prog: Progress, what: tuple[str, str, int],
+         tag: str) -> None:
+    scenario, backend, rep = what
+    name = f"{scenario}.{backend}.r{rep:02d}.json"
+    t0 = time.monotonic()
+    rc, last = run_one(plan, scenario, backend, run_dir / name)
+    wall = time.monotonic() - t0
+    entry: dict[str, Any] = {"file": name, "scenario": scenario, "backend": backend,
+                             "rep": rep, "exit": rc, "wall_s": round(wall, 3)}
+    label = f"{tag} {scenario} {backend} rep {rep}/{plan.repetitions}"
+    if (run_dir / name).is_file():
+        result = json.loads((run_dir / name).read_text())
+        prog.first_result = prog.first_result or result
+        entry["passed"] = result.get("passed")
+        log(f"{label}: {summary(result)}{'' if rc == 0 else f'  FAILED checks (exit {rc})'}"
+            f" ({wall:.1f}s)")
+    else:
+        entry["file"] = None
+        first_on_backend = not any(r["backend"] == backend and r["file"] for r in prog.runs)
+        if rc == 2 and first_on_backend:
+            prog.skipped_backends[backend] = last or "exit 2"
+            log(f"{label}: backend {backend} cannot run here, skipped: {last}")
+        else:
+            log(f"{label}: no result (exit {rc}): {last}")
+    if rc != 0 and backend not in prog.skipped_backends:
+        prog.failures.append(f"{scenario} {backend} rep {rep}: exit {rc}"
+                             + (f": {last}" if last else ""))
+    prog.runs.append(entry)
+
+
+def manifest(plan: Plan, commit: str, dirty: bool, started_at: str, prog: Progress,
+             complete: bool) -> dict[str, Any]:
+    first = prog.first_result or {}
+    return {
+        "schema": MANIFEST_SCHEMA, "suite": plan.suite.name, "commit": commit, "dirty": dirty,
+        "started_at": started_at,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) if complete else None,
+        "complete": complete, "host": first.get("host"),
+        "host_kind": host_kind(first) if first else None, "versions": first.get("versions"),
+        "repetitions": plan.repetitions, "duration_s": plan.duration_s,
+        "warmup_s": plan.warmup_s, "budget_s": plan.budget_s, "pin": list(plan.pin),
+        "scenarios": plan.scenarios,
+        "backends": [b for b in plan.backends if b not in prog.skipped_backends],
+        "skipped_backends": [{"backend": b, "reason": r}
+                             for b, r in prog.skipped_backends.items()],
+        "runs": prog.runs, "failures": prog.failures, "stopped": prog.stopped,
+    }
+
+
+def list_suites() -> int:
+    for s in SUITES.values():
+        which = ", ".join(s.scenarios) if s.scenarios else "every scenario of tcplab list"
+        print(f"{s.name:6s} {s.description}: {which}; {s.repetitions} repetitions of "
+              f"{s.duration_s:g}s + {s.warmup_s:g}s warm-up; budget {s.budget_s:g}s")
+    print("usage: tcplab bench SUITE [--reps N] [--duration T] [--warmup T] [--backend B] "
+          "[--scenario S] [--budget T] [--runs-dir DIR] [--engine-cpu N] [--sut-cpu N] [--dry-run]")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("--suites", "--list", "suites", "-h", "--help"):
+        return list_suites()
+    if argv[0] not in SUITES:
+        log(f"unknown benchmark or suite '{argv[0]}' (suites: {', '.join(SUITES)}; "
+            "tcplab bench --suites)")
+        return 2
+    suite = SUITES[argv[0]]
+    args = build_parser(suite).parse_args(argv[1:])
+    plan = make_plan(suite, args)
+    log(f"{suite.name}: {len(plan.scenarios)} scenarios x {len(plan.backends)} backends x "
+        f"{plan.repetitions} repetitions, {plan.duration_s:g}s + {plan.warmup_s:g}s each: "
+        f"about {plan.estimate_s():.0f}s (budget {plan.budget_s:g}s)")
+    if plan.estimate_s() > plan.budget_s:
+        log(f"the estimate {plan.estimate_s():.0f}s exceeds the budget {plan.budget_s:g}s: "
+            "lower --reps or --duration, or raise --budget")
+        return 2
+    if args.dry_run:
+        return 0
+    return run_suite(plan, Path(args.runs_dir))
+
+
+def run_suite(plan: Plan, runs_dir: Path) -> int:
+    commit, dirty = commit_label()
+    run_dir = new_run_dir(runs_dir, commit, dirty)
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    prog = Progress()
+
+    def write(complete: bool = False) -> None:
+        doc = manifest(plan, commit, dirty, started_at, prog, complete)
+        (run_dir / "manifest.json").write_text(json.dumps(doc, indent=1) + "\n")
+
+    write()
+    try:
+        execute(plan, run_dir, prog, write)
+    except KeyboardInterrupt:
+        prog.stopped = "interrupted"
+        write()
+        log(f"interrupted; partial results in {run_dir}")
+        return 130
+    write(complete=prog.stopped is None)
+    for b, why in prog.skipped_backends.items():
+        log(f"skipped backend {b}: {why}")
+    for f in prog.failures:
+        log(f"failed: {f}")
+    print(run_dir)
+    if not any(r["file"] for r in prog.runs):
+        log("no backend could run: no results")
+        return 2
+    return 1 if prog.failures or prog.stopped else 0

@@ -1,0 +1,85 @@
+"""draw.py - matplotlib (Agg, no display) drawings of plotdata's plots, one PNG each."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FixedLocator, NullLocator  # noqa: E402
+
+TAIL_TICKS = ((1, "0%"), (2, "50%"), (10, "90%"), (100, "99%"), (1e3, "99.9%"),
+              (1e4, "99.99%"), (1e5, "99.999%"))
+DPI = 100
+
+
+def _colors(labels: list[str]) -> dict[str, Any]:
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return {label: cycle[i % len(cycle)] for i, label in enumerate(labels)}
+
+
+def draw_spectrum(plot: dict[str, Any], labels: list[str], path: Path) -> None:
+    """Latency against 1/(1-p) on log axes: the tail gets the room (HdrHistogram-style)."""
+    colors = _colors(labels)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    seen: set[str] = set()
+    for s in plot["series"]:
+        x = [1 / (1 - float(p) / 100) for p in s["percentiles"]]
+        y = [v / 1000 for v in s["latency_ns"]]
+        ax.step(x, y, where="post", color=colors[s["set"]], alpha=0.75, linewidth=1.2,
+                label=None if s["set"] in seen else s["set"])
+        seen.add(s["set"])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(FixedLocator([t for t, _ in TAIL_TICKS]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([lbl for _, lbl in TAIL_TICKS])
+    ax.set_xlim(left=1)
+    ax.set_xlabel("percentile (log scale of 1/(1-p))")
+    ax.set_ylabel("latency (us, log)")
+    ax.set_title(plot["title"])
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    _save(fig, path)
+
+
+def draw_bars(plot: dict[str, Any], labels: list[str], path: Path) -> None:
+    colors = _colors(labels)
+    groups = plot["groups"]
+    width = 0.8 / max(1, len(labels))
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(groups) + 2), 4.5))
+    for j, label in enumerate(labels):
+        xs, meds, lo, hi = [], [], [], []
+        for i, g in enumerate(groups):
+            bar = next((b for b in g["bars"] if b["set"] == label), None)
+            if bar is None:
+                continue
+            xs.append(i + (j - (len(labels) - 1) / 2) * width)
+            meds.append(bar["median"])
+            lo.append(bar["median"] - bar["min"])
+            hi.append(bar["max"] - bar["median"])
+        if xs:
+            ax.bar(xs, meds, width=width, yerr=[lo, hi], capsize=3, color=colors[label],
+                   label=label)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([f"{g['key']['scenario']}\n{g['key']['backend']}" for g in groups],
+                       fontsize="small")
+    ax.set_ylabel(plot["unit"])
+    ax.set_title(plot["title"])
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize="small")
+    _save(fig, path)
+
+
+def _save(fig: Any, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI, metadata={"Software": None})
+    plt.close(fig)
+
+
+def draw(plot: dict[str, Any], labels: list[str], out_dir: Path) -> Path:
+    path = out_dir / plot["file"]
+    (draw_spectrum if plot["kind"] == "spectrum" else draw_bars)(plot, labels, path)
+    return path

@@ -1,0 +1,114 @@
+"""html.py - the report page: one self-contained HTML file (PNGs embedded as data: URIs,
+the plotted numbers embedded as JSON), no network access, no external script.
+
+The inline script only reports what the browser did: on load it marks <body> with how many
+plots decoded (data-plots-loaded), how many failed (data-plots-failed) and script errors
+(data-errors), so a headless browser's DOM dump shows whether the page rendered.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from .resultset import ResultSet
+
+STYLE = """
+body { font-family: sans-serif; margin: 1.5em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+th { background: #f0f0f0; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+img.plot { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }
+.match { color: #176117; } .divergence, .oracle-unstable { color: #a31515; font-weight: bold; }
+.listed-divergence { color: #8a6d00; }
+"""
+
+SCRIPT = """
+window.__errors = 0;
+window.addEventListener('error', function () { window.__errors += 1; }, true);
+window.addEventListener('load', function () {
+  var imgs = document.querySelectorAll('img.plot'), ok = 0, bad = 0;
+  imgs.forEach(function (im) { if (im.complete && im.naturalWidth > 0) ok++; else bad++; });
+  var data = JSON.parse(document.getElementById('plot-data').textContent);
+  document.body.dataset.plotsExpected = String(data.plots.length);
+  document.body.dataset.plotsLoaded = String(ok);
+  document.body.dataset.plotsFailed = String(bad);
+  document.body.dataset.errors = String(window.__errors);
+  document.body.dataset.rendered = 'yes';
+});
+"""
+
+
+def esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def sets_table(sets: list[ResultSet], labels: list[str]) -> str:
+    rows = ["<table><tr><th>set</th><th>directory</th><th>commit</th><th>host kind</th>"
+            "<th>runs per scenario</th></tr>"]
+    for rs, label in zip(sets, labels):
+        rows.append(f"<tr><td>{esc(label)}</td><td>{esc(rs.path)}</td>"
+                    f"<td>{esc(', '.join(rs.commits()))}</td>"
+                    f"<td>{esc(' | '.join(sorted(rs.host_kinds())))}</td>"
+                    f"<td class=num>{rs.repetitions()}</td></tr>")
+    return "\n".join(rows) + "</table>"
+
+
+def plot_figure(plot: dict[str, Any], png: Path) -> str:
+    data = base64.b64encode(png.read_bytes()).decode()
+    return (f'<figure><img class="plot" id="{esc(plot["file"])}" data-file="{esc(plot["file"])}"'
+            f' alt="{esc(plot["title"])}" src="data:image/png;base64,{data}">'
+            f'<figcaption>{esc(plot["title"])} (<a href="{esc(plot["file"])}">'
+            f'{esc(plot["file"])}</a>)</figcaption></figure>')
+
+
+def _summarize(trace: list[dict[str, Any]] | None, limit: int = 4) -> str:
+    bits = [f"{e.get('op')}={e.get('err')}" for e in trace or []
+            if isinstance(e, dict) and "err" in e and "op" in e]
+    return ", ".join(bits[:limit]) + (" ..." if len(bits) > limit else "") or "all ok"
+
+
+def conformance_table(doc: dict[str, Any]) -> str:
+    """tcplab.conformance/1 (harness/conform.py): one row per case and backend."""
+    rows = ["<table id=conformance><tr><th>case</th><th>backend</th><th>Linux</th>"
+            "<th>stack</th><th>verdict</th><th>why</th></tr>"]
+    for case in doc.get("cases", []):
+        linux = _summarize((case.get("kernel") or {}).get("sut"))
+        others = case.get("others") or [{"backend": "(kernel only)", "verdict":
+                                         case.get("verdict"), "reason": case.get("reason"),
+                                         "trace": None}]
+        for o in others:
+            stack = "" if o.get("trace") is None else _summarize(o["trace"].get("sut"))
+            verdict = str(o.get("verdict"))
+            rows.append(f"<tr><td title=\"{esc(case.get('description', ''))}\">"
+                        f"{esc(case.get('name'))}</td><td>{esc(o.get('backend'))}</td>"
+                        f"<td>{esc(linux)}</td><td>{esc(stack)}</td>"
+                        f"<td class=\"{esc(verdict)}\">{esc(verdict)}</td>"
+                        f"<td>{esc(o.get('reason') or '')}</td></tr>")
+    return "\n".join(rows) + "</table>"
+
+
+def page(title: str, sets: list[ResultSet], labels: list[str], plots: list[dict[str, Any]],
+         out_dir: Path, sidecar: dict[str, Any], conformance: dict[str, Any] | None) -> str:
+    spectra = [plot_figure(p, out_dir / p["file"]) for p in plots if p["kind"] == "spectrum"]
+    bars = [plot_figure(p, out_dir / p["file"]) for p in plots if p["kind"] == "bars"]
+    data = json.dumps(sidecar).replace("</", "<\\/")
+    parts = [
+        "<!DOCTYPE html>", "<html lang=en><head><meta charset=utf-8>",
+        f"<title>{esc(title)}</title><style>{STYLE}</style>",
+        f"<script>{SCRIPT}</script></head><body>", f"<h1>{esc(title)}</h1>",
+        "<h2>Result sets</h2>", sets_table(sets, labels),
+        "<h2>Latency percentile spectrum</h2>",
+        "<p>Each line is one run; colour is the result set. The x axis is 1/(1-p) on a "
+        "log scale, so the tail (99%, 99.9%, ...) gets as much room as the median.</p>",
+        *spectra, "<h2>Throughput, transactions/s and connections/s</h2>",
+        "<p>Bars are the median of the repetitions; error bars span the slowest and the "
+        "fastest run.</p>", *bars]
+    if conformance is not None:
+        parts += ["<h2>Conformance: the kernel vs the stack</h2>", conformance_table(conformance)]
+    parts += [f'<script type="application/json" id="plot-data">{data}</script>',
+              "</body></html>"]
+    return "\n".join(parts) + "\n"

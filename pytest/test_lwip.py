@@ -1,0 +1,229 @@
+"""test_lwip.py - the lwip backend (lwIP on DPDK) on the memif topology.
+
+Every listed scenario runs briefly on lwip/memif and must pass with its bytes verified, the
+backend's counters in the result, no connection or socket left open in lwIP and the mbufs
+back at their starting level. Killing either side mid-run must end the other side with a
+clear error within a bounded time and leave nothing behind: no process, no memif socket (an
+abstract one, named by the run id), nothing under /run/dpdk or /dev/hugepages with the run's
+prefix. The stream scenarios also run under AddressSanitizer (build-asan/).
+
+Skips, with the reason, where the lwip backend is not built or DPDK cannot start here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lib.proc import ManagedProcess, ProcessManager
+from lib.tcplab import EXIT_PASS, EXIT_USAGE, Listing
+
+pytestmark = pytest.mark.dpdk
+
+DURATION = "1"
+WARMUP = "0.2"
+RUN_TIMEOUT_S = 60.0
+KILL_RUN_S = "30"
+GONE_WITHIN_S = 10.0
+PROGRESS_WITHIN_S = 30.0
+ASAN_SCENARIOS = ("echo_rr", "stream_send", "stream_recv", "crr")
+COUNTERS = ("rx_packets", "tx_packets", "tx_bursts", "drop_rx_bad_frame", "drop_rx_input",
+            "drop_tx_no_mbuf", "drop_tx_too_big", "drop_tx_ring_full", "tcp_active",
+            "tcp_time_wait", "sockets_open", "mbufs_in_use_start", "mbufs_in_use")
+NEVER_DROPPED = ("drop_rx_bad_frame", "drop_tx_too_big", "drop_tx_no_mbuf")
+
+
+@dataclass
+class LwipRun:
+    """One `tcplab run` on lwip/memif: its PID names the run (run id tcplab<pid>)."""
+    proc: ManagedProcess
+    out: Path
+    scenario: str
+
+    @property
+    def run_id(self) -> str:
+        return f"tcplab{self.proc.pid}"
+
+    def finish(self, timeout: float = RUN_TIMEOUT_S) -> int:
+        self.proc.close_stdin()
+        self.proc.rest_of_stdout(timeout)
+        return self.proc.wait(timeout)
+
+    def result(self) -> dict[str, Any]:
+        path = self.out / f"{self.scenario}.json"
+        assert path.is_file(), f"no result {path}; stderr: {self.proc.stderr_text()!r}"
+        return json.loads(path.read_text())
+
+
+def start_run(procs: ProcessManager, binary: Path, scenario: str, out: Path, *flags: str,
+              quiet: bool = True) -> LwipRun:
+    argv = [str(binary), "run", scenario, "--backend", "lwip", "--topology", "memif",
+            "--out", str(out), *flags]
+    if quiet:
+        argv.append("--quiet")
+    return LwipRun(procs.start(argv), out, scenario)
+
+
+def leftovers(run_id: str) -> list[str]:
+    """What a run left behind: DPDK runtime dirs, hugepage files, memif sockets."""
+    found = []
+    for d in (Path("/run/dpdk"), Path("/var/run/dpdk"), Path("/dev/hugepages")):
+        if d.is_dir():
+            found += [str(p) for p in d.iterdir() if p.name.startswith(run_id + "-")]
+    with open("/proc/net/unix") as f:
+        found += [line.split()[-1] for line in f if f"/{run_id}.memif" in line]
+    for d in (Path("/tmp"), Path("/run/tcplab")):
+        if d.is_dir():
+            found += [str(p) for p in d.glob(f"{run_id}*.memif")]
+    return found
+
+
+def running(pid: int) -> bool:
+    """True while @pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return kids
+
+
+def wait_until(what: str, cond: Any, timeout: float) -> None:
+    """Wait for @cond() within @timeout, checking every 20 ms; fail saying @what."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def lwip_ok(listing: Listing, tcplab_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Skip the module unless the lwip backend is built and DPDK starts here (a short run)."""
+    if "lwip" not in listing.backends:
+        pytest.skip(f"lwip backend not built (backends: {listing.backends})")
+    procs = ProcessManager(tmp_path_factory.mktemp("lwip_probe"))
+    try:
+        run = start_run(procs, tcplab_bin, "echo_rr", tmp_path_factory.mktemp("probe"),
+                        "--duration", "0.1", "--warmup", "0")
+        rc = run.finish()
+        if rc == EXIT_USAGE:
+            lines = [ln for ln in run.proc.stderr_text().splitlines() if ln.startswith("lwip:")]
+            pytest.skip(f"lwip backend cannot start here: {lines[0] if lines else 'exit 2'}")
+    finally:
+        procs.cleanup()
+
+
+@pytest.mark.parametrize("scenario", ["echo_rr", "echo_rr_open", "rr_many", "stream_send",
+                                      "stream_recv", "crr"])
+def test_scenario_on_memif(lwip_ok: None, procs: ProcessManager, tcplab_bin: Path,
+                           scenario: str, tmp_path: Path) -> None:
+    run = start_run(procs, tcplab_bin, scenario, tmp_path, "--duration", DURATION,
+                    "--warmup", WARMUP)
+    rc = run.finish()
+    assert rc == EXIT_PASS, f"exit {rc}: {run.proc.stderr_text().strip()}"
+    doc = run.result()
+    assert doc["backend"] == "lwip" and doc["topology"] == "memif"
+    assert doc["passed"] is True, [c for c in doc["checks"] if not c["ok"]]
+    assert doc["versions"]["stack"].startswith("lwip 2.1"), doc["versions"]
+    checks = {c["name"]: c for c in doc["checks"]}
+    assert checks["data_integrity"]["ok"] and checks["sut_data_integrity"]["ok"]
+    assert doc["metrics"]["errors"] == 0, doc["metrics"]["errors_by_reason"]
+    sut = doc["sut"]
+    assert sut["mismatches"] == 0 and sut["open"] == 0, sut
+    if scenario == "stream_send":
+        assert checks["sut_received_all_sent"]["ok"], checks["sut_received_all_sent"]
+
+    c = doc["stack_counters"]
+    missing = [k for k in COUNTERS if k not in c]
+    assert not missing, f"stack_counters lacks {missing}: {c}"
+    assert c["rx_packets"] > 0 and c["tx_packets"] > 0, c
+    assert c["tcp_active"] == 0, f"lwIP still holds {c['tcp_active']} open connections"
+    assert c["sockets_open"] == 0, f"{c['sockets_open']} lwIP sockets left open"
+    assert c["mbufs_in_use"] <= c["mbufs_in_use_start"], (
+        f"mbufs in use: {c['mbufs_in_use']} after the run, {c['mbufs_in_use_start']} before")
+    dropped = {k: c[k] for k in NEVER_DROPPED if c[k] != 0}
+    assert not dropped, f"frames dropped: {dropped}"
+    assert leftovers(run.run_id) == []
+
+
+def test_unknown_stack_option_is_one_line_exit_2(lwip_ok: None, procs: ProcessManager,
+                                                  tcplab_bin: Path, tmp_path: Path) -> None:
+    run = start_run(procs, tcplab_bin, "echo_rr", tmp_path, "--duration", "0.1",
+                    "--stack-opt", "bogus=1")
+    assert run.finish() == EXIT_USAGE
+    lines = [ln for ln in run.proc.stderr_text().splitlines() if ln.startswith("lwip:")]
+    assert lines and "bogus=1" in lines[0] and "topology" in lines[0], lines
+    assert leftovers(run.run_id) == []
+
+
+@pytest.mark.parametrize("victim,sig", [("sut", signal.SIGKILL), ("engine", signal.SIGKILL),
+                                        ("engine", signal.SIGTERM)])
+def test_kill_mid_run_leaves_nothing(lwip_ok: None, procs: ProcessManager, tcplab_bin: Path,
+                                     tmp_path: Path, victim: str, sig: signal.Signals) -> None:
+    run = start_run(procs, tcplab_bin, "echo_rr", tmp_path, "--duration", KILL_RUN_S,
+                    "--warmup", "0", quiet=False)
+    engine = run.proc.pid
+    # mid-run: the engine has printed a progress line (after 1 s of traffic)
+    wait_until("a progress line from the engine",
+               lambda: "[echo_rr lwip]" in run.proc.stderr_text() or not running(engine),
+               PROGRESS_WITHIN_S)
+    assert running(engine), f"the run ended early: {run.proc.stderr_text()}"
+    suts = children(engine)
+    assert len(suts) == 1, f"expected one SUT child of {engine}, found {suts}"
+    sut = suts[0]
+    os.kill(sut if victim == "sut" else engine, sig)
+
+    if victim == "sut":
+        # the engine notices the memif link going down and exits with a clear error
+        rc = run.proc.wait(GONE_WITHIN_S)
+        err = run.proc.stderr_text()
+        assert rc == EXIT_USAGE, f"engine exit {rc}: {err}"
+        assert "link went down" in err and "Network is down" in err, err
+    else:
+        rc = run.proc.wait(GONE_WITHIN_S)
+        if sig == signal.SIGKILL:
+            assert rc == -signal.SIGKILL
+        else:
+            assert rc in (EXIT_PASS, 1), f"engine exit {rc} after SIGTERM: " \
+                                         f"{run.proc.stderr_text()}"
+    wait_until(f"the SUT (pid {sut}) to end", lambda: not running(sut), GONE_WITHIN_S)
+    wait_until(f"run {run.run_id} to leave nothing behind",
+               lambda: leftovers(run.run_id) == [], GONE_WITHIN_S)
+
+
+@pytest.mark.parametrize("scenario", ASAN_SCENARIOS)
+def test_under_asan(lwip_ok: None, procs: ProcessManager, root: Path, scenario: str,
+                    tmp_path: Path) -> None:
+    binary = Path(os.environ.get("TCPLAB_ASAN_BIN", root / "build-asan" / "harness" / "tcplab"))
+    if not binary.is_file():
+        pytest.skip(f"no AddressSanitizer build at {binary} (ci/test.sh makes build-asan/)")
+    run = LwipRun(procs.start([str(binary), "run", scenario, "--backend", "lwip",
+                               "--topology", "memif", "--out", str(tmp_path), "--quiet",
+                               "--duration", DURATION, "--warmup", WARMUP],
+                              env={"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+                                   "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"}),
+                  tmp_path, scenario)
+    rc = run.finish()
+    err = run.proc.stderr_text()
+    assert "Sanitizer" not in err and "runtime error" not in err, err
+    assert rc == EXIT_PASS, f"exit {rc}: {err}"
+    assert run.result()["passed"] is True

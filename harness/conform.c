@@ -361,6 +361,8 @@ static int parse_text(struct cparser *p, char *text, const char *side)
 		next = strchr(line, '\n');
 		if (next != NULL)
 			*next++ = '\0';
+		else if (*line == '\0')
+			break;	/* the text ended with a newline */
 		p->line++;
 		n = split(line, w);
 		if (n == 0)

@@ -1,0 +1,172 @@
+"""Conformance: every case of scenarios/conformance/ is its own test.
+
+One `tcplab conform` run per session (namespaces and veth made and removed by it) compares
+each case's traces on every backend this machine can drive with the kernel oracle. A match
+passes; a listed divergence is an expected failure with its reason; anything else fails
+with the first differing step, the kernel's value and the other's. With only the kernel
+backend built, the kernel is compared with itself in a fresh run: the oracle must be
+deterministic and every script must complete on both sides.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = sorted(p.stem for p in (ROOT / "scenarios" / "conformance").glob("*.case"))
+
+
+def load_conform():
+    spec = importlib.util.spec_from_file_location("tcplab_conform", ROOT / "harness" / "conform.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+conform = load_conform()
+
+
+def compared_backends(tcplab_bin: Path) -> list[str]:
+    listed = json.loads(subprocess.run([str(tcplab_bin), "list", "--json"], check=True,
+                                       capture_output=True, text=True).stdout)["backends"]
+    others = [b["name"] for b in listed if b["name"] != "kernel"
+              and os.environ.get("TCPLAB_CONFORM_LWIP") == "1"]
+    return others or ["kernel"]
+
+
+@pytest.fixture(scope="session")
+def conformance(tcplab_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    if os.geteuid() != 0:
+        pytest.skip("netns: needs root")
+    out = tmp_path_factory.mktemp("conform")
+    cmd = [sys.executable, str(ROOT / "harness" / "conform.py"), "--json", str(out / "c.json"),
+           "--md", str(out / "c.md")]
+    for b in compared_backends(tcplab_bin):
+        cmd += ["--backend", b]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TCPLAB_BIN": str(tcplab_bin)})
+    assert done.returncode in (0, 1), f"tcplab conform exit {done.returncode}: {done.stderr}"
+    doc = json.loads((out / "c.json").read_text())
+    doc["markdown"] = (out / "c.md").read_text()
+    return doc
+
+
+@pytest.mark.netns
+@pytest.mark.parametrize("case", CASES)
+def test_case(conformance: dict, case: str) -> None:
+    res = next(r for r in conformance["cases"] if r["name"] == case)
+    assert res["verdict"] == "match", f"{case}: {res['verdict']}: {res['reason']}"
+    assert res["kernel"]["sut"], f"{case}: the kernel SUT trace is empty"
+    for other in res["others"]:
+        if other["verdict"] == "listed-divergence":
+            pytest.xfail(f"{other['backend']}: {other['reason']}")
+        diff = other["first_difference"]
+        assert other["verdict"] == "match", (
+            f"{case} on {other['backend']}: {other['reason']}; first difference: "
+            f"{diff and diff['side']} step {diff and diff['step']} (line "
+            f"{diff and diff['line']}): kernel {diff and diff['kernel']}, "
+            f"{other['backend']} {diff and diff['other']}")
+
+
+@pytest.mark.netns
+def test_parity_table_has_a_row_per_case(conformance: dict) -> None:
+    rows = [line for line in conformance["markdown"].splitlines()
+            if line.startswith("| ") and not line.startswith("| case ")]
+    named = {row.split("|")[1].strip() for row in rows}
+    assert named == set(CASES)
+    assert len(CASES) >= 45
+
+
+@pytest.mark.netns
+def test_no_namespace_left_behind(conformance: dict) -> None:
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert "tcplab-cp" not in listed and "tcplab-cs" not in listed, listed
+
+
+# ---- the comparison itself, on made-up traces ------------------------------------------
+
+def trace(*errs: str) -> list[dict]:
+    return [{"line": i, "op": "recv", "ret": -1, "err": e} for i, e in enumerate(errs)]
+
+
+def test_identical_traces_match() -> None:
+    a = conform.Run(sut=trace("EAGAIN"), peer=[])
+    b = conform.Run(sut=trace("EAGAIN"), peer=[])
+    assert conform.first_difference(a, b) is None
+    assert conform.verdict_for("x", "lwip", a, b, {})["verdict"] == "match"
+
+
+def test_first_difference_names_side_step_and_values() -> None:
+    a = conform.Run(sut=trace("EAGAIN", "ECONNRESET"), peer=[])
+    b = conform.Run(sut=trace("EAGAIN", "EPIPE"), peer=[])
+    d = conform.first_difference(a, b)
+    assert d == {"side": "sut", "step": 1, "line": 1, "kernel": a.sut[1], "other": b.sut[1]}
+    assert conform.verdict_for("x", "lwip", a, b, {})["verdict"] == "divergence"
+
+
+def test_peer_side_differences_count() -> None:
+    a = conform.Run(sut=[], peer=trace("ECONNRESET"))
+    b = conform.Run(sut=[], peer=[])
+    assert conform.first_difference(a, b)["side"] == "peer"
+
+
+def test_listed_divergence_carries_its_reason() -> None:
+    a = conform.Run(sut=trace("EAGAIN"), peer=[])
+    b = conform.Run(sut=trace("EINVAL"), peer=[])
+    v = conform.verdict_for("x", "lwip", a, b, {"lwip": {"x": "lwIP lacks it"}})
+    assert v["verdict"] == "listed-divergence" and v["reason"] == "lwIP lacks it"
+
+
+def test_a_failed_run_is_never_a_match() -> None:
+    a = conform.Run(sut=trace("EAGAIN"), peer=[])
+    b = conform.Run(sut=trace("EAGAIN"), peer=[], error="sut exited 2")
+    assert conform.verdict_for("x", "lwip", a, b, {})["verdict"] == "divergence"
+
+
+def test_divergences_file_is_well_formed(tmp_path: Path) -> None:
+    conform.load_divergences()  # the real one parses
+    bad = tmp_path / "d.txt"
+    bad.write_text("lwip connect_ok\n")
+    with pytest.raises(conform.UsageError, match=r"d.txt:1: expected 'BACKEND CASE: reason'"):
+        conform.load_divergences(bad)
+
+
+# ---- bad input ---------------------------------------------------------------------------
+
+def test_unknown_case_exits_2(tcplab_bin: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("root: needs root")
+    done = subprocess.run([sys.executable, str(ROOT / "harness" / "conform.py"), "no_such"],
+                          capture_output=True, text=True,
+                          env={**os.environ, "TCPLAB_BIN": str(tcplab_bin)})
+    assert done.returncode == 2
+    assert "unknown case 'no_such' (valid: accept_after_peer_reset," in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("text,message", [
+    ("sut {\n    s = socket\n    conect s peer:1\n}\n", ":3: unknown call 'conect'"),
+    ("sut {\n    connect s peer:1\n}\n", ":2: unknown socket 's'"),
+    ("sut {\n    s = socket\n    bind s moon:1\n}\n", ":3: unknown host in 'moon:1'"),
+    ("sut {\n    s = socket\n    getsockopt s SO_COLOUR\n}\n", ":3: unknown option 'SO_COLOUR'"),
+    ("sut {\n    s = socket\n", ":2: end of file inside the 'sut' block"),
+    ("peer {\n}\n", ":1: no 'sut { ... }' block"),
+])
+def test_malformed_case_names_file_and_line(tcplab_bin: Path, tmp_path: Path, text: str,
+                                            message: str) -> None:
+    case = tmp_path / "bad.case"
+    case.write_text(text)
+    done = subprocess.run([str(tcplab_bin), "case", str(case), "--side", "sut"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stdout == "", "nothing may run"
+    assert done.stderr.startswith(str(case) + ":"), done.stderr
+    assert message in done.stderr and done.stderr.count("\n") == 1, done.stderr

@@ -108,7 +108,9 @@ int64_t hist_percentile(const struct hist *h, double p)
 
 	if (h->total == 0)
 		return 0;
-	rank = (uint64_t)ceil(p / 100.0 * (double)h->total);
+	/* nearest rank ceil(p/100 * total), in integers: in floating point 99.9% of 1000
+	 * comes out as 999.0000000000001 and the rank one too high */
+	rank = (uint64_t)(((unsigned __int128)llround(p * 10000.0) * h->total + 999999) / 1000000);
 	if (rank < 1)
 		rank = 1;
 	if (rank > h->total)

@@ -14,6 +14,11 @@
 #include "result.h"
 #include "tcplab_config.h"
 
+static bool latency_metric(const char *name)
+{
+	return name[0] == 'p' || strcmp(name, "max") == 0 || strcmp(name, "mean") == 0;
+}
+
 double hx_metric_value(const struct hx_metrics *m, const char *name)
 {
 	static const struct { const char *name; double p; } pcts[] = {
@@ -22,6 +27,9 @@ double hx_metric_value(const struct hx_metrics *m, const char *name)
 	double w = m->window_s > 0 ? m->window_s : NAN;
 	unsigned int i;
 
+	/* no transaction, no latency: a latency check must fail, not pass on a 0 */
+	if (latency_metric(name) && m->latency->total == 0)
+		return NAN;
 	for (i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
 		if (strcmp(name, pcts[i].name) == 0)
 			return (double)hist_percentile(m->latency, pcts[i].p);
@@ -42,11 +50,6 @@ double hx_metric_value(const struct hx_metrics *m, const char *name)
 	if (strcmp(name, "mean") == 0)
 		return hist_mean(m->latency);
 	return NAN;
-}
-
-static bool latency_metric(const char *name)
-{
-	return name[0] == 'p' || strcmp(name, "max") == 0 || strcmp(name, "mean") == 0;
 }
 
 static void add_check(struct hx_result *r, const char *name, bool ok, double value, double limit)

@@ -321,13 +321,25 @@ static int drive(struct run *x)
 	return 0;
 }
 
+/* A scenario's name is its file's stem, also when the user gave a path. */
+static void scenario_name(const char *path, char *name, size_t len)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base != NULL ? base + 1 : path;
+	n = strcspn(base, ".");
+	snprintf(name, len, "%.*s", (int)n, base);
+}
+
 static int load(struct run *x)
 {
-	char path[PATH_MAX], err[HX_ERR_MAX];
+	char path[PATH_MAX], err[HX_ERR_MAX], name[HX_NAME_MAX];
 
 	if (hx_scenario_path(x->o.name, path, sizeof(path)) < 0)
 		return -ENOENT;
-	if (hx_scenario_load(&x->sc, x->o.name, path, x->o.ov, x->o.n_ov, err, sizeof(err)) < 0) {
+	scenario_name(path, name, sizeof(name));
+	if (hx_scenario_load(&x->sc, name, path, x->o.ov, x->o.n_ov, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return -EINVAL;
 	}

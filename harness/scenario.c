@@ -44,6 +44,7 @@ struct parser {
 	bool in_client;
 	bool seen_client;
 	bool seen_program;
+	unsigned int pacing_line;
 };
 
 static const char *const metric_names[] = {
@@ -275,8 +276,10 @@ static int parse_pacing(struct parser *p, char **tok, unsigned int n)
 		p->sc->pacing = HX_PACING_CLOSED;
 		return 0;
 	}
-	if (n == 3 && strcmp(tok[1], "open") == 0)
+	if (n == 3 && strcmp(tok[1], "open") == 0) {
+		p->pacing_line = p->line;
 		return set_rate(p, tok[2]);
+	}
 	return fail(p, "pacing: expected 'closed' or 'open RATE' (e.g. 'pacing open 10k')");
 }
 
@@ -691,8 +694,10 @@ static int finish(struct parser *p, unsigned int last_line)
 		return -EINVAL;
 	if (sc->duration_ns <= 0)
 		return fail(p, "duration must be more than 0");
-	if (sc->pacing == HX_PACING_OPEN && !sc->has_measure)
+	if (sc->pacing == HX_PACING_OPEN && !sc->has_measure) {
+		p->line = p->pacing_line;	/* 0 when --rate asked for it */
 		return fail(p, "open pacing needs a 'measure { ... }' section to schedule");
+	}
 	return 0;
 }
 

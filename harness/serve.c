@@ -250,6 +250,8 @@ static int serve_loop(struct hx_serve *sv, int listener, bool forever)
 		if (!forever)
 			control_poll(sv, &ctl, hx_now_ns());
 	}
+	if (ctl.stats_due)	/* "stats" and "quit" came together: answer before leaving */
+		print_event(sv, "stats");
 	free(pf);
 	free(map);
 	return 0;

@@ -130,7 +130,7 @@ static const struct {
 	{ "client {\nconnect\n}\n", "t.scn: no 'program' line" },
 	{ "program echo\n", "t.scn: no 'client { ... }' block" },
 	{ "program echo\npacing open 10\nclient {\nconnect\n}\n",
-	  "t.scn: open pacing needs a 'measure { ... }' section" },
+	  "t.scn:2: open pacing needs a 'measure { ... }' section" },
 	{ "program echo\nclient {\nconnect\n}\nclient {\n", "t.scn:5: a second client block" },
 };
 

@@ -9,8 +9,9 @@
  *
  * Request sizing (what makes "one request per miss" and "one request per full read" both
  * hold): a request opened after a seek that dropped the buffer is bounded to what that read
- * asked for; reading on past its end is sequential, so the next request runs
- * to the end of the object. The first request of a reader runs to the end too.
+ * asked for; reading on past its end opens the next one with a doubled window
+ * (readahead-like), so an abandoned response is never much longer than what was read. Until
+ * the first such seek, requests run to the end of the object (a whole read is one request).
  *
  * Copies: bytes come from the source into the buffer or the caller, and are memcpy'd at most
  * once, from the buffer to the caller. Nothing is zero-filled.
@@ -32,8 +33,9 @@ struct bio_reader {
 	uint64_t pos;
 	uint64_t req_next;	/* NO_REQUEST: none open */
 	uint64_t req_end;	/* end of the open request's range (BIO_TO_END) */
+	uint64_t req_len;	/* its length as asked */
 	bool req_done;		/* the open request returned 0 */
-	bool sequential;	/* the next request may run to the end */
+	bool sequential;	/* no seek has dropped the buffer: requests run to the end */
 	struct bio_reader_stats st;
 };
 
@@ -80,21 +82,23 @@ static size_t buffered(const struct bio_reader *r)
  * not a buffer). */
 static int ensure_request(struct bio_reader *r, size_t want)
 {
-	uint64_t len;
+	uint64_t len = r->sequential ? BIO_TO_END : want;
 	int rc;
 
 	if (r->req_next == r->pos) {
 		if (r->req_end == BIO_TO_END || r->pos < r->req_end)
 			return 0;	/* continues here (or ended short: the object did) */
-		r->sequential = true;	/* a bounded request read to its end: read on */
+		/* a bounded request read to its end: read on, with a window that doubles */
+		len = r->req_len * 2 > want ? r->req_len * 2 : want;
+		len = len > r->cap ? len : r->cap;
 	}
-	len = r->sequential ? BIO_TO_END : want;
 	rc = r->src->ops->open(r->src, r->pos, len);
 	if (rc < 0)
 		return rc;
 	r->st.requests++;
 	r->req_next = r->pos;
-	r->req_end = len == BIO_TO_END ? BIO_TO_END : r->pos + len;
+	r->req_len = len;
+	r->req_end = len == BIO_TO_END || len > UINT64_MAX - r->pos ? BIO_TO_END : r->pos + len;
 	r->req_done = false;
 	return 0;
 }

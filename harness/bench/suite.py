@@ -41,7 +41,8 @@ sys.path.insert(0, str(ROOT / "results"))
 from resultkit.resultset import MANIFEST_SCHEMA, host_kind  # noqa: E402
 
 RUN_OVERHEAD_S = 0.5	# start, SUT spawn, drain, result writing: measured ~0.1 s here
-RUN_GRACE_S = 60.0	# a run past duration + warm-up + this is killed
+RUN_GRACE_MIN_S = 15.0	# a run past duration + warm-up + its grace is killed: the grace is
+RUN_GRACE_FACTOR = 4.0	# 4x the run's length, at least 15 s (DPDK start-up included)
 
 
 class Suite(NamedTuple):
@@ -198,11 +199,13 @@ def run_one(plan: Plan, scenario: str, backend: str, dest: Path) -> tuple[int, s
                "--warmup", f"{plan.warmup_s:g}s", *plan.pin]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 text=True, start_new_session=True)
+        length = plan.duration_s + plan.warmup_s
+        limit = length + max(RUN_GRACE_MIN_S, RUN_GRACE_FACTOR * length)
         try:
-            _, err = proc.communicate(timeout=plan.duration_s + plan.warmup_s + RUN_GRACE_S)
+            _, err = proc.communicate(timeout=limit)
         except subprocess.TimeoutExpired:
             end_group(proc)
-            return 124, f"killed after {plan.duration_s + plan.warmup_s + RUN_GRACE_S:g}s"
+            return 124, f"killed after {limit:g}s (hung?)"
         except BaseException:
             end_group(proc)
             raise

@@ -1,0 +1,216 @@
+"""test_report.py - tcplab report (results/, issue 6): the HTML page and its PNG plots.
+
+The report is built once per session from the recorded fixtures (results/fixtures/: base/
+overlaid with latency2x/) and a conformance document written here. Checks: the files exist,
+the PNGs are real non-blank images, the numbers behind each plot (plots.json, also embedded
+in the page) match the result files they came from (recomputed here with pytest/lib's
+percentile reference), and the page renders in headless Chromium with every plot decoded
+and no script error.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lib.percentile import from_buckets
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "results" / "fixtures"
+RESULTS_CLI = ROOT / "results" / "tcplab_results.py"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_TIMEOUT_S = 60.0
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+ANCHORS = {"50": "p50", "90": "p90", "99": "p99", "99.9": "p99_9", "99.99": "p99_99"}
+
+CONFORMANCE = {"schema": "tcplab.conformance/1", "cases": [
+    {"name": "recv_peek", "description": "peek leaves data queued", "verdict": "match",
+     "reason": "", "kernel": {"sut": [{"op": "recv", "ret": 5}], "peer": []},
+     "others": [{"backend": "lwip", "verdict": "match", "reason": "",
+                 "first_difference": None,
+                 "trace": {"sut": [{"op": "recv", "ret": 5}], "peer": []}}]},
+    {"name": "linger_zero_close", "description": "RST on close", "verdict": "match",
+     "reason": "", "kernel": {"sut": [{"op": "recv", "err": "ECONNRESET"}], "peer": []},
+     "others": [{"backend": "lwip", "verdict": "divergence", "reason": "differs",
+                 "first_difference": {"side": "sut", "step": 1, "line": 9},
+                 "trace": {"sut": [{"op": "recv", "err": "EPIPE"}], "peer": []}}]}]}
+
+
+def run_cli(procs: Any, *args: str) -> Any:
+    return procs.run([sys.executable, str(RESULTS_CLI), *args], 120.0)
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """report of base/ + latency2x/ with a conformance table (built once: matplotlib)."""
+    import subprocess
+    tmp = tmp_path_factory.mktemp("report")
+    conf = tmp / "conformance.json"
+    conf.write_text(json.dumps(CONFORMANCE))
+    done = subprocess.run([sys.executable, str(RESULTS_CLI), "report", str(FIXTURES / "base"),
+                           str(FIXTURES / "latency2x"), "--out", str(tmp / "out"),
+                           "--conformance", str(conf)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(tmp / "out" / "report.html")
+    return tmp / "out"
+
+
+@pytest.fixture(scope="module")
+def sidecar(report_dir: Path) -> dict:
+    doc = json.loads((report_dir / "plots.json").read_text())
+    assert doc["schema"] == "tcplab.report/1"
+    return doc
+
+
+def fixture_results(d: Path) -> dict[str, dict]:
+    return {str(f): json.loads(f.read_text()) for f in sorted(d.glob("*.json"))}
+
+
+def test_every_plot_is_a_non_empty_png(report_dir: Path, sidecar: dict) -> None:
+    import matplotlib.image
+    kinds = [p["kind"] for p in sidecar["plots"]]
+    scenarios = {json.loads(f.read_text())["scenario"] for f in (FIXTURES / "base").glob("*")}
+    assert kinds.count("spectrum") == len(scenarios)
+    assert {p["metric"] for p in sidecar["plots"] if p["kind"] == "bars"} == \
+        {"throughput_bps", "tps", "connections_per_s"}
+    for plot in sidecar["plots"]:
+        png = report_dir / plot["file"]
+        data = png.read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 5000, png
+        pixels = matplotlib.image.imread(png)
+        assert pixels.shape[0] > 200 and pixels.shape[1] > 300
+        assert pixels.std() > 0.01, f"{png} is blank"
+
+
+def test_spectrum_data_matches_the_results(sidecar: dict) -> None:
+    """Every run of both sets is one line; its points are the run's own histogram."""
+    expected = {**fixture_results(FIXTURES / "base"), **fixture_results(FIXTURES / "latency2x")}
+    seen = set()
+    for plot in (p for p in sidecar["plots"] if p["kind"] == "spectrum"):
+        for s in plot["series"]:
+            result = expected[s["source"]]
+            assert result["scenario"] == plot["key"]["scenario"]
+            lat = result["metrics"]["latency_ns"]
+            want = [from_buckets(lat["buckets"], lat["min"], lat["max"], p)
+                    for p in s["percentiles"]]
+            assert s["latency_ns"] == want, s["source"]
+            for p, field in ANCHORS.items():	# the C side's own percentiles
+                if p in s["percentiles"]:
+                    assert s["latency_ns"][s["percentiles"].index(p)] == lat[field], (p, field)
+            assert "99.9" in s["percentiles"] and s["percentiles"][0] == "0"
+            seen.add(s["source"])
+    assert seen == set(expected)
+
+
+def test_bar_data_matches_the_results(sidecar: dict) -> None:
+    expected = {**fixture_results(FIXTURES / "base"), **fixture_results(FIXTURES / "latency2x")}
+    bars = [p for p in sidecar["plots"] if p["kind"] == "bars"]
+    for plot in bars:
+        for group in plot["groups"]:
+            assert len(group["bars"]) == 2	# one per set
+            for bar in group["bars"]:
+                vals = [expected[src]["metrics"][plot["metric"]] * plot["scale"]
+                        for src in bar["sources"]]
+                assert all(expected[src]["scenario"] == group["key"]["scenario"]
+                           for src in bar["sources"])
+                assert bar["values"] == pytest.approx(vals)
+                srt = sorted(vals)
+                assert bar["min"] == pytest.approx(srt[0]) and bar["max"] == pytest.approx(srt[-1])
+                assert bar["median"] == pytest.approx(srt[len(srt) // 2])	# 5 runs: odd
+    tps = next(p for p in bars if p["metric"] == "tps")
+    assert {g["key"]["scenario"] for g in tps["groups"]} == {
+        r["scenario"] for r in fixture_results(FIXTURES / "base").values()}
+
+
+def test_page_embeds_the_same_plots_and_data(report_dir: Path, sidecar: dict) -> None:
+    page = (report_dir / "report.html").read_text()
+    m = re.search(r'<script type="application/json" id="plot-data">(.*?)</script>', page, re.S)
+    assert m, "no embedded plot data"
+    assert json.loads(m.group(1).replace("<\\/", "</")) == sidecar
+    images = re.findall(r'<img class="plot" id="([^"]+)" data-file="[^"]+" alt="[^"]*" '
+                        r'src="data:image/png;base64,([^"]+)"', page)
+    assert [f for f, _ in images] == [p["file"] for p in sidecar["plots"]]
+    for fname, b64 in images:
+        assert base64.b64decode(b64) == (report_dir / fname).read_bytes()
+    assert "http://" not in page and "https://" not in page	# self-contained
+    assert "<table id=conformance>" in page
+
+
+def chromium_argv(profile: Path, *args: str) -> list[str]:
+    return [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+            "--virtual-time-budget=5000", *args]
+
+
+@pytest.fixture
+def chromium() -> Path:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: ci/packages.txt lists chromium; run "
+                    "ci/setup.sh packages (as root)")
+    return CHROMIUM
+
+
+def test_renders_in_headless_chromium(report_dir: Path, sidecar: dict, chromium: Path,
+                                      procs: Any, tmp_path: Path) -> None:
+    page = (report_dir / "report.html").as_uri()
+    done = procs.run(chromium_argv(tmp_path / "profile", "--dump-dom", page),
+                     CHROMIUM_TIMEOUT_S)
+    assert done.rc == 0, done.stderr[-2000:]
+    body = re.search(r"<body([^>]*)>", done.stdout)
+    assert body, f"no <body> in the DOM dump: {done.stdout[:500]!r}"
+    attrs = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body.group(1)))
+    assert attrs.get("rendered") == "yes", f"the load handler did not run: {attrs}"
+    assert attrs["plots-expected"] == str(len(sidecar["plots"]))
+    assert attrs["plots-loaded"] == str(len(sidecar["plots"])), attrs
+    assert attrs["plots-failed"] == "0" and attrs["errors"] == "0", attrs
+    assert "linger_zero_close" in done.stdout and "divergence" in done.stdout
+    shot = tmp_path / "shot.png"
+    done = procs.run(chromium_argv(tmp_path / "profile2", f"--screenshot={shot}",
+                                   "--window-size=1200,1600", page), CHROMIUM_TIMEOUT_S)
+    assert done.rc == 0 and shot.is_file() and shot.stat().st_size > 10000, done.stderr[-2000:]
+    assert not procs.tagged_pids(), "chromium left processes behind"
+
+
+def test_report_without_conformance_has_no_table(procs: Any, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = run_cli(procs, "report", str(FIXTURES / "same"), "--out", str(out),
+                   "--conformance", str(tmp_path / "absent.json"))
+    assert done.rc == 2 and "no such file" in done.stderr	# named but missing: bad input
+    src = tmp_path / "run"
+    shutil.copytree(FIXTURES / "same", src)
+    done = run_cli(procs, "report", str(src))	# default: DIR/report
+    assert done.rc == 0, done.stderr
+    assert Path(done.stdout.strip()) == src / "report" / "report.html"
+    page = (src / "report" / "report.html").read_text()
+    has_conf = (ROOT / "results" / "conformance.json").is_file()
+    assert ("<table id=conformance>" in page) == has_conf
+
+
+@pytest.mark.parametrize("what", ["missing_dir", "bad_conformance", "wrong_schema"])
+def test_report_bad_input_exit_2(procs: Any, tmp_path: Path, what: str) -> None:
+    args = [str(FIXTURES / "base"), "--out", str(tmp_path / "out")]
+    needle = ""
+    if what == "missing_dir":
+        args[0], needle = str(tmp_path / "nope"), "no such directory"
+    elif what == "bad_conformance":
+        conf = tmp_path / "c.json"
+        conf.write_text(json.dumps({"schema": "something/else"}))
+        args += ["--conformance", str(conf)]
+        needle = "tcplab.conformance/1"
+    else:
+        d = tmp_path / "d"
+        d.mkdir()
+        (d / "r.json").write_text(json.dumps({"schema": "tcplab.result/0"}))
+        args[0], needle = str(d), "mismatched schema"
+    done = run_cli(procs, "report", *args)
+    lines = done.stderr.strip().splitlines()
+    assert done.rc == 2 and len(lines) == 1 and needle in lines[0], done.stderr
+    assert not (tmp_path / "out" / "report.html").exists()

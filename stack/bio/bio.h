@@ -34,7 +34,7 @@
 #define BIO_TO_END UINT64_MAX
 
 /** The reader's and writer's buffer size when the caller names none (see README.md). */
-#define BIO_DEFAULT_BUF_SIZE (128u * 1024u)
+#define BIO_DEFAULT_BUF_SIZE (256u * 1024u)
 
 struct bio_source;
 struct bio_sink;

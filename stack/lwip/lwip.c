@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_cycles.h>
 #include <rte_version.h>
 
 #include "lwip/init.h"
@@ -38,6 +39,7 @@ struct lwip_stack {
 	struct stk_netif *nf;
 	uint64_t c[STK_C__COUNT];
 	unsigned int mbufs_start;
+	uint64_t cycles_per_ms;
 	unsigned int n_open;
 	bool peer_lost_told;
 	char version[96];
@@ -140,6 +142,7 @@ static struct tl_stack *lwip_create(const struct tl_stack_params *p)
 		return NULL;
 	}
 	l->mbufs_start = stk_port_mbufs_in_use(&l->port);
+	l->cycles_per_ms = rte_get_tsc_hz() / 1000;
 	snprintf(l->version, sizeof(l->version), "lwip %s, dpdk %s", LWIP_VERSION_STRING,
 		 strncmp(rte_version(), "DPDK ", 5) == 0 ? rte_version() + 5 : rte_version());
 	return &l->base;
@@ -224,6 +227,13 @@ static ssize_t lwip_recvv_op(struct tl_stack *st, int s, const struct iovec *iov
 	return lwip_ret(lwip_readv(s, iov, iovcnt));
 }
 
+static void flush(struct lwip_stack *l)
+{
+	bool ran;
+
+	stk_loop_once(l->nf, &ran);
+}
+
 /*
  * shutdown and close run one loop pass so the FIN leaves now: a caller that closes its last
  * socket may not poll again before it asks the peer whether everything arrived.
@@ -233,7 +243,7 @@ static int lwip_shutdown_op(struct tl_stack *st, int s, int how)
 	int r = lwip_shutdown(s, how);
 
 	if (r == 0)
-		stk_loop_once(lst(st)->nf);
+		flush(lst(st));
 	return (int)lwip_ret(r);
 }
 
@@ -243,7 +253,7 @@ static int lwip_close_op(struct tl_stack *st, int s)
 
 	if (r == 0) {
 		track(lst(st), s, 0);
-		stk_loop_once(lst(st)->nf);
+		flush(lst(st));
 	}
 	return (int)lwip_ret(r);
 }
@@ -308,23 +318,30 @@ static int peer_lost(struct lwip_stack *l)
 static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n, int timeout_ms)
 {
 	struct lwip_stack *l = lst(st);
-	int64_t now = now_ns(), idle_since = now;
-	int64_t deadline = now + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
+	uint64_t now = rte_get_tsc_cycles(), idle_since = now;
+	uint64_t deadline = now + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * l->cycles_per_ms;
+	uint64_t yield_after = l->cfg.idle_yield_us * l->cycles_per_ms / 1000;
+	bool changed = true;	/* the caller's socket calls may have changed what is ready */
 	int r;
 
 	for (;;) {
-		if (stk_loop_once(l->nf) > 0)
+		bool ran;
+
+		if (stk_loop_once(l->nf, &ran) > 0)
 			idle_since = now;
-		r = n > 0 ? lwip_poll(fds, n, 0) : 0;
-		if (r != 0)
-			return (int)lwip_ret(r);
+		if ((changed || ran) && n > 0) {
+			r = lwip_poll(fds, n, 0);
+			if (r != 0)
+				return (int)lwip_ret(r);
+		}
+		changed = false;
 		if (l->cfg.role == TL_ROLE_CLIENT && stk_netif_peer_lost(l->nf))
 			return peer_lost(l);
-		now = now_ns();
+		now = rte_get_tsc_cycles();
 		if (timeout_ms == 0 || (timeout_ms > 0 && now >= deadline))
 			return 0;
 		/* idle for a while: let a process that shares this core (the peer) run */
-		if (l->cfg.idle_yield_us > 0 && now - idle_since > l->cfg.idle_yield_us * 1000LL)
+		if (yield_after > 0 && now - idle_since > yield_after)
 			sched_yield();
 	}
 }
@@ -348,7 +365,9 @@ static unsigned int settle(struct lwip_stack *l, unsigned int *time_wait)
 	unsigned int active;
 
 	for (;;) {
-		stk_loop_once(l->nf);
+		bool ran;
+
+		stk_loop_once(l->nf, &ran);
 		active = stk_netif_pcbs(l->nf, time_wait);
 		if (active == 0 || now_ns() >= end || stk_netif_peer_lost(l->nf))
 			return active;

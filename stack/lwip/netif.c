@@ -4,8 +4,9 @@
  * Third step of lwip_create (tcpip_init, netif_add); at run time stk_loop_once is the body
  * of every tl_poll iteration:
  *
- *   flush TX -> rte_eth_rx_burst -> per frame: wrap the mbuf in a pbuf, ethernet_input
- *   -> sys_check_timeouts -> housekeeping (link state, TIME_WAIT cap) -> flush TX
+ *   rte_eth_rx_burst -> [core lock] flush TX -> per frame: wrap the mbuf in a pbuf,
+ *   ethernet_input -> every 100 us: sys_check_timeouts, and every 1 ms housekeeping (link
+ *   state, TIME_WAIT cap) -> flush TX [unlock]
  *
  * RX is zero-copy: each mbuf's private area holds a struct pbuf_custom that points at the
  * frame; lwIP frees it with rx_pbuf_free, which returns the mbuf to the pool. TX copies the
@@ -32,6 +33,7 @@
 
 #include "stk.h"
 
+#define TIMERS_US 100		/* lwIP's timers have 1 ms granularity at best */
 #define HOUSEKEEP_US 1000
 
 struct stk_netif {
@@ -39,6 +41,8 @@ struct stk_netif {
 	struct stk_port *pt;
 	uint64_t *c;
 	unsigned int tw_max;
+	uint64_t timer_cycles;
+	uint64_t next_timers;
 	uint64_t housekeep_cycles;
 	uint64_t next_housekeep;
 	bool link_up;
@@ -83,18 +87,15 @@ static void rx_one(struct stk_netif *nf, struct rte_mbuf *m)
 	}
 }
 
-static unsigned int rx_burst(struct stk_netif *nf)
+static void rx_input(struct stk_netif *nf, struct rte_mbuf **m, unsigned int n)
 {
-	struct rte_mbuf *m[STK_RX_BURST];
-	unsigned int n, i;
+	unsigned int i;
 
-	n = stk_port_rx(nf->pt, m, STK_RX_BURST);
 	for (i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(m[i + 1], void *));
 		rx_one(nf, m[i]);
 	}
-	return n;
 }
 
 /* ---- TX: called by lwIP with the core lock held ---- */
@@ -163,9 +164,8 @@ static void tw_trim(struct stk_netif *nf)
 	}
 }
 
-static void housekeep(struct stk_netif *nf)
+static void housekeep(struct stk_netif *nf, uint64_t now)
 {
-	uint64_t now = rte_get_tsc_cycles();
 	bool up;
 
 	if (now < nf->next_housekeep)
@@ -180,15 +180,29 @@ static void housekeep(struct stk_netif *nf)
 	tw_trim(nf);
 }
 
-unsigned int stk_loop_once(struct stk_netif *nf)
+/*
+ * The receive burst needs no lock (only this thread touches the RX queue); the lock is taken
+ * only when there is something for lwIP: frames, due timers, or frames waiting to be sent.
+ * An idle pass is one rx_burst and a TSC read.
+ */
+unsigned int stk_loop_once(struct stk_netif *nf, bool *changed)
 {
-	unsigned int n;
+	struct rte_mbuf *m[STK_RX_BURST];
+	uint64_t now = rte_get_tsc_cycles();
+	unsigned int n = stk_port_rx(nf->pt, m, STK_RX_BURST);
+	bool timers = now >= nf->next_timers;
 
+	*changed = n > 0 || timers;
+	if (!*changed && !stk_port_tx_pending(nf->pt))
+		return 0;
 	LOCK_TCPIP_CORE();
 	stk_port_tx_flush(nf->pt);
-	n = rx_burst(nf);
-	sys_check_timeouts();
-	housekeep(nf);
+	rx_input(nf, m, n);
+	if (timers) {
+		nf->next_timers = now + nf->timer_cycles;
+		sys_check_timeouts();
+		housekeep(nf, now);
+	}
 	stk_port_tx_flush(nf->pt);
 	UNLOCK_TCPIP_CORE();
 	return n;
@@ -230,6 +244,7 @@ struct stk_netif *stk_netif_start(struct stk_port *pt, const struct stk_cfg *cfg
 	nf->pt = pt;
 	nf->c = pt->c;
 	nf->tw_max = cfg->tw_max;
+	nf->timer_cycles = rte_get_tsc_hz() / (1000000 / TIMERS_US);
 	nf->housekeep_cycles = rte_get_tsc_hz() / (1000000 / HOUSEKEEP_US);
 	tcpip_init(NULL, NULL);
 	LOCK_TCPIP_CORE();

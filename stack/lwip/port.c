@@ -142,7 +142,7 @@ void stk_port_close(struct stk_port *pt)
 		for (i = 0; i < pt->n_tx; i++)
 			rte_pktmbuf_free(pt->tx[i]);
 		pt->c[STK_C_DROP_TX_TEARDOWN] += pt->n_tx;
-		pt->n_tx = 0;
+		__atomic_store_n(&pt->n_tx, 0, __ATOMIC_RELAXED);
 		rte_eth_dev_stop(pt->port_id);
 		rte_eth_dev_close(pt->port_id);
 		pt->started = false;
@@ -182,7 +182,7 @@ void stk_port_tx_flush(struct stk_port *pt)
 		pt->c[STK_C_TX_BURST_SHORT]++;
 		memmove(pt->tx, pt->tx + sent, (pt->n_tx - sent) * sizeof(pt->tx[0]));
 	}
-	pt->n_tx -= sent;
+	__atomic_store_n(&pt->n_tx, pt->n_tx - sent, __ATOMIC_RELAXED);
 }
 
 int stk_port_tx_queue(struct stk_port *pt, struct rte_mbuf *m)
@@ -194,8 +194,18 @@ int stk_port_tx_queue(struct stk_port *pt, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return -ENOBUFS;
 	}
-	pt->tx[pt->n_tx++] = m;
+	pt->tx[pt->n_tx] = m;
+	__atomic_store_n(&pt->n_tx, pt->n_tx + 1, __ATOMIC_RELAXED);
 	return 0;
+}
+
+/*
+ * Read without the core lock, by the polling thread deciding whether a pass needs the lock:
+ * lwIP's tcpip thread may queue a frame (a timer's retransmission) under the lock.
+ */
+bool stk_port_tx_pending(const struct stk_port *pt)
+{
+	return __atomic_load_n(&pt->n_tx, __ATOMIC_RELAXED) != 0;
 }
 
 bool stk_port_link_up(struct stk_port *pt)

@@ -83,7 +83,7 @@ struct stk_port {
 	bool started;
 	bool link_was_up;
 	struct rte_mempool *pool;
-	unsigned int n_tx;
+	unsigned int n_tx;		/* written under the core lock; see stk_port_tx_pending */
 	struct rte_mbuf *tx[STK_TX_BATCH];
 	uint64_t *c;			/* the stack's counters */
 };
@@ -100,6 +100,7 @@ void stk_port_close(struct stk_port *pt);
 unsigned int stk_port_rx(struct stk_port *pt, struct rte_mbuf **m, unsigned int max);
 int stk_port_tx_queue(struct stk_port *pt, struct rte_mbuf *m);
 void stk_port_tx_flush(struct stk_port *pt);
+bool stk_port_tx_pending(const struct stk_port *pt);
 bool stk_port_link_up(struct stk_port *pt);
 unsigned int stk_port_mbufs_in_use(const struct stk_port *pt);
 int stk_port_mac(const struct stk_port *pt, uint8_t mac[6]);
@@ -114,8 +115,11 @@ struct stk_netif *stk_netif_start(struct stk_port *pt, const struct stk_cfg *cfg
 				  size_t len);
 /** Abort what connections remain (RST), remove the netif, flush. Accepts NULL. */
 void stk_netif_stop(struct stk_netif *nf);
-/** One iteration of the poll loop (see netif.c). Takes the core lock; returns frames received. */
-unsigned int stk_loop_once(struct stk_netif *nf);
+/**
+ * One pass of the poll loop (see netif.c); takes the core lock only when there is work.
+ * Returns the frames received; sets @p changed when lwIP ran (socket state may differ).
+ */
+unsigned int stk_loop_once(struct stk_netif *nf, bool *changed);
 /** Connections lwIP still holds: returns those not in TIME_WAIT, sets @p time_wait. */
 unsigned int stk_netif_pcbs(struct stk_netif *nf, unsigned int *time_wait);
 /** True once the link went down after having been up: the peer is gone. */

@@ -40,7 +40,7 @@ from common import ROOT, log, tcplab_bin
 sys.path.insert(0, str(ROOT / "results"))
 from resultkit.resultset import MANIFEST_SCHEMA, host_kind  # noqa: E402
 
-RUN_OVERHEAD_S = 0.5	# start, SUT spawn, drain, result writing: measured ~0.1 s here
+RUN_OVERHEAD_S = 2.0	# start, SUT spawn, drain, result: ~0.1 s kernel, ~2 s lwip (DPDK start) here
 RUN_GRACE_MIN_S = 15.0	# a run past duration + warm-up + its grace is killed: the grace is
 RUN_GRACE_FACTOR = 4.0	# 4x the run's length, at least 15 s (DPDK start-up included)
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <sys/time.h>
 #include <netinet/tcp.h>
 
 #include "engine.h"
@@ -27,6 +28,8 @@
 #define BACKOFF_NS NS_PER_MS
 #define REPORT_NS NS_PER_S
 #define IO_CHUNK HX_PATTERN_CHUNK
+#define BLOCKING_SLICE_US 50000	/* longest wait inside one blocking call */
+#define STEP_BUDGET 256		/* steps a connection runs before the loop looks up */
 
 enum wait {
 	W_RUN,		/* ready to step */
@@ -67,6 +70,7 @@ struct engine {
 	struct conn *conns;
 	unsigned int n_done;
 	bool stopping;
+	bool blocking;			/* one connection: wait inside its calls (see below) */
 	int64_t t_start, t_warm, t_end, t_stop;
 	int64_t interval_ns;		/* open pacing: per connection */
 	int64_t next_report;
@@ -141,6 +145,25 @@ static enum step connect_done(struct engine *e, struct conn *c)
 	return S_NEXT;
 }
 
+/*
+ * With a single connection on a backend where a blocking call is the cheapest wait
+ * (TL_F_BLOCKING_WAIT), the socket blocks with a short timeout instead: a recv that waits
+ * sleeps in the call and returns with the data, as a plain client would, where poll then
+ * recv costs a second call per round trip. A timeout returns -EAGAIN, which the steps treat
+ * like any would-block, so timers, progress and the end of the run still come round.
+ */
+static int socket_mode(struct engine *e, int s)
+{
+	struct timeval tv = { .tv_sec = 0, .tv_usec = BLOCKING_SLICE_US };
+
+	if (!e->blocking)
+		return tl_set_nonblock(e->st, s, true);
+	if (tl_setsockopt(e->st, s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    tl_setsockopt(e->st, s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return -EINVAL;
+	return 0;
+}
+
 static enum step op_connect(struct engine *e, struct conn *c)
 {
 	const struct hx_engine_config *cfg = e->cfg;
@@ -153,7 +176,7 @@ static enum step op_connect(struct engine *e, struct conn *c)
 	c->s = tl_socket(e->st);
 	if (c->s < 0)
 		return fail(c, HX_ERR_SOCKET);
-	if (tl_set_nonblock(e->st, c->s, true) < 0 ||
+	if (socket_mode(e, c->s) < 0 ||
 	    tl_setsockopt_int(e->st, c->s, IPPROTO_TCP, TCP_NODELAY, e->sc->nodelay) < 0)
 		return fail(c, HX_ERR_SOCKET);
 	r = tl_connect(e->st, c->s, (const struct sockaddr *)&cfg->addr, cfg->addrlen);
@@ -211,7 +234,8 @@ static enum step op_recv(struct engine *e, struct conn *c, uint64_t want)
 	 * a round trip's client side). */
 	if (c->just_sent) {
 		c->just_sent = false;
-		return wait_io(c, POLLIN);
+		if (!e->blocking)
+			return wait_io(c, POLLIN);
 	}
 	while (c->done < want) {
 		uint64_t left = want - c->done;
@@ -363,14 +387,20 @@ static void conn_fail(struct engine *e, struct conn *c)
 	wait_until(c, hx_now_ns() + BACKOFF_NS);
 }
 
+/*
+ * Run a connection until it waits. A script whose calls never block (blocking mode, or a
+ * fast peer) would keep it here for ever: after STEP_BUDGET steps it stays W_RUN and goes
+ * back to the main loop, which checks the clock and steps it again.
+ */
 static void step(struct engine *e, struct conn *c)
 {
+	unsigned int n = 0;
 	enum step r;
 
 	c->wait = W_RUN;
 	do
 		r = exec(e, c);
-	while (r == S_NEXT);
+	while (r == S_NEXT && ++n < STEP_BUDGET);
 	if (r == S_FAIL)
 		conn_fail(e, c);
 }
@@ -552,6 +582,7 @@ int hx_engine_run(const struct hx_engine_config *cfg, struct hx_metrics *m)
 		goto err_free;
 	if (sc->pacing == HX_PACING_OPEN)
 		e->interval_ns = (int64_t)((double)NS_PER_S * sc->conns / sc->rate);
+	e->blocking = sc->conns == 1 && (e->st->ops->flags & TL_F_BLOCKING_WAIT);
 	e->t_start = hx_now_ns();
 	e->t_warm = e->t_start + sc->warmup_ns;
 	e->t_end = e->t_warm + sc->duration_ns;

@@ -122,7 +122,7 @@ BAD_FILES: list[tuple[str, str, int | None, list[str]]] = [
     ("no-program", "client {\n connect\n}\n", None, ["program"]),
     ("no-client", "program echo\n", None, ["client"]),
     ("empty-file", "", None, ["program"]),
-    ("open-without-measure", "program echo\npacing open 100\nclient {\n connect\n}\n", None,
+    ("open-without-measure", "program echo\npacing open 100\nclient {\n connect\n}\n", 2,
      ["measure"]),
 ]
 

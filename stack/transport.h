@@ -63,6 +63,8 @@ struct tl_stack;
 struct tl_ops {
 	const char *name;
 	const char *description;
+	/** TL_F_* properties the harness may use to pick how it waits. */
+	unsigned int flags;
 
 	/** Start an instance. Returns NULL and sets errno on failure; logs why on stderr. */
 	struct tl_stack *(*create)(const struct tl_stack_params *p);
@@ -96,6 +98,13 @@ struct tl_ops {
 	/** Versions of what runs underneath, e.g. "linux 6.1.0" or "lwip 2.1.3, dpdk 22.11". */
 	const char *(*version)(struct tl_stack *st);
 };
+
+/**
+ * A blocking call is the cheapest way to wait for one socket: it sleeps in the call and
+ * returns with the data, where poll-then-call takes two calls (the kernel). Not set for
+ * polling stacks, whose blocking calls spin like their poll.
+ */
+#define TL_F_BLOCKING_WAIT (1u << 0)
 
 /** Every instance starts with this header; backends embed it as their first member. */
 struct tl_stack {

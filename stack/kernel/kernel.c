@@ -225,6 +225,7 @@ static const char *kernel_version(struct tl_stack *st)
 const struct tl_ops tl_kernel_ops = {
 	.name = "kernel",
 	.description = "Linux kernel sockets: the baseline",
+	.flags = TL_F_BLOCKING_WAIT,
 	.create = kernel_create,
 	.free = kernel_free,
 	.socket = kernel_socket,

@@ -23,6 +23,7 @@ def load(name: str):
     spec = importlib.util.spec_from_file_location(f"tcplab_bench_{name}", HERE / f"{name}.py")
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
     sys.path.insert(0, str(HERE))
     spec.loader.exec_module(mod)
     return mod
@@ -31,7 +32,9 @@ def load(name: str):
 def main(argv: list[str]) -> int:
     names = benchmarks()
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: tcplab bench NAME [ARGS]\n  benchmarks: " + ", ".join(names))
+        print("usage: tcplab bench NAME [ARGS]\n  benchmarks: " + ", ".join(names)
+              + "\n  suites: quick, full (tcplab bench --suites)", file=sys.stdout if argv
+              else sys.stderr)
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
     if name in names:

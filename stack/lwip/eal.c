@@ -175,7 +175,7 @@ int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *er
 	if (r == 0)
 		r = uint_opt(&cfg->tw_max, p, "tw_max", 256, 0, 1u << 20, err, len);
 	if (r == 0)
-		r = uint_opt(&cfg->idle_yield_us, p, "idle_yield_us", 50, 0, 1000000, err, len);
+		r = uint_opt(&cfg->idle_yield_us, p, "idle_yield_us", 0, 0, 1000000, err, len);
 	if (r < 0)
 		return r;
 	if (strcmp(cfg->huge, "auto") != 0 && strcmp(cfg->huge, "yes") != 0 &&

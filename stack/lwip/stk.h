@@ -20,8 +20,8 @@
  * but only ever runs timers, under the same lock, when the polling thread has not run them
  * first; everything it could emit goes into the TX batch, which only moves under the lock.
  * Nothing on this path sleeps: tl_poll with a timeout spins stk_loop_once until a socket is
- * ready or the time is up; only after idle_yield_us without a frame does each pass also
- * sched_yield, so a peer that shares the core gets to run (a 2-core machine). lwIP is one global instance per process, so is this backend: a
+ * ready or the time is up (idle_yield_us, off by default, adds a sched_yield per idle pass
+ * for a peer that must share the core). lwIP is one global instance per process, so is this backend: a
  * second stack in the same process fails with EBUSY (DPDK's EAL starts once per process).
  */
 #ifndef STK_H

@@ -128,7 +128,8 @@ static const struct hx_program source = {
 	.ready = source_ready,
 };
 
-static const struct hx_program *const programs[] = { &echo, &sink, &source, NULL };
+static const struct hx_program *const programs[] = { &echo, &sink, &source, &hx_program_objects,
+						       NULL };
 
 const struct hx_program *const *hx_programs(void)
 {

@@ -59,6 +59,9 @@ struct hx_program {
 	int (*ready)(struct hx_serve *sv, struct hx_sconn *c, short revents);
 };
 
+/** The objects program (programs_objects.c): HTTP/1.1 GET/PUT of pattern objects. */
+extern const struct hx_program hx_program_objects;
+
 /** Find a program by name; NULL if none. */
 const struct hx_program *hx_program_find(const char *name);
 /** The programs, NULL-terminated, in the order `tcplab list` prints them. */

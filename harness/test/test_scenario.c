@@ -103,7 +103,7 @@ static const struct {
 	const char *msg;
 } bad[] = {
 	{ "program echo\nconn 4\n", "t.scn:2: unknown directive 'conn' (valid:" },
-	{ "program echoo\n", "t.scn:1: unknown program 'echoo' (valid: echo, sink, source)" },
+	{ "program echoo\n", "t.scn:1: unknown program 'echoo' (valid: echo, sink, source, objects)" },
 	{ "program echo\nconns 0\n", "t.scn:2: conns: '0' is not a count" },
 	{ "program echo\nduration ten\n", "t.scn:2: duration: 'ten' is not a time" },
 	{ "program echo\npacing open\n", "t.scn:2: pacing: expected 'closed' or 'open RATE'" },

@@ -11,8 +11,8 @@
  *  - hugepages when mounted and free, --no-huge otherwise (huge=auto|yes|no);
  *  - the memif control socket lives in the abstract namespace, named by run_id: no file in
  *    the file system to leave behind.
- * Only one lcore (the polling thread), allowed on every CPU the process may use, so DPDK does
- * not pin two processes of one run to the same core.
+ * Only one lcore (the polling thread); lcores_arg picks its CPU so the two processes of a
+ * run do not share a core.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -48,6 +48,7 @@ static const struct opt_def known_opts[] = {
 	{ "link_timeout_ms", "how long the client waits for the memif link" },
 	{ "tw_max", "TIME_WAIT connections kept before the oldest are recycled" },
 	{ "idle_yield_us", "idle spin before tl_poll yields the CPU each pass (0: never)" },
+	{ "cpu", "auto | any | N: the CPU of the polling lcore" },
 };
 
 static int check_keys(const struct tl_stack_params *p, char *err, size_t len)
@@ -66,7 +67,7 @@ static int check_keys(const struct tl_stack_params *p, char *err, size_t len)
 		if (!found || eq == NULL) {
 			snprintf(err, len, "stack option '%s': expected KEY=VALUE with KEY one of "
 				 "topology, ip, netmask, gw, pci, huge, eal, log, mbufs, "
-				 "link_timeout_ms, tw_max, idle_yield_us", p->opts[i]);
+				 "link_timeout_ms, tw_max, idle_yield_us, cpu", p->opts[i]);
 			return -EINVAL;
 		}
 	}
@@ -164,6 +165,8 @@ int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *er
 	if (r == 0)
 		r = copy_opt(cfg->huge, sizeof(cfg->huge), p, "huge", "auto", err, len);
 	if (r == 0)
+		r = copy_opt(cfg->cpu, sizeof(cfg->cpu), p, "cpu", "auto", err, len);
+	if (r == 0)
 		r = copy_opt(cfg->eal_extra, sizeof(cfg->eal_extra), p, "eal", "", err, len);
 	if (r == 0)
 		r = copy_opt(cfg->log_level, sizeof(cfg->log_level), p, "log", "warning", err, len);
@@ -231,15 +234,34 @@ static bool hugepages_usable(void)
 	return mounted && free_pages * size_kb >= HUGE_NEEDED_MB * 1024UL;
 }
 
-/* "0@(a,b,...)": lcore 0 may run on every CPU this thread may run on. */
-static int lcores_arg(char *buf, size_t len)
+/*
+ * The one lcore's CPU. cpu=auto (default): when this process may run on two CPUs or more,
+ * the server takes the highest of them and the client the lowest, so the two spinning sides
+ * of a run never share a core (they would take turns by time slices, milliseconds per round
+ * trip); a process pinned to one CPU (tcplab serve --cpu) keeps it. cpu=any: every allowed
+ * CPU. cpu=N: that CPU.
+ */
+static int lcores_arg(const struct stk_cfg *cfg, char *buf, size_t len)
 {
+	int cpu, n = 0, lo = -1, hi = -1;
 	cpu_set_t set;
 	size_t off;
-	int cpu, n = 0;
 
+	if (strcmp(cfg->cpu, "auto") != 0 && strcmp(cfg->cpu, "any") != 0) {
+		snprintf(buf, len, "0@%s", cfg->cpu);
+		return 0;
+	}
 	if (sched_getaffinity(0, sizeof(set), &set) < 0)
 		return -errno;
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set)) {
+			lo = lo < 0 ? cpu : lo;
+			hi = cpu;
+		}
+	if (strcmp(cfg->cpu, "auto") == 0 && lo >= 0 && lo != hi) {
+		snprintf(buf, len, "0@%d", cfg->role == TL_ROLE_SERVER ? hi : lo);
+		return 0;
+	}
 	off = (size_t)snprintf(buf, len, "0@(");
 	for (cpu = 0; cpu < CPU_SETSIZE && off < len; cpu++)
 		if (CPU_ISSET(cpu, &set))
@@ -288,7 +310,7 @@ static int build_args(const struct stk_cfg *cfg, struct eal_args *a, bool huge)
 	char lcores[256], prefix[64];
 	int r;
 
-	r = lcores_arg(lcores, sizeof(lcores));
+	r = lcores_arg(cfg, lcores, sizeof(lcores));
 	if (r < 0)
 		return r;
 	snprintf(prefix, sizeof(prefix), "%s-%s", cfg->run_id,

@@ -49,6 +49,7 @@ struct stk_cfg {
 	char ip[16], netmask[16], gw[16];
 	char pci[32];			/* a PCI device the user named: the only way off --no-pci */
 	char huge[8];			/* auto | yes | no */
+	char cpu[16];			/* auto | any | N: the polling lcore's CPU */
 	char eal_extra[256];		/* eal=...: more EAL arguments, space separated */
 	char log_level[32];
 	unsigned int n_mbufs;

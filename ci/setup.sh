@@ -9,8 +9,12 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 what=${1:-all}
 
 missing_packages() {
-    local pkgs
-    pkgs=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "${TCPLAB_PACKAGES:-$root/ci/packages.txt}")
+    local pkgs list=${TCPLAB_PACKAGES:-$root/ci/packages.txt}
+    if [ ! -r "$list" ]; then
+        echo "tcplab: cannot read the package list $list" >&2
+        exit 2
+    fi
+    pkgs=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list")
     # dpkg-query prints one status line per package, "<name> install ok installed" when there
     for p in $pkgs; do
         if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -21,7 +25,7 @@ missing_packages() {
 
 ensure_packages() {
     local missing
-    missing=$(missing_packages)
+    missing=$(missing_packages) || exit 2
     [ -z "$missing" ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         echo "tcplab: missing Debian packages; run: sudo apt-get install -y $missing" >&2

@@ -43,6 +43,7 @@ struct run_opts {
 	int sut_cpu;
 	bool quiet;
 	bool dump_plan;
+	bool auto_backend;	/* lwip chosen by default: fall back to the kernel if need be */
 };
 
 static const struct option long_opts[] = {
@@ -68,7 +69,8 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: tcplab run NAME [flags]\n"
-		"  --backend NAME      transport backend (default kernel; see tcplab list)\n"
+		"  --backend NAME      transport backend (default: lwip over memif where it is built\n"
+		"                      and DPDK starts, else kernel; see tcplab list)\n"
 		"  --topology NAME     how engine and SUT are joined (default: the backend's)\n"
 		"  --duration TIME     measured time (e.g. 10s)      same as --set duration=TIME\n"
 		"  --warmup TIME       unmeasured time before it     same as --set warmup=TIME\n"
@@ -133,6 +135,20 @@ static int parse_flag(struct run_opts *o, int c)
 	}
 }
 
+/*
+ * No --backend: the stack under test, lwIP on DPDK over memif, when it is built in and no
+ * flag asks for the kernel (a loopback topology, a --peer); start_sides() falls back to the
+ * kernel with a one-line reason when DPDK cannot start here.
+ */
+static void pick_backend(struct run_opts *o)
+{
+	bool kernel = tl_backend_find("lwip") == NULL || o->peer != NULL ||
+		      (o->topology != NULL && strcmp(o->topology, "loopback") == 0);
+
+	o->backend = kernel ? "kernel" : "lwip";
+	o->auto_backend = !kernel;
+}
+
 static int parse_args(struct run_opts *o, int argc, char **argv)
 {
 	int c;
@@ -150,6 +166,8 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 		return -EINVAL;
 	}
 	o->name = argv[optind];
+	if (o->backend == NULL)
+		pick_backend(o);
 	if (hx_cli_check_backend(o->backend, "tcplab run") < 0)
 		return -EINVAL;
 	if (strcmp(o->backend, "kernel") == 0) {
@@ -272,6 +290,34 @@ static int start_engine_stack(struct run *x)
 	return 0;
 }
 
+static int start_both(struct run *x)
+{
+	if (start_sut(x) < 0)
+		return -1;
+	return start_engine_stack(x);
+}
+
+/* Start the SUT and the engine's stack; a default lwip that cannot start falls back. */
+static int start_sides(struct run *x)
+{
+	struct run_opts *o = &x->o;
+
+	if (o->auto_backend)
+		fprintf(stderr, "tcplab run: backend lwip, topology %s (the default: the stack "
+			"under test; --backend kernel for the Linux baseline)\n", o->topology);
+	if (start_both(x) == 0)
+		return 0;
+	if (!o->auto_backend || hx_stop)
+		return -1;
+	hx_sut_stop(&x->sut);
+	o->backend = "kernel";
+	o->topology = "loopback";
+	o->n_opts--;	/* the topology=... setting parse_args added last */
+	fprintf(stderr, "tcplab run: lwip could not start here (see above): falling back to "
+		"backend kernel, topology loopback\n");
+	return start_both(x);
+}
+
 static void fill_result(struct run *x, time_t started)
 {
 	struct hx_result *r = &x->r;
@@ -353,7 +399,6 @@ int hx_cmd_run(int argc, char **argv)
 
 	if (x == NULL)
 		return HX_EXIT_USAGE;
-	x->o.backend = "kernel";
 	x->o.engine_cpu = x->o.sut_cpu = -1;
 	x->sut.pid = -1;
 	if (parse_args(&x->o, argc, argv) < 0 || load(x) < 0)
@@ -365,9 +410,7 @@ int hx_cmd_run(int argc, char **argv)
 	}
 	snprintf(x->run_id, sizeof(x->run_id), "tcplab%d", (int)getpid());
 	hx_signals_init();
-	if (start_sut(x) < 0)
-		goto out_free;
-	if (start_engine_stack(x) < 0)
+	if (start_sides(x) < 0)
 		goto err_stop_sut;
 	r = drive(x);
 	if (r == 0)

@@ -118,7 +118,10 @@ int hx_sut_start(struct hx_sut *s, const struct hx_sut_params *p, struct sockadd
 	close(out[1]);
 	s->to_child = in[1];
 	s->from_child = out[0];
-	r = read_line(s, s->ready, p->ready_timeout_ms);
+	/* stdout carries JSON lines only; a library that prints there anyway (DPDK's EAL
+	 * before its logging is set up) is passed on to stderr */
+	while ((r = read_line(s, s->ready, p->ready_timeout_ms)) == 0 && s->ready[0] != '{')
+		fprintf(stderr, "%s\n", s->ready);
 	if (r == 0)
 		r = parse_ready(s, addr, addrlen);
 	if (r < 0) {

@@ -187,6 +187,11 @@ void bio_reader_consume(struct bio_reader *r, size_t n);
  * errno of the size query.
  */
 int64_t bio_reader_seek(struct bio_reader *r, int64_t off, int whence);
+/**
+ * Forget the buffered bytes (the object may have changed on the far side): the next read at
+ * any position issues a request. The position stays.
+ */
+void bio_reader_drop(struct bio_reader *r);
 /** The current position. */
 uint64_t bio_reader_tell(const struct bio_reader *r);
 const struct bio_reader_stats *bio_reader_stats(const struct bio_reader *r);

@@ -296,6 +296,12 @@ int64_t bio_reader_seek(struct bio_reader *r, int64_t off, int whence)
 	return (int64_t)base;
 }
 
+void bio_reader_drop(struct bio_reader *r)
+{
+	r->boff = r->pos;
+	r->blen = 0;
+}
+
 uint64_t bio_reader_tell(const struct bio_reader *r)
 {
 	return r->pos;

@@ -64,6 +64,27 @@ static int test_small_reads_copy_once(void)
 	return rc;
 }
 
+static int test_drop_rereads(void)
+{
+	struct fixture fx;
+	uint8_t dst[4096];
+
+	if (setup(&fx, CAP) < 0)
+		return 1;
+	EXPECT_EQ_INT(bio_reader_read_exact(fx.r, dst, sizeof(dst)), 0);
+	EXPECT_EQ_INT(bio_reader_seek(fx.r, 0, SEEK_SET), 0);	/* inside: no request */
+	EXPECT_EQ_INT(bio_reader_read_exact(fx.r, dst, sizeof(dst)), 0);
+	EXPECT_EQ_INT(bio_reader_stats(fx.r)->requests, 1);
+	bio_reader_drop(fx.r);
+	EXPECT_EQ_INT(bio_reader_tell(fx.r), sizeof(dst));
+	EXPECT_EQ_INT(bio_reader_seek(fx.r, 0, SEEK_SET), 0);	/* dropped: one more request */
+	EXPECT_EQ_INT(bio_reader_read_exact(fx.r, dst, sizeof(dst)), 0);
+	EXPECT_BYTES(dst, fx.obj, sizeof(dst));
+	EXPECT_EQ_INT(bio_reader_stats(fx.r)->requests, 2);
+	teardown(&fx);
+	return 0;
+}
+
 static int test_large_read_bypasses(void)
 {
 	struct fixture fx;
@@ -443,6 +464,7 @@ int main(int argc, char **argv)
 	static const struct hx_test tests[] = {
 		{ "small_reads_copy_once", test_small_reads_copy_once },
 		{ "large_read_bypasses", test_large_read_bypasses },
+		{ "drop_rereads", test_drop_rereads },
 		{ "short_read_returns_buffered", test_short_read_returns_buffered },
 		{ "seek_in_buffer_no_request", test_seek_in_buffer_no_request },
 		{ "seek_outside_one_request", test_seek_outside_one_request },

@@ -18,6 +18,7 @@
 #include <netinet/tcp.h>
 
 #include "engine.h"
+#include "engine_bio_pvt.h"
 #include "harness.h"
 #include "pattern.h"
 
@@ -60,6 +61,7 @@ struct conn {
 	int64_t wake_at;
 	int64_t next_at;	/* open pacing: intended start of the next transaction */
 	uint32_t loop_left[HX_MAX_LOOPS];
+	struct hx_bio_conn *bio;	/* object steps' state (engine_bio.c); NULL until used */
 };
 
 struct engine {
@@ -94,6 +96,7 @@ static const char *const error_names[HX_ERR__COUNT] = {
 	[HX_ERR_SHUTDOWN_FAILED] = "shutdown_failed",
 	[HX_ERR_NOT_CONNECTED] = "not_connected",
 	[HX_ERR_DRAIN_TIMEOUT] = "drain_timeout",
+	[HX_ERR_OBJECT] = "object_failed",
 };
 
 const char *hx_error_name(enum hx_error e)
@@ -263,6 +266,8 @@ static void conn_reset(struct engine *e, struct conn *c)
 	if (c->s >= 0)
 		tl_close(e->st, c->s);
 	c->s = -1;
+	hx_bio_conn_free(c->bio);
+	c->bio = NULL;
 	c->connecting = false;
 	c->just_sent = false;
 	c->sleeping = false;
@@ -336,7 +341,7 @@ static enum step op_simple(struct engine *e, struct conn *c, const struct hx_op 
 {
 	int r;
 
-	if (c->s < 0)
+	if (c->s < 0 && !(op->code == HX_OP_CLOSE && c->bio != NULL))
 		return fail(c, HX_ERR_NOT_CONNECTED);
 	if (op->code == HX_OP_SHUTDOWN) {
 		r = tl_shutdown(e->st, c->s, (int)op->arg);
@@ -345,6 +350,22 @@ static enum step op_simple(struct engine *e, struct conn *c, const struct hx_op 
 	} else {
 		conn_reset(e, c);
 	}
+	c->pc++;
+	return S_NEXT;
+}
+
+/* An object step (engine_bio.c): runs to completion, waiting inside the bio layer. */
+static enum step op_object(struct engine *e, struct conn *c, const struct hx_op *op)
+{
+	const struct hx_bio_ctx x = {
+		.st = e->st, .addr = &e->cfg->addr, .addrlen = e->cfg->addrlen,
+		.nodelay = e->sc->nodelay, .pattern = &e->pattern, .m = e->m,
+		.t_warm = e->t_warm, .t_end = e->t_end,
+	};
+	enum hx_error why;
+
+	if (hx_bio_step(&x, &c->bio, op, &why) < 0)
+		return fail(c, why);
 	c->pc++;
 	return S_NEXT;
 }
@@ -364,6 +385,12 @@ static enum step exec(struct engine *e, struct conn *c)
 	case HX_OP_MEASURE_BEGIN: return op_measure_begin(e, c);
 	case HX_OP_MEASURE_END: return op_measure_end(e, c);
 	case HX_OP_SLEEP: return op_sleep(e, c, op);
+	case HX_OP_OBJ_GET:
+	case HX_OP_OBJ_PUT:
+	case HX_OP_OBJ_RAW_GET:
+	case HX_OP_OBJ_SEEK:
+	case HX_OP_OBJ_CACHE:
+	case HX_OP_OBJ_VERIFY: return op_object(e, c, op);
 	case HX_OP_DONE: break;
 	}
 	conn_reset(e, c);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "bio_metrics.h"
 #include "hist.h"
 #include "scenario.h"
 #include "transport.h"
@@ -38,6 +39,7 @@ enum hx_error {
 	HX_ERR_SHUTDOWN_FAILED,
 	HX_ERR_NOT_CONNECTED,	/* a data step with no connection (script error) */
 	HX_ERR_DRAIN_TIMEOUT,	/* still busy long after the run ended */
+	HX_ERR_OBJECT,		/* an object step failed: HTTP status, protocol, transport */
 	HX_ERR__COUNT,
 };
 
@@ -62,6 +64,7 @@ struct hx_metrics {
 	double window_s;		/* length of the measured window */
 	bool interrupted;		/* stopped by a signal */
 	struct hist *latency;		/* owned by the caller */
+	struct hx_bio_metrics bio;	/* object steps (engine_bio.c) */
 };
 
 /** Name of an error reason, as it appears in the result JSON. */

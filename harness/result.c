@@ -12,6 +12,7 @@
 
 #include "json.h"
 #include "result.h"
+#include "result_bio_pvt.h"
 #include "tcplab_config.h"
 
 static bool latency_metric(const char *name)
@@ -24,9 +25,11 @@ double hx_metric_value(const struct hx_metrics *m, const char *name)
 	static const struct { const char *name; double p; } pcts[] = {
 		{ "p50", 50 }, { "p90", 90 }, { "p99", 99 }, { "p99_9", 99.9 }, { "p99_99", 99.99 },
 	};
-	double w = m->window_s > 0 ? m->window_s : NAN;
+	double w = m->window_s > 0 ? m->window_s : NAN, v;
 	unsigned int i;
 
+	if (hx_bio_metric_value(&m->bio, name, &v))
+		return v;
 	/* no transaction, no latency: a latency check must fail, not pass on a 0 */
 	if (latency_metric(name) && m->latency->total == 0)
 		return NAN;
@@ -229,6 +232,8 @@ static void write_metrics(struct hx_json *j, const struct hx_result *r)
 			hx_json_uint(j, hx_error_name(i), m->errors_by[i]);
 	hx_json_obj_end(j);
 	write_latency(j, m->latency);
+	if (m->bio.used)
+		hx_bio_metrics_write(j, &m->bio);
 	hx_json_obj_end(j);
 }
 
@@ -323,6 +328,8 @@ void hx_result_summary(const struct hx_result *r, const char *json_path, FILE *f
 		fprintf(f, "  %s %s", lat[i], v);
 	}
 	fputc('\n', f);
+	if (m->bio.used)
+		hx_bio_metrics_summary(&m->bio, f);
 	for (i = 0; i < HX_ERR__COUNT; i++)
 		if (m->errors_by[i] != 0)
 			fprintf(f, "  errors: %s %llu\n", hx_error_name(i),

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "engine_bio_pvt.h"
 #include "programs.h"
 #include "scenario.h"
 
@@ -49,13 +50,15 @@ struct parser {
 
 static const char *const metric_names[] = {
 	"errors", "transactions", "tps", "throughput_bps", "connections", "connections_per_s",
-	"p50", "p90", "p99", "p99_9", "p99_99", "max", "mean", NULL,
+	"p50", "p90", "p99", "p99_9", "p99_99", "max", "mean",
+	"requests", "extra_requests", "hit_ratio", "seeks_in_buffer", "acked_bytes", NULL,
 };
 
 static const char *const directives =
 	"description, program, conns, duration, warmup, pacing, nodelay, param, client, check";
 static const char *const steps =
-	"connect, send, recv, shutdown, close, sleep, repeat, measure, }";
+	"connect, send, recv, shutdown, close, sleep, repeat, measure, }, "
+	"get, put, raw_get, seek_read, cache_read, verify";
 static const char *const override_keys = "conns, duration, warmup, rate, program, nodelay";
 
 const char *const *hx_metric_names(void)
@@ -322,7 +325,8 @@ static int parse_check(struct parser *p, char **tok, unsigned int n)
 	if (metric_names[i] == NULL)
 		return fail(p, "check: unknown metric '%s' (valid: errors, transactions, tps, "
 			    "throughput_bps, connections, connections_per_s, p50, p90, p99, "
-			    "p99_9, p99_99, max, mean)", tok[1]);
+			    "p99_9, p99_99, max, mean, requests, extra_requests, hit_ratio, "
+			    "seeks_in_buffer, acked_bytes)", tok[1]);
 	if (sc->n_checks == HX_MAX_CHECKS)
 		return fail(p, "more than %d checks", HX_MAX_CHECKS);
 	c = &sc->checks[sc->n_checks];
@@ -500,6 +504,30 @@ static int step_sleep(struct parser *p, char **tok, unsigned int n)
 	return emit(p, HX_OP_SLEEP, (uint64_t)ns) ? 0 : -EINVAL;
 }
 
+/* An object step (scenario_bio.c), its $params resolved first. */
+static int step_object(struct parser *p, char **tok, unsigned int n)
+{
+	char *words[MAX_TOKENS], msg[HX_TEXT_MAX];
+	const char *v;
+	struct hx_op op = { 0 };
+	struct hx_op *o;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (resolve(p, tok[i], &v) < 0)
+			return -EINVAL;
+		words[i] = (char *)v;
+	}
+	if (hx_bio_step_parse(words, n, &op, msg, sizeof(msg)) < 0)
+		return fail(p, "%s", msg);
+	o = emit(p, op.code, op.arg);
+	if (o == NULL)
+		return -EINVAL;
+	o->arg2 = op.arg2;
+	o->arg3 = op.arg3;
+	return 0;
+}
+
 static int parse_step(struct parser *p, char **tok, unsigned int n)
 {
 	const char *s = tok[0];
@@ -524,6 +552,8 @@ static int parse_step(struct parser *p, char **tok, unsigned int n)
 		return step_repeat(p, tok, n);
 	if (strcmp(s, "measure") == 0)
 		return step_measure(p, tok, n);
+	if (hx_bio_step_is(s))
+		return step_object(p, tok, n);
 	return fail(p, "unknown step '%s' (valid: %s)", s, steps);
 }
 
@@ -799,7 +829,8 @@ void hx_scenario_dump(const struct hx_scenario *sc, FILE *f)
 {
 	static const char *const names[] = {
 		"connect", "send", "recv", "shutdown", "close", "loop", "next", "measure{",
-		"}measure", "sleep", "done",
+		"}measure", "sleep", "done", "get", "put", "raw_get", "seek_read", "cache_read",
+		"verify",
 	};
 	unsigned int i;
 
@@ -810,7 +841,7 @@ void hx_scenario_dump(const struct hx_scenario *sc, FILE *f)
 		fprintf(f, " %.0f/s", sc->rate);
 	fputc('\n', f);
 	for (i = 0; i < sc->n_ops; i++)
-		fprintf(f, "  %3u  %-9s arg %llu jump %u loop %u  (line %u)\n", i,
+		fprintf(f, "  %3u  %-10s arg %llu jump %u loop %u  (line %u)\n", i,
 			names[sc->ops[i].code], (unsigned long long)sc->ops[i].arg,
 			sc->ops[i].jump, sc->ops[i].loop, sc->ops[i].line);
 	for (i = 0; i < sc->n_checks; i++)

@@ -37,11 +37,20 @@ enum hx_opcode {
 	HX_OP_MEASURE_END,
 	HX_OP_SLEEP,		/* arg: ns */
 	HX_OP_DONE,
+	/* object steps (scenario_bio.c, engine_bio.c) */
+	HX_OP_OBJ_GET,
+	HX_OP_OBJ_PUT,
+	HX_OP_OBJ_RAW_GET,
+	HX_OP_OBJ_SEEK,
+	HX_OP_OBJ_CACHE,
+	HX_OP_OBJ_VERIFY,
 };
 
 struct hx_op {
 	enum hx_opcode code;
 	uint64_t arg;
+	uint64_t arg2;		/* object steps: see scenario_bio.c */
+	uint64_t arg3;
 	unsigned int jump;
 	unsigned int loop;	/* loop id, for HX_OP_LOOP and HX_OP_NEXT */
 	unsigned int line;	/* source line, for runtime messages */

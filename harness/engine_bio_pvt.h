@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine_bio_pvt.h - the object steps of the scenario language (get, put, raw_get, seek_read,
+ * cache_read, verify): parsed by scenario_bio.c, run by engine_bio.c for engine.c.
+ *
+ * An object step runs to completion inside one engine step: the bio reader, writer and HTTP
+ * client wait with blocking calls and tl_poll inside (scenarios/README.md says so). That
+ * suits the single-connection object scenarios; a script mixing object steps with many
+ * connections would serialize them.
+ *
+ * Threading rule: the engine's thread, which owns the stack instance.
+ */
+#ifndef HX_ENGINE_BIO_PVT_H
+#define HX_ENGINE_BIO_PVT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "pattern.h"
+#include "scenario.h"
+
+/** What an object step needs from the engine, built by engine.c for each call. */
+struct hx_bio_ctx {
+	struct tl_stack *st;
+	const struct sockaddr_storage *addr;	/* the SUT */
+	socklen_t addrlen;
+	bool nodelay;
+	const struct hx_pattern *pattern;
+	struct hx_metrics *m;
+	int64_t t_warm;		/* the measured window, for counting */
+	int64_t t_end;
+};
+
+/** A connection's object state (HTTP client, reader, cache, destination); NULL until used. */
+struct hx_bio_conn;
+
+/** Whether @p word names an object step. */
+bool hx_bio_step_is(const char *word);
+/**
+ * Parse an object step whose words (params already resolved) are @p tok[0..n) into @p op
+ * (code, arg, arg2, arg3). Returns 0, or -EINVAL with a message (no file:line) in @p err.
+ */
+int hx_bio_step_parse(char **tok, unsigned int n, struct hx_op *op, char *err, size_t errlen);
+/** The step names, for the scenario parser's messages. */
+extern const char hx_bio_step_names[];
+
+/**
+ * Run the object step @p op to completion on the connection whose state is *@p bc (created
+ * on first use). Returns 0, or -1 with *@p why set (the state is then to be freed).
+ */
+int hx_bio_step(const struct hx_bio_ctx *x, struct hx_bio_conn **bc, const struct hx_op *op,
+		enum hx_error *why);
+/** Close the connection's HTTP connections and free its state. Accepts NULL. */
+void hx_bio_conn_free(struct hx_bio_conn *bc);
+
+#endif /* HX_ENGINE_BIO_PVT_H */

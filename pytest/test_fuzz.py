@@ -1,0 +1,94 @@
+"""test_fuzz.py - the fuzz run of harness/packets.py: 10,000 malformed or mutated frames
+(random IP and TCP header fields, truncated headers, bad options, segments on a live
+connection, ICMP noise; seeded) sent at the SUT from scapy's namespace; afterwards the SUT
+process must be alive, hold no connection open (its stats line), keep no established socket
+(the kernel's own count), and `tcplab run echo_rr --peer` from the peer namespace must pass.
+
+The frames themselves are checked without root: reproducible from the seed, every kind
+present, each one a frame a veth can carry.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKETS_PY = ROOT / "harness" / "packets.py"
+FRAMES = 10000
+SEED = 4
+
+
+def load_packets() -> Any:
+    spec = importlib.util.spec_from_file_location("tcplab_packets", PACKETS_PY)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+packets = load_packets()
+TARGET = packets.FuzzTarget(src_mac="02:00:00:00:00:01", dst_mac="02:00:00:00:00:02",
+                            conn_sport=20001, conn_seq=123456, conn_ack=654321)
+
+
+def test_frames_are_reproducible_from_the_seed() -> None:
+    a = packets.fuzz_frames(random.Random(SEED), 1000, TARGET)
+    b = packets.fuzz_frames(random.Random(SEED), 1000, TARGET)
+    c = packets.fuzz_frames(random.Random(SEED + 1), 1000, TARGET)
+    assert a == b
+    assert a != c
+
+
+def test_every_kind_is_sent_and_every_frame_is_a_frame() -> None:
+    frames = packets.fuzz_frames(random.Random(SEED), 2000, TARGET)
+    assert {k for k, _ in frames} == set(packets.FUZZ_WEIGHTS)
+    dst = bytes.fromhex(TARGET.dst_mac.replace(":", ""))
+    for kind, f in frames:
+        assert 14 <= len(f) <= 1514, f"{kind}: {len(f)} bytes"
+        assert f[:6] == dst, f"{kind}: not addressed to the SUT: {f[:6].hex()}"
+        assert f[12:14] == b"\x08\x00", f"{kind}: ethertype {f[12:14].hex()}"
+    truncated = [f for k, f in frames if k == "truncated"]
+    assert any(len(f) < 14 + 20 for f in truncated), "no frame cut inside the IP header"
+    assert any(14 + 20 <= len(f) < 14 + 40 for f in truncated), \
+        "no frame cut inside the TCP header"
+
+
+@pytest.mark.root
+@pytest.mark.netns
+def test_fuzz_run_leaves_the_sut_alive_clean_and_serving(tcplab_bin: Path,
+                                                          tmp_path: Path) -> None:
+    out = tmp_path / "fuzz.json"
+    with subprocess.Popen(["/usr/bin/python3", str(PACKETS_PY), "--fuzz", "--count",
+                           str(FRAMES), "--seed", str(SEED), "--json", str(out)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, "TCPLAB_BIN": str(tcplab_bin)}) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=180)
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)	# it removes its namespaces on TERM
+                proc.wait(30)
+    print(stdout, end="")	# the count and the outcome, in the report with -rA or -s
+    assert proc.returncode == 0, stdout + stderr
+    res = json.loads(out.read_text())
+    assert res["frames"] == FRAMES >= 10000
+    assert sum(res["by_kind"].values()) == FRAMES
+    assert res["outcome"] == "pass" and res["problems"] == [], res["problems"]
+    assert res["sut_alive"] and res["sut_alive_after"]
+    assert res["echo_rr"]["passed"] and res["echo_rr"]["transactions"] > 0, res["echo_rr"]
+    assert res["sut_stats"]["open"] == 0, res["sut_stats"]
+    assert res["sut_sockets"].get("ESTAB", 0) == 0, res["sut_sockets"]
+    assert res["sut_sockets"].get("LISTEN") == 1, res["sut_sockets"]
+    assert f"fuzz: {FRAMES} frames (seed {SEED}) at the kernel SUT" in stdout
+    ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert f"tcplab-pp{proc.pid}" not in ns and f"tcplab-ps{proc.pid}" not in ns, ns

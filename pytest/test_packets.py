@@ -1,0 +1,411 @@
+"""test_packets.py - the packet-level checks of harness/packets.py: scapy plays the peer at the
+wire, on a veth into the network namespace where the SUT serves echo.
+
+Each check is its own test. The `sut` fixture starts a SUT per backend (today only
+"kernel"; TCPLAB_PACKETS_LWIP=1 adds "lwip" once harness/packets.py has a SutSpec for it).
+On the kernel, the replies are compared field by field with what Linux must do per RFC
+(EXPECT below): only the fields that are deterministic are asserted, and each entry says
+which ones it leaves out and why. On any other SUT they are compared with the kernel's own
+replies recorded in the same session (the oracle); a difference listed in
+scenarios/conformance/divergences.txt is an expected failure with its reason.
+
+The end-to-end test runs `packets.py --packets` (the kernel twice: the oracle must be
+deterministic) and merges its records into conform.py's parity table.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKETS_PY = ROOT / "harness" / "packets.py"
+
+
+def load(name: str, path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+packets = load("tcplab_packets", PACKETS_PY)
+conform = load("tcplab_conform", ROOT / "harness" / "conform.py")
+
+BACKENDS = ["kernel"] + (["lwip"] if os.environ.get("TCPLAB_PACKETS_LWIP") == "1" else [])
+SUT, PEER = packets.SUT_ADDR, packets.PEER_ADDR
+
+
+@dataclass(frozen=True)
+class Pred:
+    """An expectation that is a property, not a value; `what` is what a failure prints."""
+    what: str
+    ok: Callable[[Any], bool]
+
+    def __repr__(self) -> str:
+        return self.what
+
+
+ABSENT = Pred("absent", lambda v: v is None)
+
+# Per check, per step: the fields that must have these values (dotted keys reach into the
+# options). Sequence numbers are relative: ack to our ISN (our SYN is 0, our first data byte
+# 1), seq to the SUT's ISN. Data sizes: "still-works" 11 bytes, "probe-me" 8, "duplicate" 9,
+# "in-window" 9, "acks-unsent" 11, "bad-option-data" 15.
+NO_REPLY = {"reply": "none"}
+EXPECT: dict[str, list[dict[str, Any]]] = {
+    # RFC 9293 3.10.7.1, CLOSED: SYN without ACK -> <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+    # (SEG.LEN counts the SYN). The RST's window is no RFC matter; it is not recorded.
+    "pkt_syn_closed_port": [
+        {"op": "syn", "reply": "tcp", "flags": "RA", "seq": 0, "ack": 1, "len": 0}],
+    # RFC 9293 3.7.1 (MSS: the SUT's own, MTU 1500 - 40), RFC 2018 (SACK permitted when
+    # offered), RFC 7323 (TSecr echoes our TSval; window scale sent because we sent one).
+    # Left out: the TSval (Linux adds a random per-connection offset: only "set" is
+    # recorded), the window-scale value (Linux derives it from tcp_rmem), the window.
+    "pkt_synack_options": [
+        {"op": "syn_all_options", "reply": "tcp", "flags": "SA", "ack": 1,
+         "options.mss": 1460, "options.sack_permitted": True,
+         "options.timestamp": {"tsval": "set", "tsecr": "echo"},
+         "options.wscale": Pred("a shift 0..14 (RFC 7323 2.3)", lambda v: v in range(15))}],
+    # RFC 9293 3.1 / RFC 1122 4.2.2.7: a bad TCP checksum is silently discarded; the same
+    # sequence number with a good checksum is then new data: acked (1 + 11) and echoed once.
+    "pkt_bad_tcp_checksum": [
+        {"op": "data_bad_tcp_checksum", **NO_REPLY},
+        {"op": "data_after", "reply": "tcp", "ack": 12, "echo": "still-works"}],
+    # RFC 1122 3.2.1.2: a bad IP header checksum is silently discarded.
+    "pkt_bad_ip_checksum": [
+        {"op": "data_bad_ip_checksum", **NO_REPLY},
+        {"op": "data_after", "reply": "tcp", "ack": 12, "echo": "still-works"}],
+    # RFC 5961 3.2: out of window -> dropped silently; in window but not RCV.NXT ->
+    # challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT>; the connection still carries data.
+    "pkt_rst_out_of_window": [
+        {"op": "rst_outside_window", **NO_REPLY},
+        {"op": "rst_in_window_not_exact", "reply": "tcp", "flags": "A", "seq": 1, "ack": 1,
+         "len": 0},
+        {"op": "data_after", "reply": "tcp", "ack": 12, "echo": "still-works"}],
+    # RFC 5961 3.2: RST at RCV.NXT resets (no reply to it); then RFC 9293 3.10.7.1: a
+    # segment with ACK to no connection -> <SEQ=SEG.ACK><CTL=RST>, no ACK flag.
+    "pkt_rst_in_window": [
+        {"op": "rst_exact", **NO_REPLY},
+        {"op": "data_after_rst", "reply": "tcp", "flags": "R", "seq": 1, "len": 0}],
+    # RFC 5961 4.2: SYN in a synchronized state -> challenge ACK, connection untouched.
+    "pkt_syn_on_established": [
+        {"op": "syn_in_window", "reply": "tcp", "flags": "A", "seq": 1, "ack": 1, "len": 0},
+        {"op": "data_after", "reply": "tcp", "ack": 12, "echo": "still-works"}],
+    # RFC 9293 3.10.7.4: unacceptable segment -> <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, data
+    # dropped (only the in-window data is echoed). Options (no SACK block) not asserted.
+    "pkt_data_beyond_window": [
+        {"op": "data_beyond_window", "reply": "tcp", "flags": "A", "seq": 1, "ack": 1,
+         "len": 0},
+        {"op": "data_after", "reply": "tcp", "ack": 10, "echo": "in-window"}],
+    # RFC 9293 3.8.6.1 / 3.10.7.4: a probe below the window is answered with the current
+    # ACK and window (8 bytes exchanged before: both sides at 1 + 8).
+    "pkt_zero_window_probe": [
+        {"op": "data", "reply": "tcp", "ack": 9, "echo": "probe-me"},
+        {"op": "window_probe", "reply": "tcp", "flags": "A", "seq": 9, "ack": 9, "len": 0,
+         "window_open": True}],
+    # RFC 9293 3.10.7.4: a duplicate is acknowledged at once; RFC 2883: with SACK agreed,
+    # Linux (tcp_dsack=1) names it in a D-SACK block [1, 10); never delivered twice.
+    "pkt_duplicate_data": [
+        {"op": "data", "reply": "tcp", "ack": 10, "echo": "duplicate"},
+        {"op": "same_segment_again", "reply": "tcp", "flags": "A", "seq": 10, "ack": 10,
+         "len": 0, "options.sack": [1, 10]},
+        {"op": "no_second_delivery", **NO_REPLY}],
+    # RFC 9293 3.10.7.4 eighth step: FIN acknowledged (ACK = 1 + 1). Left out: whether
+    # that ACK rides on the SUT's own FIN (delayed ACK timing). The echo program closes on
+    # end of stream: the SUT's FIN follows at its sequence number 1.
+    "pkt_fin_acked": [
+        {"op": "fin", "reply": "tcp", "ack": 2},
+        {"op": "sut_fin", "reply": "tcp", "fin": True, "fin_seq": 1}],
+    # RFC 5961 5.2 / RFC 9293 3.10.7.4: SEG.ACK > SND.NXT -> an ACK, segment (and its
+    # data) discarded; the same data with a valid ACK is then new data.
+    "pkt_ack_unsent_data": [
+        {"op": "ack_beyond_snd_nxt", "reply": "tcp", "flags": "A", "seq": 1, "ack": 1,
+         "len": 0},
+        {"op": "data_after", "reply": "tcp", "ack": 12, "echo": "acks-unsent"}],
+    # RFC 792 / RFC 1122 3.2.2.6: echo reply with the same identifier, sequence and data.
+    "pkt_icmp_echo": [
+        {"op": "echo_request", "reply": "icmp", "type": 0, "code": 0, "id": "same",
+         "seq": "same", "data": "same"}],
+    # RFC 826: reply (op 2), sender = the SUT's MAC and address, unicast to the asker.
+    "pkt_arp_request": [
+        {"op": "who_has_sut", "reply": "arp", "arp_op": 2, "hwsrc": "sut", "psrc": SUT,
+         "hwdst": "peer", "pdst": PEER, "eth_dst": "peer", "eth_src": "sut"}],
+    # A bad option length must not crash or stall the handshake (RFC 9293 3.1: options
+    # parsed defensively). Linux (tcp_parse_options) stops at the bad option and keeps what
+    # came before it: SACK after a length-0 option is not seen, SACK before a timestamp
+    # running past the header is. On an established connection the data is still taken.
+    "pkt_bad_option_length": [
+        {"op": "syn_option_length_0", "reply": "tcp", "flags": "SA", "ack": 1,
+         "options": {"mss": 1460}},
+        {"op": "syn_option_past_header", "reply": "tcp", "flags": "SA", "ack": 1,
+         "options": {"mss": 1460, "sack_permitted": True}},
+        {"op": "data_option_length_0", "reply": "tcp", "ack": 16, "echo": "bad-option-data"},
+        {"op": "data_after", "reply": "tcp", "ack": 27, "echo": "still-works"}],
+}
+
+
+def field(step: dict[str, Any], dotted: str) -> Any:
+    value: Any = step
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def assert_expected(name: str, trace: list[dict[str, Any]],
+                    expect: list[dict[str, Any]]) -> None:
+    assert len(trace) == len(expect), (
+        f"{name}: {len(trace)} steps, expected {len(expect)}: {json.dumps(trace)}")
+    for i, (step, want) in enumerate(zip(trace, expect)):
+        for key, value in want.items():
+            seen = field(step, key)
+            ok = value.ok(seen) if isinstance(value, Pred) else seen == value
+            assert ok, (f"{name} step {i} ({step.get('op')}): field {key}: expected "
+                        f"{value!r}, seen {seen!r}; the step: {json.dumps(step)}")
+
+
+# ---- fixtures ---------------------------------------------------------------------------
+
+def need_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("netns: needs root")
+
+
+@contextlib.contextmanager
+def term_unwinds() -> Iterator[None]:
+    """While namespaces exist: SIGTERM interrupts pytest like ^C, so fixtures tear down."""
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def sut(request: pytest.FixtureRequest, tcplab_bin: Path,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Topology, the SUT of one backend serving echo, the wire process: one per module."""
+    need_root()
+    failed_before = request.session.testsfailed
+    lab = packets.PacketLab(request.param, binary=str(tcplab_bin),
+                            log_dir=tmp_path_factory.mktemp(f"packets-{request.param}"))
+    with term_unwinds(), lab:
+        yield lab
+        if request.session.testsfailed > failed_before:
+            sys.stderr.write(f"==== packet lab ({request.param}) logs\n{lab.logs()}\n")
+
+
+@pytest.fixture(scope="module")
+def oracle(tcplab_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The kernel's replies to every check, for comparing another SUT with."""
+    need_root()
+    with term_unwinds(), packets.PacketLab("kernel", binary=str(tcplab_bin),
+                                           log_dir=tmp_path_factory.mktemp("packets-oracle")) \
+            as lab:
+        return {name: lab.check(name) for name in packets.CHECK_NAMES}
+
+
+# ---- one test per check ------------------------------------------------------------------
+
+@pytest.mark.root
+@pytest.mark.netns
+@pytest.mark.parametrize("name", packets.CHECK_NAMES)
+def test_check(sut: Any, name: str, request: pytest.FixtureRequest) -> None:
+    got = sut.check(name)
+    assert got["error"] is None, f"{name}: {got['error']}; steps so far: {got['trace']}"
+    if sut.backend == "kernel":
+        assert_expected(name, got["trace"], EXPECT[name])
+        return
+    kernel = request.getfixturevalue("oracle")[name]
+    v = packets.verdict_for(name, sut.backend, kernel, got, conform.load_divergences())
+    if v["verdict"] == "listed-divergence":
+        pytest.xfail(f"{sut.backend}: {v['reason']}")
+    d = v["first_difference"]
+    assert v["verdict"] == "match", (
+        f"{name} on {sut.backend}: step {d['step']} ({d['op']}) field {d['field']}: "
+        f"kernel {d['kernel']!r}, {sut.backend} {d['other']!r}")
+
+
+def test_every_check_has_expectations() -> None:
+    assert list(EXPECT) == list(packets.CHECK_NAMES)
+    assert len(packets.CHECK_NAMES) == 15
+
+
+# ---- the command: records, parity table, cleanup ------------------------------------------
+
+def run_packets(tcplab_bin: Path, *args: str, timeout: float = 120) -> \
+        subprocess.CompletedProcess:
+    """packets.py run to completion; .args[0] is its PID (its namespaces are named by it)."""
+    with subprocess.Popen(["/usr/bin/python3", str(PACKETS_PY), *args], text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env={**os.environ, "TCPLAB_BIN": str(tcplab_bin)}) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)	# it removes its namespaces on TERM
+                proc.wait(30)
+    return subprocess.CompletedProcess([proc.pid], proc.returncode, out, err)
+
+
+def namespaces_of(pid: int) -> list[str]:
+    """The namespaces a packets.py process made (their tag starts with its PID)."""
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return [line.split()[0] for line in out.splitlines()
+            if line.startswith((f"tcplab-pp{pid}", f"tcplab-ps{pid}"))]
+
+
+@pytest.mark.root
+@pytest.mark.netns
+def test_packets_command_writes_records_for_the_parity_table(tcplab_bin: Path,
+                                                              tmp_path: Path) -> None:
+    out = tmp_path / "packets.json"
+    done = run_packets(tcplab_bin, "--packets", "--json", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "15 packet checks: 15 match" in done.stdout
+    records = json.loads(out.read_text())["cases"]
+    assert [r["name"] for r in records] == list(packets.CHECK_NAMES)
+    for r in records:
+        assert set(r) >= {"name", "description", "kernel", "verdict", "reason", "others"}
+        assert r["verdict"] == "match" and r["kernel"]["sut"] and r["kernel"]["peer"] == []
+        assert r["description"], r["name"]
+    # conform.py's parity table takes them as they are: one row each
+    md = tmp_path / "conformance.md"
+    conform.write_markdown(records, md)
+    rows = [line.split("|")[1].strip() for line in md.read_text().splitlines()
+            if line.startswith("| pkt_")]
+    assert rows == list(packets.CHECK_NAMES)
+    assert namespaces_of(done.args[0]) == []
+
+
+@pytest.mark.root
+@pytest.mark.netns
+def test_sigterm_mid_run_removes_everything(tcplab_bin: Path) -> None:
+    proc = subprocess.Popen(["/usr/bin/python3", str(PACKETS_PY), "--packets", "--json",
+                             os.devnull], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "TCPLAB_BIN": str(tcplab_bin)})
+    try:
+        line = first_line(proc, 30)	# the first progress line: all is up and running
+        assert "[1/15]" in line, line
+        assert len(namespaces_of(proc.pid)) == 2
+        kids = children(proc.pid)
+        assert kids, "the SUT and the wire run as its children"
+    finally:
+        proc.send_signal(signal.SIGTERM)	# also when an assert failed: never SIGKILL first
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1
+    assert namespaces_of(proc.pid) == []
+    deadline = time.monotonic() + 10
+    while [k for k in kids if running(k)] and time.monotonic() < deadline:
+        time.sleep(0.05)	# polling a condition with a deadline, not a guess
+    assert not [k for k in kids if running(k)], "a child outlived its orchestrator"
+
+
+def first_line(proc: subprocess.Popen, timeout: float) -> str:
+    """The first line @proc writes on stderr, waited for with a deadline."""
+    assert proc.stderr is not None
+    fd, buf = proc.stderr.fileno(), b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no line on stderr within {timeout} s: {buf!r}"
+            if sel.select(left):
+                chunk = os.read(fd, 4096)
+                assert chunk, f"stderr closed (exit {proc.poll()}): {buf!r}"
+                buf += chunk
+    return buf.decode(errors="replace").split("\n", 1)[0]
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_unknown_check_is_one_line_exit_2(tcplab_bin: Path) -> None:
+    done = run_packets(tcplab_bin, "--packets", "pkt_no_such")
+    assert done.returncode == 2
+    assert done.stderr.startswith("packets.py: unknown check 'pkt_no_such' (valid: "
+                                  "pkt_syn_closed_port, ")
+    assert done.stderr.count("\n") == 1 and done.stdout == ""
+
+
+def test_list_names_every_check(tcplab_bin: Path) -> None:
+    done = run_packets(tcplab_bin, "--list")
+    assert done.returncode == 0
+    assert [line.split("\t")[0] for line in done.stdout.splitlines()] == \
+        list(packets.CHECK_NAMES)
+
+
+# ---- the comparison, on made-up traces ----------------------------------------------------
+
+def step(i: int, **fields: Any) -> dict[str, Any]:
+    return {"line": i, "op": f"op{i}", **fields}
+
+
+def test_first_difference_names_step_and_field() -> None:
+    a = [step(0, reply="none"), step(1, reply="tcp", flags="A", ack=1)]
+    b = [step(0, reply="none"), step(1, reply="tcp", flags="A", ack=2)]
+    assert packets.first_difference(a, a) is None
+    assert packets.first_difference(a, b) == {"side": "sut", "step": 1, "line": 1,
+                                              "op": "op1", "field": "ack", "kernel": 1,
+                                              "other": 2}
+
+
+def test_a_missing_step_is_a_difference() -> None:
+    a = [step(0, reply="tcp", flags="RA")]
+    d = packets.first_difference(a, [])
+    assert d is not None and d["step"] == 0 and d["kernel"] == 0 and d["other"] is None
+
+
+def test_verdicts() -> None:
+    k = {"trace": [step(0, reply="tcp", flags="A")], "error": None}
+    same = {"trace": [step(0, reply="tcp", flags="A")], "error": None}
+    other = {"trace": [step(0, reply="none")], "error": None}
+    failed = {"trace": [step(0, reply="tcp", flags="A")], "error": "no SYN-ACK"}
+    listed = {"lwip": {"pkt_x": "lwIP sends no challenge ACK"}}
+    assert packets.verdict_for("pkt_x", "lwip", k, same, {})["verdict"] == "match"
+    assert packets.verdict_for("pkt_x", "lwip", k, other, {})["verdict"] == "divergence"
+    assert packets.verdict_for("pkt_x", "lwip", k, failed, {})["verdict"] == "divergence"
+    v = packets.verdict_for("pkt_x", "lwip", k, other, listed)
+    assert v["verdict"] == "listed-divergence" and v["reason"] == "lwIP sends no challenge ACK"
+    assert v["trace"] == {"sut": other["trace"], "peer": []}
+
+
+def test_sequence_offsets_wrap() -> None:
+    assert packets.rel(5, 2**32 - 3) == 8
+    assert packets.rel(2**32 - 3, 5) == -8
+    assert packets.flag_str(0x18) == "A" and packets.flag_str(0x12) == "SA"
+    assert packets.flag_str(0x11) == "FA" and packets.flag_str(0x14) == "RA"

@@ -10,7 +10,8 @@
  *    nothing in /dev/hugepages or /run/dpdk survives the process, however it ends;
  *  - hugepages when mounted and free, --no-huge otherwise (huge=auto|yes|no);
  *  - the memif control socket lives in the abstract namespace, named by run_id: no file in
- *    the file system to leave behind.
+ *    the file system to leave behind;
+ *  - topology=tap only inside a network namespace other than the initial one (tap.c).
  * Only one lcore (the polling thread); lcores_arg picks its CPU so the two processes of a
  * run do not share a core.
  */
@@ -36,7 +37,7 @@ struct opt_def {
 };
 
 static const struct opt_def known_opts[] = {
-	{ "topology", "memif | pci" },
+	{ "topology", "memif | tap | pci" },
 	{ "ip", "this side's IPv4 address" },
 	{ "netmask", "IPv4 netmask" },
 	{ "gw", "IPv4 gateway" },
@@ -49,6 +50,8 @@ static const struct opt_def known_opts[] = {
 	{ "tw_max", "TIME_WAIT connections kept before the oldest are recycled" },
 	{ "idle_yield_us", "idle spin before tl_poll yields the CPU each pass (0: never)" },
 	{ "cpu", "auto | any | N: the CPU of the polling lcore" },
+	{ "tap_addr", "topology=tap: ADDRESS/BITS for the kernel end of the tap, or none" },
+	{ "tap_name", "topology=tap: the tap netdev's name (default from run id and role)" },
 };
 
 static int check_keys(const struct tl_stack_params *p, char *err, size_t len)
@@ -67,7 +70,8 @@ static int check_keys(const struct tl_stack_params *p, char *err, size_t len)
 		if (!found || eq == NULL) {
 			snprintf(err, len, "stack option '%s': expected KEY=VALUE with KEY one of "
 				 "topology, ip, netmask, gw, pci, huge, eal, log, mbufs, "
-				 "link_timeout_ms, tw_max, idle_yield_us, cpu", p->opts[i]);
+				 "link_timeout_ms, tw_max, idle_yield_us, cpu, tap_addr, tap_name",
+				 p->opts[i]);
 			return -EINVAL;
 		}
 	}
@@ -139,6 +143,31 @@ static int memif_vdev(struct stk_cfg *cfg)
 	return n < (int)sizeof(cfg->vdev) ? 0 : -ENAMETOOLONG;
 }
 
+/*
+ * topology=tap: net_tap0 whose netdev (named by tap_name, or from the run id) appears in this
+ * process's network namespace; tap.c addresses it. Only inside a namespace the run created.
+ */
+static int tap_vdev(struct stk_cfg *cfg, char *err, size_t len)
+{
+	int r = stk_tap_check_netns(err, len);
+
+	if (r < 0)
+		return r;
+	if (cfg->tap_name[0] == '\0')
+		stk_tap_name(cfg->tap_name, sizeof(cfg->tap_name), cfg->run_id, cfg->role);
+	snprintf(cfg->vdev, sizeof(cfg->vdev), "net_tap0,iface=%s", cfg->tap_name);
+	return 0;
+}
+
+/* memif: the SUT is .2 and the engine .1; tap: lwIP is 10.99.0.2 on either side, the Linux
+ * end of the tap 10.99.0.1 (tap_addr). */
+static const char *default_ip(const char *topology, bool server)
+{
+	if (strcmp(topology, "tap") == 0)
+		return "10.99.0.2";
+	return server ? "10.77.0.2" : "10.77.0.1";
+}
+
 int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *err, size_t len)
 {
 	bool server = p->role == TL_ROLE_SERVER;
@@ -153,8 +182,13 @@ int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *er
 		r = copy_opt(cfg->topology, sizeof(cfg->topology), p, "topology", "memif", err,
 			     len);
 	if (r == 0)
-		r = copy_opt(cfg->ip, sizeof(cfg->ip), p, "ip", server ? "10.77.0.2" : "10.77.0.1",
+		r = copy_opt(cfg->ip, sizeof(cfg->ip), p, "ip", default_ip(cfg->topology, server),
 			     err, len);
+	if (r == 0)
+		r = copy_opt(cfg->tap_addr, sizeof(cfg->tap_addr), p, "tap_addr", "10.99.0.1/24",
+			     err, len);
+	if (r == 0)
+		r = copy_opt(cfg->tap_name, sizeof(cfg->tap_name), p, "tap_name", "", err, len);
 	if (r == 0)
 		r = copy_opt(cfg->netmask, sizeof(cfg->netmask), p, "netmask", "255.255.255.0",
 			     err, len);
@@ -195,6 +229,8 @@ int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *er
 		}
 		return 0;
 	}
+	if (strcmp(cfg->topology, "tap") == 0)
+		return tap_vdev(cfg, err, len);
 	if (strcmp(cfg->topology, "pci") == 0) {
 		if (cfg->pci[0] == '\0') {
 			snprintf(err, len, "topology pci needs --stack-opt pci=BDF (the device to "
@@ -203,7 +239,7 @@ int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *er
 		}
 		return 0;
 	}
-	snprintf(err, len, "unknown topology '%s' for backend lwip (valid: memif, pci)",
+	snprintf(err, len, "unknown topology '%s' for backend lwip (valid: memif, tap, pci)",
 		 cfg->topology);
 	return -EINVAL;
 }
@@ -325,6 +361,9 @@ static int build_args(const struct stk_cfg *cfg, struct eal_args *a, bool huge)
 	/* memif warns on every start that it has no multi-process channel: there is none, by
 	 * design (no shared config); its real failures show as a link that never comes up */
 	r = r ? r : add_arg(a, "%s", "--log-level=pmd.net.memif:critical");
+	/* tap: no multiq qdisc or flow rules in a fresh namespace, no secondary processes, and
+	 * it logs both as errors although the port works; real failures fail the port start */
+	r = r ? r : add_arg(a, "%s", "--log-level=pmd.net.tap:critical");
 	r = r ? r : add_arg(a, "%s", "-m");
 	r = r ? r : add_arg(a, "%s", "256");
 	if (!huge)

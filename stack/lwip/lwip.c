@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
+#include <limits.h>
 
 #include <rte_cycles.h>
 #include <rte_version.h>
@@ -28,9 +30,26 @@
 #include "../transport_pvt.h"
 #include "stk.h"
 
-/* lwIP descriptors above this work; they are just not closed by lwip_free. */
+/* lwIP descriptors above this work, but behave as non-blocking and are not closed by
+ * lwip_free. */
 #define TRACKED_SOCKETS 16384
 #define SETTLE_NS (200 * 1000 * 1000)
+/* At exit, closed connections get this long to finish their handshakes before the rest are
+ * aborted: the kernel finishes them after a process exits, lwIP dies with it. */
+#define EXIT_SETTLE_NS (500 * 1000 * 1000)
+
+/*
+ * What the caller set on a socket that lwIP must not act on itself: every lwIP socket is
+ * non-blocking (a blocking lwIP call would wait for input that only this thread can feed),
+ * and the glue makes a call blocking by spinning the poll loop until the socket is ready or
+ * SO_RCVTIMEO / SO_SNDTIMEO runs out.
+ */
+struct sock_state {
+	uint8_t open;			/* this instance opened the socket */
+	uint8_t nonblock;		/* the caller asked for O_NONBLOCK */
+	int rcvtimeo_ms;		/* 0: none */
+	int sndtimeo_ms;
+};
 
 struct lwip_stack {
 	struct tl_stack base;
@@ -43,7 +62,7 @@ struct lwip_stack {
 	unsigned int n_open;
 	bool peer_lost_told;
 	char version[96];
-	uint8_t open[TRACKED_SOCKETS];	/* 1 where this instance opened the socket */
+	struct sock_state sk[TRACKED_SOCKETS];
 };
 
 static const char *const counter_names[STK_C__COUNT] = {
@@ -77,15 +96,26 @@ static long lwip_ret(long r)
 	return errno > 0 ? -errno : -EIO;
 }
 
+/* A new socket (socket, accept) or a closed one; new ones start blocking, as on Linux. */
 static void track(struct lwip_stack *l, int s, uint8_t on)
 {
-	if (s < 0 || s >= TRACKED_SOCKETS || l->open[s] == on)
+	if (s < 0 || s >= TRACKED_SOCKETS || l->sk[s].open == on)
 		return;
-	l->open[s] = on;
-	if (on)
+	l->sk[s] = (struct sock_state){ .open = on };
+	if (on) {
+		lwip_fcntl(s, F_SETFL, O_NONBLOCK);
 		l->n_open++;
-	else
+	} else {
 		l->n_open--;
+	}
+}
+
+/* The caller's view: NULL for a non-blocking socket (every lwIP call passes through). */
+static const struct sock_state *blocking(struct lwip_stack *l, int s)
+{
+	if (s < 0 || s >= TRACKED_SOCKETS || !l->sk[s].open || l->sk[s].nonblock)
+		return NULL;
+	return &l->sk[s];
 }
 
 static int64_t now_ns(void)
@@ -112,6 +142,11 @@ static int start(struct lwip_stack *l, const struct tl_stack_params *p, char *er
 	r = stk_port_open(&l->port, &l->cfg, stk_netif_priv_size(), err, len);
 	if (r < 0)
 		goto err_stop_eal;
+	if (strcmp(l->cfg.topology, "tap") == 0) {
+		r = stk_tap_configure(&l->cfg, err, len);
+		if (r < 0)
+			goto err_close_port;
+	}
 	l->nf = stk_netif_start(&l->port, &l->cfg, err, len);
 	if (l->nf == NULL) {
 		r = -errno;
@@ -148,16 +183,22 @@ static struct tl_stack *lwip_create(const struct tl_stack_params *p)
 	return &l->base;
 }
 
+static unsigned int settle(struct lwip_stack *l, unsigned int *time_wait, int64_t ns);
+
 static void lwip_free(struct tl_stack *st)
 {
 	struct lwip_stack *l = lst(st);
+	unsigned int tw;
 	int s;
 
 	for (s = 0; s < TRACKED_SOCKETS && l->n_open > 0; s++)
-		if (l->open[s]) {
+		if (l->sk[s].open) {
 			lwip_close(s);
 			track(l, s, 0);
 		}
+	/* a FIN just queued must reach the peer, and the peer's FIN be answered, before the
+	 * stack stops: otherwise the peer sees a reset the kernel would not have sent */
+	settle(l, &tw, EXIT_SETTLE_NS);
 	stk_netif_stop(l->nf);
 	stk_port_close(&l->port);
 	stk_eal_stop();
@@ -187,44 +228,194 @@ static int lwip_listen_op(struct tl_stack *st, int s, int backlog)
 	return (int)lwip_ret(lwip_listen(s, backlog));
 }
 
-static int lwip_accept_op(struct tl_stack *st, int s, struct sockaddr *a, socklen_t *len)
-{
-	int n = lwip_accept(s, a, len);
+static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n,
+			int timeout_ms);
 
-	if (n >= 0)
-		track(lst(st), n, 1);
-	return (int)lwip_ret(n);
+/* ---- blocking calls, made of non-blocking ones and the poll loop ---- */
+
+/* Deadline for a timeout in ms (0: none); ms left (>= 1), 0 when passed, -1 when none. */
+static int64_t deadline_of(int timeout_ms)
+{
+	return timeout_ms > 0 ? now_ns() + (int64_t)timeout_ms * 1000000 : 0;
 }
 
+static int ms_left(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline == 0)
+		return -1;
+	left = deadline - now_ns();
+	return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
+}
+
+/*
+ * Spin the loop until @p s shows @p ev (or an error or hangup) or @p deadline passes.
+ * 1 when ready, -EAGAIN when the time ran out, another negative errno when the stack gave up.
+ */
+static int wait_for(struct lwip_stack *l, int s, short ev, int64_t deadline)
+{
+	struct pollfd pf = { .fd = s, .events = ev };
+	int left = ms_left(deadline), r;
+
+	if (left == 0)
+		return -EAGAIN;
+	r = lwip_poll_op(&l->base, &pf, 1, left);
+	return r < 0 ? r : r == 0 ? -EAGAIN : 1;
+}
+
+static int lwip_accept_op(struct tl_stack *st, int s, struct sockaddr *a, socklen_t *len)
+{
+	struct lwip_stack *l = lst(st);
+	const struct sock_state *k = blocking(l, s);
+	int64_t deadline = deadline_of(k ? k->rcvtimeo_ms : 0);
+	int n, w;
+
+	for (;;) {
+		n = lwip_accept(s, a, len);
+		if (n >= 0) {
+			track(l, n, 1);
+			return n;
+		}
+		if (k == NULL || errno != EAGAIN)
+			return (int)lwip_ret(n);
+		w = wait_for(l, s, POLLIN, deadline);
+		if (w < 0)
+			return w;
+	}
+}
+
+/* A blocking connect: EINPROGRESS, then writable, then the outcome from SO_ERROR. */
 static int lwip_connect_op(struct tl_stack *st, int s, const struct sockaddr *a, socklen_t len)
 {
-	(void)st;
-	return (int)lwip_ret(lwip_connect(s, a, len));
+	struct lwip_stack *l = lst(st);
+	const struct sock_state *k = blocking(l, s);
+	socklen_t elen = sizeof(int);
+	int r = lwip_connect(s, a, len), e = 0, w;
+
+	if (r == 0 || k == NULL || errno != EINPROGRESS)
+		return (int)lwip_ret(r);
+	w = wait_for(l, s, POLLOUT, deadline_of(k->sndtimeo_ms));
+	if (w < 0)
+		return w == -EAGAIN ? -EINPROGRESS : w;
+	if (lwip_getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
+		return (int)lwip_ret(-1);
+	return -e;
 }
 
 static ssize_t lwip_send_op(struct tl_stack *st, int s, const void *buf, size_t len, int flags)
 {
-	(void)st;
+	struct lwip_stack *l = lst(st);
+	const struct sock_state *k = blocking(l, s);
+	int64_t deadline = deadline_of(k ? k->sndtimeo_ms : 0);
+	size_t sent = 0;
+	ssize_t r;
+	int w;
+
 	/* no signals in lwIP: MSG_NOSIGNAL is implied and not understood */
-	return lwip_ret(lwip_send(s, buf, len, flags & ~MSG_NOSIGNAL));
+	flags &= ~MSG_NOSIGNAL;
+	if (k == NULL || (flags & MSG_DONTWAIT))
+		return lwip_ret(lwip_send(s, buf, len, flags));
+	for (;;) {
+		r = lwip_send(s, (const char *)buf + sent, len - sent, flags | MSG_DONTWAIT);
+		if (r < 0 && errno != EAGAIN)
+			return sent > 0 ? (ssize_t)sent : lwip_ret(r);
+		sent += r > 0 ? (size_t)r : 0;
+		if (sent == len)
+			return (ssize_t)sent;
+		w = wait_for(l, s, POLLOUT, deadline);
+		if (w < 0)
+			return sent > 0 ? (ssize_t)sent : w;
+	}
 }
 
+/* A blocking recv returns what is there once something is; MSG_WAITALL waits for all of it
+ * (lwIP 2.1's lwip_recv ignores that flag). */
 static ssize_t lwip_recv_op(struct tl_stack *st, int s, void *buf, size_t len, int flags)
 {
-	(void)st;
-	return lwip_ret(lwip_recv(s, buf, len, flags));
+	struct lwip_stack *l = lst(st);
+	const struct sock_state *k = blocking(l, s);
+	int64_t deadline = deadline_of(k ? k->rcvtimeo_ms : 0);
+	bool all = (flags & MSG_WAITALL) && !(flags & MSG_PEEK);
+	size_t got = 0;
+	ssize_t r;
+	int w;
+
+	flags &= ~MSG_WAITALL;
+	if (k == NULL || (flags & MSG_DONTWAIT))
+		return lwip_ret(lwip_recv(s, buf, len, flags));
+	for (;;) {
+		r = lwip_recv(s, (char *)buf + got, len - got, flags | MSG_DONTWAIT);
+		if (r < 0 && errno != EAGAIN)
+			return got > 0 ? (ssize_t)got : lwip_ret(r);
+		got += r > 0 ? (size_t)r : 0;
+		if (r == 0 || (got > 0 && (!all || got == len)))
+			return (ssize_t)got;
+		w = wait_for(l, s, POLLIN, deadline);
+		if (w < 0)
+			return got > 0 ? (ssize_t)got : w;
+	}
+}
+
+/* Drop the first @p n bytes of an iovec array copy; returns the entries left. */
+static int iov_advance(struct iovec *iov, int cnt, size_t n, struct iovec **first)
+{
+	while (cnt > 0 && n >= iov->iov_len) {
+		n -= iov->iov_len;
+		iov++;
+		cnt--;
+	}
+	if (cnt > 0) {
+		iov->iov_base = (char *)iov->iov_base + n;
+		iov->iov_len -= n;
+	}
+	*first = iov;
+	return cnt;
 }
 
 static ssize_t lwip_sendv_op(struct tl_stack *st, int s, const struct iovec *iov, int iovcnt)
 {
-	(void)st;
-	return lwip_ret(lwip_writev(s, iov, iovcnt));
+	struct lwip_stack *l = lst(st);
+	const struct sock_state *k = blocking(l, s);
+	int64_t deadline = deadline_of(k ? k->sndtimeo_ms : 0);
+	struct iovec v[IOV_MAX > 64 ? 64 : IOV_MAX], *at = v;
+	size_t sent = 0;
+	int cnt = iovcnt, w;
+	ssize_t r;
+
+	if (k == NULL || iovcnt < 1 || iovcnt > (int)(sizeof(v) / sizeof(v[0])))
+		return lwip_ret(lwip_writev(s, iov, iovcnt));
+	memcpy(v, iov, sizeof(v[0]) * (size_t)iovcnt);
+	for (;;) {
+		r = lwip_writev(s, at, cnt);
+		if (r < 0 && errno != EAGAIN)
+			return sent > 0 ? (ssize_t)sent : lwip_ret(r);
+		sent += r > 0 ? (size_t)r : 0;
+		cnt = iov_advance(at, cnt, r > 0 ? (size_t)r : 0, &at);
+		if (cnt == 0)
+			return (ssize_t)sent;
+		w = wait_for(l, s, POLLOUT, deadline);
+		if (w < 0)
+			return sent > 0 ? (ssize_t)sent : w;
+	}
 }
 
 static ssize_t lwip_recvv_op(struct tl_stack *st, int s, const struct iovec *iov, int iovcnt)
 {
-	(void)st;
-	return lwip_ret(lwip_readv(s, iov, iovcnt));
+	struct lwip_stack *l = lst(st);
+	const struct sock_state *k = blocking(l, s);
+	int64_t deadline = deadline_of(k ? k->rcvtimeo_ms : 0);
+	ssize_t r;
+	int w;
+
+	for (;;) {
+		r = lwip_readv(s, iov, iovcnt);
+		if (r >= 0 || k == NULL || errno != EAGAIN)
+			return lwip_ret(r);
+		w = wait_for(l, s, POLLIN, deadline);
+		if (w < 0)
+			return w;
+	}
 }
 
 static void flush(struct lwip_stack *l)
@@ -258,11 +449,24 @@ static int lwip_close_op(struct tl_stack *st, int s)
 	return (int)lwip_ret(r);
 }
 
+/* lwIP keeps the timeouts too (getsockopt reads them back); the glue's waits obey them. */
 static int lwip_setsockopt_op(struct tl_stack *st, int s, int level, int name, const void *val,
 			      socklen_t len)
 {
-	(void)st;
-	return (int)lwip_ret(lwip_setsockopt(s, level, name, val, len));
+	struct lwip_stack *l = lst(st);
+	int r = lwip_setsockopt(s, level, name, val, len);
+	const struct timeval *tv = val;
+
+	if (r == 0 && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO) &&
+	    len >= sizeof(*tv) && s >= 0 && s < TRACKED_SOCKETS) {
+		int ms = (int)(tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000);
+
+		if (name == SO_RCVTIMEO)
+			l->sk[s].rcvtimeo_ms = ms;
+		else
+			l->sk[s].sndtimeo_ms = ms;
+	}
+	return (int)lwip_ret(r);
 }
 
 static int lwip_getsockopt_op(struct tl_stack *st, int s, int level, int name, void *val,
@@ -284,10 +488,19 @@ static int lwip_getpeername_op(struct tl_stack *st, int s, struct sockaddr *a, s
 	return (int)lwip_ret(lwip_getpeername(s, a, len));
 }
 
+/* The lwIP socket stays non-blocking; the glue remembers what the caller wants. */
 static int lwip_set_nonblock_op(struct tl_stack *st, int s, bool on)
 {
-	(void)st;
-	return (int)lwip_ret(lwip_fcntl(s, F_SETFL, on ? O_NONBLOCK : 0));
+	struct lwip_stack *l = lst(st);
+	int r = lwip_fcntl(s, F_GETFL, 0);
+
+	if (r < 0)
+		return (int)lwip_ret(r);
+	if (s < TRACKED_SOCKETS && l->sk[s].open)
+		l->sk[s].nonblock = on;
+	else
+		r = lwip_fcntl(s, F_SETFL, on ? O_NONBLOCK : 0);
+	return (int)lwip_ret(r < 0 ? r : 0);
 }
 
 static int lwip_bytes_available_op(struct tl_stack *st, int s)
@@ -359,9 +572,9 @@ static int lwip_default_addr(struct tl_stack *st, struct sockaddr_storage *ss, s
 }
 
 /* Let closing connections finish their handshakes before they are counted (bounded). */
-static unsigned int settle(struct lwip_stack *l, unsigned int *time_wait)
+static unsigned int settle(struct lwip_stack *l, unsigned int *time_wait, int64_t ns)
 {
-	int64_t end = now_ns() + SETTLE_NS;
+	int64_t end = now_ns() + ns;
 	unsigned int active;
 
 	for (;;) {
@@ -392,7 +605,7 @@ static unsigned int lwip_counters(struct tl_stack *st, struct tl_counter *out, u
 	struct lwip_stack *l = lst(st);
 	unsigned int n = 0, i, active, tw = 0;
 
-	active = settle(l, &tw);
+	active = settle(l, &tw, SETTLE_NS);
 	for (i = 0; i < STK_C__COUNT; i++)
 		put(out, max, &n, counter_names[i], l->c[i]);
 	put(out, max, &n, "tcp_active", active);
@@ -410,7 +623,7 @@ static const char *lwip_version(struct tl_stack *st)
 
 const struct tl_ops tl_lwip_ops = {
 	.name = "lwip",
-	.description = "lwIP on DPDK (memif; pci with --stack-opt pci=BDF)",
+	.description = "lwIP on DPDK (memif; tap in a namespace; pci with --stack-opt pci=BDF)",
 	.create = lwip_create,
 	.free = lwip_free,
 	.socket = lwip_socket_op,

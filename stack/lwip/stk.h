@@ -8,6 +8,7 @@
  *     -> stk_cfg_parse (stack options: topology, role, run_id -> addresses, EAL arguments)
  *     -> stk_eal_start (eal.c: --no-pci, --in-memory, --file-prefix, --no-huge, --vdev)
  *     -> stk_port_open (port.c: mempool, one RX and one TX queue, link)
+ *     -> stk_tap_configure (tap.c, topology=tap only: address the kernel end, bring it up)
  *     -> stk_netif_start (netif.c: tcpip_init, the netif over the port)
  *   tl_poll / every socket call -> lwIP's socket layer (lwip_*), and stk_loop_once:
  *     flush TX -> rte_eth_rx_burst -> ethernet_input per frame -> lwIP timers -> flush TX
@@ -52,6 +53,8 @@ struct stk_cfg {
 	char cpu[16];			/* auto | any | N: the polling lcore's CPU */
 	char eal_extra[256];		/* eal=...: more EAL arguments, space separated */
 	char log_level[32];
+	char tap_addr[24];		/* topology=tap: the kernel end's ADDRESS/BITS, or none */
+	char tap_name[16];		/* topology=tap: the netdev's name (IFNAMSIZ) */
 	unsigned int n_mbufs;
 	unsigned int link_timeout_ms;
 	unsigned int tw_max;		/* TIME_WAIT pcbs kept before the oldest are recycled */
@@ -93,6 +96,14 @@ struct stk_port {
 int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *err, size_t len);
 int stk_eal_start(const struct stk_cfg *cfg, char *err, size_t len);
 void stk_eal_stop(void);
+
+/* tap.c: topology=tap */
+/** 0 when this process is outside the initial network namespace, else -EPERM and why. */
+int stk_tap_check_netns(char *err, size_t len);
+/** The default netdev name for @p run_id and @p role: at most 15 characters. */
+void stk_tap_name(char *buf, size_t len, const char *run_id, enum tl_role role);
+/** Address the tap's kernel end (cfg->tap_addr) and bring it up; "none" leaves it alone. */
+int stk_tap_configure(const struct stk_cfg *cfg, char *err, size_t len);
 
 /* port.c */
 int stk_port_open(struct stk_port *pt, const struct stk_cfg *cfg, unsigned int priv_size,

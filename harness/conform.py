@@ -9,9 +9,16 @@ oracle: a backend's traces (both sides: what the SUT saw and what the peer saw) 
 the kernel's, or the case must be listed in scenarios/conformance/divergences.txt with a
 reason.
 
-Flow: make namespaces + veth (removed on every exit path) -> for each case: kernel run,
-kernel run again (the oracle must be deterministic), each other backend -> verdicts ->
-results/conformance.json and results/conformance.md (the parity table).
+Topologies: the kernel SUT sits behind a veth pair (peer namespace 10.99.0.1, SUT namespace
+10.99.0.2); any other backend (lwip) runs with `topology=tap` in a third namespace, where its
+DPDK tap port's netdev appears: the backend gives that netdev the peer's address
+(`tap_addr=10.99.0.1/24`) while it starts, and the Linux peer runs in the same namespace.
+The SUT side starts first; the peer starts once the SUT prints {"event": "ready"}, so the
+peer's address exists before the peer binds it.
+
+Flow: make namespaces + veth + tap namespace (removed on every exit path) -> for each case:
+kernel run, kernel run again (the oracle must be deterministic), each other backend ->
+verdicts -> results/conformance.json and results/conformance.md (the parity table).
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "scenarios" / "conformance"
@@ -82,6 +90,46 @@ class Veth:
         self.created.clear()
 
 
+class TapNs:
+    """One namespace for a tap backend's runs: the backend makes its tap netdev here and the
+    Linux peer (PEER_ADDR on that netdev) runs here too. Removed on exit; a tap dies with the
+    process that owns it, so nothing else is left."""
+
+    def __init__(self, tag: str, needed: bool) -> None:
+        self.ns = f"tcplab-ct{tag}"
+        self.needed = needed
+        self.created = False
+
+    def __enter__(self) -> "TapNs":
+        if self.needed:
+            try:
+                ip("netns", "add", self.ns)
+                self.created = True
+                ip("-n", self.ns, "link", "set", "lo", "up")
+            except BaseException:
+                self.__exit__()
+                raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.created:
+            subprocess.run(["ip", "netns", "del", self.ns], stderr=subprocess.DEVNULL)
+        self.created = False
+
+
+@dataclass
+class Where:
+    """The namespaces one run's two sides use."""
+    peer_ns: str
+    sut_ns: str
+
+
+def where(backend: str, veth: Veth, tap: TapNs) -> Where:
+    if backend == "kernel":
+        return Where(veth.peer_ns, veth.sut_ns)
+    return Where(tap.ns, tap.ns)
+
+
 # ---- one run of one case ---------------------------------------------------------------
 
 @dataclass
@@ -91,28 +139,29 @@ class Run:
     error: str | None = None
 
 
-def side_cmd(ns: str, case: Path, side: str, backend: str, opts: list[str]) -> list[str]:
+def side_cmd(ns: str, case: Path, side: str, backend: str, opts: list[str],
+             run_id: str) -> list[str]:
     cmd = ["ip", "netns", "exec", ns, tcplab_bin(), "case", str(case), "--side", side,
            "--backend", backend, "--sut-addr", SUT_ADDR, "--peer-addr", PEER_ADDR,
-           "--run-id", f"conform{os.getpid()}"]
+           "--run-id", run_id]
     for o in opts:
         cmd += ["--stack-opt", o]
     return cmd
 
 
-def run_case(case: Path, topo: Veth, backend: str, opts: list[str]) -> Run:
-    """Run both sides, relaying signals; bounded by CASE_TIMEOUT_S; processes end by PID."""
-    procs = {
-        "peer": subprocess.Popen(side_cmd(topo.peer_ns, case, "peer", "kernel", []),
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE),
-        "sut": subprocess.Popen(side_cmd(topo.sut_ns, case, "sut", backend, opts),
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE),
-    }
+def spawn(cmd: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+
+def run_case(case: Path, at: Where, backend: str, opts: list[str], run_id: str) -> Run:
+    """Run both sides, relaying signals; the peer starts when the SUT is ready; bounded by
+    CASE_TIMEOUT_S; processes end by PID."""
+    procs = {"sut": spawn(side_cmd(at.sut_ns, case, "sut", backend, opts, run_id))}
     run = Run()
     try:
-        relay(procs, run)
+        relay(procs, run,
+              lambda: spawn(side_cmd(at.peer_ns, case, "peer", "kernel", [], run_id)))
     finally:
         for p in procs.values():
             if p.poll() is None:
@@ -125,16 +174,23 @@ def run_case(case: Path, topo: Veth, backend: str, opts: list[str]) -> Run:
     return run
 
 
-def relay(procs: dict[str, subprocess.Popen], run: Run) -> None:
+def relay(procs: dict[str, subprocess.Popen], run: Run,
+          start_peer: Callable[[], subprocess.Popen]) -> None:
+    """Pass each side's signals to the other; procs starts with the SUT alone and gains the
+    peer when the SUT's {"event": "ready"} line arrives."""
     other = {"peer": "sut", "sut": "peer"}
     sel = selectors.DefaultSelector()
-    bufs = {}
-    for side, p in procs.items():
+    bufs: dict[str, bytes] = {}
+    open_sides: set[str] = set()
+
+    def watch(side: str, p: subprocess.Popen) -> None:
         assert p.stdout is not None
         os.set_blocking(p.stdout.fileno(), False)
         sel.register(p.stdout, selectors.EVENT_READ, side)
         bufs[side] = b""
-    open_sides = set(procs)
+        open_sides.add(side)
+
+    watch("sut", procs["sut"])
     deadline = time.monotonic() + CASE_TIMEOUT_S
     while open_sides:
         left = deadline - time.monotonic()
@@ -152,11 +208,19 @@ def relay(procs: dict[str, subprocess.Popen], run: Run) -> None:
             bufs[side] += chunk
             while b"\n" in bufs[side]:
                 line, bufs[side] = bufs[side].split(b"\n", 1)
-                handle_line(json.loads(line), side, procs[other[side]], run)
+                rec = json.loads(line)
+                if rec.get("event") == "ready":
+                    if side == "sut" and "peer" not in procs:
+                        procs["peer"] = start_peer()
+                        watch("peer", procs["peer"])
+                    continue
+                handle_line(rec, side, procs.get(other[side]), run)
 
 
-def handle_line(rec: dict, side: str, peer_proc: subprocess.Popen, run: Run) -> None:
+def handle_line(rec: dict, side: str, peer_proc: subprocess.Popen | None, run: Run) -> None:
     if "signal" in rec:
+        if peer_proc is None:
+            return
         if peer_proc.poll() is None and peer_proc.stdin is not None:
             try:
                 peer_proc.stdin.write((rec["signal"] + "\n").encode())
@@ -276,12 +340,15 @@ def check_syntax(cases: list[Path]) -> None:
 def conform(cases: list[Path], backends: list[str], progress: bool = True) -> list[dict]:
     listed = load_divergences()
     results = []
-    with Veth(str(os.getpid())) as topo:
+    tag = str(os.getpid())
+    with Veth(tag) as veth, TapNs(tag, any(b != "kernel" for b in backends)) as tap:
         for i, case in enumerate(cases, 1):
             if progress:
                 print(f"tcplab conform: [{i}/{len(cases)}] {case.stem}", file=sys.stderr)
-            oracle = run_case(case, topo, "kernel", [])
-            again = run_case(case, topo, "kernel", [])
+            run_id = f"conform{tag}-{i}"
+            kernel_at = where("kernel", veth, tap)
+            oracle = run_case(case, kernel_at, "kernel", [], run_id)
+            again = run_case(case, kernel_at, "kernel", [], run_id)
             res = {"name": case.stem, "description": describe(case),
                    "kernel": {"sut": oracle.sut, "peer": oracle.peer},
                    "verdict": "match", "reason": "", "others": []}
@@ -291,14 +358,16 @@ def conform(cases: list[Path], backends: list[str], progress: bool = True) -> li
                     f"two kernel runs differ: {json.dumps(first_difference(oracle, again))}"
             else:
                 for b in backends:
-                    other = run_case(case, topo, b, backend_opts(b))
+                    other = run_case(case, where(b, veth, tap), b, backend_opts(b), run_id)
                     res["others"].append(verdict_for(case.stem, b, oracle, other, listed))
             results.append(res)
     return results
 
 
 def backend_opts(backend: str) -> list[str]:
-    return [] if backend == "kernel" else ["topology=tap", f"ip={SUT_ADDR}"]
+    if backend == "kernel":
+        return []
+    return ["topology=tap", f"ip={SUT_ADDR}", f"tap_addr={PEER_ADDR}/24"]
 
 
 def main(argv: list[str]) -> int:

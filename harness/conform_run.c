@@ -6,6 +6,7 @@
  *   {"line": 7, "op": "connect", "ret": -1, "err": "ECONNREFUSED"}
  *   {"line": 9, "op": "recv", "ret": 100, "data_ok": true}
  *   {"signal": "accepted"}                  (for the orchestrator to pass on)
+ *   {"event": "ready"}                      (first line: the stack is up; not a trace line)
  *
  * Values that legitimately differ between runs are normalized so traces compare across
  * stacks: new handles print as "handle", addresses as sut/peer/any, ephemeral ports (32768
@@ -435,6 +436,10 @@ static int run_side(const struct case_opts *o, const struct cf_side *cs)
 		fprintf(stderr, "tcplab case: backend %s: %s\n", o->backend, strerror(errno));
 		goto out_free;
 	}
+	/* A tap backend addresses the peer's end of its link while it starts: the orchestrator
+	 * starts the peer only after this line. */
+	printf("{\"event\":\"ready\"}\n");
+	fflush(stdout);
 	code = HX_EXIT_PASS;
 	for (i = 0; i < cs->n_steps && code == HX_EXIT_PASS && !hx_stop; i++)
 		if (run_step(r, &cs->steps[i]) < 0)

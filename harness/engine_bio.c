@@ -148,6 +148,22 @@ static void count_read(struct hx_bio_conn *bc, uint64_t dreq, bool miss)
 
 /* ---- get, put ---- */
 
+/* The application's reads: one of @len bytes, or @chunk bytes at a time (0: one). */
+static int read_chunks(struct bio_reader *r, uint8_t *dst, size_t len, size_t chunk)
+{
+	size_t off = 0, n;
+	int rc = 0;
+
+	if (chunk == 0)
+		chunk = len;
+	while (off < len && rc == 0) {
+		n = len - off < chunk ? len - off : chunk;
+		rc = bio_reader_read_exact(r, dst + off, n);
+		off += n;
+	}
+	return rc;
+}
+
 static int step_get(const struct hx_bio_ctx *x, struct hx_bio_conn *bc, const struct hx_op *op)
 {
 	const struct bio_reader_stats *s;
@@ -166,7 +182,7 @@ static int step_get(const struct hx_bio_ctx *x, struct hx_bio_conn *bc, const st
 	pos = bio_reader_seek(bc->rd, 0, SEEK_SET);
 	if (pos < 0)
 		return (int)pos;
-	rc = bio_reader_read_exact(bc->rd, bc->dst, (size_t)op->arg);
+	rc = read_chunks(bc->rd, bc->dst, (size_t)op->arg, (size_t)op->arg3);
 	if (rc < 0)
 		return rc;
 	bc->last = bc->dst;

@@ -3,7 +3,8 @@
  * scenario_bio.c - parsing of the object steps (scenarios/README.md, "Object steps"), called
  * by scenario.c's step parser with the words of one line, params already resolved.
  *
- *   get SIZE [buffer SIZE]                       -> HX_OP_OBJ_GET      arg size, arg2 buffer
+ *   get SIZE [buffer SIZE] [chunk SIZE]          -> HX_OP_OBJ_GET      arg size, arg2 buffer,
+ *                                                   arg3 chunk (0: one read of SIZE)
  *   put SIZE [buffer SIZE]                       -> HX_OP_OBJ_PUT      arg size, arg2 buffer
  *   raw_get SIZE                                 -> HX_OP_OBJ_RAW_GET  arg size
  *   seek_read OBJSIZE READSIZE random|inbuffer [buffer SIZE]
@@ -84,10 +85,18 @@ static int opt_buffer(char **tok, unsigned int i, unsigned int n, uint64_t *buf)
 
 static int parse_get_put(char **tok, unsigned int n, struct hx_op *op, char *err, size_t len)
 {
+	bool get = tok[0][0] == 'g';
+
 	op->arg = n >= 2 ? size_of(tok[1]) : 0;
+	if (get && n >= 4 && strcmp(tok[n - 2], "chunk") == 0) {
+		op->arg3 = size_of(tok[n - 1]);
+		n -= 2;
+		if (op->arg3 == 0)
+			op->arg = 0;	/* a bad chunk: the message below */
+	}
 	if (op->arg == 0 || op->arg > DEST_MAX || opt_buffer(tok, 2, n, &op->arg2) < 0)
-		return bad(err, len, tok[0][0] == 'g'
-			   ? "get: expected 'get SIZE [buffer SIZE]', sizes 1 byte to 256m"
+		return bad(err, len, get
+			   ? "get: expected 'get SIZE [buffer SIZE] [chunk SIZE]', sizes 1 byte to 256m"
 			   : "put: expected 'put SIZE [buffer SIZE]', sizes 1 byte to 256m");
 	op->code = tok[0][0] == 'g' ? HX_OP_OBJ_GET : HX_OP_OBJ_PUT;
 	return 0;

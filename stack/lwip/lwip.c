@@ -24,8 +24,12 @@
 #include <rte_cycles.h>
 #include <rte_version.h>
 
+#include "lwip/api.h"
 #include "lwip/init.h"
+#include "lwip/priv/sockets_priv.h"
 #include "lwip/sockets.h"
+#include "lwip/tcp.h"
+#include "lwip/tcpip.h"
 
 #include "../transport_pvt.h"
 #include "stk.h"
@@ -47,6 +51,11 @@
 struct sock_state {
 	uint8_t open;			/* this instance opened the socket */
 	uint8_t nonblock;		/* the caller asked for O_NONBLOCK */
+	uint8_t connecting;		/* connect in progress: a reset now means "refused" */
+	uint8_t rd_closed;		/* EOF or reset seen, or shut for reading: recv gives 0 */
+	uint8_t wr_shut;		/* shut for writing: send gives EPIPE */
+	uint8_t linger0;		/* SO_LINGER on with 0 s: close resets */
+	uint8_t err_told;		/* a reset was reported once: the socket is now closed */
 	int rcvtimeo_ms;		/* 0: none */
 	int sndtimeo_ms;
 };
@@ -86,6 +95,12 @@ static const char *const counter_names[STK_C__COUNT] = {
 static struct lwip_stack *lst(struct tl_stack *st)
 {
 	return (struct lwip_stack *)st;
+}
+
+/* The glue's record of a socket; NULL for one it does not track. */
+static struct sock_state *state_of(struct lwip_stack *l, int s)
+{
+	return s >= 0 && s < TRACKED_SOCKETS && l->sk[s].open ? &l->sk[s] : NULL;
 }
 
 /* The one conversion point: lwIP's socket layer returns -1 and sets (Linux) errno. */
@@ -207,12 +222,17 @@ static void lwip_free(struct tl_stack *st)
 
 /* ---- sockets ---- */
 
+/* Linux's net.ipv4.ip_default_ttl; lwIP's TCP_TTL is 255 */
+#define DEFAULT_TTL 64
+
 static int lwip_socket_op(struct tl_stack *st)
 {
-	int s = lwip_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	int s = lwip_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP), ttl = DEFAULT_TTL;
 
-	if (s >= 0)
+	if (s >= 0) {
 		track(lst(st), s, 1);
+		lwip_setsockopt(s, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
+	}
 	return (int)lwip_ret(s);
 }
 
@@ -274,7 +294,13 @@ static int lwip_accept_op(struct tl_stack *st, int s, struct sockaddr *a, sockle
 	for (;;) {
 		n = lwip_accept(s, a, len);
 		if (n >= 0) {
+			int ttl = DEFAULT_TTL;
+			socklen_t tl = sizeof(ttl);
+
+			/* as on Linux, the new socket has its listener's TTL (lwIP: TCP_TTL) */
 			track(l, n, 1);
+			lwip_getsockopt(s, IPPROTO_IP, IP_TTL, &ttl, &tl);
+			lwip_setsockopt(n, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
 			return n;
 		}
 		if (k == NULL || errno != EAGAIN)
@@ -290,9 +316,12 @@ static int lwip_connect_op(struct tl_stack *st, int s, const struct sockaddr *a,
 {
 	struct lwip_stack *l = lst(st);
 	const struct sock_state *k = blocking(l, s);
+	struct sock_state *ks = state_of(l, s);
 	socklen_t elen = sizeof(int);
 	int r = lwip_connect(s, a, len), e = 0, w;
 
+	if (r < 0 && errno == EINPROGRESS && ks != NULL)
+		ks->connecting = 1;
 	if (r == 0 || k == NULL || errno != EINPROGRESS)
 		return (int)lwip_ret(r);
 	w = wait_for(l, s, POLLOUT, deadline_of(k->sndtimeo_ms));
@@ -300,10 +329,12 @@ static int lwip_connect_op(struct tl_stack *st, int s, const struct sockaddr *a,
 		return w == -EAGAIN ? -EINPROGRESS : w;
 	if (lwip_getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
 		return (int)lwip_ret(-1);
-	return -e;
+	ks->connecting = 0;
+	/* lwIP reports a reset answering the SYN as ERR_RST; Linux calls it a refusal */
+	return e == ECONNRESET ? -ECONNREFUSED : -e;
 }
 
-static ssize_t lwip_send_op(struct tl_stack *st, int s, const void *buf, size_t len, int flags)
+static ssize_t send_raw(struct tl_stack *st, int s, const void *buf, size_t len, int flags)
 {
 	struct lwip_stack *l = lst(st);
 	const struct sock_state *k = blocking(l, s);
@@ -331,7 +362,7 @@ static ssize_t lwip_send_op(struct tl_stack *st, int s, const void *buf, size_t 
 
 /* A blocking recv returns what is there once something is; MSG_WAITALL waits for all of it
  * (lwIP 2.1's lwip_recv ignores that flag). */
-static ssize_t lwip_recv_op(struct tl_stack *st, int s, void *buf, size_t len, int flags)
+static ssize_t recv_raw(struct tl_stack *st, int s, void *buf, size_t len, int flags)
 {
 	struct lwip_stack *l = lst(st);
 	const struct sock_state *k = blocking(l, s);
@@ -373,7 +404,7 @@ static int iov_advance(struct iovec *iov, int cnt, size_t n, struct iovec **firs
 	return cnt;
 }
 
-static ssize_t lwip_sendv_op(struct tl_stack *st, int s, const struct iovec *iov, int iovcnt)
+static ssize_t sendv_raw(struct tl_stack *st, int s, const struct iovec *iov, int iovcnt)
 {
 	struct lwip_stack *l = lst(st);
 	const struct sock_state *k = blocking(l, s);
@@ -400,7 +431,7 @@ static ssize_t lwip_sendv_op(struct tl_stack *st, int s, const struct iovec *iov
 	}
 }
 
-static ssize_t lwip_recvv_op(struct tl_stack *st, int s, const struct iovec *iov, int iovcnt)
+static ssize_t recvv_raw(struct tl_stack *st, int s, const struct iovec *iov, int iovcnt)
 {
 	struct lwip_stack *l = lst(st);
 	const struct sock_state *k = blocking(l, s);
@@ -418,6 +449,70 @@ static ssize_t lwip_recvv_op(struct tl_stack *st, int s, const struct iovec *iov
 	}
 }
 
+/*
+ * Linux's answers where lwIP's differ, from what the glue saw of the socket. Linux reports a
+ * reset once (sk_err is cleared when read) and the socket is then closed: recv returns 0 and
+ * send fails with EPIPE; lwIP keeps returning ECONNRESET, or ENOTCONN once the connection is
+ * gone. Likewise after EOF or SHUT_RD recv returns 0, and after SHUT_WR send gives EPIPE.
+ */
+static ssize_t after_recv(struct lwip_stack *l, int s, ssize_t r, size_t len)
+{
+	struct sock_state *k = state_of(l, s);
+
+	if (k == NULL)
+		return r;
+	if ((r == -ENOTCONN || r == -ECONNRESET) && (k->rd_closed || k->err_told))
+		return 0;
+	if (r == 0 && len > 0)
+		k->rd_closed = 1;
+	if (r == -ECONNRESET)
+		k->err_told = 1;
+	return r;
+}
+
+static ssize_t after_send(struct lwip_stack *l, int s, ssize_t r)
+{
+	struct sock_state *k = state_of(l, s);
+
+	if (k == NULL)
+		return r;
+	if ((r == -ENOTCONN && k->wr_shut) || (r == -ECONNRESET && k->err_told))
+		return -EPIPE;
+	if (r == -ECONNRESET)
+		k->err_told = 1;
+	return r == -ENOTCONN && k->err_told ? -EPIPE : r;
+}
+
+static size_t iov_len(const struct iovec *iov, int cnt)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < cnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
+static ssize_t lwip_send_op(struct tl_stack *st, int s, const void *buf, size_t len, int flags)
+{
+	return after_send(lst(st), s, send_raw(st, s, buf, len, flags));
+}
+
+static ssize_t lwip_recv_op(struct tl_stack *st, int s, void *buf, size_t len, int flags)
+{
+	return after_recv(lst(st), s, recv_raw(st, s, buf, len, flags), len);
+}
+
+static ssize_t lwip_sendv_op(struct tl_stack *st, int s, const struct iovec *iov, int iovcnt)
+{
+	return after_send(lst(st), s, sendv_raw(st, s, iov, iovcnt));
+}
+
+static ssize_t lwip_recvv_op(struct tl_stack *st, int s, const struct iovec *iov, int iovcnt)
+{
+	return after_recv(lst(st), s, recvv_raw(st, s, iov, iovcnt), iov_len(iov, iovcnt));
+}
+
 static void flush(struct lwip_stack *l)
 {
 	bool ran;
@@ -431,16 +526,45 @@ static void flush(struct lwip_stack *l)
  */
 static int lwip_shutdown_op(struct tl_stack *st, int s, int how)
 {
+	struct sock_state *k = state_of(lst(st), s);
 	int r = lwip_shutdown(s, how);
 
-	if (r == 0)
+	if (r == 0) {
+		if (k != NULL && how != SHUT_WR)
+			k->rd_closed = 1;
+		if (k != NULL && how != SHUT_RD)
+			k->wr_shut = 1;
 		flush(lst(st));
+	}
 	return (int)lwip_ret(r);
+}
+
+/*
+ * SO_LINGER 0: Linux resets the connection on close, always; lwIP 2.1 only when unsent or
+ * unacknowledged data remain (api_msg.c lwip_netconn_do_close_internal). Abort it here, under
+ * the core lock; lwIP's error callback detaches the pcb from the netconn, which close frees.
+ */
+static void abort_conn(int s)
+{
+	struct lwip_sock *sock = lwip_socket_dbg_get_socket(s);
+
+	LOCK_TCPIP_CORE();
+	if (sock != NULL && sock->conn != NULL &&
+	    NETCONNTYPE_GROUP(netconn_type(sock->conn)) == NETCONN_TCP &&
+	    sock->conn->pcb.tcp != NULL && sock->conn->pcb.tcp->state != LISTEN &&
+	    sock->conn->pcb.tcp->state != CLOSED)
+		tcp_abort(sock->conn->pcb.tcp);
+	UNLOCK_TCPIP_CORE();
 }
 
 static int lwip_close_op(struct tl_stack *st, int s)
 {
-	int r = lwip_close(s);
+	struct sock_state *k = state_of(lst(st), s);
+	int r;
+
+	if (k != NULL && k->linger0)
+		abort_conn(s);
+	r = lwip_close(s);
 
 	if (r == 0) {
 		track(lst(st), s, 0);
@@ -455,8 +579,12 @@ static int lwip_setsockopt_op(struct tl_stack *st, int s, int level, int name, c
 {
 	struct lwip_stack *l = lst(st);
 	int r = lwip_setsockopt(s, level, name, val, len);
+	const struct linger *lg = val;
 	const struct timeval *tv = val;
 
+	if (r == 0 && level == SOL_SOCKET && name == SO_LINGER && len >= sizeof(*lg) &&
+	    state_of(l, s) != NULL)
+		l->sk[s].linger0 = lg->l_onoff && lg->l_linger == 0;
 	if (r == 0 && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO) &&
 	    len >= sizeof(*tv) && s >= 0 && s < TRACKED_SOCKETS) {
 		int ms = (int)(tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000);
@@ -469,11 +597,28 @@ static int lwip_setsockopt_op(struct tl_stack *st, int s, int level, int name, c
 	return (int)lwip_ret(r);
 }
 
+/*
+ * lwIP returns its flag bit for boolean socket options (SOF_KEEPALIVE is 8, SOF_REUSEADDR 4):
+ * Linux returns 1. A reset answering a connect is ECONNRESET in lwIP, ECONNREFUSED on Linux.
+ */
 static int lwip_getsockopt_op(struct tl_stack *st, int s, int level, int name, void *val,
 			      socklen_t *len)
 {
-	(void)st;
-	return (int)lwip_ret(lwip_getsockopt(s, level, name, val, len));
+	struct sock_state *k = state_of(lst(st), s);
+	int r = lwip_getsockopt(s, level, name, val, len);
+	int *v = val;
+
+	if (r < 0 || level != SOL_SOCKET || *len < sizeof(int))
+		return (int)lwip_ret(r);
+	if (name == SO_KEEPALIVE || name == SO_REUSEADDR || name == SO_BROADCAST)
+		*v = *v != 0;
+	if (name == SO_ERROR && k != NULL && *v != 0) {
+		if (k->connecting)
+			*v = *v == ECONNRESET ? ECONNREFUSED : *v;
+		k->connecting = 0;
+		k->err_told = 1;
+	}
+	return 0;
 }
 
 static int lwip_getsockname_op(struct tl_stack *st, int s, struct sockaddr *a, socklen_t *len)
@@ -524,6 +669,26 @@ static int peer_lost(struct lwip_stack *l)
 }
 
 /*
+ * Linux reports POLLHUP with POLLERR on a TCP socket (an error there is always fatal: the
+ * connection is in CLOSE, tcp_poll); lwIP only POLLERR. Writable without error ends a
+ * connect in progress.
+ */
+static int linux_revents(struct lwip_stack *l, struct pollfd *fds, unsigned int n, int r)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct sock_state *k = state_of(l, fds[i].fd);
+
+		if (fds[i].revents & POLLERR)
+			fds[i].revents |= POLLHUP;
+		else if ((fds[i].revents & POLLOUT) && k != NULL)
+			k->connecting = 0;
+	}
+	return r;
+}
+
+/*
  * Spin the loop until a socket is ready or @p timeout_ms is up (0: one pass; < 0: no limit).
  * The client side gives up with -ENETDOWN when its link goes down: the server is gone and
  * nothing will ever arrive. The server keeps serving: its stdin tells it when to stop.
@@ -545,7 +710,7 @@ static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n,
 		if ((changed || ran) && n > 0) {
 			r = lwip_poll(fds, n, 0);
 			if (r != 0)
-				return (int)lwip_ret(r);
+				return r < 0 ? (int)lwip_ret(r) : linux_revents(l, fds, n, r);
 		}
 		changed = false;
 		if (l->cfg.role == TL_ROLE_CLIENT && stk_netif_peer_lost(l->nf))

@@ -37,8 +37,7 @@ conform = load_conform()
 def compared_backends(tcplab_bin: Path) -> list[str]:
     listed = json.loads(subprocess.run([str(tcplab_bin), "list", "--json"], check=True,
                                        capture_output=True, text=True).stdout)["backends"]
-    others = [b["name"] for b in listed if b["name"] != "kernel"
-              and os.environ.get("TCPLAB_CONFORM_LWIP") == "1"]
+    others = [b["name"] for b in listed if b["name"] != "kernel"]
     return others or ["kernel"]
 
 

@@ -49,6 +49,7 @@ struct hx_bio_conn {
 	const uint8_t *last;		/* what verify checks: last_len bytes at object 0 */
 	uint64_t last_len;
 	int raw_s;			/* raw_get's own connection; -1: none */
+	size_t raw_hlen;		/* the last response head's length (0: none yet) */
 	struct bio_cache *cache;
 	struct bio_source *cache_src;
 	uint64_t cache_obj;
@@ -296,9 +297,9 @@ static ssize_t raw_recv(const struct hx_bio_ctx *x, int s, uint8_t *buf, size_t 
 	return n == 0 ? -EPROTO : n;	/* the server closed before the body's end */
 }
 
-/* Receive into dst until the head is whole; its length in *hlen. */
-static int raw_head(const struct hx_bio_ctx *x, struct hx_bio_conn *bc, uint64_t size,
-		    size_t *got, size_t *hlen)
+/* Receive into @buf until the head is whole; its length in *hlen. */
+static int raw_head(const struct hx_bio_ctx *x, struct hx_bio_conn *bc, uint8_t *buf,
+		    size_t cap, uint64_t size, size_t *got, size_t *hlen)
 {
 	struct bio_http_resp r;
 	size_t used = 0;
@@ -308,10 +309,10 @@ static int raw_head(const struct hx_bio_ctx *x, struct hx_bio_conn *bc, uint64_t
 	bio_http_resp_init(&r);
 	*got = 0;
 	while (rc == 0) {
-		n = raw_recv(x, bc->raw_s, bc->dst + *got, bc->dst_cap - *got);
+		n = raw_recv(x, bc->raw_s, buf + *got, cap - *got);
 		if (n < 0)
 			return (int)n;
-		rc = bio_http_resp_parse(&r, (const char *)bc->dst + *got, (size_t)n, &used);
+		rc = bio_http_resp_parse(&r, (const char *)buf + *got, (size_t)n, &used);
 		*got += (size_t)n;
 		if (rc == 0 && *got >= RAW_HEAD_ROOM)
 			return -EPROTO;
@@ -324,10 +325,16 @@ static int raw_head(const struct hx_bio_ctx *x, struct hx_bio_conn *bc, uint64_t
 	return 0;
 }
 
+/*
+ * The body lands at dst + start + hlen. The head's length repeats from one response to the
+ * next, so start is chosen to put the body at dst + RAW_HEAD_ROOM: aligned as the reader's
+ * destination dst is (a misaligned one makes the kernel's copy slower).
+ */
 static int step_raw_get(const struct hx_bio_ctx *x, struct hx_bio_conn *bc,
 			const struct hx_op *op)
 {
-	size_t got = 0, hlen = 0, end;
+	size_t got = 0, hlen = 0, end, start;
+	uint8_t *buf;
 	char req[128];
 	ssize_t n;
 	int len, rc;
@@ -341,18 +348,22 @@ static int step_raw_get(const struct hx_bio_ctx *x, struct hx_bio_conn *bc,
 	if ((rc = raw_send(x, bc->raw_s, req, (size_t)len)) < 0)
 		return rc;
 	bc->d.requests++;
-	if ((rc = raw_head(x, bc, op->arg, &got, &hlen)) < 0)
+	start = bc->raw_hlen > 0 && bc->raw_hlen < RAW_HEAD_ROOM ? RAW_HEAD_ROOM - bc->raw_hlen : 0;
+	buf = bc->dst + start;
+	rc = raw_head(x, bc, buf, bc->dst_cap - start, op->arg, &got, &hlen);
+	if (rc < 0)
 		return rc;
+	bc->raw_hlen = hlen;
 	end = hlen + (size_t)op->arg;
 	while (got < end) {
-		n = raw_recv(x, bc->raw_s, bc->dst + got, end - got);
+		n = raw_recv(x, bc->raw_s, buf + got, end - got);
 		if (n < 0)
 			return (int)n;
 		got += (size_t)n;
 	}
 	if (got != end)
 		return -EPROTO;	/* bytes past the body: the server answered more than asked */
-	bc->last = bc->dst + hlen;
+	bc->last = buf + hlen;
 	bc->last_len = op->arg;
 	return 0;
 }

@@ -141,13 +141,15 @@ class WireTopo:
 
 @dataclass(frozen=True)
 class SutSpec:
-    """One backend as the SUT: set up the SUT namespace's veth end, the server's argv, the
-    MAC its frames carry. Adding the lwIP SUT is adding an entry to SUTS."""
+    """One backend as the SUT: set up the SUT namespace's veth end, the server's argv, what
+    to join once it is ready, the MAC its frames carry (None: scapy asks by ARP). Adding a
+    SUT is adding an entry to SUTS."""
     name: str
     setup: Callable[[WireTopo], None]
     argv: Callable[[str], list[str]]
-    mac: Callable[[WireTopo], str]
+    mac: Callable[[WireTopo], str] | None
     sockets: Callable[[WireTopo], dict[str, int]] | None = None	# TCP states, if visible
+    after_ready: Callable[[WireTopo], None] | None = None
 
 
 def kernel_setup(topo: WireTopo) -> None:
@@ -170,9 +172,41 @@ def kernel_sockets(topo: WireTopo) -> dict[str, int]:
     return states
 
 
+LWIP_TAP = "tlp-tap"
+BRIDGE = "tlp-br"
+
+
+def lwip_setup(topo: WireTopo) -> None:
+    """No kernel address in the SUT namespace: lwIP owns SUT_ADDR behind its DPDK tap port.
+    The bridge must not validate IP headers (br_netfilter would drop a bad IP checksum
+    before lwIP sees it)."""
+    for key in ("net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-arptables"):
+        with contextlib.suppress(RuntimeError):	# absent where br_netfilter is not loaded
+            ns_sysctl(topo.sut_ns, key, "0")
+    run_ip("link", "set", SUT_IF, "up", ns=topo.sut_ns)
+
+
+def lwip_argv(binary: str) -> list[str]:
+    opts = ["topology=tap", f"ip={SUT_ADDR}", "tap_addr=none", f"tap_name={LWIP_TAP}"]
+    return [binary, "serve", "echo", "--listen", f"{SUT_ADDR}:{SUT_PORT}", "--backend",
+            "lwip", *[a for o in opts for a in ("--stack-opt", o)]]
+
+
+def lwip_join(topo: WireTopo) -> None:
+    """The tap's netdev exists once lwIP is ready: bridge it with the veth end. DPDK's tap
+    port gives its netdev the MAC lwIP uses; a bridge would take frames to its port's own
+    MAC as its own, so the netdev gets another (frames pass through it unchanged)."""
+    run_ip("link", "set", LWIP_TAP, "address", "02:99:01:00:00:fe", ns=topo.sut_ns)
+    run_ip("link", "add", BRIDGE, "type", "bridge", ns=topo.sut_ns)
+    for dev in (SUT_IF, LWIP_TAP):
+        run_ip("link", "set", dev, "master", BRIDGE, ns=topo.sut_ns)
+    run_ip("link", "set", BRIDGE, "up", ns=topo.sut_ns)
+
+
 SUTS: dict[str, SutSpec] = {
     "kernel": SutSpec("kernel", kernel_setup, kernel_argv,
                       lambda topo: link_mac(topo.sut_ns, SUT_IF), kernel_sockets),
+    "lwip": SutSpec("lwip", lwip_setup, lwip_argv, None, after_ready=lwip_join),
 }
 
 
@@ -222,6 +256,19 @@ class LineProc:
 
     def alive(self) -> bool:
         return self.popen.poll() is None
+
+    def rest(self, timeout: float = 1.0, limit: int = 4000) -> str:
+        """What an ended process left on stdout (an assertion message, say)."""
+        assert self.popen.stdout is not None
+        fd = self.popen.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while len(self.buf) < limit and select.select([fd], [], [], max(
+                deadline - time.monotonic(), 0))[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            self.buf += chunk
+        return self.buf.decode(errors="replace")[-limit:]
 
     def stderr_tail(self, limit: int = 2000) -> str:
         try:
@@ -276,7 +323,9 @@ class PacketLab:
             self.ready = self.sut.read(READY_S)
             if self.ready.get("event") != "ready":
                 raise RuntimeError(f"SUT's first line is not its ready event: {self.ready}")
-            self.sut_mac = self.spec.mac(self.topo)
+            if self.spec.after_ready is not None:
+                self.spec.after_ready(self.topo)
+            self.sut_mac = self.spec.mac(self.topo) if self.spec.mac else "arp"
             self.wire = self.start("wire", self.topo.peer_ns, [
                 "/usr/bin/python3", str(Path(__file__).resolve()), "wire", "--iface", PEER_IF,
                 "--sut-mac", self.sut_mac, "--seed", str(self.seed)])
@@ -357,10 +406,22 @@ class Wire:
         self.iface = iface
         self.sock = sc.conf.L2socket(iface=iface)
         self.mac = Path(f"/sys/class/net/{iface}/address").read_text().strip()
-        self.sut_mac = sut_mac
         self.rng = random.Random(seed)
+        self.sut_mac = sut_mac if sut_mac != "arp" else self.learn_mac()
         self.next_port = WIRE_PORTS[0] + self.rng.randrange(0, 5000)
         self.arp_answered = 0
+
+    def learn_mac(self, tries: int = 5) -> str:
+        """The SUT's MAC from its answer to who-has SUT_ADDR."""
+        sc = self.sc
+        for _ in range(tries):
+            self.send(sc.Ether(src=self.mac, dst="ff:ff:ff:ff:ff:ff") /
+                      sc.ARP(op=1, hwsrc=self.mac, psrc=PEER_ADDR, pdst=SUT_ADDR))
+            r = self.wait(lambda p: sc.ARP in p and p[sc.ARP].op == 2 and
+                          p[sc.ARP].psrc == SUT_ADDR, 1.0)
+            if r is not None:
+                return str(r[sc.ARP].hwsrc).lower()
+        raise RuntimeError(f"no ARP answer for {SUT_ADDR} in {tries} tries")
 
     def port(self) -> int:
         self.next_port += 1
@@ -1227,6 +1288,10 @@ def fuzz_run(backend: str, count: int, seed: int, out_dir: Path) -> dict[str, An
                           "stderr": err[-500:]}
         res["sut_stats"] = lab.stats() if lab.sut.alive() else None
         res["sut_alive_after"] = lab.sut.alive()
+        if not res["sut_alive_after"]:
+            res["sut_exit"] = lab.sut.popen.returncode	# negative: the signal that ended it
+            res["sut_stderr"] = lab.sut.stderr_tail(1500)
+            res["sut_stdout"] = lab.sut.rest()
         if lab.spec.sockets is not None:
             res["sut_sockets"] = lab.spec.sockets(lab.topo)
     problems = fuzz_problems(res, count)
@@ -1242,7 +1307,8 @@ def fuzz_problems(res: dict[str, Any], count: int) -> list[str]:
     if res.get("frames", 0) < count:
         out.append(f"sent {res.get('frames', 0)} of {count} frames")
     if not res.get("sut_alive") or not res.get("sut_alive_after"):
-        out.append("the SUT process died")
+        out.append(f"the SUT process died (exit status {res.get('sut_exit')}): "
+                   f"{(res.get('sut_stderr', '') + res.get('sut_stdout', ''))[-300:]}")
     if not res.get("echo_rr", {}).get("passed"):
         out.append(f"echo_rr after the fuzz run did not pass: {res.get('echo_rr')}")
     st = res.get("sut_stats") or {}

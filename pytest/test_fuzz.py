@@ -25,7 +25,19 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKETS_PY = ROOT / "harness" / "packets.py"
 FRAMES = 10000
 SEED = 4
-BACKENDS = ["kernel"] + (["lwip"] if os.environ.get("TCPLAB_PACKETS_LWIP") == "1" else [])
+def built_backends() -> list[str]:
+    """The backends the binary under test has (tcplab list --json); lwip is compared
+    wherever it is built."""
+    binary = os.environ.get("TCPLAB_BIN", str(ROOT / "build" / "harness" / "tcplab"))
+    try:
+        out = subprocess.run([binary, "list", "--json"], capture_output=True, text=True,
+                             timeout=60).stdout
+        return [b["name"] for b in json.loads(out)["backends"]]
+    except (OSError, ValueError, KeyError):
+        return ["kernel"]
+
+
+BACKENDS = [b for b in ("kernel", "lwip") if b in built_backends()]
 
 
 def load_packets() -> Any:

@@ -1,8 +1,8 @@
 """test_packets.py - the packet-level checks of harness/packets.py: scapy plays the peer at the
 wire, on a veth into the network namespace where the SUT serves echo.
 
-Each check is its own test. The `sut` fixture starts a SUT per backend (today only
-"kernel"; TCPLAB_PACKETS_LWIP=1 adds "lwip" once harness/packets.py has a SutSpec for it).
+Each check is its own test. The `sut` fixture starts a SUT per backend the binary has
+("kernel", and "lwip" where it is built).
 On the kernel, the replies are compared field by field with what Linux must do per RFC
 (EXPECT below): only the fields that are deterministic are asserted, and each entry says
 which ones it leaves out and why. On any other SUT they are compared with the kernel's own
@@ -46,7 +46,19 @@ def load(name: str, path: Path) -> Any:
 packets = load("tcplab_packets", PACKETS_PY)
 conform = load("tcplab_conform", ROOT / "harness" / "conform.py")
 
-BACKENDS = ["kernel"] + (["lwip"] if os.environ.get("TCPLAB_PACKETS_LWIP") == "1" else [])
+def built_backends() -> list[str]:
+    """The backends the binary under test has (tcplab list --json); lwip is compared
+    wherever it is built."""
+    binary = os.environ.get("TCPLAB_BIN", str(ROOT / "build" / "harness" / "tcplab"))
+    try:
+        out = subprocess.run([binary, "list", "--json"], capture_output=True, text=True,
+                             timeout=60).stdout
+        return [b["name"] for b in json.loads(out)["backends"]]
+    except (OSError, ValueError, KeyError):
+        return ["kernel"]
+
+
+BACKENDS = [b for b in ("kernel", "lwip") if b in built_backends()]
 SUT, PEER = packets.SUT_ADDR, packets.PEER_ADDR
 
 

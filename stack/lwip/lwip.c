@@ -84,6 +84,7 @@ static const char *const counter_names[STK_C__COUNT] = {
 	[STK_C_TX_BURST_SHORT] = "tx_burst_short",
 	[STK_C_DROP_RX_BAD_FRAME] = "drop_rx_bad_frame",
 	[STK_C_DROP_RX_INPUT] = "drop_rx_input",
+	[STK_C_DROP_RX_IP_PROTO] = "drop_rx_ip_proto",
 	[STK_C_DROP_TX_NO_MBUF] = "drop_tx_no_mbuf",
 	[STK_C_DROP_TX_TOO_BIG] = "drop_tx_too_big",
 	[STK_C_DROP_TX_RING_FULL] = "drop_tx_ring_full",

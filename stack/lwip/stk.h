@@ -72,6 +72,7 @@ enum stk_counter {
 	STK_C_TX_BURST_SHORT,		/* tx_burst took fewer than offered; the rest waited */
 	STK_C_DROP_RX_BAD_FRAME,	/* runt or chained mbuf */
 	STK_C_DROP_RX_INPUT,		/* lwIP's ethernet_input refused the frame */
+	STK_C_DROP_RX_IP_PROTO,		/* an IPv4 protocol other than TCP, UDP, ICMP */
 	STK_C_DROP_TX_NO_MBUF,
 	STK_C_DROP_TX_TOO_BIG,		/* frame longer than one mbuf */
 	STK_C_DROP_TX_RING_FULL,	/* batch still full after a flush: the peer is not reading */

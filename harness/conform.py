@@ -273,7 +273,10 @@ def describe(case: Path) -> str:
 
 
 def summarize(trace: list[dict], limit: int = 4) -> str:
-    """A short human form of a trace for the parity table: the calls that failed."""
+    """A short human form of a trace for the parity table: the calls that failed, or for a
+    packet-level check (steps with a "reply") what came back."""
+    if trace and "reply" in trace[0]:
+        return load_packets().summarize(trace).replace("|", "\\|")
     bits = [f"{e['op']}={e['err']}" for e in trace if "err" in e and "op" in e]
     return ", ".join(bits[:limit]) + (" ..." if len(bits) > limit else "") or "all ok"
 
@@ -306,7 +309,9 @@ def write_markdown(results: list[dict], path: Path) -> None:
             why = o["reason"].replace("|", "\\|")
             if o["first_difference"] and o["verdict"] != "match":
                 d = o["first_difference"]
-                why += f" (first difference: {d['side']} line {d['line']})"
+                where = f"line {d['line']}" if d.get("line") is not None else \
+                    f"{d.get('op')} {d.get('field', '')}".strip()
+                why += f" (first difference: {d.get('side', 'wire')} {where})"
             rows.append(f"| {r['name']} | {o['backend']} | {summarize(r['kernel']['sut'])} | "
                         f"{summarize(o['trace']['sut'])} | {o['verdict']} | {why} |")
         if not r["others"]:
@@ -316,6 +321,33 @@ def write_markdown(results: list[dict], path: Path) -> None:
 
 
 # ---- command ---------------------------------------------------------------------------
+
+def load_packets():
+    """harness/packets.py: the packet-level checks, whose records have this file's shape."""
+    import importlib.util
+
+    name = "tcplab_packets"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("packets.py"))
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def split_names(names: list[str]) -> tuple[list[str], list[str]]:
+    """Socket cases and packet checks (pkt_*) among the names given; none given: all."""
+    if not names:
+        return [], list(load_packets().CHECK_NAMES)
+    checks = [n for n in names if n.startswith("pkt_")]
+    known = set(load_packets().CHECK_NAMES)
+    unknown = [n for n in checks if n not in known]
+    if unknown:
+        raise UsageError(f"unknown packet check '{unknown[0]}' (valid: {', '.join(sorted(known))})")
+    return [n for n in names if not n.startswith("pkt_")], checks
+
 
 def pick_cases(names: list[str]) -> list[Path]:
     available = sorted(CASES.glob("*.case"))
@@ -379,14 +411,20 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--json", default=str(ROOT / "results" / "conformance.json"),
                     metavar="OUT")
     ap.add_argument("--md", default=str(ROOT / "results" / "conformance.md"), metavar="OUT")
+    ap.add_argument("--no-packets", action="store_true",
+                    help="leave out the packet-level checks (pkt_*, harness/packets.py)")
     args = ap.parse_args(argv)
     try:
         if os.geteuid() != 0:
             raise UsageError("tcplab conform needs root (it creates network namespaces)")
-        cases = pick_cases(args.cases)
+        case_names, checks = split_names(args.cases)
+        cases = pick_cases(case_names) if case_names or not args.cases else []
         check_syntax(cases)
         load_divergences()
-        results = conform(cases, args.backend)
+        results = conform(cases, args.backend) if cases else []
+        if checks and not args.no_packets:
+            print(f"tcplab conform: {len(checks)} packet-level checks", file=sys.stderr)
+            results += load_packets().packet_records(checks, args.backend)
     except UsageError as e:
         print(f"tcplab conform: {e}" if not str(e).startswith("/") else str(e),
               file=sys.stderr)
@@ -400,7 +438,9 @@ def main(argv: list[str]) -> int:
     for r in results:
         for o in r["others"] or [{"verdict": r["verdict"]}]:
             counts[o["verdict"]] = counts.get(o["verdict"], 0) + 1
-    print(f"{len(results)} cases: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    n_pkt = sum(1 for r in results if r["name"].startswith("pkt_"))
+    print(f"{len(results) - n_pkt} cases and {n_pkt} packet checks: "
+          + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
     print(f"wrote {args.md} and {args.json}")
     if bad:
         print(f"unexpected: {', '.join(bad)}")

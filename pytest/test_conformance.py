@@ -46,8 +46,9 @@ def conformance(tcplab_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     if os.geteuid() != 0:
         pytest.skip("netns: needs root")
     out = tmp_path_factory.mktemp("conform")
+    # the packet-level checks have their own tests (test_packets.py)
     cmd = [sys.executable, str(ROOT / "harness" / "conform.py"), "--json", str(out / "c.json"),
-           "--md", str(out / "c.md")]
+           "--md", str(out / "c.md"), "--no-packets"]
     for b in compared_backends(tcplab_bin):
         cmd += ["--backend", b]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
@@ -87,7 +88,7 @@ def test_parity_table_has_a_row_per_case(conformance: dict) -> None:
 @pytest.mark.netns
 def test_no_namespace_left_behind(conformance: dict) -> None:
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert "tcplab-cp" not in listed and "tcplab-cs" not in listed, listed
+    assert not any(f"tcplab-c{kind}" in listed for kind in "pst"), listed
 
 
 # ---- the comparison itself, on made-up traces ------------------------------------------
@@ -139,6 +140,17 @@ def test_divergences_file_is_well_formed(tmp_path: Path) -> None:
 
 
 # ---- bad input ---------------------------------------------------------------------------
+
+def test_unknown_packet_check_exits_2(tcplab_bin: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("root: needs root")
+    done = subprocess.run([sys.executable, str(ROOT / "harness" / "conform.py"), "pkt_nope"],
+                          capture_output=True, text=True,
+                          env={**os.environ, "TCPLAB_BIN": str(tcplab_bin)})
+    assert done.returncode == 2
+    assert done.stderr.startswith("tcplab conform: unknown packet check 'pkt_nope' (valid: ")
+    assert done.stderr.count("\n") == 1
+
 
 def test_unknown_case_exits_2(tcplab_bin: Path) -> None:
     if os.geteuid() != 0:

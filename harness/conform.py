@@ -322,6 +322,14 @@ def write_markdown(results: list[dict], path: Path) -> None:
 
 # ---- command ---------------------------------------------------------------------------
 
+def built_backends() -> list[str]:
+    """Every backend but the kernel that the binary has (tcplab list --json)."""
+    out = subprocess.run([tcplab_bin(), "list", "--json"], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise UsageError(f"tcplab list --json: {out.stderr.strip()}")
+    return [b["name"] for b in json.loads(out.stdout)["backends"] if b["name"] != "kernel"]
+
+
 def load_packets():
     """harness/packets.py: the packet-level checks, whose records have this file's shape."""
     import importlib.util
@@ -407,7 +415,8 @@ def main(argv: list[str]) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("cases", nargs="*", metavar="CASE")
     ap.add_argument("--backend", action="append", default=[],
-                    help="backend to compare with the kernel (repeatable)")
+                    help="backend to compare with the kernel (repeatable; default: every "
+                         "backend built in but the kernel)")
     ap.add_argument("--json", default=str(ROOT / "results" / "conformance.json"),
                     metavar="OUT")
     ap.add_argument("--md", default=str(ROOT / "results" / "conformance.md"), metavar="OUT")
@@ -417,6 +426,8 @@ def main(argv: list[str]) -> int:
     try:
         if os.geteuid() != 0:
             raise UsageError("tcplab conform needs root (it creates network namespaces)")
+        if not args.backend:
+            args.backend = built_backends()
         case_names, checks = split_names(args.cases)
         cases = pick_cases(case_names) if case_names or not args.cases else []
         check_syntax(cases)

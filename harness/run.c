@@ -135,18 +135,55 @@ static int parse_flag(struct run_opts *o, int c)
 	}
 }
 
-/*
- * No --backend: the stack under test, lwIP on DPDK over memif, when it is built in and no
- * flag asks for the kernel (a loopback topology, a --peer); start_sides() falls back to the
- * kernel with a one-line reason when DPDK cannot start here.
- */
-static void pick_backend(struct run_opts *o)
+static void print_topologies(const struct tl_ops *ops, const char *sep)
 {
-	bool kernel = tl_backend_find("lwip") == NULL || o->peer != NULL ||
-		      (o->topology != NULL && strcmp(o->topology, "loopback") == 0);
+	const char *const *t;
 
-	o->backend = kernel ? "kernel" : "lwip";
-	o->auto_backend = !kernel;
+	for (t = ops->topologies; *t != NULL; t++, sep = ", ")
+		fprintf(stderr, "%s%s", sep, *t);
+}
+
+/*
+ * No --backend: the stack under test, lwIP on DPDK over memif, when it is built in; with
+ * --topology, the first backend that has it; with --peer, the kernel. Only the first case
+ * may fall back (start_sides): the user asked for nothing in particular.
+ */
+static int pick_backend(struct run_opts *o)
+{
+	const struct tl_ops *const *b;
+
+	if (o->topology == NULL) {
+		o->auto_backend = tl_backend_find("lwip") != NULL && o->peer == NULL;
+		o->backend = o->auto_backend ? "lwip" : "kernel";
+		return 0;
+	}
+	for (b = tl_backends(); *b != NULL; b++) {
+		if (tl_backend_has_topology(*b, o->topology)) {
+			o->backend = (*b)->name;
+			return 0;
+		}
+	}
+	fprintf(stderr, "tcplab run: unknown topology '%s' (valid:", o->topology);
+	for (b = tl_backends(); *b != NULL; b++)
+		print_topologies(*b, b == tl_backends() ? " " : ", ");
+	fprintf(stderr, ")\n");
+	return -EINVAL;
+}
+
+/* The topology: the backend's default, or the one asked for if the backend has it. */
+static int check_topology(struct run_opts *o)
+{
+	const struct tl_ops *ops = tl_backend_find(o->backend);
+
+	if (o->topology == NULL)
+		o->topology = ops->topologies[0];
+	if (tl_backend_has_topology(ops, o->topology))
+		return 0;
+	fprintf(stderr, "tcplab run: unknown topology '%s' for backend %s (valid:", o->topology,
+		o->backend);
+	print_topologies(ops, " ");
+	fprintf(stderr, ")\n");
+	return -EINVAL;
 }
 
 static int parse_args(struct run_opts *o, int argc, char **argv)
@@ -166,23 +203,13 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 		return -EINVAL;
 	}
 	o->name = argv[optind];
-	if (o->backend == NULL)
-		pick_backend(o);
-	if (hx_cli_check_backend(o->backend, "tcplab run") < 0)
+	if (o->backend == NULL && pick_backend(o) < 0)
 		return -EINVAL;
-	if (strcmp(o->backend, "kernel") == 0) {
-		if (o->topology == NULL)
-			o->topology = "loopback";
-		if (strcmp(o->topology, "loopback") != 0) {
-			fprintf(stderr, "tcplab run: unknown topology '%s' for backend kernel "
-				"(valid: loopback)\n", o->topology);
-			return -EINVAL;
-		}
+	if (hx_cli_check_backend(o->backend, "tcplab run") < 0 || check_topology(o) < 0)
+		return -EINVAL;
+	if (strcmp(o->backend, "kernel") == 0)
 		return 0;
-	}
 	/* other backends learn the topology as a stack setting, on both sides */
-	if (o->topology == NULL)
-		o->topology = "memif";
 	snprintf(o->topology_opt, sizeof(o->topology_opt), "topology=%s", o->topology);
 	return hx_cli_add_opt(o->opts, &o->n_opts, o->topology_opt, "--stack-opt");
 }

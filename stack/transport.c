@@ -19,6 +19,16 @@ const struct tl_ops *tl_backend_find(const char *name)
 	return NULL;
 }
 
+bool tl_backend_has_topology(const struct tl_ops *ops, const char *topology)
+{
+	const char *const *t;
+
+	for (t = ops->topologies; t != NULL && *t != NULL; t++)
+		if (strcmp(*t, topology) == 0)
+			return true;
+	return false;
+}
+
 struct tl_stack *tl_stack_create(const char *name, const struct tl_stack_params *p)
 {
 	const struct tl_ops *ops = tl_backend_find(name);

@@ -65,6 +65,8 @@ struct tl_ops {
 	const char *description;
 	/** TL_F_* properties the harness may use to pick how it waits. */
 	unsigned int flags;
+	/** The topologies it can run in, first the default, NULL-terminated. */
+	const char *const *topologies;
 
 	/** Start an instance. Returns NULL and sets errno on failure; logs why on stderr. */
 	struct tl_stack *(*create)(const struct tl_stack_params *p);
@@ -116,6 +118,9 @@ const struct tl_ops *const *tl_backends(void);
 
 /** Find a backend by name; NULL if there is none of that name. */
 const struct tl_ops *tl_backend_find(const char *name);
+
+/** Whether @p ops lists @p topology. */
+bool tl_backend_has_topology(const struct tl_ops *ops, const char *topology);
 
 /**
  * Create an instance of the backend called @p name.

@@ -226,6 +226,7 @@ const struct tl_ops tl_kernel_ops = {
 	.name = "kernel",
 	.description = "Linux kernel sockets: the baseline",
 	.flags = TL_F_BLOCKING_WAIT,
+	.topologies = (const char *const[]){ "loopback", NULL },
 	.create = kernel_create,
 	.free = kernel_free,
 	.socket = kernel_socket,

@@ -1277,6 +1277,25 @@ def packet_records(names: list[str], backends: list[str], seed: int = 1,
     return records
 
 
+MBUF_SETTLE_S = 30.0	# lwIP holds fragments for IP_REASS_MAXAGE (15 s) before freeing them
+
+
+def settled_stats(lab: "PacketLab") -> tuple[dict[str, Any] | None, float | None]:
+    """The SUT's stats once a DPDK stack has every mbuf back (fuzzed fragments sit in IP
+    reassembly until it gives up on them), bounded by MBUF_SETTLE_S; with the time it took."""
+    t0 = time.monotonic()
+    while lab.sut.alive():
+        st = lab.stats()
+        stack = st.get("stack", {})
+        if "mbufs_in_use" not in stack:
+            return st, None
+        if stack["mbufs_in_use"] <= stack["mbufs_in_use_start"] or \
+                time.monotonic() - t0 > MBUF_SETTLE_S:
+            return st, round(time.monotonic() - t0, 1)
+        time.sleep(1.0)	# polling a counter, not synchronizing: each round asks again
+    return None, None
+
+
 def fuzz_run(backend: str, count: int, seed: int, out_dir: Path) -> dict[str, Any]:
     """The fuzz run and its aftermath: SUT alive, its stats, echo_rr through it."""
     with PacketLab(backend, seed=seed) as lab:
@@ -1286,7 +1305,7 @@ def fuzz_run(backend: str, count: int, seed: int, out_dir: Path) -> dict[str, An
         res["echo_rr"] = {"rc": rc, "passed": bool(result and result.get("passed")),
                           "transactions": (result or {}).get("metrics", {}).get("transactions"),
                           "stderr": err[-500:]}
-        res["sut_stats"] = lab.stats() if lab.sut.alive() else None
+        res["sut_stats"], res["mbufs_settle_s"] = settled_stats(lab)
         res["sut_alive_after"] = lab.sut.alive()
         if not res["sut_alive_after"]:
             res["sut_exit"] = lab.sut.popen.returncode	# negative: the signal that ended it

@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#define HX_SUT_LINE 1024
+#define HX_SUT_LINE 4096
 
 struct hx_sut {
 	pid_t pid;

@@ -102,6 +102,10 @@ def test_fuzz_run_leaves_the_sut_alive_clean_and_serving(tcplab_bin: Path, tmp_p
     assert res["sut_alive"] and res["sut_alive_after"]
     assert res["echo_rr"]["passed"] and res["echo_rr"]["transactions"] > 0, res["echo_rr"]
     assert res["sut_stats"]["open"] == 0, res["sut_stats"]
+    stack = res["sut_stats"]["stack"]	# the SUT stack's own counters ({} for the kernel)
+    if "mbufs_in_use" in stack:	# a DPDK stack: every fuzzed frame's mbuf came back
+        assert stack["mbufs_in_use"] <= stack["mbufs_in_use_start"], stack
+        assert stack["sockets_open"] == 1, stack	# the listener only
     if "sut_sockets" in res:	# where the SUT's sockets are visible (the kernel: ss)
         assert res["sut_sockets"].get("ESTAB", 0) == 0, res["sut_sockets"]
         assert res["sut_sockets"].get("LISTEN") == 1, res["sut_sockets"]

@@ -9,7 +9,6 @@ deterministic and every script must complete on both sides.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -18,20 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from lib import harness
+
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted(p.stem for p in (ROOT / "scenarios" / "conformance").glob("*.case"))
 
 
-def load_conform():
-    spec = importlib.util.spec_from_file_location("tcplab_conform", ROOT / "harness" / "conform.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
-
-
-conform = load_conform()
+conform = harness.load("conform")
 
 
 def compared_backends(tcplab_bin: Path) -> list[str]:

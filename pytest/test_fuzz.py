@@ -9,47 +9,25 @@ present, each one a frame a veth can carry.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import random
 import signal
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from lib import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKETS_PY = ROOT / "harness" / "packets.py"
 FRAMES = 10000
 SEED = 4
-def built_backends() -> list[str]:
-    """The backends the binary under test has (tcplab list --json); lwip is compared
-    wherever it is built."""
-    binary = os.environ.get("TCPLAB_BIN", str(ROOT / "build" / "harness" / "tcplab"))
-    try:
-        out = subprocess.run([binary, "list", "--json"], capture_output=True, text=True,
-                             timeout=60).stdout
-        return [b["name"] for b in json.loads(out)["backends"]]
-    except (OSError, ValueError, KeyError):
-        return ["kernel"]
+BACKENDS = [b for b in ("kernel", "lwip") if b in harness.built_backends()]
 
 
-BACKENDS = [b for b in ("kernel", "lwip") if b in built_backends()]
-
-
-def load_packets() -> Any:
-    spec = importlib.util.spec_from_file_location("tcplab_packets", PACKETS_PY)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
-
-
-packets = load_packets()
+packets = harness.load("packets")
 TARGET = packets.FuzzTarget(src_mac="02:00:00:00:00:01", dst_mac="02:00:00:00:00:02",
                             conn_sport=20001, conn_seq=123456, conn_ack=654321)
 

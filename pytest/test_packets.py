@@ -15,7 +15,6 @@ deterministic) and merges its records into conform.py's parity table.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import selectors
@@ -30,35 +29,16 @@ from typing import Any
 
 import pytest
 
+from lib import harness
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKETS_PY = ROOT / "harness" / "packets.py"
 
 
-def load(name: str, path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
+packets = harness.load("packets")
+conform = harness.load("conform")
 
-
-packets = load("tcplab_packets", PACKETS_PY)
-conform = load("tcplab_conform", ROOT / "harness" / "conform.py")
-
-def built_backends() -> list[str]:
-    """The backends the binary under test has (tcplab list --json); lwip is compared
-    wherever it is built."""
-    binary = os.environ.get("TCPLAB_BIN", str(ROOT / "build" / "harness" / "tcplab"))
-    try:
-        out = subprocess.run([binary, "list", "--json"], capture_output=True, text=True,
-                             timeout=60).stdout
-        return [b["name"] for b in json.loads(out)["backends"]]
-    except (OSError, ValueError, KeyError):
-        return ["kernel"]
-
-
-BACKENDS = [b for b in ("kernel", "lwip") if b in built_backends()]
+BACKENDS = [b for b in ("kernel", "lwip") if b in harness.built_backends()]
 SUT, PEER = packets.SUT_ADDR, packets.PEER_ADDR
 
 

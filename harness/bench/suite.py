@@ -2,7 +2,7 @@
 repeated N times, into results/runs/<commit>[-dirty]/<UTC timestamp>/: one tcplab.result/1
 JSON per run (<scenario>.<backend>.rNN.json) and manifest.json (tcplab.manifest/1).
 
-    tcplab bench quick             the CI suite: every scenario, 2 s each, 5 repetitions
+    tcplab bench quick             the CI suite: 9 core scenarios, 1.5 s each, 5 repetitions
     tcplab bench full              every scenario, 10 s each, 7 repetitions
     tcplab bench --suites          list the suites
     tcplab bench quick --help      the options (repetitions, duration, backends, budget)
@@ -56,8 +56,11 @@ class Suite(NamedTuple):
 
 
 SUITES = {
-    "quick": Suite("quick", "every scenario, short runs: CI and a first look", None, 5, 2.0,
-                   0.5, 600.0),
+    # quick: the transport scenarios and one of each buffered-I/O kind, so it stays a few
+    # minutes on both backends as scenarios are added (full runs them all)
+    "quick": Suite("quick", "the core scenarios, short runs: CI and a first look",
+                   ("echo_rr", "echo_rr_open", "rr_many", "stream_send", "stream_recv", "crr",
+                    "read_full_4m", "write_once_4m", "seek_in_buffer"), 5, 1.5, 0.5, 600.0),
     "full": Suite("full", "every scenario at its own length, more repetitions: lab hosts",
                   None, 7, 10.0, 1.0, 3600.0),
 }

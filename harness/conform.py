@@ -32,6 +32,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from netns import Namespaces, ip  # noqa: E402
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,69 +55,31 @@ class UsageError(Exception):
 
 # ---- topology ------------------------------------------------------------------------
 
-def ip(*args: str) -> None:
-    proc = subprocess.run(["ip", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"ip {' '.join(args)}: {proc.stderr.strip()}")
-
-
-class Veth:
-    """Two namespaces joined by a veth pair: peer PEER_ADDR, sut SUT_ADDR. Removed on exit."""
+class Veth(Namespaces):
+    """Two namespaces joined by a veth pair: peer PEER_ADDR, sut SUT_ADDR."""
 
     def __init__(self, tag: str) -> None:
         self.peer_ns = f"tcplab-cp{tag}"
         self.sut_ns = f"tcplab-cs{tag}"
-        self.created: list[str] = []
+        super().__init__(self.peer_ns, self.sut_ns)
 
-    def __enter__(self) -> "Veth":
-        try:
-            for ns in (self.peer_ns, self.sut_ns):
-                ip("netns", "add", ns)
-                self.created.append(ns)
-                ip("-n", ns, "link", "set", "lo", "up")
-            ip("link", "add", "tlc-p", "netns", self.peer_ns, "type", "veth", "peer", "name",
-               "tlc-s", "netns", self.sut_ns)
-            ip("-n", self.peer_ns, "addr", "add", f"{PEER_ADDR}/24", "dev", "tlc-p")
-            ip("-n", self.sut_ns, "addr", "add", f"{SUT_ADDR}/24", "dev", "tlc-s")
-            ip("-n", self.peer_ns, "link", "set", "tlc-p", "up")
-            ip("-n", self.sut_ns, "link", "set", "tlc-s", "up")
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for ns in reversed(self.created):  # deleting a namespace deletes its veth end
-            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-        self.created.clear()
+    def setup(self) -> None:
+        ip("link", "add", "tlc-p", "netns", self.peer_ns, "type", "veth", "peer", "name",
+           "tlc-s", "netns", self.sut_ns)
+        ip("addr", "add", f"{PEER_ADDR}/24", "dev", "tlc-p", ns=self.peer_ns)
+        ip("addr", "add", f"{SUT_ADDR}/24", "dev", "tlc-s", ns=self.sut_ns)
+        ip("link", "set", "tlc-p", "up", ns=self.peer_ns)
+        ip("link", "set", "tlc-s", "up", ns=self.sut_ns)
 
 
-class TapNs:
-    """One namespace for a tap backend's runs: the backend makes its tap netdev here and the
-    Linux peer (PEER_ADDR on that netdev) runs here too. Removed on exit; a tap dies with the
-    process that owns it, so nothing else is left."""
+class TapNs(Namespaces):
+    """One namespace for a tap backend's runs, made only when @p needed: the backend makes
+    its tap netdev here and the Linux peer (PEER_ADDR on that netdev) runs here too; a tap
+    dies with the process that owns it."""
 
     def __init__(self, tag: str, needed: bool) -> None:
         self.ns = f"tcplab-ct{tag}"
-        self.needed = needed
-        self.created = False
-
-    def __enter__(self) -> "TapNs":
-        if self.needed:
-            try:
-                ip("netns", "add", self.ns)
-                self.created = True
-                ip("-n", self.ns, "link", "set", "lo", "up")
-            except BaseException:
-                self.__exit__()
-                raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.created:
-            subprocess.run(["ip", "netns", "del", self.ns], stderr=subprocess.DEVNULL)
-        self.created = False
+        super().__init__(*((self.ns,) if needed else ()))
 
 
 @dataclass

@@ -46,6 +46,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from netns import Namespaces, ip as run_ip  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 SUBNET_BITS = 24
 PEER_ADDR = "10.99.1.1"		# scapy (no kernel owns it)
@@ -81,14 +84,6 @@ class CheckError(Exception):
 
 # ==== topology (root namespace) =========================================================
 
-def run_ip(*args: str, ns: str | None = None) -> str:
-    argv = ["ip", *(("-n", ns) if ns else ()), *args]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
-    return done.stdout
-
-
 def ns_sysctl(ns: str, key: str, value: str) -> None:
     done = subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-qw", f"{key}={value}"],
                           capture_output=True, text=True, timeout=30)
@@ -100,41 +95,28 @@ def link_mac(ns: str, ifname: str) -> str:
     return json.loads(run_ip("-j", "link", "show", "dev", ifname, ns=ns))[0]["address"]
 
 
-class WireTopo:
+class WireTopo(Namespaces):
     """Peer and SUT namespaces joined by a veth pair; the peer side configured, the SUT side
-    left to the SutSpec. Removed on exit (deleting a namespace deletes its veth end)."""
+    left to the SutSpec."""
 
     def __init__(self, tag: str) -> None:
         self.peer_ns = f"tcplab-pp{tag}"
         self.sut_ns = f"tcplab-ps{tag}"
-        self.created: list[str] = []
+        super().__init__(self.peer_ns, self.sut_ns)
 
-    def __enter__(self) -> "WireTopo":
-        try:
-            for ns in (self.peer_ns, self.sut_ns):
-                run_ip("netns", "add", ns)
-                self.created.append(ns)
-                # IPv6 off: no router solicitations or DAD frames on the wire under test
-                ns_sysctl(ns, "net.ipv6.conf.all.disable_ipv6", "1")
-                ns_sysctl(ns, "net.ipv6.conf.default.disable_ipv6", "1")
-                run_ip("link", "set", "lo", "up", ns=ns)
-            # a new namespace may inherit forwarding=1; the peer kernel must drop, never route,
-            # what the SUT sends to PEER_ADDR
-            ns_sysctl(self.peer_ns, "net.ipv4.conf.all.forwarding", "0")
-            run_ip("link", "add", PEER_IF, "netns", self.peer_ns, "type", "veth", "peer",
-                   "name", SUT_IF, "netns", self.sut_ns)
-            run_ip("addr", "add", f"{KERNEL_PEER_ADDR}/{SUBNET_BITS}", "dev", PEER_IF,
-                   ns=self.peer_ns)
-            run_ip("link", "set", PEER_IF, "up", ns=self.peer_ns)
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for ns in reversed(self.created):
-            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL, timeout=30)
-        self.created.clear()
+    def setup(self) -> None:
+        for ns in self.created:
+            # IPv6 off: no router solicitations or DAD frames on the wire under test
+            ns_sysctl(ns, "net.ipv6.conf.all.disable_ipv6", "1")
+            ns_sysctl(ns, "net.ipv6.conf.default.disable_ipv6", "1")
+        # a new namespace may inherit forwarding=1; the peer kernel must drop, never route,
+        # what the SUT sends to PEER_ADDR
+        ns_sysctl(self.peer_ns, "net.ipv4.conf.all.forwarding", "0")
+        run_ip("link", "add", PEER_IF, "netns", self.peer_ns, "type", "veth", "peer",
+               "name", SUT_IF, "netns", self.sut_ns)
+        run_ip("addr", "add", f"{KERNEL_PEER_ADDR}/{SUBNET_BITS}", "dev", PEER_IF,
+               ns=self.peer_ns)
+        run_ip("link", "set", PEER_IF, "up", ns=self.peer_ns)
 
 
 # ==== SUTs: what differs per backend ====================================================

@@ -405,7 +405,10 @@ def main(argv: list[str]) -> int:
         print(f"tcplab conform: {e}" if not str(e).startswith("/") else str(e),
               file=sys.stderr)
         return 2
+    tag = str(os.getpid())	# conform() names its namespaces after it
     Path(args.json).write_text(json.dumps({"schema": "tcplab.conformance/1",
+                                           "namespaces": [Veth(tag).peer_ns, Veth(tag).sut_ns,
+                                                          TapNs(tag, True).ns],
                                            "cases": results}, indent=1) + "\n")
     write_markdown(results, Path(args.md))
     bad = [r["name"] for r in results if r["verdict"] != "match"

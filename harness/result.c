@@ -265,6 +265,7 @@ void hx_result_write(const struct hx_result *r, FILE *f)
 	hx_json_str(&j, "scenario", r->sc->name);
 	hx_json_str(&j, "description", r->sc->description);
 	hx_json_str(&j, "backend", r->backend);
+	hx_json_str(&j, "sut_backend", r->sut_backend);
 	hx_json_str(&j, "topology", r->topology);
 	hx_json_str(&j, "commit", commit != NULL && *commit ? commit : "unknown");
 	hx_json_bool(&j, "dirty", dirty != NULL && strcmp(dirty, "1") == 0);
@@ -316,7 +317,10 @@ void hx_result_summary(const struct hx_result *r, const char *json_path, FILE *f
 	char v[32];
 	unsigned int i;
 
-	fprintf(f, "%s on %s/%s: %s%s\n", r->sc->name, r->backend, r->topology,
+	fprintf(f, "%s on %s/%s%s%s%s: %s%s\n", r->sc->name, r->backend, r->topology,
+		strcmp(r->sut_backend, r->backend) ? " (SUT on " : "",
+		strcmp(r->sut_backend, r->backend) ? r->sut_backend : "",
+		strcmp(r->sut_backend, r->backend) ? ")" : "",
 		r->passed ? "PASS" : "FAIL", m->interrupted ? " (interrupted)" : "");
 	fprintf(f, "  transactions %llu  tps %.1f  throughput %.3f Gbit/s  connections/s %.1f  "
 		"errors %llu\n", (unsigned long long)m->transactions, hx_metric_value(m, "tps"),

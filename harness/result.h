@@ -26,6 +26,7 @@ struct hx_result {
 	const struct hx_scenario *sc;
 	const struct hx_metrics *m;
 	const char *backend;
+	const char *sut_backend;	/* the SUT's: differs from the engine's on a tap */
 	const char *topology;
 	const char *stack_version;
 	const struct tl_counter *counters;

@@ -21,6 +21,7 @@
 #include "result.h"
 #include "scenario_dir.h"
 #include "sut.h"
+#include "topology.h"
 
 #define MAX_OVERRIDES 48
 #define READY_TIMEOUT_MS 30000
@@ -31,6 +32,7 @@ struct run_opts {
 	const char *name;
 	const char *backend;
 	const char *topology;
+	const char *sut_backend;	/* the SUT's, when it differs (--topology tap) */
 	const char *out;
 	const char *peer;
 	const char *opts[HX_CLI_MAX_OPTS];	/* --stack-opt, and topology=NAME */
@@ -49,6 +51,7 @@ struct run_opts {
 static const struct option long_opts[] = {
 	{ "backend", required_argument, NULL, 'b' },
 	{ "topology", required_argument, NULL, 't' },
+	{ "sut-backend", required_argument, NULL, 'B' },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "warmup", required_argument, NULL, 'w' },
 	{ "rate", required_argument, NULL, 'R' },
@@ -72,6 +75,8 @@ static void run_usage(FILE *f)
 		"  --backend NAME      transport backend (default: lwip over memif where it is built\n"
 		"                      and DPDK starts, else kernel; see tcplab list)\n"
 		"  --topology NAME     how engine and SUT are joined (default: the backend's)\n"
+		"  --sut-backend NAME  with --topology tap: the SUT's backend (default: the other\n"
+		"                      side of the tap: kernel for an lwip engine)\n"
 		"  --duration TIME     measured time (e.g. 10s)      same as --set duration=TIME\n"
 		"  --warmup TIME       unmeasured time before it     same as --set warmup=TIME\n"
 		"  --rate R            open loop at R transactions/s same as --set rate=R\n"
@@ -119,6 +124,7 @@ static int parse_flag(struct run_opts *o, int c)
 	switch (c) {
 	case 'b': o->backend = optarg; return 0;
 	case 't': o->topology = optarg; return 0;
+	case 'B': o->sut_backend = optarg; return 0;
 	case 'd': return add_override(o, "duration", optarg);
 	case 'w': return add_override(o, "warmup", optarg);
 	case 'R': return add_override(o, "rate", optarg);
@@ -186,6 +192,36 @@ static int check_topology(struct run_opts *o)
 	return -EINVAL;
 }
 
+/*
+ * --topology tap: one side on a DPDK tap port (lwip), the other the Linux stack at the tap's
+ * kernel end, both in a namespace the run makes (start_tap). --backend names the engine's
+ * side; the SUT's is the other one unless --sut-backend says.
+ */
+static int tap_sides(struct run_opts *o)
+{
+	if (o->backend == NULL)
+		o->backend = o->sut_backend != NULL && strcmp(o->sut_backend, "kernel") != 0
+			? "kernel" : "lwip";
+	if (o->sut_backend == NULL)
+		o->sut_backend = strcmp(o->backend, "kernel") == 0 ? "lwip" : "kernel";
+	if (hx_cli_check_backend(o->backend, "tcplab run") < 0 ||
+	    hx_cli_check_backend(o->sut_backend, "tcplab run") < 0)
+		return -EINVAL;
+	if (o->peer != NULL || (strcmp(o->backend, "kernel") == 0) ==
+	    (strcmp(o->sut_backend, "kernel") == 0)) {
+		fprintf(stderr, "tcplab run: --topology tap joins one tap backend and the kernel "
+			"(e.g. --backend lwip, or --backend kernel --sut-backend lwip), no --peer\n");
+		return -EINVAL;
+	}
+	if (!tl_backend_has_topology(tl_backend_find(strcmp(o->backend, "kernel") ? o->backend
+						     : o->sut_backend), "tap")) {
+		fprintf(stderr, "tcplab run: no tap topology in backend %s\n",
+			strcmp(o->backend, "kernel") ? o->backend : o->sut_backend);
+		return -EINVAL;
+	}
+	return hx_cli_add_opt(o->opts, &o->n_opts, "topology=tap", "--stack-opt");
+}
+
 static int parse_args(struct run_opts *o, int argc, char **argv)
 {
 	int c;
@@ -203,6 +239,13 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 		return -EINVAL;
 	}
 	o->name = argv[optind];
+	if (o->topology != NULL && strcmp(o->topology, "tap") == 0)
+		return tap_sides(o);
+	if (o->sut_backend != NULL) {
+		fprintf(stderr, "tcplab run: --sut-backend is for --topology tap (one side on the "
+			"tap, the Linux stack on the other)\n");
+		return -EINVAL;
+	}
 	if (o->backend == NULL && pick_backend(o) < 0)
 		return -EINVAL;
 	if (hx_cli_check_backend(o->backend, "tcplab run") < 0 || check_topology(o) < 0)
@@ -278,14 +321,17 @@ struct run {
 	char run_id[64];
 	char label[128];
 	char path[PATH_MAX];
+	char sut_listen[64];		/* --topology tap, a Linux SUT: the tap's kernel end */
+	struct hx_netns ns;
 };
 
 static int start_sut(struct run *x)
 {
 	struct hx_sut_params p = {
-		.program = x->sc.program, .backend = x->o.backend, .run_id = x->run_id,
+		.program = x->sc.program, .run_id = x->run_id,
+		.backend = x->o.sut_backend != NULL ? x->o.sut_backend : x->o.backend,
 		.opts = x->o.opts, .n_opts = x->o.n_opts, .cpu = x->o.sut_cpu,
-		.ready_timeout_ms = READY_TIMEOUT_MS,
+		.ready_timeout_ms = READY_TIMEOUT_MS, .listen = x->sut_listen[0] ? x->sut_listen : NULL,
 	};
 	char err[256];
 	int r;
@@ -324,10 +370,44 @@ static int start_both(struct run *x)
 	return start_engine_stack(x);
 }
 
+/* The kernel end of the tap: tap_addr without its prefix length. */
+static void tap_kernel_addr(const struct run_opts *o, char *buf, size_t len)
+{
+	const struct tl_stack_params p = { .opts = o->opts, .n_opts = o->n_opts };
+	const char *a = tl_params_get(&p, "tap_addr", "10.99.0.1/24");
+
+	snprintf(buf, len, "%.*s", (int)strcspn(a, "/"), a);
+}
+
+/*
+ * A tap run: into a namespace of its own first; then the tap side, so the tap exists, then
+ * the other. A Linux SUT listens on the tap's kernel end; a Linux engine reaches the lwIP
+ * SUT at the address its ready line gives.
+ */
+static int start_tap(struct run *x)
+{
+	char err[256], host[48];
+
+	if (hx_netns_enter_new(&x->ns, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tcplab run: --topology tap: %s\n", err);
+		return -1;
+	}
+	if (strcmp(x->o.backend, "kernel") == 0)
+		return start_both(x);
+	if (start_engine_stack(x) < 0)
+		return -1;
+	tap_kernel_addr(&x->o, host, sizeof(host));
+	snprintf(x->sut_listen, sizeof(x->sut_listen), "%s:0", host);
+	return start_sut(x);
+}
+
 /* Start the SUT and the engine's stack; a default lwip that cannot start falls back. */
 static int start_sides(struct run *x)
 {
 	struct run_opts *o = &x->o;
+
+	if (o->sut_backend != NULL)
+		return start_tap(x);
 
 	if (o->auto_backend)
 		fprintf(stderr, "tcplab run: backend lwip, topology %s (the default: the stack "
@@ -353,6 +433,7 @@ static void fill_result(struct run *x, time_t started)
 	r->sc = &x->sc;
 	r->m = &x->m;
 	r->backend = x->o.backend;
+	r->sut_backend = x->o.sut_backend != NULL ? x->o.sut_backend : x->o.backend;
 	r->topology = x->o.peer != NULL ? "peer" : x->o.topology;
 	r->stack_version = x->st->ops->version(x->st);
 	n = x->st->ops->counters(x->st, x->counters, MAX_COUNTERS);
@@ -445,6 +526,7 @@ int hx_cmd_run(int argc, char **argv)
 	tl_stack_free(x->st);
 err_stop_sut:
 	hx_sut_stop(&x->sut);
+	hx_netns_remove(&x->ns);
 out_free:
 	hist_free(x->m.latency);
 	free(x);

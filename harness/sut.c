@@ -39,6 +39,10 @@ static void exec_child(const struct hx_sut_params *p, int in, int out, pid_t par
 		argv[n++] = "--stack-opt";
 		argv[n++] = (char *)p->opts[i];
 	}
+	if (p->listen != NULL) {
+		argv[n++] = "--listen";
+		argv[n++] = (char *)p->listen;
+	}
 	if (p->cpu >= 0) {
 		snprintf(cpu, sizeof(cpu), "%d", p->cpu);
 		argv[n++] = "--cpu";

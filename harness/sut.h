@@ -31,6 +31,7 @@ struct hx_sut_params {
 	const char *const *opts;	/* --stack-opt values */
 	unsigned int n_opts;
 	int cpu;			/* < 0: unpinned */
+	const char *listen;		/* ADDR:PORT, NULL: the backend's default */
 	int ready_timeout_ms;
 };
 

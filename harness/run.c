@@ -75,8 +75,8 @@ static void run_usage(FILE *f)
 		"  --backend NAME      transport backend (default: lwip over memif where it is built\n"
 		"                      and DPDK starts, else kernel; see tcplab list)\n"
 		"  --topology NAME     how engine and SUT are joined (default: the backend's)\n"
-		"  --sut-backend NAME  with --topology tap: the SUT's backend (default: the other\n"
-		"                      side of the tap: kernel for an lwip engine)\n"
+		"  --sut-backend NAME  with --topology tap or veth: the SUT's backend (tap: the\n"
+		"                      other side of the tap; veth: the engine's)\n"
 		"  --duration TIME     measured time (e.g. 10s)      same as --set duration=TIME\n"
 		"  --warmup TIME       unmeasured time before it     same as --set warmup=TIME\n"
 		"  --rate R            open loop at R transactions/s same as --set rate=R\n"
@@ -222,6 +222,37 @@ static int tap_sides(struct run_opts *o)
 	return hx_cli_add_opt(o->opts, &o->n_opts, "topology=tap", "--stack-opt");
 }
 
+/*
+ * --topology veth: the two-host simulation. Each side may be either backend (lwip takes its
+ * veth end with af_packet); --backend names the engine's, --sut-backend the SUT's (default:
+ * the same). With neither, both are lwip where it is built.
+ */
+static int veth_sides(struct run_opts *o)
+{
+	unsigned int i;
+
+	if (o->backend == NULL)
+		o->backend = tl_backend_find("lwip") != NULL ? "lwip" : "kernel";
+	if (o->sut_backend == NULL)
+		o->sut_backend = o->backend;
+	if (o->peer != NULL) {
+		fprintf(stderr, "tcplab run: --topology veth runs both sides here: no --peer\n");
+		return -EINVAL;
+	}
+	for (i = 0; i < 2; i++) {
+		const char *b = i ? o->sut_backend : o->backend;
+
+		if (hx_cli_check_backend(b, "tcplab run") < 0)
+			return -EINVAL;
+		if (strcmp(b, "kernel") != 0 && !tl_backend_has_topology(tl_backend_find(b),
+									  "veth")) {
+			fprintf(stderr, "tcplab run: no veth topology in backend %s\n", b);
+			return -EINVAL;
+		}
+	}
+	return hx_cli_add_opt(o->opts, &o->n_opts, "topology=veth", "--stack-opt");
+}
+
 static int parse_args(struct run_opts *o, int argc, char **argv)
 {
 	int c;
@@ -241,9 +272,11 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 	o->name = argv[optind];
 	if (o->topology != NULL && strcmp(o->topology, "tap") == 0)
 		return tap_sides(o);
+	if (o->topology != NULL && strcmp(o->topology, "veth") == 0)
+		return veth_sides(o);
 	if (o->sut_backend != NULL) {
-		fprintf(stderr, "tcplab run: --sut-backend is for --topology tap (one side on the "
-			"tap, the Linux stack on the other)\n");
+		fprintf(stderr, "tcplab run: --sut-backend is for --topology tap or veth (a side "
+			"each)\n");
 		return -EINVAL;
 	}
 	if (o->backend == NULL && pick_backend(o) < 0)
@@ -321,8 +354,8 @@ struct run {
 	char run_id[64];
 	char label[128];
 	char path[PATH_MAX];
-	char sut_listen[64];		/* --topology tap, a Linux SUT: the tap's kernel end */
-	struct hx_netns ns;
+	char sut_listen[64];		/* tap/veth, a Linux SUT: where it listens */
+	struct hx_topo topo;
 };
 
 static int start_sut(struct run *x)
@@ -332,6 +365,7 @@ static int start_sut(struct run *x)
 		.backend = x->o.sut_backend != NULL ? x->o.sut_backend : x->o.backend,
 		.opts = x->o.opts, .n_opts = x->o.n_opts, .cpu = x->o.sut_cpu,
 		.ready_timeout_ms = READY_TIMEOUT_MS, .listen = x->sut_listen[0] ? x->sut_listen : NULL,
+		.netns = x->topo.sut_ns_path[0] ? x->topo.sut_ns_path : NULL,
 	};
 	char err[256];
 	int r;
@@ -388,7 +422,7 @@ static int start_tap(struct run *x)
 {
 	char err[256], host[48];
 
-	if (hx_netns_enter_new(&x->ns, err, sizeof(err)) < 0) {
+	if (hx_topo_tap(&x->topo, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tcplab run: --topology tap: %s\n", err);
 		return -1;
 	}
@@ -401,13 +435,29 @@ static int start_tap(struct run *x)
 	return start_sut(x);
 }
 
+/* A veth run: two namespaces, the SUT's child in its own; a Linux SUT on its veth end. */
+static int start_veth(struct run *x)
+{
+	bool engine_kernel = strcmp(x->o.backend, "kernel") == 0;
+	bool sut_kernel = strcmp(x->o.sut_backend, "kernel") == 0;
+	char err[256];
+
+	if (hx_topo_veth(&x->topo, engine_kernel, sut_kernel, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tcplab run: --topology veth: %s\n", err);
+		return -1;
+	}
+	if (sut_kernel)
+		snprintf(x->sut_listen, sizeof(x->sut_listen), "%s:0", HX_VETH_SUT_ADDR);
+	return start_both(x);
+}
+
 /* Start the SUT and the engine's stack; a default lwip that cannot start falls back. */
 static int start_sides(struct run *x)
 {
 	struct run_opts *o = &x->o;
 
 	if (o->sut_backend != NULL)
-		return start_tap(x);
+		return strcmp(o->topology, "veth") == 0 ? start_veth(x) : start_tap(x);
 
 	if (o->auto_backend)
 		fprintf(stderr, "tcplab run: backend lwip, topology %s (the default: the stack "
@@ -526,7 +576,7 @@ int hx_cmd_run(int argc, char **argv)
 	tl_stack_free(x->st);
 err_stop_sut:
 	hx_sut_stop(&x->sut);
-	hx_netns_remove(&x->ns);
+	hx_topo_remove(&x->topo);
 out_free:
 	hist_free(x->m.latency);
 	free(x);

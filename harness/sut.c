@@ -15,6 +15,7 @@
 #include "harness.h"
 #include "json.h"
 #include "sut.h"
+#include "topology.h"
 
 #define STOP_WAIT_MS 5000
 
@@ -26,6 +27,10 @@ static void exec_child(const struct hx_sut_params *p, int in, int out, pid_t par
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(127);
+	if (p->netns != NULL && hx_topo_enter(p->netns) < 0) {
+		fprintf(stderr, "tcplab: cannot enter %s: %s\n", p->netns, strerror(errno));
+		_exit(127);
+	}
 	dup2(in, STDIN_FILENO);
 	dup2(out, STDOUT_FILENO);
 	argv[n++] = "tcplab";

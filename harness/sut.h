@@ -32,6 +32,7 @@ struct hx_sut_params {
 	unsigned int n_opts;
 	int cpu;			/* < 0: unpinned */
 	const char *listen;		/* ADDR:PORT, NULL: the backend's default */
+	const char *netns;		/* a namespace to start it in (path), NULL: this one */
 	int ready_timeout_ms;
 };
 

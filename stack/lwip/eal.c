@@ -37,7 +37,7 @@ struct opt_def {
 };
 
 static const struct opt_def known_opts[] = {
-	{ "topology", "memif | tap | pci" },
+	{ "topology", "memif | tap | veth | pci" },
 	{ "ip", "this side's IPv4 address" },
 	{ "netmask", "IPv4 netmask" },
 	{ "gw", "IPv4 gateway" },
@@ -52,6 +52,7 @@ static const struct opt_def known_opts[] = {
 	{ "cpu", "auto | any | N: the CPU of the polling lcore" },
 	{ "tap_addr", "topology=tap: ADDRESS/BITS for the kernel end of the tap, or none" },
 	{ "tap_name", "topology=tap: the tap netdev's name (default from run id and role)" },
+	{ "veth_if", "topology=veth: the veth end af_packet takes (default tlv-s / tlv-c)" },
 };
 
 static int check_keys(const struct tl_stack_params *p, char *err, size_t len)
@@ -159,12 +160,31 @@ static int tap_vdev(struct stk_cfg *cfg, char *err, size_t len)
 	return 0;
 }
 
+/*
+ * topology=veth: DPDK's af_packet on a veth end the run put in this process's namespace (the
+ * two-host simulation: harness/topology.h); the same namespace rule as tap.
+ */
+static int veth_vdev(struct stk_cfg *cfg, char *err, size_t len)
+{
+	int r = stk_tap_check_netns(err, len);
+
+	if (r < 0)
+		return r;
+	if (cfg->veth_if[0] == '\0')
+		snprintf(cfg->veth_if, sizeof(cfg->veth_if), "tlv-%c",
+			 cfg->role == TL_ROLE_SERVER ? 's' : 'c');
+	snprintf(cfg->vdev, sizeof(cfg->vdev), "net_af_packet0,iface=%s", cfg->veth_if);
+	return 0;
+}
+
 /* memif: the SUT is .2 and the engine .1; tap: lwIP is 10.99.0.2 on either side, the Linux
- * end of the tap 10.99.0.1 (tap_addr). */
+ * end of the tap 10.99.0.1 (tap_addr); veth: the SUT 10.99.2.2, the engine 10.99.2.1. */
 static const char *default_ip(const char *topology, bool server)
 {
 	if (strcmp(topology, "tap") == 0)
 		return "10.99.0.2";
+	if (strcmp(topology, "veth") == 0)
+		return server ? "10.99.2.2" : "10.99.2.1";
 	return server ? "10.77.0.2" : "10.77.0.1";
 }
 
@@ -189,6 +209,8 @@ int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *er
 			     err, len);
 	if (r == 0)
 		r = copy_opt(cfg->tap_name, sizeof(cfg->tap_name), p, "tap_name", "", err, len);
+	if (r == 0)
+		r = copy_opt(cfg->veth_if, sizeof(cfg->veth_if), p, "veth_if", "", err, len);
 	if (r == 0)
 		r = copy_opt(cfg->netmask, sizeof(cfg->netmask), p, "netmask", "255.255.255.0",
 			     err, len);
@@ -231,6 +253,8 @@ int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *er
 	}
 	if (strcmp(cfg->topology, "tap") == 0)
 		return tap_vdev(cfg, err, len);
+	if (strcmp(cfg->topology, "veth") == 0)
+		return veth_vdev(cfg, err, len);
 	if (strcmp(cfg->topology, "pci") == 0) {
 		if (cfg->pci[0] == '\0') {
 			snprintf(err, len, "topology pci needs --stack-opt pci=BDF (the device to "
@@ -239,7 +263,7 @@ int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *er
 		}
 		return 0;
 	}
-	snprintf(err, len, "unknown topology '%s' for backend lwip (valid: memif, tap, pci)",
+	snprintf(err, len, "unknown topology '%s' for backend lwip (valid: memif, tap, veth, pci)",
 		 cfg->topology);
 	return -EINVAL;
 }

@@ -790,7 +790,7 @@ static const char *lwip_version(struct tl_stack *st)
 const struct tl_ops tl_lwip_ops = {
 	.name = "lwip",
 	.description = "lwIP on DPDK (memif; tap in a namespace; pci with --stack-opt pci=BDF)",
-	.topologies = (const char *const[]){ "memif", "tap", "pci", NULL },
+	.topologies = (const char *const[]){ "memif", "tap", "veth", "pci", NULL },
 	.create = lwip_create,
 	.free = lwip_free,
 	.socket = lwip_socket_op,

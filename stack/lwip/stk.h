@@ -55,6 +55,7 @@ struct stk_cfg {
 	char log_level[32];
 	char tap_addr[24];		/* topology=tap: the kernel end's ADDRESS/BITS, or none */
 	char tap_name[16];		/* topology=tap: the netdev's name (IFNAMSIZ) */
+	char veth_if[16];		/* topology=veth: the veth end af_packet takes */
 	unsigned int n_mbufs;
 	unsigned int link_timeout_ms;
 	unsigned int tw_max;		/* TIME_WAIT pcbs kept before the oldest are recycled */

@@ -65,13 +65,13 @@ int stk_tap_check_netns(char *err, size_t len)
 	struct stat self;
 
 	if (stat("/proc/self/ns/net", &self) < 0) {
-		snprintf(err, len, "topology tap: cannot tell which network namespace this is "
+		snprintf(err, len, "topology tap/veth: cannot tell which network namespace this is "
 			 "(%s)", strerror(errno));
 		return -EPERM;
 	}
 	if (same_ns(&self, "/proc/1/ns/net") || !in_named_ns(&self)) {
-		snprintf(err, len, "topology tap: refusing to create a tap outside a namespace the "
-			 "run created: run it under `ip netns exec NS`");
+		snprintf(err, len, "topology tap/veth: refusing to take a kernel interface outside a "
+			 "namespace the run created: run it under `ip netns exec NS`");
 		return -EPERM;
 	}
 	return 0;

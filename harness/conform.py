@@ -246,18 +246,23 @@ def summarize(trace: list[dict], limit: int = 4) -> str:
     return ", ".join(bits[:limit]) + (" ..." if len(bits) > limit else "") or "all ok"
 
 
+def classify(name: str, backend: str, error: str | None, diff: dict | None, differs: str,
+             listed: dict[str, dict[str, str]]) -> tuple[str, str]:
+    """The verdict of one case or packet check on one backend, and its reason: a match, a
+    difference listed in divergences.txt (its reason), or a divergence (what went wrong)."""
+    reason = listed.get(backend, {}).get(name)
+    if error is None and diff is None:
+        return "match", reason or ""
+    if reason:
+        return "listed-divergence", reason
+    return "divergence", error or differs
+
+
 def verdict_for(name: str, backend: str, oracle: Run, other: Run,
                 listed: dict[str, dict[str, str]]) -> dict:
     diff = None if other.error else first_difference(oracle, other)
-    reason = listed.get(backend, {}).get(name)
-    if other.error is None and diff is None:
-        verdict = "match"
-    elif reason:
-        verdict = "listed-divergence"
-    else:
-        verdict = "divergence"
-    return {"backend": backend, "verdict": verdict,
-            "reason": reason or other.error or ("" if diff is None else "differs"),
+    verdict, reason = classify(name, backend, other.error, diff, "differs", listed)
+    return {"backend": backend, "verdict": verdict, "reason": reason,
             "first_difference": diff, "trace": {"sut": other.sut, "peer": other.peer}}
 
 

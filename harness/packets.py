@@ -1205,17 +1205,10 @@ def load_conform() -> Any:
 def verdict_for(name: str, backend: str, kernel: dict[str, Any], other: dict[str, Any],
                 listed: dict[str, dict[str, str]]) -> dict[str, Any]:
     diff = first_difference(kernel["trace"], other["trace"])
-    reason = listed.get(backend, {}).get(name)
-    if other["error"] is None and diff is None:
-        verdict = "match"
-    elif reason:
-        verdict = "listed-divergence"
-    else:
-        verdict = "divergence"
-    return {"backend": backend, "verdict": verdict,
-            "reason": reason or other["error"] or ("" if diff is None else
-                                                   f"step {diff['step']} ({diff['op']}) "
-                                                   f"field {diff['field']}"),
+    differs = "" if diff is None else f"step {diff['step']} ({diff['op']}) field {diff['field']}"
+    verdict, reason = load_conform().classify(name, backend, other["error"], diff, differs,
+                                              listed)
+    return {"backend": backend, "verdict": verdict, "reason": reason,
             "first_difference": diff, "trace": {"sut": other["trace"], "peer": []}}
 
 

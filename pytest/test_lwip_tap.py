@@ -19,18 +19,9 @@ SCENARIOS = ["echo_rr", "echo_rr_open", "rr_many", "stream_send", "stream_recv",
 DIRECTIONS = {"lwip-engine": ["--backend", "lwip"],
               "lwip-sut": ["--backend", "kernel", "--sut-backend", "lwip"]}
 
-pytestmark = [pytest.mark.root, pytest.mark.dpdk, pytest.mark.netns]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def lwip_built() -> None:
-    if "lwip" not in harness.built_backends():
-        pytest.skip("dpdk: the lwip backend is not built into this binary")
-
-
-def namespaces() -> set[str]:
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    return {line.split()[0] for line in out.splitlines() if line.startswith("tcplab-rt")}
+pytestmark = [pytest.mark.root, pytest.mark.dpdk, pytest.mark.netns,
+              pytest.mark.skipif("lwip" not in harness.built_backends(),
+                                 reason="dpdk: the lwip backend is not built into this binary")]
 
 
 def run(tcplab_bin: Path, out: Path, scenario: str, *flags: str) -> subprocess.CompletedProcess:
@@ -43,7 +34,7 @@ def run(tcplab_bin: Path, out: Path, scenario: str, *flags: str) -> subprocess.C
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_scenario_over_tap(tcplab_bin: Path, tmp_path: Path, scenario: str,
                            direction: str) -> None:
-    before = namespaces()
+    before = harness.run_namespaces("tcplab-rt")
     done = run(tcplab_bin, tmp_path, scenario, *DIRECTIONS[direction])
     assert done.returncode == 0, done.stdout + done.stderr
     doc = json.loads((tmp_path / f"{scenario}.json").read_text())
@@ -52,17 +43,17 @@ def test_scenario_over_tap(tcplab_bin: Path, tmp_path: Path, scenario: str,
     assert doc["passed"] and doc["metrics"]["errors"] == 0
     assert all(c["ok"] for c in doc["checks"] if "integrity" in c["name"]
                or c["name"].startswith("sut_")), doc["checks"]
-    assert namespaces() <= before, "the run's namespace is left behind"
+    assert harness.run_namespaces("tcplab-rt") <= before, "the run's namespace is left behind"
 
 
 def test_sigint_removes_the_namespace(tcplab_bin: Path, tmp_path: Path) -> None:
-    before = namespaces()
+    before = harness.run_namespaces("tcplab-rt")
     proc = subprocess.Popen([str(tcplab_bin), "run", "echo_rr", "--topology", "tap",
                              "--duration", "30", "--quiet", "--out", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
-        while f"tcplab-rt{proc.pid}" not in namespaces():
+        while f"tcplab-rt{proc.pid}" not in harness.run_namespaces("tcplab-rt"):
             assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
@@ -73,7 +64,7 @@ def test_sigint_removes_the_namespace(tcplab_bin: Path, tmp_path: Path) -> None:
             proc.wait()
     assert proc.returncode == 1, proc.stderr.read()	# interrupted: a result, not passed
     assert json.loads((tmp_path / "echo_rr.json").read_text())["interrupted"] is True
-    assert namespaces() <= before
+    assert harness.run_namespaces("tcplab-rt") <= before
 
 
 def test_a_killed_runs_namespace_is_removed_by_the_next(tcplab_bin: Path,
@@ -84,16 +75,16 @@ def test_a_killed_runs_namespace_is_removed_by_the_next(tcplab_bin: Path,
     name = f"tcplab-rt{proc.pid}"
     try:
         deadline = time.monotonic() + 30
-        while name not in namespaces():
+        while name not in harness.run_namespaces("tcplab-rt"):
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
     finally:
         os.kill(proc.pid, signal.SIGKILL)	# its SUT dies with it (PR_SET_PDEATHSIG)
         proc.wait()
-    assert name in namespaces()	# too hard to clean up after...
+    assert name in harness.run_namespaces("tcplab-rt")	# too hard to clean up after...
     done = run(tcplab_bin, tmp_path / "b", "echo_rr", "--backend", "lwip")
     assert done.returncode == 0, done.stderr
-    assert name not in namespaces()	# ...so the next tap run does
+    assert name not in harness.run_namespaces("tcplab-rt")	# ...so the next tap run does
 
 
 @pytest.mark.parametrize("flags,message", [
@@ -106,10 +97,10 @@ def test_a_killed_runs_namespace_is_removed_by_the_next(tcplab_bin: Path,
 ])
 def test_bad_tap_combinations_exit_2(tcplab_bin: Path, tmp_path: Path, flags: list[str],
                                      message: str) -> None:
-    before = namespaces()
+    before = harness.run_namespaces("tcplab-rt")
     done = subprocess.run([str(tcplab_bin), "run", "echo_rr", "--out", str(tmp_path), *flags],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert message in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert not (tmp_path / "echo_rr.json").exists()
-    assert namespaces() == before
+    assert harness.run_namespaces("tcplab-rt") == before

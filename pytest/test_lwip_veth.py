@@ -19,24 +19,15 @@ PAIRS = {"lwip-lwip": ("lwip", "lwip"), "lwip-kernel": ("lwip", "kernel"),
 CASES = [(s, "lwip-lwip") for s in SCENARIOS] + \
     [(s, p) for s in ("echo_rr", "stream_send", "crr") for p in PAIRS if p != "lwip-lwip"]
 
-pytestmark = [pytest.mark.root, pytest.mark.dpdk, pytest.mark.netns]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def lwip_built() -> None:
-    if "lwip" not in harness.built_backends():
-        pytest.skip("dpdk: the lwip backend is not built into this binary")
-
-
-def namespaces() -> set[str]:
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    return {line.split()[0] for line in out.splitlines() if line.startswith("tcplab-r")}
+pytestmark = [pytest.mark.root, pytest.mark.dpdk, pytest.mark.netns,
+              pytest.mark.skipif("lwip" not in harness.built_backends(),
+                                 reason="dpdk: the lwip backend is not built into this binary")]
 
 
 @pytest.mark.parametrize("scenario,pair", CASES)
 def test_scenario_over_veth(tcplab_bin: Path, tmp_path: Path, scenario: str, pair: str) -> None:
     engine, sut = PAIRS[pair]
-    before = namespaces()
+    before = harness.run_namespaces("tcplab-r")
     done = subprocess.run([str(tcplab_bin), "run", scenario, "--topology", "veth", "--backend",
                            engine, "--sut-backend", sut, "--duration", "1", "--warmup", "0.3",
                            "--quiet", "--out", str(tmp_path)], capture_output=True, text=True,
@@ -48,7 +39,7 @@ def test_scenario_over_veth(tcplab_bin: Path, tmp_path: Path, scenario: str, pai
     if engine == "lwip":
         c = doc["stack_counters"]
         assert c["mbufs_in_use"] <= c["mbufs_in_use_start"] and c["tcp_active"] == 0, c
-    assert namespaces() <= before, "the run's namespaces are left behind"
+    assert harness.run_namespaces("tcplab-r") <= before, "the run's namespaces are left behind"
 
 
 def test_default_sides_are_lwip(tcplab_bin: Path, tmp_path: Path) -> None:
@@ -67,13 +58,13 @@ def test_default_sides_are_lwip(tcplab_bin: Path, tmp_path: Path) -> None:
 ])
 def test_bad_veth_combinations_exit_2(tcplab_bin: Path, tmp_path: Path, flags: list[str],
                                       message: str) -> None:
-    before = namespaces()
+    before = harness.run_namespaces("tcplab-r")
     done = subprocess.run([str(tcplab_bin), "run", "echo_rr", "--out", str(tmp_path), *flags],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert message in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert not (tmp_path / "echo_rr.json").exists()
-    assert namespaces() == before
+    assert harness.run_namespaces("tcplab-r") == before
 
 
 def test_lwip_refuses_veth_outside_a_run_namespace(tcplab_bin: Path) -> None:

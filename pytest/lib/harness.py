@@ -36,3 +36,9 @@ def built_backends() -> list[str]:
         return [b["name"] for b in json.loads(out)["backends"]]
     except (OSError, ValueError, KeyError):
         return ["kernel"]
+
+
+def run_namespaces(prefix: str = "tcplab-r") -> set[str]:
+    """The network namespaces whose names start with @p prefix (tcplab run's: tcplab-r)."""
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return {line.split()[0] for line in out.splitlines() if line.startswith(prefix)}

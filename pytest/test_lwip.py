@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,3 +228,71 @@ def test_under_asan(lwip_ok: None, procs: ProcessManager, root: Path, scenario: 
     assert "Sanitizer" not in err and "runtime error" not in err, err
     assert rc == EXIT_PASS, f"exit {rc}: {err}"
     assert run.result()["passed"] is True
+
+
+# (flags, netif_mtu, netif_checksum) on both sides: memif's defaults are a 9000-byte MTU with
+# checksums off (memif is shared memory); mtu=1500 checksum=on is Debian's wire behaviour.
+MEMIF_NETIF = {"default": ([], 9000, 0),
+               "mtu1500-checksum-on": (["--stack-opt", "mtu=1500", "--stack-opt", "checksum=on"],
+                                       1500, 1)}
+ETH_HDR = 14
+
+
+@pytest.mark.parametrize("setting", sorted(MEMIF_NETIF))
+def test_memif_mtu_and_checksum(lwip_ok: None, procs: ProcessManager, tcplab_bin: Path,
+                                tmp_path: Path, setting: str) -> None:
+    """The netif has the MTU and checksum setting asked for, on both sides, and a bulk
+    stream then fills its frames: jumbo frames on a 9000 MTU, never more than 1514 bytes on
+    a 1500 one. What lwIP holds is read back, not the option."""
+    flags, mtu, checksum = MEMIF_NETIF[setting]
+    if checksum == 0 and "tcplab lwipopts" not in lwip_stack_version(procs, tcplab_bin,
+                                                                     tmp_path / "v"):
+        pytest.skip("built with Debian's packaged lwIP: no per-netif checksum control")
+    run = start_run(procs, tcplab_bin, "stream_send", tmp_path, "--duration", DURATION,
+                    "--warmup", WARMUP, *flags)
+    rc = run.finish()
+    assert rc == EXIT_PASS, f"exit {rc}: {run.proc.stderr_text().strip()}"
+    doc = run.result()
+    assert doc["passed"] is True, [c for c in doc["checks"] if not c["ok"]]
+    for side, c in (("engine", doc["stack_counters"]), ("sut", doc["sut"]["stack"])):
+        assert (c["netif_mtu"], c["netif_checksum"]) == (mtu, checksum), (side, c)
+    c = doc["stack_counters"]
+    mean_frame = c["tx_bytes"] / c["tx_packets"]
+    if mtu > 1500:
+        assert mean_frame > 1500 + ETH_HDR, f"mean frame {mean_frame:.0f} B on a {mtu} MTU"
+    else:
+        assert mean_frame <= 1500 + ETH_HDR, f"mean frame {mean_frame:.0f} B on a {mtu} MTU"
+
+
+def lwip_stack_version(procs: ProcessManager, binary: Path, out: Path) -> str:
+    """versions.stack of a short lwip/memif run: says which lwIP build this is."""
+    out.mkdir(exist_ok=True)
+    run = start_run(procs, binary, "echo_rr", out, "--duration", "0.1", "--warmup", "0")
+    assert run.finish() == EXIT_PASS, run.proc.stderr_text()
+    return run.result()["versions"]["stack"]
+
+
+def test_lwip_built_from_debian_source(lwip_ok: None, procs: ProcessManager, tcplab_bin: Path,
+                                       root: Path, tmp_path: Path) -> None:
+    """Where ci/lwip-source.sh has the source tree (it fetched it for this build), the
+    binary links lwIP built from it with stack/lwip/opts/lwipopts.h, not the packaged one."""
+    fetched = subprocess.run([str(root / "ci" / "lwip-source.sh")], capture_output=True,
+                             text=True)
+    if fetched.returncode != 0:
+        pytest.skip(f"no lwip source here: {fetched.stderr.strip()}")
+    version = lwip_stack_version(procs, tcplab_bin, tmp_path)
+    assert "tcplab lwipopts" in version, version
+    assert Path(fetched.stdout.strip()).name.removeprefix("lwip-") in version, version
+
+
+@pytest.mark.parametrize("opt,needle", [("mtu=100", "mtu"), ("mtu=9001", "mtu"),
+                                        ("checksum=maybe", "checksum")])
+def test_bad_netif_option_is_one_line_exit_2(lwip_ok: None, procs: ProcessManager,
+                                             tcplab_bin: Path, tmp_path: Path, opt: str,
+                                             needle: str) -> None:
+    run = start_run(procs, tcplab_bin, "echo_rr", tmp_path, "--duration", "0.1",
+                    "--stack-opt", opt)
+    assert run.finish() == EXIT_USAGE
+    lines = [ln for ln in run.proc.stderr_text().splitlines() if ln.startswith("lwip:")]
+    assert len(lines) == 1 and f"stack option {needle}" in lines[0], lines
+    assert leftovers(run.run_id) == []

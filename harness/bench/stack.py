@@ -9,8 +9,11 @@ Prints the four ratios of issue 3 with their targets:
   kernel echo_rr p50 / lwip echo_rr p50            >= 50
   lwip stream_send throughput / kernel's           >= 1.3
   lwip crr connections/s / kernel's                >= 2
-Runs are short (--duration, default 2 s): the machine is shared. A benchmark, never a test:
-a missed target is reported, not failed; exit 2 only when something could not run.
+Every figure is taken --rounds times (default 5), a round being all of them back to back,
+and each ratio is computed within a round, so a machine whose speed drifts between rounds
+moves numerator and denominator together; the median ratio is judged. Runs are short
+(--duration, default 2 s): the machine is shared. A benchmark, never a test: a missed
+target is reported, not failed; exit 2 only when something could not run.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from common import ROOT, log, run_scenario, stop
+from common import ROOT, log, median, run_scenario, stop
 
 READY_TIMEOUT_S = 60.0
 TARGETS = [
@@ -77,9 +80,13 @@ def floor(duration: float, warmup: float) -> dict:
             stop(server)
 
 
-def scenario(name: str, backend: str, duration: float, warmup: float) -> dict:
-    topo = ["--topology", "memif"] if backend == "lwip" else []
-    doc = run_scenario(name, "--backend", backend, *topo, "--duration", str(duration),
+def scenario(name: str, backend: str, duration: float, warmup: float,
+             stack_opts: list[str]) -> dict:
+    extra = ["--topology", "memif"] if backend == "lwip" else []
+    if backend == "lwip":
+        for o in stack_opts:
+            extra += ["--stack-opt", o]
+    doc = run_scenario(name, "--backend", backend, *extra, "--duration", str(duration),
                        "--warmup", str(warmup))
     if doc["metrics"]["errors"]:
         log(f"{name} on {backend}: {doc['metrics']['errors']} errors "
@@ -87,56 +94,93 @@ def scenario(name: str, backend: str, duration: float, warmup: float) -> dict:
     return doc["metrics"]
 
 
-def measure(duration: float, warmup: float) -> tuple[dict, list[str]]:
+def one_round(duration: float, warmup: float, stack_opts: list[str]) -> dict:
+    """Every figure once, back to back: the floor, then each scenario on both backends."""
     f: dict = {}
-    rows = []
-    log("raw memif ping-pong")
     pp = floor(duration, warmup)
-    f["floor_p50"] = pp["p50_ns"]
-    rows.append(f"raw memif 64 B round trip      p50 {pp['p50_ns'] / 1e3:9.2f} us   "
-                f"p99 {pp['p99_ns'] / 1e3:9.2f} us   ({pp['count']} round trips)")
-    for backend in ("lwip", "kernel"):
-        log(f"echo_rr, stream_send, crr on {backend}")
-        rr = scenario("echo_rr", backend, duration, warmup)
-        st = scenario("stream_send", backend, duration, warmup)
-        crr = scenario("crr", backend, duration, warmup)
-        f[f"{backend}_rr_p50"] = rr["latency_ns"]["p50"]
-        f[f"{backend}_stream_bps"] = st["throughput_bps"]
-        f[f"{backend}_crr_cps"] = crr["connections_per_s"]
-        rows.append(f"{backend:6} echo_rr                 p50 {rr['latency_ns']['p50'] / 1e3:9.2f}"
-                    f" us   p99 {rr['latency_ns']['p99'] / 1e3:9.2f} us   "
-                    f"{rr['tps']:10.0f} tps")
-        rows.append(f"{backend:6} stream_send             {st['throughput_bps'] / 1e9:9.2f} Gbit/s")
-        rows.append(f"{backend:6} crr                     {crr['connections_per_s']:9.0f} conn/s  "
-                    f"p50 {crr['latency_ns']['p50'] / 1e3:9.2f} us")
-    return f, rows
+    f["floor_p50"], f["floor_p99"] = pp["p50_ns"], pp["p99_ns"]
+    for name in ("echo_rr", "stream_send", "crr"):
+        for backend in ("lwip", "kernel"):
+            m = scenario(name, backend, duration, warmup, stack_opts)
+            if name == "echo_rr":
+                f[f"{backend}_rr_p50"] = m["latency_ns"]["p50"]
+                f[f"{backend}_rr_p99"] = m["latency_ns"]["p99"]
+                f[f"{backend}_rr_tps"] = m["tps"]
+            elif name == "stream_send":
+                f[f"{backend}_stream_bps"] = m["throughput_bps"]
+            else:
+                f[f"{backend}_crr_cps"] = m["connections_per_s"]
+    return f
 
 
-def report(f: dict, rows: list[str]) -> None:
-    print("\n".join(rows))
+def ratios(f: dict) -> dict:
+    return {label: (f[num] / f[den] if f[den] else float("inf"))
+            for label, num, den, _, _ in TARGETS}
+
+
+def measure(rounds: int, duration: float, warmup: float, stack_opts: list[str]) -> list[dict]:
+    out = []
+    for i in range(rounds):
+        log(f"round {i + 1}/{rounds}: raw memif ping-pong, echo_rr, stream_send, crr "
+            f"(lwip, kernel)")
+        out.append(one_round(duration, warmup, stack_opts))
+    return out
+
+
+def spread(values: list[float], scale: float, fmt: str) -> str:
+    """median, and the range over the rounds when there are several"""
+    text = format(median(values) / scale, fmt)
+    if len(values) > 1:
+        text += f" ({format(min(values) / scale, fmt)}..{format(max(values) / scale, fmt)})"
+    return text
+
+
+def report(per_round: list[dict]) -> None:
+    col = {k: [r[k] for r in per_round] for k in per_round[0]}
+    us, gbit = 1e3, 1e9
+    print(f"figures: median of {len(per_round)} round(s), (min..max) over rounds")
+    print(f"raw memif 64 B round trip   p50 {spread(col['floor_p50'], us, '.2f')} us   "
+          f"p99 {spread(col['floor_p99'], us, '.2f')} us")
+    for b in ("lwip", "kernel"):
+        print(f"{b:6} echo_rr              p50 {spread(col[f'{b}_rr_p50'], us, '.2f')} us   "
+              f"p99 {spread(col[f'{b}_rr_p99'], us, '.2f')} us")
+        print(f"{b:6} stream_send          {spread(col[f'{b}_stream_bps'], gbit, '.2f')} Gbit/s")
+        print(f"{b:6} crr                  {spread(col[f'{b}_crr_cps'], 1, '.0f')} conn/s")
     print()
-    for label, num, den, target, at_least in TARGETS:
-        ratio = f[num] / f[den] if f[den] else float("inf")
-        ok = ratio >= target if at_least else ratio <= target
-        print(f"{label:42} {ratio:8.2f}   target {'>=' if at_least else '<='} {target:<5g} "
-              f"{'ok' if ok else 'MISSED'}")
+    print("ratios: each round's figures divided within that round; median (min..max)")
+    per = [ratios(r) for r in per_round]
+    for label, _, _, target, at_least in TARGETS:
+        vals = [p[label] for p in per]
+        ok = median(vals) >= target if at_least else median(vals) <= target
+        print(f"{label:42} {spread(vals, 1, '8.2f'):24} target {'>=' if at_least else '<='} "
+              f"{target:<5g} {'ok' if ok else 'MISSED'}")
 
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="tcplab bench stack", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="rounds of every figure, back to back (5); ratios are per round")
     ap.add_argument("--duration", type=float, default=2.0, help="seconds per run (2)")
     ap.add_argument("--warmup", type=float, default=0.5, help="warm-up seconds (0.5)")
-    ap.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    ap.add_argument("--stack-opt", action="append", default=[], metavar="K=V",
+                    help="a backend setting for the lwip runs, e.g. mtu=1500 (repeatable)")
+    ap.add_argument("--json", action="store_true", help="also print every round as JSON")
     args = ap.parse_args(argv)
+    if args.rounds < 1 or args.duration <= 0 or args.warmup < 0:
+        ap.error("--rounds must be >= 1, --duration > 0 and --warmup >= 0")
+    for o in args.stack_opt:
+        if "=" not in o:
+            ap.error(f"--stack-opt {o}: expected KEY=VALUE")
     t0 = time.monotonic()
     try:
-        f, rows = measure(args.duration, args.warmup)
+        per_round = measure(args.rounds, args.duration, args.warmup, args.stack_opt)
     except (RuntimeError, subprocess.TimeoutExpired, OSError, KeyError) as e:
         log(f"stack: {e}")
         return 2
-    report(f, rows)
+    report(per_round)
     if args.json:
-        print(json.dumps(f, indent=1))
+        print(json.dumps({"rounds": per_round, "ratios": [ratios(r) for r in per_round]},
+                         indent=1))
     log(f"stack: done in {time.monotonic() - t0:.0f} s")
     return 0

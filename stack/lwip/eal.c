@@ -53,7 +53,12 @@ static const struct opt_def known_opts[] = {
 	{ "tap_addr", "topology=tap: ADDRESS/BITS for the kernel end of the tap, or none" },
 	{ "tap_name", "topology=tap: the tap netdev's name (default from run id and role)" },
 	{ "veth_if", "topology=veth: the veth end af_packet takes (default tlv-s / tlv-c)" },
+	{ "mtu", "the netif's MTU (memif: 9000; elsewhere the port's)" },
+	{ "checksum", "auto | on | off: lwIP's IP/TCP checksums (auto: off on memif only)" },
 };
+
+#define MEMIF_MTU 9000
+#define MTU_MAX 9000	/* a frame must fit one mbuf: stk_port_open sizes them by the MTU */
 
 static int check_keys(const struct tl_stack_params *p, char *err, size_t len)
 {
@@ -69,10 +74,13 @@ static int check_keys(const struct tl_stack_params *p, char *err, size_t len)
 			    strncmp(known_opts[k].key, p->opts[i], klen) == 0)
 				found = true;
 		if (!found || eq == NULL) {
-			snprintf(err, len, "stack option '%s': expected KEY=VALUE with KEY one of "
-				 "topology, ip, netmask, gw, pci, huge, eal, log, mbufs, "
-				 "link_timeout_ms, tw_max, idle_yield_us, cpu, tap_addr, tap_name",
-				 p->opts[i]);
+			int n = snprintf(err, len, "stack option '%s': expected KEY=VALUE with KEY "
+					 "one of", p->opts[i]);
+
+			for (k = 0; k < sizeof(known_opts) / sizeof(known_opts[0]); k++)
+				if (n >= 0 && (size_t)n < len)
+					n += snprintf(err + n, len - (size_t)n, "%s %s",
+						      k ? "," : "", known_opts[k].key);
 			return -EINVAL;
 		}
 	}
@@ -132,6 +140,41 @@ static int uint_opt(unsigned int *dst, const struct tl_stack_params *p, const ch
 	return 0;
 }
 
+/*
+ * checksum=auto (default): off on memif, on elsewhere. memif is shared memory between two
+ * processes of one host: nothing on it corrupts a frame, and both ends are this backend.
+ * Debian's packaged lwIP has no per-netif switch (LWIP_CHECKSUM_CTRL_PER_NETIF): there the
+ * option is accepted and checksums stay on (netif.c).
+ */
+static int checksum_opt(struct stk_cfg *cfg, const struct tl_stack_params *p, char *err,
+			size_t len)
+{
+	char v[8];
+	int r = copy_opt(v, sizeof(v), p, "checksum", "auto", err, len);
+
+	if (r < 0)
+		return r;
+	if (strcmp(v, "auto") == 0) {
+		cfg->checksum = strcmp(cfg->topology, "memif") != 0;
+		return 0;
+	}
+	if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0) {
+		cfg->checksum = strcmp(v, "on") == 0;
+		return 0;
+	}
+	snprintf(err, len, "stack option checksum: expected auto, on or off, got '%s'", v);
+	return -EINVAL;
+}
+
+/* memif's ring buffers hold a whole frame each: the MTU and the Ethernet header, rounded up to
+ * 1 KiB (2048 for a 1500 MTU, memif's default) */
+static unsigned int memif_bsize(unsigned int mtu)
+{
+	unsigned int need = (mtu ? mtu : 1500) + 14;
+
+	return need <= 2048 ? 2048 : (need + 1023) / 1024 * 1024;
+}
+
 static int memif_vdev(struct stk_cfg *cfg)
 {
 	bool server = cfg->role == TL_ROLE_SERVER;
@@ -139,8 +182,9 @@ static int memif_vdev(struct stk_cfg *cfg)
 
 	n = snprintf(cfg->vdev, sizeof(cfg->vdev),
 		     "net_memif0,role=%s,id=0,socket=/run/tcplab/%s.memif,socket-abstract=yes,"
-		     "mac=02:77:00:00:00:%02x,rsize=10,bsize=2048",
-		     server ? "server" : "client", cfg->run_id, server ? 2 : 1);
+		     "mac=02:77:00:00:00:%02x,rsize=10,bsize=%u",
+		     server ? "server" : "client", cfg->run_id, server ? 2 : 1,
+		     memif_bsize(cfg->mtu));
 	return n < (int)sizeof(cfg->vdev) ? 0 : -ENAMETOOLONG;
 }
 
@@ -235,6 +279,11 @@ int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *er
 		r = uint_opt(&cfg->tw_max, p, "tw_max", 256, 0, 1u << 20, err, len);
 	if (r == 0)
 		r = uint_opt(&cfg->idle_yield_us, p, "idle_yield_us", 0, 0, 1000000, err, len);
+	if (r == 0)
+		r = uint_opt(&cfg->mtu, p, "mtu", strcmp(cfg->topology, "memif") == 0 ? MEMIF_MTU : 0,
+			     576, MTU_MAX, err, len);
+	if (r == 0)
+		r = checksum_opt(cfg, p, err, len);
 	if (r < 0)
 		return r;
 	if (strcmp(cfg->huge, "auto") != 0 && strcmp(cfg->huge, "yes") != 0 &&

@@ -31,6 +31,7 @@
 #include "lwip/tcp.h"
 #include "lwip/tcpip.h"
 
+#include "tcplab_config.h"
 #include "../transport_pvt.h"
 #include "stk.h"
 
@@ -70,7 +71,7 @@ struct lwip_stack {
 	uint64_t cycles_per_ms;
 	unsigned int n_open;
 	bool peer_lost_told;
-	char version[96];
+	char version[160];
 	struct sock_state sk[TRACKED_SOCKETS];
 };
 
@@ -194,7 +195,8 @@ static struct tl_stack *lwip_create(const struct tl_stack_params *p)
 	}
 	l->mbufs_start = stk_port_mbufs_in_use(&l->port);
 	l->cycles_per_ms = rte_get_tsc_hz() / 1000;
-	snprintf(l->version, sizeof(l->version), "lwip %s, dpdk %s", LWIP_VERSION_STRING,
+	snprintf(l->version, sizeof(l->version), "lwip %s (%s), dpdk %s", LWIP_VERSION_STRING,
+		 TCPLAB_LWIP_BUILD,
 		 strncmp(rte_version(), "DPDK ", 5) == 0 ? rte_version() + 5 : rte_version());
 	return &l->base;
 }
@@ -764,7 +766,8 @@ static void put(struct tl_counter *out, unsigned int max, unsigned int *n, const
 /*
  * The counters, after a settle: connections lwIP still has open (tcp_active: not counting
  * TIME_WAIT, which is not open), sockets not closed, mbufs out of the pool against the level
- * when the stack started, and every drop by reason.
+ * when the stack started, every drop by reason, and the netif's MTU and checksum setting
+ * (1: computed and checked) as lwIP has them.
  */
 static unsigned int lwip_counters(struct tl_stack *st, struct tl_counter *out, unsigned int max)
 {
@@ -779,6 +782,8 @@ static unsigned int lwip_counters(struct tl_stack *st, struct tl_counter *out, u
 	put(out, max, &n, "sockets_open", l->n_open);
 	put(out, max, &n, "mbufs_in_use_start", l->mbufs_start);
 	put(out, max, &n, "mbufs_in_use", stk_port_mbufs_in_use(&l->port));
+	put(out, max, &n, "netif_mtu", stk_netif_mtu(l->nf));
+	put(out, max, &n, "netif_checksum", stk_netif_checksum(l->nf));
 	return n;
 }
 

@@ -36,6 +36,12 @@
 
 #include "stk.h"
 
+/* Built against lwIP from source (stack/lwip/opts): its lwipopts.h must be the one in force
+ * here too, or this file and lwIP disagree on the layout of struct netif. */
+#if defined(TCPLAB_LWIP_SOURCE) && !defined(TCPLAB_LWIPOPTS_H)
+#error "lwIP built from source, but this file sees another lwipopts.h"
+#endif
+
 #define TIMERS_US 100		/* lwIP's timers have 1 ms granularity at best */
 #define HOUSEKEEP_US 1000
 
@@ -50,6 +56,7 @@ struct stk_netif {
 	uint64_t next_housekeep;
 	bool link_up;
 	bool peer_lost;
+	bool checksum;
 };
 
 unsigned int stk_netif_priv_size(void)
@@ -167,6 +174,11 @@ static err_t netif_init_cb(struct netif *netif)
 	if (stk_port_mac(nf->pt, netif->hwaddr) < 0)
 		return ERR_IF;
 	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+	/* checksum=off (memif by default): neither computed nor checked. A no-op with Debian's
+	 * packaged lwIP, which has no per-netif control (stk_cfg.checksum) */
+	if (!nf->checksum) {
+		NETIF_SET_CHECKSUM_CTRL(netif, 0);
+	}
 	return ERR_OK;
 }
 
@@ -236,6 +248,23 @@ unsigned int stk_loop_once(struct stk_netif *nf, bool *changed)
 	return n;
 }
 
+unsigned int stk_netif_mtu(const struct stk_netif *nf)
+{
+	return nf->netif.mtu;
+}
+
+/* What lwIP itself will do on this netif (its flags, not the option that set them): with
+ * Debian's packaged lwIP the macro is empty and the answer is always yes. */
+bool stk_netif_checksum(struct stk_netif *nf)
+{
+	bool on = false;
+
+	IF__NETIF_CHECKSUM_ENABLED(&nf->netif, NETIF_CHECKSUM_GEN_TCP) {
+		on = true;
+	}
+	return on;
+}
+
 bool stk_netif_peer_lost(const struct stk_netif *nf)
 {
 	return nf->peer_lost;
@@ -272,6 +301,7 @@ struct stk_netif *stk_netif_start(struct stk_port *pt, const struct stk_cfg *cfg
 	nf->pt = pt;
 	nf->c = pt->c;
 	nf->tw_max = cfg->tw_max;
+	nf->checksum = cfg->checksum;
 	nf->timer_cycles = rte_get_tsc_hz() / (1000000 / TIMERS_US);
 	nf->housekeep_cycles = rte_get_tsc_hz() / (1000000 / HOUSEKEEP_US);
 	tcpip_init(NULL, NULL);

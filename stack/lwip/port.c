@@ -45,6 +45,29 @@ static int find_port(const struct stk_cfg *cfg, uint16_t *port_id)
 	return dpdk_err(rte_eth_dev_get_port_by_name(name, port_id));
 }
 
+/* The MTU the netif gets: mtu= where the user or the topology set one, else the port's. */
+static unsigned int port_mtu(const struct stk_port *pt, const struct stk_cfg *cfg)
+{
+	uint16_t mtu = 1500;
+
+	if (cfg->mtu != 0)
+		return cfg->mtu;
+	rte_eth_dev_get_mtu(pt->port_id, &mtu);
+	return mtu;
+}
+
+/*
+ * One mbuf holds one whole frame (RX drops chained mbufs, TX copies into one): headroom, the
+ * Ethernet header and the MTU, rounded up to 1 KiB. A 1500 MTU keeps DPDK's default size.
+ * memif copies a frame across as many of its 2048-byte ring buffers as it needs.
+ */
+static uint16_t mbuf_buf_size(unsigned int mtu)
+{
+	unsigned int need = RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + mtu;
+
+	return (uint16_t)RTE_MAX((unsigned int)RTE_MBUF_DEFAULT_BUF_SIZE, RTE_ALIGN(need, 1024));
+}
+
 static int configure(struct stk_port *pt)
 {
 	struct rte_eth_conf conf;
@@ -55,8 +78,8 @@ static int configure(struct stk_port *pt)
 	r = dpdk_err(rte_eth_dev_info_get(pt->port_id, &info));
 	if (r < 0)
 		return r;
-	/* lwIP 2.1 as Debian builds it checksums every segment in software and has no
-	 * per-netif checksum switch, so RX/TX checksum offloads would buy nothing: none asked. */
+	/* No offloads asked: lwIP 2.1 can skip checksums per netif (checksum=off, the memif
+	 * default) but cannot hand them to a NIC, and the virtual ports here offer none. */
 	r = dpdk_err(rte_eth_dev_configure(pt->port_id, 1, 1, &conf));
 	if (r == 0)
 		r = dpdk_err(rte_eth_rx_queue_setup(pt->port_id, 0, RX_DESC,
@@ -94,9 +117,10 @@ int stk_port_open(struct stk_port *pt, const struct stk_cfg *cfg, unsigned int p
 		return r;
 	}
 	snprintf(pool_name, sizeof(pool_name), "stk_pool_%u", pt->port_id);
+	pt->mtu = port_mtu(pt, cfg);
 	pt->pool = rte_pktmbuf_pool_create(pool_name, cfg->n_mbufs, POOL_CACHE,
 					   (uint16_t)RTE_ALIGN(priv_size, RTE_MBUF_PRIV_ALIGN),
-					   RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+					   mbuf_buf_size(pt->mtu), (int)rte_socket_id());
 	if (pt->pool == NULL) {
 		r = -rte_errno;
 		snprintf(err, len, "cannot create the mbuf pool of %u mbufs (%s)", cfg->n_mbufs,
@@ -238,8 +262,5 @@ int stk_port_mac(const struct stk_port *pt, uint8_t mac[6])
 
 unsigned int stk_port_mtu(const struct stk_port *pt)
 {
-	uint16_t mtu = 1500;
-
-	rte_eth_dev_get_mtu(pt->port_id, &mtu);
-	return mtu;
+	return pt->mtu;
 }

@@ -60,6 +60,8 @@ struct stk_cfg {
 	unsigned int link_timeout_ms;
 	unsigned int tw_max;		/* TIME_WAIT pcbs kept before the oldest are recycled */
 	unsigned int idle_yield_us;	/* tl_poll idle this long: sched_yield per pass (0: never) */
+	unsigned int mtu;		/* the netif's MTU; 0: the port's */
+	bool checksum;			/* lwIP computes and checks IP/TCP checksums */
 };
 
 /* Counters: every drop has its reason. Reported by the counters op in this order. */
@@ -89,6 +91,7 @@ struct stk_port {
 	bool started;
 	bool link_was_up;
 	struct rte_mempool *pool;
+	unsigned int mtu;		/* what a frame's payload may reach; mbufs hold a frame */
 	unsigned int n_tx;		/* written under the core lock; see stk_port_tx_pending */
 	struct rte_mbuf *tx[STK_TX_BATCH];
 	uint64_t *c;			/* the stack's counters */
@@ -136,6 +139,10 @@ void stk_netif_stop(struct stk_netif *nf);
 unsigned int stk_loop_once(struct stk_netif *nf, bool *changed);
 /** Connections lwIP still holds: returns those not in TIME_WAIT, sets @p time_wait. */
 unsigned int stk_netif_pcbs(struct stk_netif *nf, unsigned int *time_wait);
+/** The netif's MTU (stack option mtu, else the port's). */
+unsigned int stk_netif_mtu(const struct stk_netif *nf);
+/** True when lwIP computes and checks TCP checksums on the netif (stack option checksum). */
+bool stk_netif_checksum(struct stk_netif *nf);
 /** True once the link went down after having been up: the peer is gone. */
 bool stk_netif_peer_lost(const struct stk_netif *nf);
 

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lwipopts.h - tcplab's lwIP configuration, used when meson builds lwIP from Debian's lwip
+ * source package (ci/lwip-source.sh; -Dlwip=source, the default where the source can be had).
+ * It comes first on the include path, so lwIP's opt.h reads this file and not the one Debian's
+ * port ships; Debian's port (sys_arch.c, arch/cc.h, the posix socket headers) is used as is.
+ *
+ * Two groups of settings. The first keeps what the glue and the conformance results depend
+ * on exactly as Debian's liblwip 2.1.3 has it (stack/lwip/README.md lists those facts): the
+ * socket layer on Linux's own headers and errno, core locking, libc malloc for every pool,
+ * the same protocols and socket options. The second is why this build exists, each choice
+ * measured by `tcplab bench stack` (stack/lwip/README.md, "lwIP build"):
+ *  - per-netif checksum control: memif is shared memory between two processes on one host,
+ *    nothing on it can corrupt a frame, so the glue turns checksums off there (and only there:
+ *    tap, veth and pci keep them, and the packet checks with bad checksums run on those);
+ *  - a larger MSS, window and send buffer, so one segment can fill a jumbo memif frame and
+ *    a stream is not held to 64 KiB in flight.
+ */
+#ifndef TCPLAB_LWIPOPTS_H
+#define TCPLAB_LWIPOPTS_H
+
+/* ---- as Debian's liblwip 2.1.3 ---- */
+
+#define NO_SYS				0
+#define LWIP_TCPIP_CORE_LOCKING		1
+
+/* the socket layer on the C library's own socket headers: Linux values throughout */
+#define LWIP_SOCKET_EXTERNAL_HEADERS		1
+#define LWIP_SOCKET_EXTERNAL_HEADER_SOCKETS_H	"posix/sockets.h"
+#define LWIP_SOCKET_EXTERNAL_HEADER_INET_H	"posix/inet.h"
+#define LWIP_COMPAT_SOCKETS		0
+#define LWIP_SOCKET_OFFSET		1
+#define LWIP_SOCKET_SELECT		0
+#define LWIP_POLL			1
+#define LWIP_SOCKET_OPEN_COUNT		1
+
+/* every pool from malloc: sockets and pcbs are not capped at MEMP_NUM_* */
+#define MEM_LIBC_MALLOC			1
+#define MEMP_MEM_MALLOC			1
+#define MEM_USE_POOLS			0
+#define MEM_ALIGNMENT			8
+
+/* link output sees a whole frame in one pbuf */
+#define LWIP_NETIF_TX_SINGLE_PBUF	1
+#define LWIP_NETIF_LOOPBACK		1
+#define LWIP_HAVE_LOOPIF		0
+
+#define LWIP_RANDOMIZE_INITIAL_LOCAL_PORTS 1
+#define ARP_QUEUEING			1
+#define ARP_QUEUE_LEN			10
+#define IP_FORWARD			1
+
+#define LWIP_ARP			1
+#define LWIP_ETHERNET			1
+#define LWIP_IPV4			1
+#define LWIP_ICMP			1
+#define LWIP_IGMP			1
+#define LWIP_RAW			1
+#define LWIP_UDP			1
+#define LWIP_UDPLITE			1
+#define LWIP_TCP			1
+#define LWIP_IPV6			1
+#define LWIP_ICMP6			1
+#define LWIP_IPV6_MLD			1
+#define LWIP_IPV6_AUTOCONFIG		1
+#define LWIP_IPV6_DUP_DETECT_ATTEMPTS	1
+#define LWIP_IPV6_SEND_ROUTER_SOLICIT	1
+#define LWIP_IPV6_FORWARD		1
+#define LWIP_IPV6_NUM_ADDRESSES		6
+#define MEMP_NUM_MLD6_GROUP		16
+
+#define LWIP_TCP_KEEPALIVE		1
+#define LWIP_SO_SNDTIMEO		1
+#define LWIP_SO_RCVTIMEO		1
+#define LWIP_SO_RCVBUF			1
+#define LWIP_SO_LINGER			1
+#define SO_REUSE			1
+#define LWIP_MULTICAST_TX_OPTIONS	1
+
+#define LWIP_STATS			0
+#define LWIP_STATS_DISPLAY		0
+#define LWIP_NOASSERT_ON_ERROR		1
+
+/* Debian's port implements these (port/sys_arch.c) */
+void sys_check_core_locking(void);
+void sys_mark_tcpip_thread(void);
+void sys_lock_tcpip_core(void);
+void sys_unlock_tcpip_core(void);
+#define LWIP_ASSERT_CORE_LOCKED()	sys_check_core_locking()
+#define LWIP_MARK_TCPIP_THREAD()	sys_mark_tcpip_thread()
+#define LOCK_TCPIP_CORE()		sys_lock_tcpip_core()
+#define UNLOCK_TCPIP_CORE()		sys_unlock_tcpip_core()
+
+/* ---- tcplab's choices ---- */
+
+/*
+ * Checksums on by default; the glue clears them on memif (NETIF_SET_CHECKSUM_CTRL). Debian
+ * checksums while tcp_write copies (LWIP_CHECKSUM_ON_COPY): that sum is taken before lwIP
+ * knows the netif, so it would be computed for memif too and never used. Off: a netif with
+ * checksums on sums each segment when it leaves (tcp_output_segment).
+ */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF	1
+#define LWIP_CHECKSUM_ON_COPY		0
+
+/*
+ * The largest segment: a 9000-byte memif MTU less the IPv4 and TCP headers. On every netif
+ * lwIP sends and advertises min(TCP_MSS, MTU - 40) (TCP_CALCULATE_EFF_SEND_MSS), so a
+ * 1500-byte tap or veth still sees 1460, as with Debian's build.
+ */
+#define TCP_MSS				8960
+
+/*
+ * 512 KiB receive window and send buffer (Debian: 64 KiB): about 58 full segments in flight.
+ * The window scale follows: 512 KiB >> 4 fits the 16-bit window field.
+ */
+#define LWIP_WND_SCALE			1
+#define TCP_RCV_SCALE			4
+#define TCP_WND				(512 * 1024)
+#define TCP_SND_BUF			(512 * 1024)
+#define TCP_SND_QUEUELEN		((4 * (TCP_SND_BUF) + (TCP_MSS - 1)) / (TCP_MSS))
+/* writable again (POLLOUT) once this much of the send buffer is free; opt.h's default
+ * (half the buffer) does not fit the 16-bit limit lwIP checks it against */
+#define TCP_SNDLOWAT			(4 * TCP_MSS)
+
+#endif /* TCPLAB_LWIPOPTS_H */

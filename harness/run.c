@@ -515,7 +515,7 @@ static int drive(struct run *x)
 		fprintf(stderr, "tcplab run: engine: %s\n", strerror(-r));
 		return r;
 	}
-	if (x->sut.pid > 0 && hx_sut_stats(&x->sut, STATS_TIMEOUT_MS) < 0)
+	if (x->sut.pid > 0 && hx_sut_stats(&x->sut, x->st, STATS_TIMEOUT_MS) < 0)
 		fprintf(stderr, "tcplab run: the SUT did not report its stats\n");
 	fill_result(x, started);
 	r = write_result(&x->r, x->o.out, x->path, sizeof(x->path));

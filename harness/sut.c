@@ -16,6 +16,7 @@
 #include "json.h"
 #include "sut.h"
 #include "topology.h"
+#include "transport.h"
 
 #define STOP_WAIT_MS 5000
 
@@ -60,7 +61,12 @@ static void exec_child(const struct hx_sut_params *p, int in, int out, pid_t par
 }
 
 /* Read one line from the child within @p timeout_ms into @p line. */
-static int read_line(struct hx_sut *s, char *line, int timeout_ms)
+/*
+ * One line from the SUT within @p timeout_ms. With @p st, the wait polls that stack in 1 ms
+ * turns instead of sleeping: a user-space stack moves only when it is polled, and what the
+ * SUT waits for (this side's last segments and FIN) may still be in it.
+ */
+static int read_line(struct hx_sut *s, struct tl_stack *st, char *line, int timeout_ms)
 {
 	int64_t deadline = hx_now_ns() + (int64_t)timeout_ms * 1000000;
 	struct pollfd pf = { .fd = s->from_child, .events = POLLIN };
@@ -80,8 +86,11 @@ static int read_line(struct hx_sut *s, char *line, int timeout_ms)
 		left = (int)((deadline - hx_now_ns()) / 1000000);
 		if (left <= 0 || s->len == sizeof(s->buf))
 			return -ETIMEDOUT;
-		if (poll(&pf, 1, left) <= 0)
+		if (poll(&pf, 1, st != NULL ? 0 : left) <= 0) {
+			if (st != NULL)
+				tl_poll(st, NULL, 0, 1);
 			continue;
+		}
 		n = read(s->from_child, s->buf + s->len, sizeof(s->buf) - s->len);
 		if (n <= 0)
 			return -EPIPE;
@@ -129,7 +138,7 @@ int hx_sut_start(struct hx_sut *s, const struct hx_sut_params *p, struct sockadd
 	s->from_child = out[0];
 	/* stdout carries JSON lines only; a library that prints there anyway (DPDK's EAL
 	 * before its logging is set up) is passed on to stderr */
-	while ((r = read_line(s, s->ready, p->ready_timeout_ms)) == 0 && s->ready[0] != '{')
+	while ((r = read_line(s, NULL, s->ready, p->ready_timeout_ms)) == 0 && s->ready[0] != '{')
 		fprintf(stderr, "%s\n", s->ready);
 	if (r == 0)
 		r = parse_ready(s, addr, addrlen);
@@ -151,7 +160,7 @@ err_close_in:
 	return r;
 }
 
-int hx_sut_stats(struct hx_sut *s, int timeout_ms)
+int hx_sut_stats(struct hx_sut *s, struct tl_stack *st, int timeout_ms)
 {
 	char line[HX_SUT_LINE], ev[32];
 	int r;
@@ -159,7 +168,7 @@ int hx_sut_stats(struct hx_sut *s, int timeout_ms)
 	if (write(s->to_child, "stats\n", 6) != 6)
 		return -EPIPE;
 	do {
-		r = read_line(s, line, timeout_ms);
+		r = read_line(s, st, line, timeout_ms);
 		if (r < 0)
 			return r;
 	} while (hx_json_find_str(line, "event", ev, sizeof(ev)) < 0 || strcmp(ev, "stats") != 0);

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+struct tl_stack;
+
 #define HX_SUT_LINE 4096
 
 struct hx_sut {
@@ -43,8 +45,11 @@ struct hx_sut_params {
 int hx_sut_start(struct hx_sut *s, const struct hx_sut_params *p, struct sockaddr_storage *addr,
 		 socklen_t *addrlen, char *err, size_t errlen);
 
-/** Ask for stats (answered once its connections have closed); 0 with s->stats set, or -errno. */
-int hx_sut_stats(struct hx_sut *s, int timeout_ms);
+/**
+ * Ask for stats (answered once its connections have closed); 0 with s->stats set, or -errno.
+ * The engine's stack @p st (NULL: none) is polled meanwhile, so it can finish sending.
+ */
+int hx_sut_stats(struct hx_sut *s, struct tl_stack *st, int timeout_ms);
 
 /** End the SUT: quit, wait up to 5 s, then SIGKILL by PID. Accepts a never-started SUT. */
 void hx_sut_stop(struct hx_sut *s);

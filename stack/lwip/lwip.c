@@ -92,6 +92,7 @@ static const char *const counter_names[STK_C__COUNT] = {
 	[STK_C_DROP_TX_TEARDOWN] = "drop_tx_teardown",
 	[STK_C_LINK_DOWN] = "link_down",
 	[STK_C_TW_RECYCLED] = "tcp_time_wait_recycled",
+	[STK_C_PORT_VANISHED] = "port_vanished",
 };
 
 static struct lwip_stack *lst(struct tl_stack *st)

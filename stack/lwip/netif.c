@@ -4,9 +4,9 @@
  * Third step of lwip_create (tcpip_init, netif_add); at run time stk_loop_once is the body
  * of every tl_poll iteration:
  *
- *   rte_eth_rx_burst -> [core lock] flush TX -> per frame: wrap the mbuf in a pbuf,
- *   ethernet_input -> every 100 us: sys_check_timeouts, and every 1 ms housekeeping (link
- *   state, TIME_WAIT cap) -> flush TX [unlock]
+ *   rte_eth_rx_burst -> the tcpip mailbox (stk_sys_poll) -> [core lock] flush TX -> per
+ *   frame: wrap the mbuf in a pbuf, ethernet_input -> every 100 us: sys_check_timeouts, and
+ *   every 1 ms housekeeping (link state, TIME_WAIT cap) -> flush TX [unlock]
  *
  * RX is zero-copy: each mbuf's private area holds a struct pbuf_custom that points at the
  * frame; lwIP frees it with rx_pbuf_free, which returns the mbuf to the pool. TX copies the
@@ -232,6 +232,7 @@ unsigned int stk_loop_once(struct stk_netif *nf, bool *changed)
 	unsigned int n = stk_port_rx(nf->pt, m, STK_RX_BURST);
 	bool timers = now >= nf->next_timers;
 
+	stk_sys_poll();
 	*changed = n > 0 || timers;
 	if (!*changed && !stk_port_tx_pending(nf->pt))
 		return 0;
@@ -320,6 +321,7 @@ struct stk_netif *stk_netif_start(struct stk_port *pt, const struct stk_cfg *cfg
 		return NULL;
 	}
 	nf->link_up = stk_port_link_up(pt);
+	stk_sys_attach(nf);
 	return nf;
 }
 
@@ -357,6 +359,7 @@ void stk_netif_stop(struct stk_netif *nf)
 {
 	if (nf == NULL)
 		return;
+	stk_sys_attach(NULL);
 	LOCK_TCPIP_CORE();
 	abort_all();
 	stk_port_tx_flush(nf->pt);

@@ -7,6 +7,8 @@
  * Every mbuf carries a private area (priv_size) where netif.c keeps the lwIP pbuf that wraps
  * it, so a received frame reaches lwIP without a copy or an allocation.
  * DPDK return codes become negative errno here, in dpdk_err (the one conversion point).
+ * memif bursts run under guard.c: the PMD may unmap its rings under a burst when the peer
+ * dies, and the port is then declared gone instead of the process crashing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -135,6 +137,7 @@ int stk_port_open(struct stk_port *pt, const struct stk_cfg *cfg, unsigned int p
 		goto err_free_pool;
 	}
 	pt->started = true;
+	pt->guarded = strcmp(cfg->topology, "memif") == 0 && stk_guard_install() == 0;
 	/* The memif server comes up before its client exists; the client waits for the link. */
 	if (cfg->role == TL_ROLE_CLIENT) {
 		r = wait_link(pt, cfg->link_timeout_ms);
@@ -151,6 +154,9 @@ err_stop_port:
 	rte_eth_dev_stop(pt->port_id);
 	rte_eth_dev_close(pt->port_id);
 	pt->started = false;
+	if (pt->guarded)
+		stk_guard_remove();
+	pt->guarded = false;
 err_free_pool:
 	rte_mempool_free(pt->pool);
 	pt->pool = NULL;
@@ -171,13 +177,63 @@ void stk_port_close(struct stk_port *pt)
 		rte_eth_dev_close(pt->port_id);
 		pt->started = false;
 	}
+	if (pt->guarded)
+		stk_guard_remove();
+	pt->guarded = false;
 	rte_mempool_free(pt->pool);
 	pt->pool = NULL;
 }
 
+/* A guarded burst faulted (guard.c): the rings are gone with the peer. */
+static void vanished(struct stk_port *pt)
+{
+	pt->vanished = true;
+	pt->c[STK_C_PORT_VANISHED]++;
+	fprintf(stderr, "lwip: port %u: memif unmapped its rings during a burst (the peer is "
+		"gone)\n", pt->port_id);
+}
+
+static uint16_t rx_burst(struct stk_port *pt, struct rte_mbuf **m, unsigned int max)
+{
+	sigjmp_buf jb;
+	uint16_t n;
+
+	if (!pt->guarded)
+		return rte_eth_rx_burst(pt->port_id, 0, m, (uint16_t)max);
+	if (pt->vanished)
+		return 0;
+	if (sigsetjmp(jb, 0) != 0) {
+		vanished(pt);
+		return 0;
+	}
+	stk_guard_arm(&jb);
+	n = rte_eth_rx_burst(pt->port_id, 0, m, (uint16_t)max);
+	stk_guard_disarm();
+	return n;
+}
+
+static uint16_t tx_burst(struct stk_port *pt)
+{
+	sigjmp_buf jb;
+	uint16_t n;
+
+	if (!pt->guarded)
+		return rte_eth_tx_burst(pt->port_id, 0, pt->tx, (uint16_t)pt->n_tx);
+	if (pt->vanished)
+		return 0;
+	if (sigsetjmp(jb, 0) != 0) {
+		vanished(pt);
+		return 0;
+	}
+	stk_guard_arm(&jb);
+	n = rte_eth_tx_burst(pt->port_id, 0, pt->tx, (uint16_t)pt->n_tx);
+	stk_guard_disarm();
+	return n;
+}
+
 unsigned int stk_port_rx(struct stk_port *pt, struct rte_mbuf **m, unsigned int max)
 {
-	uint16_t n = rte_eth_rx_burst(pt->port_id, 0, m, (uint16_t)max);
+	uint16_t n = rx_burst(pt, m, max);
 
 	if (n > 0) {
 		pt->c[STK_C_RX_BURSTS]++;
@@ -193,10 +249,17 @@ void stk_port_tx_flush(struct stk_port *pt)
 
 	if (pt->n_tx == 0)
 		return;
+	if (pt->vanished) {
+		for (i = 0; i < pt->n_tx; i++)
+			rte_pktmbuf_free(pt->tx[i]);
+		pt->c[STK_C_DROP_TX_TEARDOWN] += pt->n_tx;
+		__atomic_store_n(&pt->n_tx, 0, __ATOMIC_RELAXED);
+		return;
+	}
 	/* count before the burst: the driver may free what it sent */
 	for (i = 0; i < pt->n_tx; i++)
 		bytes += pt->tx[i]->pkt_len;
-	sent = rte_eth_tx_burst(pt->port_id, 0, pt->tx, (uint16_t)pt->n_tx);
+	sent = tx_burst(pt);
 	for (i = sent; i < pt->n_tx; i++)
 		bytes -= pt->tx[i]->pkt_len;
 	pt->c[STK_C_TX_BURSTS]++;
@@ -236,7 +299,7 @@ bool stk_port_link_up(struct stk_port *pt)
 {
 	struct rte_eth_link link;
 
-	if (rte_eth_link_get_nowait(pt->port_id, &link) < 0)
+	if (pt->vanished || rte_eth_link_get_nowait(pt->port_id, &link) < 0)
 		return false;
 	if (link.link_status == RTE_ETH_LINK_UP) {
 		pt->link_was_up = true;

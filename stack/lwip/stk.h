@@ -17,9 +17,12 @@
  * polling thread. It alone calls the tl_* ops; each stk_loop_once runs under lwIP's core lock
  * (LOCK_TCPIP_CORE), receives a burst, feeds lwIP, runs due timers and flushes the TX batch.
  * lwIP's socket calls take the same lock themselves, so the glue never calls them with the
- * lock held (it is not recursive). lwIP's own tcpip thread exists (Debian's build is NO_SYS=0)
- * but only ever runs timers, under the same lock, when the polling thread has not run them
- * first; everything it could emit goes into the TX batch, which only moves under the lock.
+ * lock held (it is not recursive). With lwIP built from source (stack/lwip/opts) there is no
+ * other thread at all: tcplab's port starts no tcpip thread, the loop handles its mailbox
+ * (stk_sys_poll) and a wait inside lwIP runs loop passes, so the locks are depth counts. With
+ * Debian's packaged lwIP its tcpip thread exists (NO_SYS=0) but only ever runs timers, under
+ * the same lock, when the polling thread has not run them first; everything it could emit
+ * goes into the TX batch, which only moves under the lock.
  * Nothing on this path sleeps: tl_poll with a timeout spins stk_loop_once until a socket is
  * ready or the time is up (idle_yield_us, off by default, adds a sched_yield per idle pass
  * for a peer that must share the core). lwIP is one global instance per process, so is this backend: a
@@ -28,6 +31,7 @@
 #ifndef STK_H
 #define STK_H
 
+#include <setjmp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +86,7 @@ enum stk_counter {
 	STK_C_DROP_TX_TEARDOWN,		/* still queued when the port closed */
 	STK_C_LINK_DOWN,		/* link went down after having been up */
 	STK_C_TW_RECYCLED,		/* TIME_WAIT pcbs freed beyond tw_max */
+	STK_C_PORT_VANISHED,		/* memif unmapped its rings during a burst (guard.c) */
 	STK_C__COUNT,
 };
 
@@ -89,6 +94,8 @@ enum stk_counter {
 struct stk_port {
 	uint16_t port_id;
 	bool started;
+	bool guarded;			/* memif: bursts run under guard.c */
+	bool vanished;			/* a guarded burst faulted: the port is never used again */
 	bool link_was_up;
 	struct rte_mempool *pool;
 	unsigned int mtu;		/* what a frame's payload may reach; mbufs hold a frame */
@@ -109,6 +116,12 @@ int stk_tap_check_netns(char *err, size_t len);
 void stk_tap_name(char *buf, size_t len, const char *run_id, enum tl_role role);
 /** Address the tap's kernel end (cfg->tap_addr) and bring it up; "none" leaves it alone. */
 int stk_tap_configure(const struct stk_cfg *cfg, char *err, size_t len);
+
+/* guard.c: memif bursts against the PMD's asynchronous teardown (see there) */
+int stk_guard_install(void);
+void stk_guard_remove(void);
+void stk_guard_arm(sigjmp_buf *jb);
+void stk_guard_disarm(void);
 
 /* port.c */
 int stk_port_open(struct stk_port *pt, const struct stk_cfg *cfg, unsigned int priv_size,
@@ -143,6 +156,11 @@ unsigned int stk_netif_pcbs(struct stk_netif *nf, unsigned int *time_wait);
 unsigned int stk_netif_mtu(const struct stk_netif *nf);
 /** True when lwIP computes and checks TCP checksums on the netif (stack option checksum). */
 bool stk_netif_checksum(struct stk_netif *nf);
+/* sys_source.c or sys_debian.c, as lwIP is built (meson): the glue's side of lwIP's port */
+/** Let lwIP's waits run loop passes of @p nf (NULL: no more). */
+void stk_sys_attach(struct stk_netif *nf);
+/** Handle what lwIP posted for its tcpip thread (none runs with the source build). */
+void stk_sys_poll(void);
 /** True once the link went down after having been up: the peer is gone. */
 bool stk_netif_peer_lost(const struct stk_netif *nf);
 

@@ -3,7 +3,8 @@
  * lwipopts.h - tcplab's lwIP configuration, used when meson builds lwIP from Debian's lwip
  * source package (ci/lwip-source.sh; -Dlwip=source, the default where the source can be had).
  * It comes first on the include path, so lwIP's opt.h reads this file and not the one Debian's
- * port ships; Debian's port (sys_arch.c, arch/cc.h, the posix socket headers) is used as is.
+ * port ships. The OS layer is tcplab's own (sys_arch.c, arch/sys_arch.h: run to completion,
+ * no tcpip thread); Debian's arch/cc.h and posix socket headers are used as they are.
  *
  * Two groups of settings. The first keeps what the glue and the conformance results depend
  * on exactly as Debian's liblwip 2.1.3 has it (stack/lwip/README.md lists those facts): the
@@ -81,7 +82,7 @@
 #define LWIP_STATS_DISPLAY		0
 #define LWIP_NOASSERT_ON_ERROR		1
 
-/* Debian's port implements these (port/sys_arch.c) */
+/* the port implements these (sys_arch.c here: depth counts, see arch/sys_arch.h) */
 void sys_check_core_locking(void);
 void sys_mark_tcpip_thread(void);
 void sys_lock_tcpip_core(void);
@@ -92,6 +93,21 @@ void sys_unlock_tcpip_core(void);
 #define UNLOCK_TCPIP_CORE()		sys_unlock_tcpip_core()
 
 /* ---- tcplab's choices ---- */
+
+/*
+ * The port (sys_arch.c, arch/sys_arch.h): lwIP runs in the backend's polling thread alone.
+ * tcpip_init starts no thread; the loop handles the tcpip mailbox with tcpip_thread_poll_one,
+ * which lwIP compiles only with TCPIP_THREAD_TEST. Mailbox sizes as Debian's port has them
+ * (128, it ignores the size asked for), except a TCP connection's receive mailbox: one entry
+ * per segment waiting for the application, 512 so that a 512 KiB window of 1460-byte
+ * segments fits.
+ */
+#define TCPIP_THREAD_TEST		1
+#define TCPIP_MBOX_SIZE			128
+#define DEFAULT_TCP_RECVMBOX_SIZE	512
+#define DEFAULT_UDP_RECVMBOX_SIZE	128
+#define DEFAULT_RAW_RECVMBOX_SIZE	128
+#define DEFAULT_ACCEPTMBOX_SIZE		128
 
 /*
  * Checksums on by default; the glue clears them on memif (NETIF_SET_CHECKSUM_CTRL). Debian

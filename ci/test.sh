@@ -15,7 +15,7 @@ meson test -C "$build" --suite unit --print-errorlogs -q
 echo "== unit tests under ASan+UBSan ($asan)"
 if [ ! -f "$asan/build.ninja" ]; then
     meson setup "$asan" "$root" -Db_sanitize=address,undefined -Db_lundef=false \
-        -Dwerror=true -Dbuildtype=debug >/dev/null
+        -Dwerror=true -Dbuildtype=debug -Db_lto=false >/dev/null
 fi
 ninja -C "$asan" >/dev/null
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -24,13 +24,13 @@
 
 #include "stk.h"
 
-static _Thread_local sigjmp_buf *armed;
+static _Thread_local sigjmp_buf *volatile armed;
 static struct sigaction before_segv, before_bus;
 static bool installed;
 
 static void on_fault(int sig)
 {
-	sigjmp_buf *jb = armed;
+	sigjmp_buf *jb = (sigjmp_buf *)armed;
 
 	if (jb != NULL) {
 		armed = NULL;
@@ -66,12 +66,19 @@ void stk_guard_remove(void)
 	installed = false;
 }
 
+/*
+ * The signal fences keep the compiler from moving the guarded accesses out of the armed
+ * window (with link-time optimization they are inlined into the caller, and a plain store
+ * may move past a load of the rings).
+ */
 void stk_guard_arm(sigjmp_buf *jb)
 {
 	armed = jb;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
 void stk_guard_disarm(void)
 {
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	armed = NULL;
 }

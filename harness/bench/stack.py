@@ -21,8 +21,10 @@ import argparse
 import json
 import os
 import selectors
+import signal
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from common import ROOT, log, median, run_scenario, stop
@@ -91,7 +93,77 @@ def scenario(name: str, backend: str, duration: float, warmup: float,
     if doc["metrics"]["errors"]:
         log(f"{name} on {backend}: {doc['metrics']['errors']} errors "
             f"{doc['metrics']['errors_by_reason']}")
-    return doc["metrics"]
+    return {**doc["metrics"], "stack_counters": doc.get("stack_counters") or {}}
+
+
+NR_HUGEPAGES = Path("/proc/sys/vm/nr_hugepages")
+
+
+def hugetlbfs_mounted() -> bool:
+    with open("/proc/mounts") as f:
+        return any(line.split()[2] == "hugetlbfs" for line in f if len(line.split()) > 2)
+
+
+def meminfo(key: str) -> int:
+    """A count from /proc/meminfo, e.g. HugePages_Free."""
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def interrupted(sig: int, frame: object) -> None:
+    raise RuntimeError(f"interrupted by signal {sig}")
+
+
+@contextmanager
+def hugepages(n: int):
+    """Reserve @n more 2 MiB hugepages (and mount a hugetlbfs if none is) for the run; the
+    count and the mount are put back however the run ends. DPDK (huge=auto) then runs on
+    them, in --in-memory mode, leaving no files there."""
+    if n == 0:
+        yield
+        return
+    if os.geteuid() != 0:
+        raise RuntimeError("--hugepages needs root (it writes /proc/sys/vm/nr_hugepages)")
+    # SIGTERM, SIGHUP and SIGINT unwind through the finally below (Python's default for the
+    # first two ends the process where it stands; a background start ignores SIGINT)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, interrupted)
+    before = int(NR_HUGEPAGES.read_text())
+    mnt = None
+    try:
+        NR_HUGEPAGES.write_text(str(before + n))
+        if meminfo("HugePages_Free") < n:
+            raise RuntimeError(f"--hugepages {n}: the kernel reserved only "
+                               f"{meminfo('HugePages_Free')} free pages")
+        if not hugetlbfs_mounted():
+            mnt = Path(f"/run/tcplab/hugepages-{os.getpid()}")
+            mnt.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M", "nodev",
+                            str(mnt)], check=True, capture_output=True)
+        log(f"hugepages: {n} reserved" + (f", mounted at {mnt}" if mnt else ""))
+        yield
+    finally:
+        if mnt is not None:
+            subprocess.run(["umount", str(mnt)], capture_output=True)
+            mnt.rmdir()
+        give_back_hugepages(before)
+
+
+def give_back_hugepages(before: int) -> None:
+    """Back to @before pages. Pages a DPDK process still held when the count was written
+    stay as surplus: write again once it is gone (bounded: 5 s)."""
+    deadline = time.monotonic() + 5.0
+    while True:
+        NR_HUGEPAGES.write_text(str(before))
+        if meminfo("HugePages_Total") <= before or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    if meminfo("HugePages_Total") > before:
+        log(f"hugepages: {meminfo('HugePages_Total') - before} still held by a process; "
+            f"write {before} to {NR_HUGEPAGES} once it has ended")
 
 
 def one_round(duration: float, warmup: float, stack_opts: list[str]) -> dict:
@@ -104,6 +176,8 @@ def one_round(duration: float, warmup: float, stack_opts: list[str]) -> dict:
             m = scenario(name, backend, duration, warmup, stack_opts)
             if name == "echo_rr":
                 f[f"{backend}_rr_p50"] = m["latency_ns"]["p50"]
+                if backend == "lwip":
+                    f["lwip_hugepages"] = m["stack_counters"].get("hugepages", 0)
                 f[f"{backend}_rr_p99"] = m["latency_ns"]["p99"]
                 f[f"{backend}_rr_tps"] = m["tps"]
             elif name == "stream_send":
@@ -138,7 +212,9 @@ def spread(values: list[float], scale: float, fmt: str) -> str:
 def report(per_round: list[dict]) -> None:
     col = {k: [r[k] for r in per_round] for k in per_round[0]}
     us, gbit = 1e3, 1e9
-    print(f"figures: median of {len(per_round)} round(s), (min..max) over rounds")
+    huge = sorted({r.get("lwip_hugepages", 0) for r in per_round})
+    print(f"figures: median of {len(per_round)} round(s), (min..max) over rounds; lwip on "
+          f"{'hugepages' if huge == [1] else '4 KiB pages (--no-huge)' if huge == [0] else 'mixed pages'}")
     print(f"raw memif 64 B round trip   p50 {spread(col['floor_p50'], us, '.2f')} us   "
           f"p99 {spread(col['floor_p99'], us, '.2f')} us")
     for b in ("lwip", "kernel"):
@@ -165,17 +241,22 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--warmup", type=float, default=0.5, help="warm-up seconds (0.5)")
     ap.add_argument("--stack-opt", action="append", default=[], metavar="K=V",
                     help="a backend setting for the lwip runs, e.g. mtu=1500 (repeatable)")
+    ap.add_argument("--hugepages", type=int, default=0, metavar="N",
+                    help="reserve N more 2 MiB hugepages for the run, given back after (root; "
+                         "320 covers both DPDK processes); default 0: whatever the host has")
     ap.add_argument("--json", action="store_true", help="also print every round as JSON")
     args = ap.parse_args(argv)
-    if args.rounds < 1 or args.duration <= 0 or args.warmup < 0:
-        ap.error("--rounds must be >= 1, --duration > 0 and --warmup >= 0")
+    if args.rounds < 1 or args.duration <= 0 or args.warmup < 0 or args.hugepages < 0:
+        ap.error("--rounds must be >= 1, --duration > 0, --warmup >= 0 and --hugepages >= 0")
     for o in args.stack_opt:
         if "=" not in o:
             ap.error(f"--stack-opt {o}: expected KEY=VALUE")
     t0 = time.monotonic()
     try:
-        per_round = measure(args.rounds, args.duration, args.warmup, args.stack_opt)
-    except (RuntimeError, subprocess.TimeoutExpired, OSError, KeyError) as e:
+        with hugepages(args.hugepages):
+            per_round = measure(args.rounds, args.duration, args.warmup, args.stack_opt)
+    except (RuntimeError, subprocess.TimeoutExpired, OSError, KeyError,
+            subprocess.CalledProcessError) as e:
         log(f"stack: {e}")
         return 2
     report(per_round)

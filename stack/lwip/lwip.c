@@ -22,6 +22,7 @@
 #include <limits.h>
 
 #include <rte_cycles.h>
+#include <rte_eal.h>
 #include <rte_version.h>
 
 #include "lwip/api.h"
@@ -767,8 +768,8 @@ static void put(struct tl_counter *out, unsigned int max, unsigned int *n, const
 /*
  * The counters, after a settle: connections lwIP still has open (tcp_active: not counting
  * TIME_WAIT, which is not open), sockets not closed, mbufs out of the pool against the level
- * when the stack started, every drop by reason, and the netif's MTU and checksum setting
- * (1: computed and checked) as lwIP has them.
+ * when the stack started, every drop by reason, the netif's MTU and checksum setting
+ * (1: computed and checked) as lwIP has them, and whether DPDK runs on hugepages.
  */
 static unsigned int lwip_counters(struct tl_stack *st, struct tl_counter *out, unsigned int max)
 {
@@ -785,6 +786,7 @@ static unsigned int lwip_counters(struct tl_stack *st, struct tl_counter *out, u
 	put(out, max, &n, "mbufs_in_use", stk_port_mbufs_in_use(&l->port));
 	put(out, max, &n, "netif_mtu", stk_netif_mtu(l->nf));
 	put(out, max, &n, "netif_checksum", stk_netif_checksum(l->nf));
+	put(out, max, &n, "hugepages", rte_eal_has_hugepages() ? 1 : 0);
 	return n;
 }
 

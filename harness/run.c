@@ -459,9 +459,19 @@ static int start_sides(struct run *x)
 	if (o->sut_backend != NULL)
 		return strcmp(o->topology, "veth") == 0 ? start_veth(x) : start_tap(x);
 
-	if (o->auto_backend)
+	if (o->auto_backend) {
+		/* a malformed --stack-opt is the user's to fix, not a reason to fall back */
+		const struct tl_stack_params p = { .role = TL_ROLE_SERVER, .run_id = x->run_id,
+						   .opts = o->opts, .n_opts = o->n_opts };
+		char err[512];
+
+		if (tl_stack_check(o->backend, &p, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tcplab run: backend %s: %s\n", o->backend, err);
+			return -1;
+		}
 		fprintf(stderr, "tcplab run: backend lwip, topology %s (the default: the stack "
 			"under test; --backend kernel for the Linux baseline)\n", o->topology);
+	}
 	if (start_both(x) == 0)
 		return 0;
 	if (!o->auto_backend || hx_stop)

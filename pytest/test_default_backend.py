@@ -61,3 +61,20 @@ def test_explicit_backend_never_falls_back(tcplab_bin: Path, tmp_path: Path) -> 
     assert done.returncode == 2
     assert "falling back" not in done.stderr
     assert not (tmp_path / "echo_rr.json").exists()
+
+
+@pytest.mark.dpdk
+@pytest.mark.parametrize("opt,needle", [("mtu=9001", "stack option mtu"),
+                                        ("nosuchkey=1", "stack option 'nosuchkey=1'")])
+def test_default_with_a_bad_stack_option_is_exit_2_not_a_fallback(
+        tcplab_bin: Path, tmp_path: Path, opt: str, needle: str) -> None:
+    """A setting the stack cannot take is the user's mistake: one line naming it, exit 2,
+    nothing started, rather than a kernel run that ignores it."""
+    if not lwip_built(tcplab_bin):
+        pytest.skip("dpdk: the lwip backend is not built into this binary")
+    done = run(tcplab_bin, tmp_path, "--stack-opt", opt)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tcplab run: backend lwip: ") and \
+        needle in lines[0], lines
+    assert not (tmp_path / "echo_rr.json").exists()

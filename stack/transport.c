@@ -4,6 +4,7 @@
  * itself lives in backends_*.c, one file per build configuration, picked by meson.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "transport.h"
@@ -42,6 +43,17 @@ struct tl_stack *tl_stack_create(const char *name, const struct tl_stack_params 
 	if (st != NULL)
 		st->ops = ops;
 	return st;
+}
+
+int tl_stack_check(const char *name, const struct tl_stack_params *p, char *err, size_t len)
+{
+	const struct tl_ops *ops = tl_backend_find(name);
+
+	if (ops == NULL) {
+		snprintf(err, len, "unknown backend '%s'", name);
+		return -ENOENT;
+	}
+	return ops->check(p, err, len);
 }
 
 void tl_stack_free(struct tl_stack *st)

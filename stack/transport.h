@@ -70,6 +70,12 @@ struct tl_ops {
 
 	/** Start an instance. Returns NULL and sets errno on failure; logs why on stderr. */
 	struct tl_stack *(*create)(const struct tl_stack_params *p);
+	/**
+	 * Check @p p as create would, starting nothing: 0, or a negative errno with a one-line
+	 * reason in @p err (a malformed or unknown setting). What only a start can tell (DPDK,
+	 * a port, a namespace) is left to create.
+	 */
+	int (*check)(const struct tl_stack_params *p, char *err, size_t len);
 	void (*free)(struct tl_stack *st);
 
 	int (*socket)(struct tl_stack *st);
@@ -127,6 +133,12 @@ bool tl_backend_has_topology(const struct tl_ops *ops, const char *topology);
  * Returns NULL and sets errno: ENOENT (no such backend) or the backend's own reason.
  */
 struct tl_stack *tl_stack_create(const char *name, const struct tl_stack_params *p);
+
+/**
+ * The backend's check of @p p (tl_ops.check): 0, or a negative errno with a one-line reason
+ * in @p err. -ENOENT for an unknown backend.
+ */
+int tl_stack_check(const char *name, const struct tl_stack_params *p, char *err, size_t len);
 
 /** Free an instance and every socket it still holds. Accepts NULL. */
 void tl_stack_free(struct tl_stack *st);

@@ -44,6 +44,15 @@ static void track(struct tl_stack *st, int fd, uint8_t on)
 		kst(st)->open[fd] = on;
 }
 
+/* Linux sockets take no settings: stack options are accepted and ignored. */
+static int kernel_check(const struct tl_stack_params *p, char *err, size_t len)
+{
+	(void)p;
+	(void)err;
+	(void)len;
+	return 0;
+}
+
 static struct tl_stack *kernel_create(const struct tl_stack_params *p)
 {
 	struct kernel_stack *k = calloc(1, sizeof(*k));
@@ -228,6 +237,7 @@ const struct tl_ops tl_kernel_ops = {
 	.flags = TL_F_BLOCKING_WAIT,
 	.topologies = (const char *const[]){ "loopback", "veth", NULL },
 	.create = kernel_create,
+	.check = kernel_check,
 	.free = kernel_free,
 	.socket = kernel_socket,
 	.bind = kernel_bind,

@@ -203,6 +203,14 @@ static struct tl_stack *lwip_create(const struct tl_stack_params *p)
 	return &l->base;
 }
 
+/* The stack options as lwip_create would read them (stk_cfg_parse), nothing started. */
+static int lwip_check(const struct tl_stack_params *p, char *err, size_t len)
+{
+	struct stk_cfg cfg;
+
+	return stk_cfg_parse(&cfg, p, err, len);
+}
+
 static unsigned int settle(struct lwip_stack *l, unsigned int *time_wait, int64_t ns);
 
 static void lwip_free(struct tl_stack *st)
@@ -800,6 +808,7 @@ const struct tl_ops tl_lwip_ops = {
 	.description = "lwIP on DPDK (memif; tap in a namespace; pci with --stack-opt pci=BDF)",
 	.topologies = (const char *const[]){ "memif", "tap", "veth", "pci", NULL },
 	.create = lwip_create,
+	.check = lwip_check,
 	.free = lwip_free,
 	.socket = lwip_socket_op,
 	.bind = lwip_bind_op,

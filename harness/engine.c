@@ -76,10 +76,6 @@ struct engine {
 	int64_t t_start, t_warm, t_end, t_stop;
 	int64_t interval_ns;		/* open pacing: per connection */
 	int64_t next_report;
-	/* the clock as of its last read in the loop (after each poll, at each measure stamp):
-	 * for byte and connection accounting and timers, never for a latency. One read per
-	 * pass instead of one per call keeps the clock off the measured path. */
-	int64_t now;
 	uint64_t recent_tx;		/* transactions since the last report, warm-up too */
 	struct hist *recent;		/* their latencies */
 	struct pollfd *pf;
@@ -146,7 +142,7 @@ static enum step connect_done(struct engine *e, struct conn *c)
 	c->connecting = false;
 	if (err != 0)
 		return fail(c, err == ECONNREFUSED ? HX_ERR_CONNECT_REFUSED : HX_ERR_CONNECT_FAILED);
-	if (in_window(e, e->now))
+	if (in_window(e, hx_now_ns()))
 		e->m->connections++;
 	c->pc++;
 	return S_NEXT;
@@ -200,7 +196,7 @@ static enum step op_connect(struct engine *e, struct conn *c)
 static void count_bytes(struct engine *e, uint64_t *window, uint64_t *total, uint64_t n)
 {
 	*total += n;
-	if (in_window(e, e->now))
+	if (in_window(e, hx_now_ns()))
 		*window += n;
 }
 
@@ -302,7 +298,7 @@ static enum step op_next(struct engine *e, struct conn *c, const struct hx_op *o
 
 static enum step op_measure_begin(struct engine *e, struct conn *c)
 {
-	int64_t now = e->now = hx_now_ns();
+	int64_t now = hx_now_ns();
 
 	if (e->sc->pacing == HX_PACING_OPEN) {
 		if (now < c->next_at && !e->stopping)
@@ -318,7 +314,7 @@ static enum step op_measure_begin(struct engine *e, struct conn *c)
 
 static enum step op_measure_end(struct engine *e, struct conn *c)
 {
-	int64_t now = e->now = hx_now_ns();
+	int64_t now = hx_now_ns();
 
 	if (in_window(e, now)) {
 		hist_record(e->m->latency, now - c->t_start);
@@ -517,6 +513,7 @@ static int poll_timeout(const struct engine *e, int64_t now)
 static int loop_once(struct engine *e)
 {
 	unsigned int i, n = 0;
+	int64_t now;
 	int r;
 
 	for (i = 0; i < e->sc->conns; i++) {
@@ -525,17 +522,17 @@ static int loop_once(struct engine *e)
 		e->pf[n] = (struct pollfd){ .fd = e->conns[i].s, .events = e->conns[i].events };
 		e->map[n++] = i;
 	}
-	r = tl_poll(e->st, e->pf, n, poll_timeout(e, e->now));
-	e->now = hx_now_ns();
+	r = tl_poll(e->st, e->pf, n, poll_timeout(e, hx_now_ns()));
 	if (r < 0 && r != -EINTR)
 		return r;
 	for (i = 0; r > 0 && i < n; i++)
 		if (e->pf[i].revents != 0)
 			step(e, &e->conns[e->map[i]]);
+	now = hx_now_ns();
 	for (i = 0; i < e->sc->conns; i++) {
 		struct conn *c = &e->conns[i];
 
-		if (c->wait == W_RUN || (c->wait == W_TIMER && c->wake_at <= e->now))
+		if (c->wait == W_RUN || (c->wait == W_TIMER && c->wake_at <= now))
 			step(e, c);
 	}
 	return 0;
@@ -550,7 +547,7 @@ static int run_loop(struct engine *e)
 		r = loop_once(e);
 		if (r < 0)
 			return r;
-		now = e->now;
+		now = hx_now_ns();
 		if (now >= e->next_report) {
 			report(e, now);
 			e->next_report += REPORT_NS;
@@ -613,7 +610,7 @@ int hx_engine_run(const struct hx_engine_config *cfg, struct hx_metrics *m)
 	if (sc->pacing == HX_PACING_OPEN)
 		e->interval_ns = (int64_t)((double)NS_PER_S * sc->conns / sc->rate);
 	e->blocking = sc->conns == 1 && (e->st->ops->flags & TL_F_BLOCKING_WAIT);
-	e->t_start = e->now = hx_now_ns();
+	e->t_start = hx_now_ns();
 	e->t_warm = e->t_start + sc->warmup_ns;
 	e->t_end = e->t_warm + sc->duration_ns;
 	e->next_report = e->t_start + REPORT_NS;

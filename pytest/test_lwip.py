@@ -296,3 +296,28 @@ def test_bad_netif_option_is_one_line_exit_2(lwip_ok: None, procs: ProcessManage
     lines = [ln for ln in run.proc.stderr_text().splitlines() if ln.startswith("lwip:")]
     assert len(lines) == 1 and f"stack option {needle}" in lines[0], lines
     assert leftovers(run.run_id) == []
+
+
+def test_start_removes_runtime_dirs_of_dead_runs(lwip_ok: None, procs: ProcessManager,
+                                                 tcplab_bin: Path, tmp_path: Path) -> None:
+    """A run killed inside rte_eal_init leaves an empty /var/run/dpdk/<prefix> behind; the
+    next lwip start removes those whose process is gone, and no other."""
+    base = Path("/var/run/dpdk") if os.geteuid() == 0 else \
+        Path(os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / "dpdk"
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = base / f"tcplab{gone.pid}-c"
+    alive = base / f"tcplab{os.getpid()}-s"
+    foreign = base / f"other{gone.pid}-c"
+    for d in (dead, alive, foreign):
+        d.mkdir(parents=True, exist_ok=True)
+    try:
+        run = start_run(procs, tcplab_bin, "echo_rr", tmp_path, "--duration", "0.1",
+                        "--warmup", "0")
+        assert run.finish() == EXIT_PASS, run.proc.stderr_text()
+        assert not dead.exists(), f"{dead}: a dead run's directory was left"
+        assert alive.is_dir() and foreign.is_dir(), "removed a directory that is not a dead run's"
+    finally:
+        for d in (dead, alive, foreign):
+            if d.is_dir():
+                d.rmdir()

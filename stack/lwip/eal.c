@@ -7,7 +7,9 @@
  *    never probed;
  *  - a --file-prefix per process (run_id plus role), and no shared config: --in-memory with
  *    hugepages (their files are unlinked at once), --no-shconf with --no-huge; either way
- *    nothing in /dev/hugepages or /run/dpdk survives the process, however it ends;
+ *    nothing in /dev/hugepages or /run/dpdk survives the process, however it ends, except
+ *    the empty runtime directory of a process killed inside rte_eal_init, which the next
+ *    start removes (remove_dead_runtime_dirs);
  *  - hugepages when mounted and free, --no-huge otherwise (huge=auto|yes|no);
  *  - the memif control socket lives in the abstract namespace, named by run_id: no file in
  *    the file system to leave behind;
@@ -16,8 +18,10 @@
  * run do not share a core.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -452,6 +456,61 @@ static int build_args(const struct stk_cfg *cfg, struct eal_args *a, bool huge)
 	return r;
 }
 
+/* Where DPDK puts runtime directories: /var/run/dpdk for root, else under XDG_RUNTIME_DIR
+ * or /tmp (eal_get_runtime_dir's rule). */
+static void runtime_base(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (getuid() == 0)
+		snprintf(buf, len, "/var/run/dpdk");
+	else
+		snprintf(buf, len, "%s/dpdk", xdg != NULL ? xdg : "/tmp");
+}
+
+/* The PID in a prefix this backend makes: tcplab<pid>-s|c or tcplabpp<pid>-s|c; else 0. */
+static long prefix_pid(const char *name)
+{
+	char *end;
+	long pid;
+
+	if (strncmp(name, "tcplab", 6) != 0)
+		return 0;
+	name += strncmp(name + 6, "pp", 2) == 0 ? 8 : 6;
+	if (!isdigit((unsigned char)*name))
+		return 0;
+	pid = strtol(name, &end, 10);
+	return (strcmp(end, "-s") == 0 || strcmp(end, "-c") == 0) ? pid : 0;
+}
+
+/*
+ * A process killed while rte_eal_init runs leaves its runtime directory behind (empty:
+ * nothing is ever put in it, see stk_eal_start), before this file could remove it. Remove
+ * those of this backend's prefixes whose process is gone. rmdir removes only empty ones.
+ */
+static void remove_dead_runtime_dirs(void)
+{
+	char base[256], path[512];
+	struct dirent *d;
+	DIR *dir;
+
+	runtime_base(base, sizeof(base));
+	dir = opendir(base);
+	if (dir == NULL)
+		return;
+	while ((d = readdir(dir)) != NULL) {
+		long pid = prefix_pid(d->d_name);
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;	/* the run's process lives (or is not ours to judge) */
+		snprintf(path, sizeof(path), "%s/%s", base, d->d_name);
+		rmdir(path);
+	}
+	closedir(dir);
+}
+
 int stk_eal_start(const struct stk_cfg *cfg, char *err, size_t len)
 {
 	bool huge = strcmp(cfg->huge, "yes") == 0 ||
@@ -464,6 +523,7 @@ int stk_eal_start(const struct stk_cfg *cfg, char *err, size_t len)
 		snprintf(err, len, "EAL arguments too long (%s)", strerror(-r));
 		return r;
 	}
+	remove_dead_runtime_dirs();
 	/* DPDK logs to stdout by default; stdout carries the harness's JSON lines */
 	rte_openlog_stream(stderr);
 	r = rte_eal_init(a.argc, a.argv) < 0 ? -(rte_errno ? rte_errno : EINVAL) : 0;

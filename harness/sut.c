@@ -60,7 +60,6 @@ static void exec_child(const struct hx_sut_params *p, int in, int out, pid_t par
 	_exit(127);
 }
 
-/* Read one line from the child within @p timeout_ms into @p line. */
 /*
  * One line from the SUT within @p timeout_ms. With @p st, the wait polls that stack in 1 ms
  * turns instead of sleeping: a user-space stack moves only when it is polled, and what the

@@ -84,10 +84,9 @@ def floor(duration: float, warmup: float) -> dict:
 
 def scenario(name: str, backend: str, duration: float, warmup: float,
              stack_opts: list[str]) -> dict:
-    extra = ["--topology", "memif"] if backend == "lwip" else []
+    extra = []
     if backend == "lwip":
-        for o in stack_opts:
-            extra += ["--stack-opt", o]
+        extra = ["--topology", "memif", *(a for o in stack_opts for a in ("--stack-opt", o))]
     doc = run_scenario(name, "--backend", backend, *extra, "--duration", str(duration),
                        "--warmup", str(warmup))
     if doc["metrics"]["errors"]:

@@ -61,7 +61,7 @@ static unsigned int port_mtu(const struct stk_port *pt, const struct stk_cfg *cf
 /*
  * One mbuf holds one whole frame (RX drops chained mbufs, TX copies into one): headroom, the
  * Ethernet header and the MTU, rounded up to 1 KiB. A 1500 MTU keeps DPDK's default size.
- * memif copies a frame across as many of its 2048-byte ring buffers as it needs.
+ * memif's ring buffers are sized from the same MTU (eal.c, memif_bsize).
  */
 static uint16_t mbuf_buf_size(unsigned int mtu)
 {
@@ -104,6 +104,25 @@ static int wait_link(struct stk_port *pt, unsigned int timeout_ms)
 		usleep(LINK_POLL_US);
 	}
 	return -ETIMEDOUT;
+}
+
+/* The memif burst guard (guard.c) off again, when this port had it. */
+static void unguard(struct stk_port *pt)
+{
+	if (pt->guarded)
+		stk_guard_remove();
+	pt->guarded = false;
+}
+
+/* Frames still queued that will never leave (teardown, or a vanished port): freed, counted. */
+static void drop_queued(struct stk_port *pt)
+{
+	unsigned int i;
+
+	for (i = 0; i < pt->n_tx; i++)
+		rte_pktmbuf_free(pt->tx[i]);
+	pt->c[STK_C_DROP_TX_TEARDOWN] += pt->n_tx;
+	__atomic_store_n(&pt->n_tx, 0, __ATOMIC_RELAXED);
 }
 
 int stk_port_open(struct stk_port *pt, const struct stk_cfg *cfg, unsigned int priv_size,
@@ -154,9 +173,7 @@ err_stop_port:
 	rte_eth_dev_stop(pt->port_id);
 	rte_eth_dev_close(pt->port_id);
 	pt->started = false;
-	if (pt->guarded)
-		stk_guard_remove();
-	pt->guarded = false;
+	unguard(pt);
 err_free_pool:
 	rte_mempool_free(pt->pool);
 	pt->pool = NULL;
@@ -165,21 +182,14 @@ err_free_pool:
 
 void stk_port_close(struct stk_port *pt)
 {
-	unsigned int i;
-
 	if (pt->started) {
 		stk_port_tx_flush(pt);
-		for (i = 0; i < pt->n_tx; i++)
-			rte_pktmbuf_free(pt->tx[i]);
-		pt->c[STK_C_DROP_TX_TEARDOWN] += pt->n_tx;
-		__atomic_store_n(&pt->n_tx, 0, __ATOMIC_RELAXED);
+		drop_queued(pt);
 		rte_eth_dev_stop(pt->port_id);
 		rte_eth_dev_close(pt->port_id);
 		pt->started = false;
 	}
-	if (pt->guarded)
-		stk_guard_remove();
-	pt->guarded = false;
+	unguard(pt);
 	rte_mempool_free(pt->pool);
 	pt->pool = NULL;
 }
@@ -244,10 +254,7 @@ void stk_port_tx_flush(struct stk_port *pt)
 	if (pt->n_tx == 0)
 		return;
 	if (pt->vanished) {
-		for (i = 0; i < pt->n_tx; i++)
-			rte_pktmbuf_free(pt->tx[i]);
-		pt->c[STK_C_DROP_TX_TEARDOWN] += pt->n_tx;
-		__atomic_store_n(&pt->n_tx, 0, __ATOMIC_RELAXED);
+		drop_queued(pt);
 		return;
 	}
 	/* count before the burst: the driver may free what it sent */

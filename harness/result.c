@@ -332,6 +332,11 @@ void hx_result_summary(const struct hx_result *r, const char *json_path, FILE *f
 		fprintf(f, "  %s %s", lat[i], v);
 	}
 	fputc('\n', f);
+	/* an open loop the system cannot keep up with measures its queue, not its latency */
+	if (r->sc->pacing == HX_PACING_OPEN && !m->interrupted &&
+	    hx_metric_value(m, "tps") < 0.95 * r->sc->rate)
+		fprintf(f, "  open loop behind schedule: %.0f/s asked, %.1f/s done; the latency "
+			"includes the backlog\n", r->sc->rate, hx_metric_value(m, "tps"));
 	if (m->bio.used)
 		hx_bio_metrics_summary(&m->bio, f);
 	for (i = 0; i < HX_ERR__COUNT; i++)

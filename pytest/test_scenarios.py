@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from lib import percentile, schema
-from lib.tcplab import EXIT_PASS, Listing, Tcplab
+from lib.tcplab import EXIT_FAIL, EXIT_PASS, Listing, Tcplab
 
 DURATION = "1"
 WARMUP = "0.2"
@@ -133,3 +133,17 @@ def test_scenario(tcplab: Tcplab, listing: Listing, result_schema: jsonschema.Va
         PROGRAM_CHECKS[listed["program"]](doc)
     if doc["params"]["pacing"] == "closed":
         assert doc["params"]["rate"] is None
+
+
+def test_open_loop_behind_schedule_is_said(tcplab: Tcplab, tmp_path: Path) -> None:
+    """An open loop far past what one connection can do measures its own queue: the summary
+    says so, and a rate the run keeps up with gets no such line."""
+    behind = tcplab.run("echo_rr_open", "--duration", "0.5", "--warmup", "0", "--rate",
+                        "2000000", out=tmp_path / "behind")
+    assert behind.rc == EXIT_FAIL, behind.completed.stdout
+    line = [ln for ln in behind.completed.stdout.splitlines() if "behind schedule" in ln]
+    assert line and "2000000/s asked" in line[0], behind.completed.stdout
+    kept = tcplab.run("echo_rr_open", "--duration", "0.5", "--warmup", "0", "--rate", "100",
+                      out=tmp_path / "kept")
+    assert kept.rc == EXIT_PASS, kept.completed.stdout
+    assert "behind schedule" not in kept.completed.stdout

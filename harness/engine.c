@@ -58,6 +58,7 @@ struct conn {
 	uint64_t tx_off;	/* stream offsets, for the pattern */
 	uint64_t rx_off;
 	int64_t t_start;	/* measure section start (intended start under open pacing) */
+	int64_t t_mark;		/* the last measure end, while only loop steps followed it */
 	int64_t wake_at;
 	int64_t next_at;	/* open pacing: intended start of the next transaction */
 	uint32_t loop_left[HX_MAX_LOOPS];
@@ -76,6 +77,7 @@ struct engine {
 	int64_t t_start, t_warm, t_end, t_stop;
 	int64_t interval_ns;		/* open pacing: per connection */
 	int64_t next_report;
+	int64_t clock;			/* the latest clock reading (clock_of) */
 	uint64_t recent_tx;		/* transactions since the last report, warm-up too */
 	struct hist *recent;		/* their latencies */
 	struct pollfd *pf;
@@ -102,6 +104,13 @@ static const char *const error_names[HX_ERR__COUNT] = {
 const char *hx_error_name(enum hx_error e)
 {
 	return e < HX_ERR__COUNT ? error_names[e] : "unknown";
+}
+
+/* The clock, remembered: count_bytes goes by the latest reading. */
+static int64_t clock_of(struct engine *e)
+{
+	e->clock = hx_now_ns();
+	return e->clock;
 }
 
 static bool in_window(const struct engine *e, int64_t t)
@@ -142,7 +151,7 @@ static enum step connect_done(struct engine *e, struct conn *c)
 	c->connecting = false;
 	if (err != 0)
 		return fail(c, err == ECONNREFUSED ? HX_ERR_CONNECT_REFUSED : HX_ERR_CONNECT_FAILED);
-	if (in_window(e, hx_now_ns()))
+	if (in_window(e, clock_of(e)))
 		e->m->connections++;
 	c->pc++;
 	return S_NEXT;
@@ -193,10 +202,15 @@ static enum step op_connect(struct engine *e, struct conn *c)
 	return connect_done(e, c);
 }
 
+/*
+ * Bytes go in the window by the latest clock reading rather than a new one: two reads less
+ * per transaction. That reading is at most one loop pass or one call old, so a transaction
+ * that straddles an edge of the window still counts its bytes or its latency, not both.
+ */
 static void count_bytes(struct engine *e, uint64_t *window, uint64_t *total, uint64_t n)
 {
 	*total += n;
-	if (in_window(e, hx_now_ns()))
+	if (in_window(e, e->clock))
 		*window += n;
 }
 
@@ -296,9 +310,11 @@ static enum step op_next(struct engine *e, struct conn *c, const struct hx_op *o
 	return S_NEXT;
 }
 
+/* A section that starts where the last one ended, with only loop steps between, starts at
+ * that end's clock reading: one clock read per transaction, not two. */
 static enum step op_measure_begin(struct engine *e, struct conn *c)
 {
-	int64_t now = hx_now_ns();
+	int64_t now = c->t_mark != 0 ? c->t_mark : clock_of(e);
 
 	if (e->sc->pacing == HX_PACING_OPEN) {
 		if (now < c->next_at && !e->stopping)
@@ -314,7 +330,7 @@ static enum step op_measure_begin(struct engine *e, struct conn *c)
 
 static enum step op_measure_end(struct engine *e, struct conn *c)
 {
-	int64_t now = hx_now_ns();
+	int64_t now = clock_of(e);
 
 	if (in_window(e, now)) {
 		hist_record(e->m->latency, now - c->t_start);
@@ -322,6 +338,7 @@ static enum step op_measure_end(struct engine *e, struct conn *c)
 	}
 	hist_record(e->recent, now - c->t_start);
 	e->recent_tx++;
+	c->t_mark = now;
 	c->pc++;
 	return S_NEXT;
 }
@@ -330,7 +347,7 @@ static enum step op_sleep(struct engine *e, struct conn *c, const struct hx_op *
 {
 	if (!c->sleeping && !e->stopping) {
 		c->sleeping = true;
-		return wait_until(c, hx_now_ns() + (int64_t)op->arg);
+		return wait_until(c, clock_of(e) + (int64_t)op->arg);
 	}
 	c->sleeping = false;
 	c->pc++;
@@ -374,6 +391,8 @@ static enum step exec(struct engine *e, struct conn *c)
 {
 	const struct hx_op *op = &e->sc->ops[c->pc];
 
+	if (op->code != HX_OP_LOOP && op->code != HX_OP_NEXT && op->code != HX_OP_MEASURE_BEGIN)
+		c->t_mark = 0;	/* a step that may take time: the mark is stale after it */
 	switch (op->code) {
 	case HX_OP_CONNECT: return op_connect(e, c);
 	case HX_OP_SEND: return op_send(e, c, op->arg);
@@ -411,7 +430,7 @@ static void conn_fail(struct engine *e, struct conn *c)
 		return;
 	}
 	/* start the script over after a short pause, so a refusing peer is not hammered */
-	wait_until(c, hx_now_ns() + BACKOFF_NS);
+	wait_until(c, clock_of(e) + BACKOFF_NS);
 }
 
 /*
@@ -428,6 +447,7 @@ static void step(struct engine *e, struct conn *c)
 	do
 		r = exec(e, c);
 	while (r == S_NEXT && ++n < STEP_BUDGET);
+	c->t_mark = 0;	/* it waits now */
 	if (r == S_FAIL)
 		conn_fail(e, c);
 }
@@ -510,10 +530,15 @@ static int poll_timeout(const struct engine *e, int64_t now)
 	return (int)((next - now) / NS_PER_MS);
 }
 
-static int loop_once(struct engine *e)
+/*
+ * One pass: poll, step what is ready, then what is due. @p now is the clock read when the
+ * last pass's poll returned, and on return this pass's: one read per pass, taken before
+ * the steps, since on a request/response everything between the response and the next
+ * request's poll (which sends it) is on the path.
+ */
+static int loop_once(struct engine *e, int64_t *now)
 {
 	unsigned int i, n = 0;
-	int64_t now;
 	int r;
 
 	for (i = 0; i < e->sc->conns; i++) {
@@ -522,17 +547,17 @@ static int loop_once(struct engine *e)
 		e->pf[n] = (struct pollfd){ .fd = e->conns[i].s, .events = e->conns[i].events };
 		e->map[n++] = i;
 	}
-	r = tl_poll(e->st, e->pf, n, poll_timeout(e, hx_now_ns()));
+	r = tl_poll(e->st, e->pf, n, poll_timeout(e, *now));
 	if (r < 0 && r != -EINTR)
 		return r;
+	*now = clock_of(e);
 	for (i = 0; r > 0 && i < n; i++)
 		if (e->pf[i].revents != 0)
 			step(e, &e->conns[e->map[i]]);
-	now = hx_now_ns();
 	for (i = 0; i < e->sc->conns; i++) {
 		struct conn *c = &e->conns[i];
 
-		if (c->wait == W_RUN || (c->wait == W_TIMER && c->wake_at <= now))
+		if (c->wait == W_RUN || (c->wait == W_TIMER && c->wake_at <= *now))
 			step(e, c);
 	}
 	return 0;
@@ -540,14 +565,13 @@ static int loop_once(struct engine *e)
 
 static int run_loop(struct engine *e)
 {
-	int64_t now;
+	int64_t now = clock_of(e);
 	int r;
 
 	while (e->n_done < e->sc->conns) {
-		r = loop_once(e);
+		r = loop_once(e, &now);
 		if (r < 0)
 			return r;
-		now = hx_now_ns();
 		if (now >= e->next_report) {
 			report(e, now);
 			e->next_report += REPORT_NS;
@@ -579,7 +603,7 @@ static void conns_init(struct engine *e)
 
 static void finish(struct engine *e)
 {
-	int64_t now = hx_now_ns();
+	int64_t now = clock_of(e);
 	int64_t end = now < e->t_end ? now : e->t_end;
 
 	if (e->cfg->progress && isatty(STDERR_FILENO))
@@ -610,7 +634,7 @@ int hx_engine_run(const struct hx_engine_config *cfg, struct hx_metrics *m)
 	if (sc->pacing == HX_PACING_OPEN)
 		e->interval_ns = (int64_t)((double)NS_PER_S * sc->conns / sc->rate);
 	e->blocking = sc->conns == 1 && (e->st->ops->flags & TL_F_BLOCKING_WAIT);
-	e->t_start = hx_now_ns();
+	e->t_start = clock_of(e);
 	e->t_warm = e->t_start + sc->warmup_ns;
 	e->t_end = e->t_warm + sc->duration_ns;
 	e->next_report = e->t_start + REPORT_NS;

@@ -27,6 +27,7 @@
 #include "programs.h"
 
 #define CONTROL_EVERY_NS (10 * 1000 * 1000)
+#define CONTROL_BUSY_PASSES 64
 #define STATS_WAIT_NS (INT64_C(3) * 1000 * 1000 * 1000)
 #define SERVE_MAX_COUNTERS 48
 
@@ -46,6 +47,7 @@ struct control {
 	size_t len;
 	int64_t next_check;
 	int64_t stats_due;	/* 0: no stats request pending */
+	unsigned int busy;	/* passes with something ready since the clock was read */
 	bool eof;
 };
 
@@ -263,8 +265,12 @@ static int serve_loop(struct hx_serve *sv, int listener, bool forever)
 				accept_all(sv, listener);
 			serve_ready(sv, pf + 1, map + 1, n - 1);
 		}
-		if (!forever)
+		/* the clock is read on an idle pass, or every CONTROL_BUSY_PASSES busy ones: on a
+		 * request/response the pass after a response is on the path to the next one */
+		if (!forever && (r <= 0 || ++ctl.busy == CONTROL_BUSY_PASSES)) {
+			ctl.busy = 0;
 			control_poll(sv, &ctl, hx_now_ns());
+		}
 	}
 	if (ctl.stats_due)	/* "stats" and "quit" came together: answer before leaving */
 		print_event(sv, "stats");

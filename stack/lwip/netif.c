@@ -228,16 +228,26 @@ static void housekeep(struct stk_netif *nf, uint64_t now)
 unsigned int stk_loop_once(struct stk_netif *nf, bool *changed)
 {
 	struct rte_mbuf *m[STK_RX_BURST];
-	uint64_t now = rte_get_tsc_cycles();
-	unsigned int n = stk_port_rx(nf->pt, m, STK_RX_BURST);
-	bool timers = now >= nf->next_timers;
+	uint64_t now;
+	unsigned int n;
+	bool timers;
 
+	/* what the application queued since the last pass leaves first, before the receive
+	 * burst: on a request/response that burst is on the path, and nothing it brings can
+	 * join frames that are already queued */
+	if (stk_port_tx_pending(nf->pt)) {
+		LOCK_TCPIP_CORE();
+		stk_port_tx_flush(nf->pt);
+		UNLOCK_TCPIP_CORE();
+	}
+	now = rte_get_tsc_cycles();
+	n = stk_port_rx(nf->pt, m, STK_RX_BURST);
+	timers = now >= nf->next_timers;
 	stk_sys_poll();
 	*changed = n > 0 || timers;
 	if (!*changed && !stk_port_tx_pending(nf->pt))
 		return 0;
 	LOCK_TCPIP_CORE();
-	stk_port_tx_flush(nf->pt);
 	rx_input(nf, m, n);
 	if (timers) {
 		nf->next_timers = now + nf->timer_cycles;

@@ -41,6 +41,15 @@
 #define MEM_USE_POOLS			0
 #define MEM_ALIGNMENT			8
 
+/* ... through per-size free lists in front of malloc (heap.c: why, and what they keep) */
+#include <stddef.h>
+void *tcplab_heap_malloc(size_t size);
+void tcplab_heap_free(void *p);
+void *tcplab_heap_calloc(size_t n, size_t size);
+#define mem_clib_malloc			tcplab_heap_malloc
+#define mem_clib_free			tcplab_heap_free
+#define mem_clib_calloc			tcplab_heap_calloc
+
 /* link output sees a whole frame in one pbuf */
 #define LWIP_NETIF_TX_SINGLE_PBUF	1
 #define LWIP_NETIF_LOOPBACK		1

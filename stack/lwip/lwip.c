@@ -702,17 +702,20 @@ static int linux_revents(struct lwip_stack *l, struct pollfd *fds, unsigned int 
 }
 
 /*
- * Spin the loop until a socket is ready or @p timeout_ms is up (0: one pass; < 0: no limit).
+ * Spin the loop until a socket is ready or @p timeout_ms is up (0: one pass; < 0: no limit;
+ * the time is counted from the first clock read, POLL_CLOCK_PASSES passes in).
  * The client side gives up with -ENETDOWN when its link goes down: the server is gone and
  * nothing will ever arrive. The server keeps serving: its stdin tells it when to stop.
  */
+#define POLL_CLOCK_PASSES 8
+
 static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n, int timeout_ms)
 {
 	struct lwip_stack *l = lst(st);
-	uint64_t now = rte_get_tsc_cycles(), idle_since = now;
-	uint64_t deadline = now + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * l->cycles_per_ms;
+	uint64_t now = 0, idle_since = 0, deadline = 0;	/* set at the first clock read */
 	uint64_t yield_after = l->cfg.idle_yield_us * l->cycles_per_ms / 1000;
 	bool changed = true;	/* the caller's socket calls may have changed what is ready */
+	unsigned int pass = 0;
 	int r;
 
 	for (;;) {
@@ -728,8 +731,17 @@ static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n,
 		changed = false;
 		if (l->cfg.role == TL_ROLE_CLIENT && stk_netif_peer_lost(l->nf))
 			return peer_lost(l);
+		if (timeout_ms == 0)
+			return 0;
+		/* the clock every few passes: an idle pass is tens of ns, and a read is ten */
+		if (++pass % POLL_CLOCK_PASSES != 0)
+			continue;
 		now = rte_get_tsc_cycles();
-		if (timeout_ms == 0 || (timeout_ms > 0 && now >= deadline))
+		if (deadline == 0) {
+			deadline = now + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * l->cycles_per_ms;
+			idle_since = now;
+		}
+		if (timeout_ms > 0 && now >= deadline)
 			return 0;
 		/* idle for a while: let a process that shares this core (the peer) run */
 		if (yield_after > 0 && now - idle_since > yield_after)

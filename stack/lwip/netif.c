@@ -44,6 +44,7 @@
 
 #define TIMERS_US 100		/* lwIP's timers have 1 ms granularity at best */
 #define HOUSEKEEP_US 1000
+#define CLOCK_PASSES 16		/* passes per TSC read for the timers: a pass is ~50 ns idle */
 
 struct stk_netif {
 	struct netif netif;
@@ -54,6 +55,7 @@ struct stk_netif {
 	uint64_t next_timers;
 	uint64_t housekeep_cycles;
 	uint64_t next_housekeep;
+	unsigned int passes;
 	bool link_up;
 	bool peer_lost;
 	bool checksum;
@@ -223,14 +225,14 @@ static void housekeep(struct stk_netif *nf, uint64_t now)
 /*
  * The receive burst needs no lock (only this thread touches the RX queue); the lock is taken
  * only when there is something for lwIP: frames, due timers, or frames waiting to be sent.
- * An idle pass is one rx_burst and a TSC read.
+ * An idle pass is one rx_burst, and a TSC read for the timers every CLOCK_PASSES passes.
  */
 unsigned int stk_loop_once(struct stk_netif *nf, bool *changed)
 {
 	struct rte_mbuf *m[STK_RX_BURST];
-	uint64_t now;
+	uint64_t now = 0;
 	unsigned int n;
-	bool timers;
+	bool timers = false;
 
 	/* what the application queued since the last pass leaves first, before the receive
 	 * burst: on a request/response that burst is on the path, and nothing it brings can
@@ -240,9 +242,11 @@ unsigned int stk_loop_once(struct stk_netif *nf, bool *changed)
 		stk_port_tx_flush(nf->pt);
 		UNLOCK_TCPIP_CORE();
 	}
-	now = rte_get_tsc_cycles();
 	n = stk_port_rx(nf->pt, m, STK_RX_BURST);
-	timers = now >= nf->next_timers;
+	if (++nf->passes % CLOCK_PASSES == 0) {
+		now = rte_get_tsc_cycles();
+		timers = now >= nf->next_timers;
+	}
 	stk_sys_poll();
 	*changed = n > 0 || timers;
 	if (!*changed && !stk_port_tx_pending(nf->pt))

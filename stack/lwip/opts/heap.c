@@ -119,10 +119,11 @@ void *tcplab_heap_calloc(size_t n, size_t size)
 {
 	void *p;
 
-	if (!HEAP_LISTS)
-		return calloc(n, size);
+	/* before the sanitizer's calloc, which aborts where the C library's returns NULL */
 	if (size != 0 && n > SIZE_MAX / size)
 		return NULL;
+	if (!HEAP_LISTS)
+		return calloc(n, size);
 	p = tcplab_heap_malloc(n * size);
 	if (p != NULL)
 		memset(p, 0, n * size);

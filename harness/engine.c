@@ -120,9 +120,9 @@ const char *hx_error_name(enum hx_error e)
  * The engine's clock: CLOCK_MONOTONIC, read as the TSC where the kernel's clocksource is the
  * TSC (so it is invariant and synchronized across CPUs): a TSC read is 10 ns here and
  * clock_gettime 25, and a request/response reads the clock twice per transaction. The rate
- * is measured against CLOCK_MONOTONIC over CLOCK_CALIBRATE_NS (10 ms) before the run starts, from
- * the reading pairs that bracket it tightest: off by a few parts per million at most, so a
- * 10 s run drifts from the kernel's clock by tens of microseconds.
+ * is measured against CLOCK_MONOTONIC over CLOCK_CALIBRATE_NS (10 ms) before the run starts,
+ * from the reading pairs that bracket it tightest: off by a few parts per million at most,
+ * so a 10 s run drifts from the kernel's clock by tens of microseconds.
  */
 #define CLOCK_CALIBRATE_NS (10 * 1000 * 1000)
 

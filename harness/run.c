@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +195,37 @@ static int check_topology(struct run_opts *o)
 }
 
 /*
+ * A kernel side facing an lwip side on this host gets a CPU the lwip side does not take
+ * (lwip's cpu=auto: the SUT the highest allowed CPU, the engine the lowest; eal.c). Left to
+ * the scheduler it lands on the spinning lwip core now and then and waits out time slices:
+ * a tap run's open loop fell hundreds of ms behind in half its runs. --engine-cpu and
+ * --sut-cpu override; with one CPU there is nothing to choose.
+ */
+static void pin_kernel_side(struct run_opts *o)
+{
+	bool engine_kernel = strcmp(o->backend, "kernel") == 0;
+	bool sut_kernel = strcmp(o->sut_backend, "kernel") == 0;
+	int cpu, lo = -1, hi = -1;
+	cpu_set_t set;
+
+	if (engine_kernel == sut_kernel || sched_getaffinity(0, sizeof(set), &set) < 0)
+		return;
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &set))
+			continue;
+		if (lo < 0)
+			lo = cpu;
+		hi = cpu;
+	}
+	if (lo == hi)
+		return;
+	if (engine_kernel && o->engine_cpu < 0)
+		o->engine_cpu = lo;
+	if (sut_kernel && o->sut_cpu < 0)
+		o->sut_cpu = hi;
+}
+
+/*
  * --topology tap: one side on a DPDK tap port (lwip), the other the Linux stack at the tap's
  * kernel end, both in a namespace the run makes (start_tap). --backend names the engine's
  * side; the SUT's is the other one unless --sut-backend says.
@@ -219,6 +252,7 @@ static int tap_sides(struct run_opts *o)
 			strcmp(o->backend, "kernel") ? o->backend : o->sut_backend);
 		return -EINVAL;
 	}
+	pin_kernel_side(o);
 	return hx_cli_add_opt(o->opts, &o->n_opts, "topology=tap", "--stack-opt");
 }
 
@@ -250,6 +284,7 @@ static int veth_sides(struct run_opts *o)
 			return -EINVAL;
 		}
 	}
+	pin_kernel_side(o);
 	return hx_cli_add_opt(o->opts, &o->n_opts, "topology=veth", "--stack-opt");
 }
 

@@ -46,6 +46,58 @@ def test_scenario_over_tap(tcplab_bin: Path, tmp_path: Path, scenario: str,
     assert harness.run_namespaces("tcplab-rt") <= before, "the run's namespace is left behind"
 
 
+def cpus_of(pid: int) -> set[int]:
+    try:
+        return os.sched_getaffinity(pid)
+    except OSError:	# gone meanwhile
+        return set()
+
+
+def children_of(pid: int) -> list[int]:
+    kids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(d.name))
+    return kids
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_kernel_side_runs_off_the_lwip_core(tcplab_bin: Path, tmp_path: Path,
+                                            direction: str) -> None:
+    """The kernel side of a tap run is pinned to a CPU the spinning lwip side does not take
+    (the engine the lowest allowed, the SUT the highest), so neither waits out the other's
+    time slices."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        pytest.skip("one CPU allowed: nothing to choose")
+    proc = subprocess.Popen([str(tcplab_bin), "run", "echo_rr", "--topology", "tap",
+                             "--duration", "3", "--warmup", "0", "--quiet", "--out",
+                             str(tmp_path), *DIRECTIONS[direction]],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    want_engine, want_sut = {allowed[0]}, {allowed[-1]}
+    seen: tuple[set[int], set[int]] = (set(), set())
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            kids = children_of(proc.pid)
+            seen = (cpus_of(proc.pid), cpus_of(kids[0]) if kids else set())
+            if seen == (want_engine, want_sut):
+                break
+            time.sleep(0.05)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out + err
+    assert seen == (want_engine, want_sut), f"engine and SUT CPUs: {seen}"
+
+
 def test_sigint_removes_the_namespace(tcplab_bin: Path, tmp_path: Path) -> None:
     before = harness.run_namespaces("tcplab-rt")
     proc = subprocess.Popen([str(tcplab_bin), "run", "echo_rr", "--topology", "tap",

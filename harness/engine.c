@@ -162,8 +162,8 @@ static bool clocksource_is_tsc(void)
 static void clock_init(struct engine *e)
 {
 #if defined(__x86_64__)
-	uint64_t t0, t1;
-	int64_t n0, n1;
+	uint64_t t0 = 0, t1 = 0;
+	int64_t n0 = 0, n1 = 0;
 
 	if (!clocksource_is_tsc())
 		return;

@@ -454,13 +454,19 @@ static enum step op_simple(struct engine *e, struct conn *c, const struct hx_op 
 	return S_NEXT;
 }
 
+/* The engine's clock for engine_bio.c: its window decisions must agree with measure_end's. */
+static int64_t bio_clock(void *arg)
+{
+	return clock_of(arg);
+}
+
 /* An object step (engine_bio.c): runs to completion, waiting inside the bio layer. */
 static enum step op_object(struct engine *e, struct conn *c, const struct hx_op *op)
 {
 	const struct hx_bio_ctx x = {
 		.st = e->st, .addr = &e->cfg->addr, .addrlen = e->cfg->addrlen,
 		.nodelay = e->sc->nodelay, .pattern = &e->pattern, .m = e->m,
-		.t_warm = e->t_warm, .t_end = e->t_end,
+		.t_warm = e->t_warm, .t_end = e->t_end, .clock = bio_clock, .clock_arg = e,
 	};
 	enum hx_error why;
 

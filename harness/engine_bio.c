@@ -592,7 +592,7 @@ static uint64_t app_bytes(const struct hx_op *op)
 static void account(const struct hx_bio_ctx *x, struct hx_bio_conn *bc, const struct hx_op *op)
 {
 	struct hx_bio_metrics *b = &x->m->bio, *d = &bc->d;
-	int64_t now = hx_now_ns();
+	int64_t now = x->clock(x->clock_arg);
 	uint64_t bytes = app_bytes(op);
 	bool put = op->code == HX_OP_OBJ_PUT;
 

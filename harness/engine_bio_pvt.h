@@ -31,6 +31,8 @@ struct hx_bio_ctx {
 	struct hx_metrics *m;
 	int64_t t_warm;		/* the measured window, for counting */
 	int64_t t_end;
+	int64_t (*clock)(void *arg);	/* the engine's clock, which the window is on */
+	void *clock_arg;
 };
 
 /** A connection's object state (HTTP client, reader, cache, destination); NULL until used. */

@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,34 +194,23 @@ static int check_topology(struct run_opts *o)
 }
 
 /*
- * A kernel side facing an lwip side on this host gets a CPU the lwip side does not take
- * (lwip's cpu=auto: the SUT the highest allowed CPU, the engine the lowest; eal.c). Left to
- * the scheduler it lands on the spinning lwip core now and then and waits out time slices:
- * a tap run's open loop fell hundreds of ms behind in half its runs. --engine-cpu and
- * --sut-cpu override; with one CPU there is nothing to choose.
+ * A kernel side facing an lwip side on this host gets the CPU the lwip side leaves: each
+ * side takes what lwip's cpu=auto gives its role (tl_auto_cpu). Left to the scheduler it
+ * lands on the spinning lwip core now and then and waits out time slices: a tap run's open
+ * loop fell hundreds of ms behind in half its runs. --engine-cpu and --sut-cpu override;
+ * with one CPU there is nothing to choose (-1: left unpinned).
  */
 static void pin_kernel_side(struct run_opts *o)
 {
 	bool engine_kernel = strcmp(o->backend, "kernel") == 0;
 	bool sut_kernel = strcmp(o->sut_backend, "kernel") == 0;
-	int cpu, lo = -1, hi = -1;
-	cpu_set_t set;
 
-	if (engine_kernel == sut_kernel || sched_getaffinity(0, sizeof(set), &set) < 0)
-		return;
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (!CPU_ISSET(cpu, &set))
-			continue;
-		if (lo < 0)
-			lo = cpu;
-		hi = cpu;
-	}
-	if (lo == hi)
+	if (engine_kernel == sut_kernel)
 		return;
 	if (engine_kernel && o->engine_cpu < 0)
-		o->engine_cpu = lo;
+		o->engine_cpu = tl_auto_cpu(TL_ROLE_CLIENT);
 	if (sut_kernel && o->sut_cpu < 0)
-		o->sut_cpu = hi;
+		o->sut_cpu = tl_auto_cpu(TL_ROLE_SERVER);
 }
 
 /*

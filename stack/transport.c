@@ -4,6 +4,7 @@
  * itself lives in backends_*.c, one file per build configuration, picked by meson.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +55,23 @@ int tl_stack_check(const char *name, const struct tl_stack_params *p, char *err,
 		return -ENOENT;
 	}
 	return ops->check(p, err, len);
+}
+
+int tl_auto_cpu(enum tl_role role)
+{
+	int cpu, lo = -1, hi = -1;
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return -1;
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set)) {
+			lo = lo < 0 ? cpu : lo;
+			hi = cpu;
+		}
+	if (lo < 0 || lo == hi)
+		return -1;
+	return role == TL_ROLE_SERVER ? hi : lo;
 }
 
 void tl_stack_free(struct tl_stack *st)

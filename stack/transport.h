@@ -140,6 +140,13 @@ struct tl_stack *tl_stack_create(const char *name, const struct tl_stack_params 
  */
 int tl_stack_check(const char *name, const struct tl_stack_params *p, char *err, size_t len);
 
+/**
+ * The CPU a spinning side of @p role takes where it may pick (lwip's cpu=auto): the server
+ * the highest CPU this process may run on, the client the lowest, so the two never share a
+ * core. -1 when only one CPU is allowed (or the mask cannot be read): nothing to choose.
+ */
+int tl_auto_cpu(enum tl_role role);
+
 /** Free an instance and every socket it still holds. Accepts NULL. */
 void tl_stack_free(struct tl_stack *st);
 

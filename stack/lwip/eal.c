@@ -356,7 +356,7 @@ static bool hugepages_usable(void)
  */
 static int lcores_arg(const struct stk_cfg *cfg, char *buf, size_t len)
 {
-	int cpu, n = 0, lo = -1, hi = -1;
+	int cpu, n = 0, pick;
 	cpu_set_t set;
 	size_t off;
 
@@ -364,17 +364,13 @@ static int lcores_arg(const struct stk_cfg *cfg, char *buf, size_t len)
 		snprintf(buf, len, "0@%s", cfg->cpu);
 		return 0;
 	}
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
-		return -errno;
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
-		if (CPU_ISSET(cpu, &set)) {
-			lo = lo < 0 ? cpu : lo;
-			hi = cpu;
-		}
-	if (strcmp(cfg->cpu, "auto") == 0 && lo >= 0 && lo != hi) {
-		snprintf(buf, len, "0@%d", cfg->role == TL_ROLE_SERVER ? hi : lo);
+	pick = strcmp(cfg->cpu, "auto") == 0 ? tl_auto_cpu(cfg->role) : -1;
+	if (pick >= 0) {
+		snprintf(buf, len, "0@%d", pick);
 		return 0;
 	}
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return -errno;
 	off = (size_t)snprintf(buf, len, "0@(");
 	for (cpu = 0; cpu < CPU_SETSIZE && off < len; cpu++)
 		if (CPU_ISSET(cpu, &set))

@@ -62,7 +62,8 @@ struct conn {
 	uint64_t tx_off;	/* stream offsets, for the pattern */
 	uint64_t rx_off;
 	int64_t t_start;	/* measure section start (intended start under open pacing) */
-	int64_t t_mark;		/* the last measure end, while only loop steps followed it */
+	int64_t t_mark;		/* the clock at the last measure end or object step, while only
+				 * steps that take no time followed it */
 	int64_t wake_at;
 	int64_t next_at;	/* open pacing: intended start of the next transaction */
 	uint32_t loop_left[HX_MAX_LOOPS];
@@ -413,7 +414,7 @@ static enum step op_measure_begin(struct engine *e, struct conn *c)
 
 static enum step op_measure_end(struct engine *e, struct conn *c)
 {
-	int64_t now = clock_of(e);
+	int64_t now = c->t_mark != 0 ? c->t_mark : clock_of(e);
 
 	if (in_window(e, now)) {
 		hist_record(e->m->latency, now - c->t_start);
@@ -454,24 +455,25 @@ static enum step op_simple(struct engine *e, struct conn *c, const struct hx_op 
 	return S_NEXT;
 }
 
-/* The engine's clock for engine_bio.c: its window decisions must agree with measure_end's. */
-static int64_t bio_clock(void *arg)
-{
-	return clock_of(arg);
-}
-
-/* An object step (engine_bio.c): runs to completion, waiting inside the bio layer. */
+/*
+ * An object step (engine_bio.c): runs to completion, waiting inside the bio layer. One clock
+ * reading at its end decides whether its counts are in the window and is the mark a
+ * measure_end right after it takes, so the two never disagree at the window's edge.
+ */
 static enum step op_object(struct engine *e, struct conn *c, const struct hx_op *op)
 {
 	const struct hx_bio_ctx x = {
 		.st = e->st, .addr = &e->cfg->addr, .addrlen = e->cfg->addrlen,
 		.nodelay = e->sc->nodelay, .pattern = &e->pattern, .m = e->m,
-		.t_warm = e->t_warm, .t_end = e->t_end, .clock = bio_clock, .clock_arg = e,
 	};
 	enum hx_error why;
 
 	if (hx_bio_step(&x, &c->bio, op, &why) < 0)
 		return fail(c, why);
+	if (op->code != HX_OP_OBJ_VERIFY) {
+		c->t_mark = clock_of(e);
+		hx_bio_account(e->m, c->bio, op, in_window(e, c->t_mark));
+	}
 	c->pc++;
 	return S_NEXT;
 }
@@ -480,7 +482,8 @@ static enum step exec(struct engine *e, struct conn *c)
 {
 	const struct hx_op *op = &e->sc->ops[c->pc];
 
-	if (op->code != HX_OP_LOOP && op->code != HX_OP_NEXT && op->code != HX_OP_MEASURE_BEGIN)
+	if (op->code != HX_OP_LOOP && op->code != HX_OP_NEXT && op->code != HX_OP_MEASURE_BEGIN &&
+	    op->code != HX_OP_MEASURE_END)
 		c->t_mark = 0;	/* a step that may take time: the mark is stale after it */
 	switch (op->code) {
 	case HX_OP_CONNECT: return op_connect(e, c);

@@ -7,8 +7,8 @@
  *
  * Flow of one step: engine.c exec() -> op_object() -> hx_bio_step() -> the step function,
  * which runs to completion (the bio layer waits inside blocking calls and tl_poll; see
- * engine_bio_pvt.h) -> counters of the step added to metrics.bio when it ends inside the
- * window.
+ * engine_bio_pvt.h); then engine.c reads its clock once and hx_bio_account() adds the step's
+ * counters to metrics.bio when that reading is inside the window.
  *
  * Every byte read is checked against the pattern: seek_read and cache_read inline (a few KiB
  * each), get and raw_get by the verify step that follows them, outside the measure section,
@@ -588,20 +588,20 @@ static uint64_t app_bytes(const struct hx_op *op)
 	}
 }
 
-/* Add the step's counts to the run's: all of them when it ended inside the window. */
-static void account(const struct hx_bio_ctx *x, struct hx_bio_conn *bc, const struct hx_op *op)
+void hx_bio_account(struct hx_metrics *m, const struct hx_bio_conn *bc, const struct hx_op *op,
+		    bool in_window)
 {
-	struct hx_bio_metrics *b = &x->m->bio, *d = &bc->d;
-	int64_t now = x->clock(x->clock_arg);
+	struct hx_bio_metrics *b = &m->bio;
+	const struct hx_bio_metrics *d = &bc->d;
 	uint64_t bytes = app_bytes(op);
 	bool put = op->code == HX_OP_OBJ_PUT;
 
 	b->used = true;
 	b->put_acked |= put;
-	*(put ? &x->m->total_bytes_sent : &x->m->total_bytes_received) += bytes;
-	if (now < x->t_warm || now >= x->t_end)
+	*(put ? &m->total_bytes_sent : &m->total_bytes_received) += bytes;
+	if (!in_window)
 		return;
-	*(put ? &x->m->bytes_sent : &x->m->bytes_received) += bytes;
+	*(put ? &m->bytes_sent : &m->bytes_received) += bytes;
 	b->requests += d->requests;
 	b->extra_requests += d->extra_requests;
 	b->reads += d->reads;
@@ -681,8 +681,6 @@ int hx_bio_step(const struct hx_bio_ctx *x, struct hx_bio_conn **bcp, const stru
 		*why = error_of(rc);
 		return -1;
 	}
-	if (op->code != HX_OP_OBJ_VERIFY)
-		account(x, bc, op);
 	return 0;
 }
 

@@ -29,10 +29,6 @@ struct hx_bio_ctx {
 	bool nodelay;
 	const struct hx_pattern *pattern;
 	struct hx_metrics *m;
-	int64_t t_warm;		/* the measured window, for counting */
-	int64_t t_end;
-	int64_t (*clock)(void *arg);	/* the engine's clock, which the window is on */
-	void *clock_arg;
 };
 
 /** A connection's object state (HTTP client, reader, cache, destination); NULL until used. */
@@ -54,6 +50,14 @@ extern const char hx_bio_step_names[];
  */
 int hx_bio_step(const struct hx_bio_ctx *x, struct hx_bio_conn **bc, const struct hx_op *op,
 		enum hx_error *why);
+/**
+ * Add the counts of the object step @p op that just ended on @p bc to @p m: the bytes moved
+ * always, the rest only when @p in_window. The engine decides @p in_window with the clock
+ * reading its measure_end right after the step uses too, so a step at the window's edge is
+ * counted on both sides or on neither.
+ */
+void hx_bio_account(struct hx_metrics *m, const struct hx_bio_conn *bc, const struct hx_op *op,
+		    bool in_window);
 /** Close the connection's HTTP connections and free its state. Accepts NULL. */
 void hx_bio_conn_free(struct hx_bio_conn *bc);
 

@@ -55,6 +55,13 @@ def test_one_round_has_every_figure_and_ratio(lwip_built: None, procs: Any,
         one["kernel_rr_p50"] / one["lwip_rr_p50"])
     for label in ratios:
         assert label in done.stdout and "target" in done.stdout
+    (reach,) = doc["reach"]
+    assert reach["kernel rr / floor (the kernel ratio's ceiling)"] == pytest.approx(
+        one["kernel_rr_p50"] / one["floor_p50"])
+    assert reach["lwip rr the kernel target asks, in floors"] == pytest.approx(
+        one["kernel_rr_p50"] / 50 / one["floor_p50"])
+    for label in reach:
+        assert label in done.stdout
 
 
 @pytest.mark.parametrize("argv,needle", [

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from lib.proc import ManagedProcess, ProcessManager
-from lib.tcplab import EXIT_PASS, EXIT_USAGE, Listing
+from lib.tcplab import EXIT_PASS, EXIT_USAGE, Listing, Tcplab
 
 pytestmark = pytest.mark.dpdk
 
@@ -164,6 +164,19 @@ def test_scenario_on_memif(lwip_ok: None, procs: ProcessManager, tcplab_bin: Pat
     dropped = {k: c[k] for k in NEVER_DROPPED if c[k] != 0}
     assert not dropped, f"frames dropped: {dropped}"
     assert leftovers(run.run_id) == []
+
+
+def test_frames_waiting_for_the_link_are_no_short_bursts(lwip_ok: None, tcplab: Tcplab) -> None:
+    """A memif SUT whose client never comes: its gratuitous ARP waits for the link. The passes
+    that retry it are tx_burst_link_down, not tx_burst_short (which once counted millions a
+    second of them, and said the ring was full on a link that was not there)."""
+    with tcplab.serve("echo", "--run-id", f"tcplabnolink{os.getpid()}", backend="lwip") as sv:
+        first = sv.stats()["stack"]
+        c = sv.stats()["stack"]
+        end = sv.quit()
+    assert c["tx_burst_link_down"] > first["tx_burst_link_down"] > 0, (first, c)
+    assert c["tx_burst_short"] == 0 and c["tx_bursts"] == 0 and c["tx_packets"] == 0, c
+    assert end["event"] == "exit"
 
 
 def test_unknown_stack_option_is_one_line_exit_2(lwip_ok: None, procs: ProcessManager,

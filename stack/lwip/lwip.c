@@ -84,6 +84,7 @@ static const char *const counter_names[STK_C__COUNT] = {
 	[STK_C_TX_BYTES] = "tx_bytes",
 	[STK_C_TX_BURSTS] = "tx_bursts",
 	[STK_C_TX_BURST_SHORT] = "tx_burst_short",
+	[STK_C_TX_LINK_DOWN] = "tx_burst_link_down",
 	[STK_C_DROP_RX_BAD_FRAME] = "drop_rx_bad_frame",
 	[STK_C_DROP_RX_INPUT] = "drop_rx_input",
 	[STK_C_DROP_RX_IP_PROTO] = "drop_rx_ip_proto",

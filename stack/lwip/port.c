@@ -261,6 +261,12 @@ void stk_port_tx_flush(struct stk_port *pt)
 	for (i = 0; i < pt->n_tx; i++)
 		bytes += pt->tx[i]->pkt_len;
 	sent = tx_burst(pt);
+	if (sent == 0 && !stk_port_link_up(pt)) {
+		/* no link (a memif server before its client exists, or after it left): the
+		 * frames wait, and each pass that retries them is no short burst of a link */
+		pt->c[STK_C_TX_LINK_DOWN]++;
+		return;
+	}
 	for (i = sent; i < pt->n_tx; i++)
 		bytes -= pt->tx[i]->pkt_len;
 	pt->c[STK_C_TX_BURSTS]++;

@@ -77,6 +77,7 @@ enum stk_counter {
 	STK_C_TX_BYTES,
 	STK_C_TX_BURSTS,
 	STK_C_TX_BURST_SHORT,		/* tx_burst took fewer than offered; the rest waited */
+	STK_C_TX_LINK_DOWN,		/* a burst took none, the link being down; they waited */
 	STK_C_DROP_RX_BAD_FRAME,	/* runt or chained mbuf */
 	STK_C_DROP_RX_INPUT,		/* lwIP's ethernet_input refused the frame */
 	STK_C_DROP_RX_IP_PROTO,		/* an IPv4 protocol other than TCP, UDP, ICMP */

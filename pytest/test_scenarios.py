@@ -152,7 +152,8 @@ def test_open_loop_behind_schedule_is_said(tcplab: Tcplab, tmp_path: Path) -> No
 @pytest.mark.parametrize("backend", ["kernel", "lwip"])
 def test_engine_clock_agrees_with_the_kernels(tcplab: Tcplab, listing: Listing, backend: str,
                                               tmp_path: Path) -> None:
-    """The engine times transactions on the TSC where the kernel's clocksource is the TSC,
+    """The engine times transactions on the TSC where the kernel's clocksource is the TSC, or
+    where its thread is pinned to one CPU whose TSC is invariant (lwip on a kvm-clock VM),
     at a rate it measures itself: a 20 ms sleep inside a measure block (the wait is the
     kernel's poll timeout, or lwip's TSC deadline) must come out as 20 ms and a little, and
     the run's window as long as asked."""

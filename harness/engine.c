@@ -555,7 +555,10 @@ static void step(struct engine *e, struct conn *c)
 	do
 		r = exec(e, c);
 	while (r == S_NEXT && ++n < STEP_BUDGET);
-	c->t_mark = 0;	/* it waits now */
+	/* it waits now, or goes back to the loop: the mark is stale then, except to a measure_end
+	 * right after an object step, which must end where the step was counted (op_object) */
+	if (r != S_NEXT || e->sc->ops[c->pc].code != HX_OP_MEASURE_END)
+		c->t_mark = 0;
 	if (r == S_FAIL)
 		conn_fail(e, c);
 }

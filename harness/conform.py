@@ -380,6 +380,16 @@ def backend_opts(backend: str) -> list[str]:
     return ["topology=tap", f"ip={SUT_ADDR}", f"tap_addr={PEER_ADDR}/24"]
 
 
+def outputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+    """Where the JSON and the table go: where --json/--md say; otherwise, for a run of every
+    case, the stored parity table in results/. A run of named cases writes no default: it
+    would replace the whole table with its few rows."""
+    whole = not args.cases
+    stored = ROOT / "results"
+    return (Path(args.json) if args.json else stored / "conformance.json" if whole else None,
+            Path(args.md) if args.md else stored / "conformance.md" if whole else None)
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="tcplab conform", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -387,9 +397,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--backend", action="append", default=[],
                     help="backend to compare with the kernel (repeatable; default: every "
                          "backend built in but the kernel)")
-    ap.add_argument("--json", default=str(ROOT / "results" / "conformance.json"),
-                    metavar="OUT")
-    ap.add_argument("--md", default=str(ROOT / "results" / "conformance.md"), metavar="OUT")
+    ap.add_argument("--json", metavar="OUT",
+                    help="the verdicts as JSON (default, for a run of every case: "
+                         "results/conformance.json)")
+    ap.add_argument("--md", metavar="OUT",
+                    help="the parity table (default, for a run of every case: "
+                         "results/conformance.md)")
     ap.add_argument("--no-packets", action="store_true",
                     help="leave out the packet-level checks (pkt_*, harness/packets.py)")
     args = ap.parse_args(argv)
@@ -411,11 +424,14 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     tag = str(os.getpid())	# conform() names its namespaces after it
-    Path(args.json).write_text(json.dumps({"schema": "tcplab.conformance/1",
-                                           "namespaces": [Veth(tag).peer_ns, Veth(tag).sut_ns,
-                                                          TapNs(tag, True).ns],
-                                           "cases": results}, indent=1) + "\n")
-    write_markdown(results, Path(args.md))
+    json_out, md_out = outputs(args)
+    if json_out is not None:
+        json_out.write_text(json.dumps({"schema": "tcplab.conformance/1",
+                                        "namespaces": [Veth(tag).peer_ns, Veth(tag).sut_ns,
+                                                       TapNs(tag, True).ns],
+                                        "cases": results}, indent=1) + "\n")
+    if md_out is not None:
+        write_markdown(results, md_out)
     bad = [r["name"] for r in results if r["verdict"] != "match"
            or any(o["verdict"] == "divergence" for o in r["others"])]
     counts = {}
@@ -425,7 +441,10 @@ def main(argv: list[str]) -> int:
     n_pkt = sum(1 for r in results if r["name"].startswith("pkt_"))
     print(f"{len(results) - n_pkt} cases and {n_pkt} packet checks: "
           + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
-    print(f"wrote {args.md} and {args.json}")
+    written = [str(p) for p in (md_out, json_out) if p is not None]
+    print(f"wrote {' and '.join(written)}" if written else
+          "named cases only: results/conformance.md and .json, the stored parity table of "
+          "every case, are left as they are (--md/--json OUT write these)")
     if bad:
         print(f"unexpected: {', '.join(bad)}")
     return 1 if bad else 0

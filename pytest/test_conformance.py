@@ -157,6 +157,28 @@ def test_unknown_case_exits_2(tcplab_bin: Path) -> None:
     assert done.stderr.count("\n") == 1
 
 
+def test_named_cases_leave_the_stored_table_alone(tcplab_bin: Path) -> None:
+    """A run of a few named cases prints its verdicts but writes no default output: it once
+    replaced results/conformance.md and .json, the table of every case, with its one row."""
+    if os.geteuid() != 0:
+        pytest.skip("root: needs root")
+    stored = [ROOT / "results" / "conformance.md", ROOT / "results" / "conformance.json"]
+    before = [p.read_bytes() for p in stored]
+    try:
+        done = subprocess.run([sys.executable, str(ROOT / "harness" / "conform.py"),
+                               "--backend", "kernel", "so_type"], capture_output=True,
+                              text=True, env={**os.environ, "TCPLAB_BIN": str(tcplab_bin)},
+                              timeout=120)
+        after = [p.read_bytes() for p in stored]
+    finally:
+        for p, text in zip(stored, before):
+            p.write_bytes(text)
+    assert done.returncode == 0, done.stderr
+    assert "1 cases and 0 packet checks" in done.stdout, done.stdout
+    assert "are left as they are" in done.stdout, done.stdout
+    assert after == before, "a run of one case rewrote the stored parity table"
+
+
 @pytest.mark.parametrize("text,message", [
     ("sut {\n    s = socket\n    conect s peer:1\n}\n", ":3: unknown call 'conect'"),
     ("sut {\n    connect s peer:1\n}\n", ":2: unknown socket 's'"),

@@ -85,7 +85,7 @@ struct engine {
 	int64_t interval_ns;		/* open pacing: per connection */
 	int64_t next_report;
 	int64_t clock;			/* the latest clock reading (clock_of) */
-	struct {			/* the TSC as a clock, where the kernel's is the TSC */
+	struct {			/* the TSC as a clock, where it is safe (clock_init) */
 		bool on;
 		uint64_t base;
 		int64_t base_ns;

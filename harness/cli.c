@@ -145,16 +145,11 @@ int hx_cli_int(const char *arg, const char *flag, int min, int max, int *out)
 
 int hx_cli_check_backend(const char *name, const char *who)
 {
-	const struct tl_ops *const *b;
-	char valid[256];
-	size_t off = 0;
+	const struct tl_backend *b;
+	char err[1024];
+	int r = tl_backend_open(name, &b, err, sizeof(err));
 
-	if (tl_backend_find(name) != NULL)
-		return 0;
-	valid[0] = '\0';
-	for (b = tl_backends(); *b != NULL && off < sizeof(valid); b++)
-		off += (size_t)snprintf(valid + off, sizeof(valid) - off, "%s%s",
-					b == tl_backends() ? "" : ", ", (*b)->name);
-	fprintf(stderr, "%s: unknown backend '%s' (valid: %s)\n", who, name, valid);
-	return -ENOENT;
+	if (r < 0)
+		fprintf(stderr, "%s: %s\n", who, err);
+	return r;
 }

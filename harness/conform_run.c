@@ -412,8 +412,10 @@ static int run_side(const struct case_opts *o, const struct cf_side *cs)
 	struct tl_stack_params p = {
 		.role = strcmp(o->side, "sut") == 0 ? TL_ROLE_SERVER : TL_ROLE_CLIENT,
 		.run_id = o->run_id, .opts = o->opts, .n_opts = o->n_opts,
+		.cpu = tl_auto_cpu(strcmp(o->side, "sut") == 0 ? TL_ROLE_SERVER : TL_ROLE_CLIENT),
 	};
 	struct runner *r = calloc(1, sizeof(*r));
+	char err[512];
 	unsigned int i;
 	int code = HX_EXIT_USAGE;
 
@@ -431,9 +433,9 @@ static int run_side(const struct case_opts *o, const struct cf_side *cs)
 		r->out[i] = (uint8_t)(i % HX_PATTERN_PERIOD);
 	for (i = 0; i < CF_MAX_VARS; i++)
 		r->handles[i] = -1;
-	r->st = tl_stack_create(o->backend, &p);
+	r->st = tl_stack_create(o->backend, &p, err, sizeof(err));
 	if (r->st == NULL) {
-		fprintf(stderr, "tcplab case: backend %s: %s\n", o->backend, strerror(errno));
+		fprintf(stderr, "tcplab case: backend %s: %s\n", o->backend, err);
 		goto out_free;
 	}
 	/* A tap backend addresses the peer's end of its link while it starts: the orchestrator

@@ -27,7 +27,7 @@ static const struct option long_opts[] = {
 
 static void list_text(const struct hx_scenario *sc, unsigned int n)
 {
-	const struct tl_ops *const *b;
+	const struct tl_backend *const *b;
 	const struct hx_program *const *p;
 	unsigned int i;
 
@@ -36,7 +36,9 @@ static void list_text(const struct hx_scenario *sc, unsigned int n)
 		printf("  %-20s %s\n", sc[i].name, sc[i].description);
 	printf("backends:\n");
 	for (b = tl_backends(); *b != NULL; b++)
-		printf("  %-20s %s\n", (*b)->name, (*b)->description);
+		printf("  %-20s %s (%s%s%s)\n", (*b)->ops->name, (*b)->ops->description,
+		       (*b)->origin, (*b)->path != NULL ? " " : "",
+		       (*b)->path != NULL ? (*b)->path : "");
 	printf("programs (tcplab serve):\n");
 	for (p = hx_programs(); *p != NULL; p++)
 		printf("  %-20s %s\n", (*p)->name, (*p)->description);
@@ -44,7 +46,7 @@ static void list_text(const struct hx_scenario *sc, unsigned int n)
 
 static void list_json(const struct hx_scenario *sc, unsigned int n)
 {
-	const struct tl_ops *const *b;
+	const struct tl_backend *const *b;
 	const struct hx_program *const *p;
 	struct hx_json j;
 	unsigned int i;
@@ -64,8 +66,14 @@ static void list_json(const struct hx_scenario *sc, unsigned int n)
 	hx_json_arr_begin(&j, "backends");
 	for (b = tl_backends(); *b != NULL; b++) {
 		hx_json_obj_begin(&j, NULL);
-		hx_json_str(&j, "name", (*b)->name);
-		hx_json_str(&j, "description", (*b)->description);
+		hx_json_str(&j, "name", (*b)->ops->name);
+		hx_json_str(&j, "description", (*b)->ops->description);
+		hx_json_str(&j, "attach", (*b)->ops->attach == TL_ATTACH_DPDK ? "dpdk" : "sockets");
+		hx_json_str(&j, "origin", (*b)->origin);
+		if ((*b)->path != NULL)
+			hx_json_str(&j, "path", (*b)->path);
+		else
+			hx_json_null(&j, "path");
 		hx_json_obj_end(&j);
 	}
 	hx_json_arr_end(&j);

@@ -144,10 +144,14 @@ static int parse_flag(struct run_opts *o, int c)
 
 static void print_topologies(const struct tl_ops *ops, const char *sep)
 {
+	static const char *const all[] = { "loopback", "memif", "tap", "veth", "pci", NULL };
 	const char *const *t;
 
-	for (t = ops->topologies; *t != NULL; t++, sep = ", ")
-		fprintf(stderr, "%s%s", sep, *t);
+	for (t = all; *t != NULL; t++)
+		if (tl_backend_has_topology(ops, *t)) {
+			fprintf(stderr, "%s%s", sep, *t);
+			sep = ", ";
+		}
 }
 
 /*
@@ -157,7 +161,7 @@ static void print_topologies(const struct tl_ops *ops, const char *sep)
  */
 static int pick_backend(struct run_opts *o)
 {
-	const struct tl_ops *const *b;
+	const struct tl_backend *const *b;
 
 	if (o->topology == NULL) {
 		o->auto_backend = tl_backend_find("lwip") != NULL && o->peer == NULL;
@@ -165,14 +169,14 @@ static int pick_backend(struct run_opts *o)
 		return 0;
 	}
 	for (b = tl_backends(); *b != NULL; b++) {
-		if (tl_backend_has_topology(*b, o->topology)) {
-			o->backend = (*b)->name;
+		if (tl_backend_has_topology((*b)->ops, o->topology)) {
+			o->backend = (*b)->ops->name;
 			return 0;
 		}
 	}
 	fprintf(stderr, "tcplab run: unknown topology '%s' (valid:", o->topology);
 	for (b = tl_backends(); *b != NULL; b++)
-		print_topologies(*b, b == tl_backends() ? " " : ", ");
+		print_topologies((*b)->ops, b == tl_backends() ? " " : ", ");
 	fprintf(stderr, ")\n");
 	return -EINVAL;
 }
@@ -183,7 +187,7 @@ static int check_topology(struct run_opts *o)
 	const struct tl_ops *ops = tl_backend_find(o->backend);
 
 	if (o->topology == NULL)
-		o->topology = ops->topologies[0];
+		o->topology = ops->attach == TL_ATTACH_DPDK ? "memif" : "loopback";
 	if (tl_backend_has_topology(ops, o->topology))
 		return 0;
 	fprintf(stderr, "tcplab run: unknown topology '%s' for backend %s (valid:", o->topology,
@@ -410,11 +414,13 @@ static int start_sut(struct run *x)
 static int start_engine_stack(struct run *x)
 {
 	struct tl_stack_params p = { .role = TL_ROLE_CLIENT, .run_id = x->run_id,
-				     .opts = x->o.opts, .n_opts = x->o.n_opts };
+				     .opts = x->o.opts, .n_opts = x->o.n_opts,
+				     .cpu = tl_auto_cpu(TL_ROLE_CLIENT) };
+	char err[512];
 
-	x->st = tl_stack_create(x->o.backend, &p);
+	x->st = tl_stack_create(x->o.backend, &p, err, sizeof(err));
 	if (x->st == NULL) {
-		fprintf(stderr, "tcplab run: backend %s: %s\n", x->o.backend, strerror(errno));
+		fprintf(stderr, "tcplab run: backend %s: %s\n", x->o.backend, err);
 		return -errno;
 	}
 	return 0;

@@ -320,9 +320,11 @@ static int open_listener(struct hx_serve *sv, const char *listen, struct sockadd
 static int serve(const struct serve_opts *o, const struct hx_program *prog)
 {
 	struct tl_stack_params p = { .role = TL_ROLE_SERVER, .run_id = o->run_id,
-				     .opts = o->opts, .n_opts = o->n_opts };
+				     .opts = o->opts, .n_opts = o->n_opts,
+				     .cpu = tl_auto_cpu(TL_ROLE_SERVER) };
 	struct sockaddr_storage ss;
 	struct hx_serve *sv;
+	char err[512];
 	unsigned int i;
 	int listener, r = HX_EXIT_USAGE;
 
@@ -331,9 +333,9 @@ static int serve(const struct serve_opts *o, const struct hx_program *prog)
 		return HX_EXIT_USAGE;
 	sv->prog = prog;
 	hx_pattern_init(&sv->pattern);
-	sv->st = tl_stack_create(o->backend, &p);
+	sv->st = tl_stack_create(o->backend, &p, err, sizeof(err));
 	if (sv->st == NULL) {
-		fprintf(stderr, "tcplab serve: backend %s: %s\n", o->backend, strerror(errno));
+		fprintf(stderr, "tcplab serve: backend %s: %s\n", o->backend, err);
 		goto err_free_sv;
 	}
 	listener = open_listener(sv, o->listen, &ss);

@@ -8,4 +8,7 @@
 extern const struct tl_ops tl_kernel_ops;
 extern const struct tl_ops tl_lwip_ops;
 
+/** The backends linked into the binary, NULL-terminated (backends_*.c, picked by meson). */
+const struct tl_ops *const *tl_builtin_backends(void);
+
 #endif /* TL_TRANSPORT_PVT_H */

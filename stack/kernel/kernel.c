@@ -53,14 +53,16 @@ static int kernel_check(const struct tl_stack_params *p, char *err, size_t len)
 	return 0;
 }
 
-static struct tl_stack *kernel_create(const struct tl_stack_params *p)
+static struct tl_stack *kernel_create(const struct tl_stack_params *p, char *err, size_t len)
 {
 	struct kernel_stack *k = calloc(1, sizeof(*k));
 	struct utsname u;
 
 	(void)p;
-	if (k == NULL)
+	if (k == NULL) {
+		snprintf(err, len, "out of memory");
 		return NULL;
+	}
 	if (uname(&u) == 0)
 		snprintf(k->version, sizeof(k->version), "linux %s", u.release);
 	else
@@ -232,10 +234,11 @@ static const char *kernel_version(struct tl_stack *st)
 }
 
 const struct tl_ops tl_kernel_ops = {
+	.abi_version = TCPLAB_STACK_ABI_VERSION,
 	.name = "kernel",
 	.description = "Linux kernel sockets: the baseline",
 	.flags = TL_F_BLOCKING_WAIT,
-	.topologies = (const char *const[]){ "loopback", "veth", NULL },
+	.attach = TL_ATTACH_SOCKETS,
 	.create = kernel_create,
 	.check = kernel_check,
 	.free = kernel_free,

@@ -243,6 +243,7 @@ int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *er
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->role = p->role;
+	cfg->cpu_auto = p->cpu;
 	r = check_keys(p, err, len);
 	if (r == 0)
 		r = check_run_id(cfg, p->run_id ? p->run_id : "tcplab", err, len);
@@ -364,7 +365,7 @@ static int lcores_arg(const struct stk_cfg *cfg, char *buf, size_t len)
 		snprintf(buf, len, "0@%s", cfg->cpu);
 		return 0;
 	}
-	pick = strcmp(cfg->cpu, "auto") == 0 ? tl_auto_cpu(cfg->role) : -1;
+	pick = strcmp(cfg->cpu, "auto") == 0 ? cfg->cpu_auto : -1;
 	if (pick >= 0) {
 		snprintf(buf, len, "0@%d", pick);
 		return 0;

@@ -181,17 +181,15 @@ err_stop_eal:
 	return r;
 }
 
-static struct tl_stack *lwip_create(const struct tl_stack_params *p)
+static struct tl_stack *lwip_create(const struct tl_stack_params *p, char *err, size_t len)
 {
 	struct lwip_stack *l = calloc(1, sizeof(*l));
-	char err[512];
 	int r;
 
 	if (l == NULL)
 		return NULL;
-	r = start(l, p, err, sizeof(err));
+	r = start(l, p, err, len);
 	if (r < 0) {
-		fprintf(stderr, "lwip: %s\n", err);
 		free(l);
 		errno = -r;
 		return NULL;
@@ -858,9 +856,10 @@ static const char *lwip_version(struct tl_stack *st)
 }
 
 const struct tl_ops tl_lwip_ops = {
+	.abi_version = TCPLAB_STACK_ABI_VERSION,
 	.name = "lwip",
 	.description = "lwIP on DPDK (memif; tap in a namespace; pci with --stack-opt pci=BDF)",
-	.topologies = (const char *const[]){ "memif", "tap", "veth", "pci", NULL },
+	.attach = TL_ATTACH_DPDK,
 	.create = lwip_create,
 	.check = lwip_check,
 	.free = lwip_free,

@@ -189,6 +189,7 @@ int main(int argc, char **argv)
 			"[--duration S] [--warmup S]\n");
 		return 2;
 	}
+	p.cpu = tl_auto_cpu(p.role);
 	r = stk_cfg_parse(&pp.cfg, &p, err, sizeof(err));
 	if (r == 0)
 		r = stk_eal_start(&pp.cfg, err, sizeof(err));

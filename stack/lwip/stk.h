@@ -55,6 +55,7 @@ struct stk_cfg {
 	char pci[32];			/* a PCI device the user named: the only way off --no-pci */
 	char huge[8];			/* auto | yes | no */
 	char cpu[16];			/* auto | any | N: the polling lcore's CPU */
+	int cpu_auto;			/* cpu=auto: the harness's pick (tl_stack_params.cpu) */
 	char eal_extra[256];		/* eal=...: more EAL arguments, space separated */
 	char log_level[32];
 	char tap_addr[24];		/* topology=tap: the kernel end's ADDRESS/BITS, or none */

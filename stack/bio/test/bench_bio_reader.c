@@ -67,8 +67,9 @@ static double one_run(struct tl_stack *st, size_t buf_size)
 int main(void)
 {
 	static const size_t sizes[] = { 4096, 16384, 65536, 131072, 262144, 1048576 };
-	struct tl_stack_params p = { .role = TL_ROLE_CLIENT, .run_id = "bench" };
-	struct tl_stack *st = tl_stack_create("kernel", &p);
+	struct tl_stack_params p = { .role = TL_ROLE_CLIENT, .run_id = "bench", .cpu = -1 };
+	char tl_err[256];
+	struct tl_stack *st = tl_stack_create("kernel", &p, tl_err, sizeof(tl_err));
 	double best, mbs;
 	unsigned int i, k;
 

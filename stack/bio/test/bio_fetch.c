@@ -69,7 +69,8 @@ static int fetch(struct bio_reader *r, const char *spec, bool first)
 
 int main(int argc, char **argv)
 {
-	struct tl_stack_params p = { .role = TL_ROLE_CLIENT, .run_id = "bio_fetch" };
+	struct tl_stack_params p = { .role = TL_ROLE_CLIENT, .run_id = "bio_fetch", .cpu = -1 };
+	char tl_err[256];
 	struct bio_source *src = NULL;
 	struct bio_reader *r = NULL;
 	struct bio_http *h = NULL;
@@ -87,7 +88,7 @@ int main(int argc, char **argv)
 		buffer = strtoull(argv[4], NULL, 10);
 		i = 5;
 	}
-	st = tl_stack_create("kernel", &p);
+	st = tl_stack_create("kernel", &p, tl_err, sizeof(tl_err));
 	if (st == NULL)
 		return 1;
 	h = bio_http_create(st, (const struct sockaddr *)&sin, sizeof(sin), argv[1]);

@@ -233,11 +233,12 @@ struct client {
 
 static int client_open(struct client *cl, const struct server *sv)
 {
-	struct tl_stack_params p = { .role = TL_ROLE_CLIENT, .run_id = "bio" };
+	struct tl_stack_params p = { .role = TL_ROLE_CLIENT, .run_id = "bio", .cpu = -1 };
+	char tl_err[256];
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(sv->port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
-	cl->st = tl_stack_create("kernel", &p);
+	cl->st = tl_stack_create("kernel", &p, tl_err, sizeof(tl_err));
 	cl->h = cl->st ? bio_http_create(cl->st, (struct sockaddr *)&a, sizeof(a), "127.0.0.1")
 		       : NULL;
 	return cl->h ? 0 : -1;

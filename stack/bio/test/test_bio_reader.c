@@ -280,8 +280,9 @@ static int test_file_source(void)
 
 static int test_stream_source(void)
 {
-	struct tl_stack_params p = { .role = TL_ROLE_CLIENT, .run_id = "bio" };
-	struct tl_stack *st = tl_stack_create("kernel", &p);
+	struct tl_stack_params p = { .role = TL_ROLE_CLIENT, .run_id = "bio", .cpu = -1 };
+	char tl_err[256];
+	struct tl_stack *st = tl_stack_create("kernel", &p, tl_err, sizeof(tl_err));
 	uint8_t *obj = tu_pattern(100000, 5), dst[100000];
 	struct bio_source *src;
 	struct bio_reader *r;

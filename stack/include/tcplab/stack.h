@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tcplab/stack.h - the plug-in ABI: what a TCP stack implements so that tcplab runs its
+ * scenarios, conformance cases and benchmarks on it, the same way it runs them on Linux.
+ *
+ * A plug-in is a shared object that exports one symbol, tcplab_stack_entry, returning its ops
+ * table (struct tl_ops). tcplab finds it by name (`--backend NAME` looks for
+ * tcplab-stack-NAME.so in the build's own plug-in folders, then in each folder of
+ * TCPLAB_STACK_PATH) or by path (`--backend ./libfoo.so`), checks tl_ops.abi_version against
+ * its own TCPLAB_STACK_ABI_VERSION and refuses any other. This header is the whole contract:
+ * it is self-contained and needs nothing else of tcplab's (pkg-config: tcplab-stack).
+ *
+ * Call flow, per process: the harness calls check (settings only, nothing started), then
+ * create once, then the socket calls, poll, counters and version from the thread that
+ * called create, then free. The engine (client) and the SUT (`tcplab serve`, server) are
+ * separate processes, each with its own instance.
+ *
+ * Conventions (every call):
+ *  - Socket handles are small non-negative ints owned by the instance they came from.
+ *  - Errors are negative Linux errno values (-EAGAIN, -ECONNRESET, ...); a stack converts its
+ *    own codes in exactly one place.
+ *  - Flags (MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL), option levels and names, shutdown modes and
+ *    poll events are the Linux values of <sys/socket.h>, <netinet/tcp.h> and <poll.h>: a
+ *    script written for Linux means the same thing on every stack.
+ *  - send never raises SIGPIPE; a send on a closed stream returns -EPIPE.
+ *
+ * Threading rule: an instance and its sockets belong to the thread that created it. A stack
+ * that polls a device makes progress only inside poll and the socket calls of that thread;
+ * anything it runs elsewhere (its own threads) must be documented by the stack, as its cost.
+ */
+#ifndef TCPLAB_STACK_H
+#define TCPLAB_STACK_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/** The ABI this header describes; bumped on any change to the structs below. */
+#define TCPLAB_STACK_ABI_VERSION 1u
+
+/** The one symbol a plug-in exports, of type tl_stack_entry_fn. */
+#define TCPLAB_STACK_ENTRY "tcplab_stack_entry"
+
+/** Which side of a run an instance serves. */
+enum tl_role {
+	TL_ROLE_CLIENT,	/**< the engine: connects out */
+	TL_ROLE_SERVER,	/**< the SUT program behind `tcplab serve`: listens */
+};
+
+/**
+ * What a stack's side of a topology is; the harness's topology table says which topology
+ * takes which, and what it hands the stack in settings (tl_stack_params.opts).
+ */
+enum tl_attach {
+	/** Sockets of the host kernel's network (Linux, or a stack over it): the harness puts
+	 * the process in the topology's namespace and gives it addresses there. */
+	TL_ATTACH_SOCKETS,
+	/** A DPDK port of its own: the harness hands it port=memif|tap|af_packet|pci, ip=,
+	 * and the port's details (iface=, tap_addr=, pci=) as settings. */
+	TL_ATTACH_DPDK,
+};
+
+/** What a stack gets to start. */
+struct tl_stack_params {
+	enum tl_role role;
+	/** Unique per run, shared by both sides: for DPDK file prefixes, memif socket names. */
+	const char *run_id;
+	/**
+	 * "key=value" settings: the topology's (port, addresses) first, then the user's
+	 * `--stack-opt K=V` in order; a key given twice takes its last value (tl_params_get).
+	 */
+	const char *const *opts;
+	unsigned int n_opts;
+	/**
+	 * The CPU the harness gives this side's polling thread (a spinning server the highest
+	 * allowed CPU, a client the lowest, so two sides on one host never share a core); -1
+	 * when there is nothing to choose. A stack that spins should take it unless told
+	 * otherwise.
+	 */
+	int cpu;
+};
+
+/** A named counter for the result JSON (frames, drops by reason, endpoints, ...). */
+struct tl_counter {
+	const char *name;
+	uint64_t value;
+};
+
+struct tl_ops;
+
+/** Every instance starts with this header; a stack embeds it as its first member. */
+struct tl_stack {
+	const struct tl_ops *ops;	/**< set by the harness after create */
+};
+
+/**
+ * A blocking call is the cheapest way to wait for one socket: it sleeps in the call and
+ * returns with the data, where poll-then-call takes two calls (the kernel). Not set for
+ * polling stacks, whose blocking calls spin like their poll.
+ */
+#define TL_F_BLOCKING_WAIT (1u << 0)
+
+/**
+ * A stack: one ops table. Every function pointer is mandatory; a stack that cannot express
+ * a call returns -EOPNOTSUPP from it. Each call returns what its BSD namesake returns on
+ * success, or a negative errno:
+ *  socket       a new TCP stream socket (IPv4 on every stack, IPv6 where supported)
+ *  accept       -EAGAIN on a non-blocking listener with no pending connection
+ *  connect      -EINPROGRESS on a non-blocking socket, the result then from POLLOUT and
+ *               SO_ERROR; -ECONNREFUSED, -EISCONN, -EALREADY as Linux does
+ *  send/recv    byte counts; 0 from recv is end of stream; -EAGAIN when nothing can move on
+ *               a non-blocking socket; -EPIPE, -ECONNRESET, -ENOTCONN
+ *  shutdown     SHUT_RD, SHUT_WR, SHUT_RDWR; -ENOTCONN when not connected
+ *  close        -EBADF on a handle that is not open
+ *  setsockopt   Linux levels and names; -ENOPROTOOPT for an option the stack lacks
+ *  poll         entries with revents set; 0 on timeout (timeout_ms < 0: wait)
+ *  bytes_available  bytes readable now (FIONREAD)
+ */
+struct tl_ops {
+	/** TCPLAB_STACK_ABI_VERSION as the stack was built; any other is refused. */
+	uint32_t abi_version;
+	/** Short name, [a-z0-9_-], as `--backend` takes it and results record it. */
+	const char *name;
+	const char *description;
+	unsigned int flags;		/**< TL_F_* */
+	enum tl_attach attach;
+
+	/**
+	 * Check @p p as create would, starting nothing: 0, or a negative errno with a one-line
+	 * reason in @p err (a malformed or unknown setting). What only a start can tell (a
+	 * device, a namespace) is left to create.
+	 */
+	int (*check)(const struct tl_stack_params *p, char *err, size_t len);
+	/** Start an instance. NULL on failure, errno set and a one-line reason in @p err. */
+	struct tl_stack *(*create)(const struct tl_stack_params *p, char *err, size_t len);
+	/** Close what sockets remain and stop. */
+	void (*free)(struct tl_stack *st);
+
+	int (*socket)(struct tl_stack *st);
+	int (*bind)(struct tl_stack *st, int s, const struct sockaddr *addr, socklen_t len);
+	int (*listen)(struct tl_stack *st, int s, int backlog);
+	int (*accept)(struct tl_stack *st, int s, struct sockaddr *addr, socklen_t *len);
+	int (*connect)(struct tl_stack *st, int s, const struct sockaddr *addr, socklen_t len);
+	ssize_t (*send)(struct tl_stack *st, int s, const void *buf, size_t len, int flags);
+	ssize_t (*recv)(struct tl_stack *st, int s, void *buf, size_t len, int flags);
+	ssize_t (*sendv)(struct tl_stack *st, int s, const struct iovec *iov, int iovcnt);
+	ssize_t (*recvv)(struct tl_stack *st, int s, const struct iovec *iov, int iovcnt);
+	int (*shutdown)(struct tl_stack *st, int s, int how);
+	int (*close)(struct tl_stack *st, int s);
+	int (*setsockopt)(struct tl_stack *st, int s, int level, int name, const void *val,
+			  socklen_t len);
+	int (*getsockopt)(struct tl_stack *st, int s, int level, int name, void *val,
+			  socklen_t *len);
+	int (*getsockname)(struct tl_stack *st, int s, struct sockaddr *addr, socklen_t *len);
+	int (*getpeername)(struct tl_stack *st, int s, struct sockaddr *addr, socklen_t *len);
+	int (*set_nonblock)(struct tl_stack *st, int s, bool on);
+	int (*poll)(struct tl_stack *st, struct pollfd *fds, unsigned int n, int timeout_ms);
+	int (*bytes_available)(struct tl_stack *st, int s);
+
+	/** The address a server listens on when the user names none (port 0: any). */
+	int (*default_addr)(struct tl_stack *st, struct sockaddr_storage *addr, socklen_t *len);
+	/** Fill up to @p max counters; returns how many the stack has (may exceed max). */
+	unsigned int (*counters)(struct tl_stack *st, struct tl_counter *out, unsigned int max);
+	/** What runs underneath, e.g. "linux 6.1.0" or "lwip 2.1.3, dpdk 22.11". */
+	const char *(*version)(struct tl_stack *st);
+};
+
+/** The entry symbol's type: returns the plug-in's ops table, never NULL. */
+typedef const struct tl_ops *tl_stack_entry_fn(void);
+
+/** Defined by the plug-in (exported, default visibility). */
+const struct tl_ops *tcplab_stack_entry(void);
+
+/**
+ * The value of setting @p key in @p p: the last "key=value" given, or @p dflt when none is.
+ */
+static inline const char *tl_params_get(const struct tl_stack_params *p, const char *key,
+					const char *dflt)
+{
+	size_t klen = strlen(key);
+	const char *v = dflt;
+	unsigned int i;
+
+	for (i = 0; i < p->n_opts; i++)
+		if (strncmp(p->opts[i], key, klen) == 0 && p->opts[i][klen] == '=')
+			v = p->opts[i] + klen + 1;
+	return v;
+}
+
+#endif /* TCPLAB_STACK_H */

@@ -290,8 +290,6 @@ def test_a_failing_create_is_one_line(binary: Path, tmp_path: Path) -> None:
     assert CREATE_REASON in line, line
 
 
-@needs_harness("a plug-in on TCPLAB_STACK_PATH that does not load is skipped silently "
-               "(transport.c scan_dir), so `--backend NAME` says `unknown backend` and not why")
 def test_a_broken_plugin_named_from_the_path_says_why(binary: Path, tmp_path: Path) -> None:
     ours = abi_version()
     build_fixture(tmp_path, "abi-mismatch", "abi_mismatch.c", f"-DBAD_ABI={ours + 1}u")

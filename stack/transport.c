@@ -31,6 +31,13 @@ struct backend_list {
 	char paths[MAX_BACKENDS][PATH_MAX];
 	unsigned int n;
 	bool scanned;
+	/* plug-ins on the search path that did not load: why, for `--backend NAME` */
+	struct {
+		char name[64];
+		int err;
+		char why[512];
+	} failed[MAX_BACKENDS];
+	unsigned int n_failed;
 };
 
 /* The one list of the process: backends are process-wide, like the code they are. */
@@ -169,6 +176,22 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The first failure of a name wins, as the first plug-in found of a name would have. */
+static void remember_failed(struct backend_list *bl, const char *name, int err, const char *why)
+{
+	unsigned int i;
+
+	for (i = 0; i < bl->n_failed; i++)
+		if (strcmp(bl->failed[i].name, name) == 0)
+			return;
+	if (bl->n_failed == MAX_BACKENDS)
+		return;
+	snprintf(bl->failed[i].name, sizeof(bl->failed[i].name), "%s", name);
+	snprintf(bl->failed[i].why, sizeof(bl->failed[i].why), "%s", why);
+	bl->failed[i].err = err;
+	bl->n_failed++;
+}
+
 /* Plug-ins of one folder, by name; those that do not load are left out of the list. */
 static void scan_dir(struct backend_list *bl, const char *dir)
 {
@@ -177,6 +200,7 @@ static void scan_dir(struct backend_list *bl, const char *dir)
 	unsigned int n = 0, i;
 	struct dirent *e;
 	DIR *d = opendir(dir);
+	int r;
 
 	if (d == NULL)
 		return;
@@ -189,8 +213,16 @@ static void scan_dir(struct backend_list *bl, const char *dir)
 		if (files[i] != NULL && plugin_name(files[i], name, sizeof(name)) &&
 		    find_loaded(name, NULL) == NULL) {
 			snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-			if (load(path, &ops, err, sizeof(err)) == 0 && strcmp(ops->name, name) == 0)
+			r = load(path, &ops, err, sizeof(err));
+			if (r == 0 && strcmp(ops->name, name) != 0) {
+				snprintf(err, sizeof(err), "plug-in %s calls itself '%s', not '%s'",
+					 path, ops->name, name);
+				r = -EINVAL;
+			}
+			if (r == 0)
 				add(bl, ops, path);
+			else
+				remember_failed(bl, name, r, err);
 		}
 		free(files[i]);
 	}
@@ -250,6 +282,7 @@ static int open_path(const char *path, const struct tl_backend **out, char *err,
 int tl_backend_open(const char *name, const struct tl_backend **out, char *err, size_t len)
 {
 	const struct tl_backend *const *b;
+	unsigned int i;
 	size_t off;
 
 	scanned();
@@ -258,6 +291,11 @@ int tl_backend_open(const char *name, const struct tl_backend **out, char *err, 
 	*out = find_loaded(name, NULL);
 	if (*out != NULL)
 		return 0;
+	for (i = 0; i < backends()->n_failed; i++)
+		if (strcmp(backends()->failed[i].name, name) == 0) {
+			snprintf(err, len, "%s", backends()->failed[i].why);
+			return backends()->failed[i].err;
+		}
 	off = (size_t)snprintf(err, len, "unknown backend '%s' (valid:", name);
 	for (b = tl_backends(); *b != NULL && off < len; b++)
 		off += (size_t)snprintf(err + off, len - off, " %s", (*b)->ops->name);

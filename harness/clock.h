@@ -59,7 +59,8 @@ void hx_clock_init(struct hx_clock *c);
 static inline int64_t hx_clock_now(const struct hx_clock *c)
 {
 	if (c->tsc)
-		return c->base_ns + (int64_t)((double)(hx_clock_ticks() - c->base) * c->ns_per_tick);
+		return c->base_ns +
+		       (int64_t)((double)(hx_clock_ticks() - c->base) * c->ns_per_tick);
 	return hx_clock_monotonic_ns();
 }
 

@@ -649,7 +649,7 @@ int hx_engine_run(const struct hx_engine_config *cfg, struct hx_metrics *m)
 	if (sc->pacing == HX_PACING_OPEN)
 		e->interval_ns = (int64_t)((double)NS_PER_S * sc->conns / sc->rate);
 	e->blocking = sc->conns == 1 && (e->st->ops->flags & TL_F_BLOCKING_WAIT);
-	hx_clock_init(&e->clk);	/* on this thread: its pinning may be what makes the TSC safe */
+	hx_clock_init(&e->clk);	/* on this thread: its pinning may make the TSC safe */
 	e->t_start = clock_of(e);
 	e->t_warm = e->t_start + sc->warmup_ns;
 	e->t_end = e->t_warm + sc->duration_ns;

@@ -9,7 +9,6 @@
  * report progress, until every connection has finished its script.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +17,8 @@
 #include <netinet/in.h>
 #include <sys/time.h>
 #include <netinet/tcp.h>
-#if defined(__x86_64__)
-#include <cpuid.h>
-#include <x86intrin.h>
-#endif
 
+#include "clock.h"
 #include "engine.h"
 #include "engine_bio_pvt.h"
 #include "harness.h"
@@ -85,12 +81,7 @@ struct engine {
 	int64_t interval_ns;		/* open pacing: per connection */
 	int64_t next_report;
 	int64_t clock;			/* the latest clock reading (clock_of) */
-	struct {			/* the TSC as a clock, where it is safe (clock_init) */
-		bool on;
-		uint64_t base;
-		int64_t base_ns;
-		double ns_per_tick;
-	} tsc;
+	struct hx_clock clk;		/* the TSC where it is safe (clock.h) */
 	uint64_t recent_tx;		/* transactions since the last report, warm-up too */
 	struct hist *recent;		/* their latencies */
 	struct pollfd *pf;
@@ -119,97 +110,10 @@ const char *hx_error_name(enum hx_error e)
 	return e < HX_ERR__COUNT ? error_names[e] : "unknown";
 }
 
-/*
- * The engine's clock: CLOCK_MONOTONIC, read as the TSC where that is safe: where the kernel's
- * clocksource is the TSC (so it is invariant and synchronized across CPUs), or where the CPU
- * says its TSC is invariant (CPUID 0x80000007, EDX bit 8) and this thread is pinned to one
- * CPU (the lwip backend's polling lcore), so no two readings come from different CPUs. The
- * second case is a VM on kvm-clock, whose clock_gettime is 27 ns against 11 for a TSC read,
- * and where DPDK (the raw memif floor, lwIP's timers) reads the TSC anyway; a
- * request/response reads the clock twice per transaction. The rate
- * is measured against CLOCK_MONOTONIC over CLOCK_CALIBRATE_NS (10 ms) before the run starts,
- * from the reading pairs that bracket it tightest: off by a few parts per million at most,
- * so a 10 s run drifts from the kernel's clock by tens of microseconds.
- */
-#define CLOCK_CALIBRATE_NS (10 * 1000 * 1000)
-
-#if defined(__x86_64__)
-/* A TSC reading and the CLOCK_MONOTONIC time it was taken at, the tighter of @p tries. */
-static void clock_pair(uint64_t *tsc, int64_t *ns, int tries)
-{
-	int64_t best = INT64_MAX;
-
-	while (tries-- > 0) {
-		int64_t a = hx_now_ns();
-		uint64_t t = __rdtsc();
-		int64_t b = hx_now_ns();
-
-		if (b - a < best) {
-			best = b - a;
-			*tsc = t;
-			*ns = a + (b - a) / 2;
-		}
-	}
-}
-
-static bool clocksource_is_tsc(void)
-{
-	char src[32] = "";
-	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
-
-	if (f == NULL)
-		return false;
-	if (fgets(src, sizeof(src), f) == NULL)
-		src[0] = '\0';
-	fclose(f);
-	return strcmp(src, "tsc\n") == 0;
-}
-
-static bool pinned_with_invariant_tsc(void)
-{
-	unsigned int a, b, c, d;
-	cpu_set_t set;
-
-	if (sched_getaffinity(0, sizeof(set), &set) != 0 || CPU_COUNT(&set) != 1)
-		return false;
-	return __get_cpuid(0x80000007, &a, &b, &c, &d) && (d & (1u << 8));
-}
-#endif
-
-static void clock_init(struct engine *e)
-{
-#if defined(__x86_64__)
-	uint64_t t0 = 0, t1 = 0;
-	int64_t n0 = 0, n1 = 0;
-
-	if (!clocksource_is_tsc() && !pinned_with_invariant_tsc())
-		return;
-	clock_pair(&t0, &n0, 8);
-	while (hx_now_ns() - n0 < CLOCK_CALIBRATE_NS)
-		;
-	clock_pair(&t1, &n1, 8);
-	if (t1 <= t0 || n1 <= n0)
-		return;
-	e->tsc.ns_per_tick = (double)(n1 - n0) / (double)(t1 - t0);
-	e->tsc.base = t1;
-	e->tsc.base_ns = n1;
-	e->tsc.on = true;
-#else
-	(void)e;
-#endif
-}
-
 /* The clock, remembered: count_bytes goes by the latest reading. */
 static int64_t clock_of(struct engine *e)
 {
-#if defined(__x86_64__)
-	if (e->tsc.on) {
-		e->clock = e->tsc.base_ns +
-			   (int64_t)((double)(__rdtsc() - e->tsc.base) * e->tsc.ns_per_tick);
-		return e->clock;
-	}
-#endif
-	e->clock = hx_now_ns();
+	e->clock = hx_clock_now(&e->clk);
 	return e->clock;
 }
 
@@ -745,7 +649,7 @@ int hx_engine_run(const struct hx_engine_config *cfg, struct hx_metrics *m)
 	if (sc->pacing == HX_PACING_OPEN)
 		e->interval_ns = (int64_t)((double)NS_PER_S * sc->conns / sc->rate);
 	e->blocking = sc->conns == 1 && (e->st->ops->flags & TL_F_BLOCKING_WAIT);
-	clock_init(e);
+	hx_clock_init(&e->clk);	/* on this thread: its pinning may make the TSC safe */
 	e->t_start = clock_of(e);
 	e->t_warm = e->t_start + sc->warmup_ns;
 	e->t_end = e->t_warm + sc->duration_ns;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * engine_bio_pvt.h - the object steps of the scenario language (get, put, raw_get, seek_read,
- * cache_read, verify): parsed by scenario_bio.c, run by engine_bio.c for engine.c.
+ * cache_read, verify): their entries in the step table are in scenario_bio.c; engine_bio.c
+ * runs them for engine.c.
  *
  * An object step runs to completion inside one engine step: the bio reader, writer and HTTP
  * client wait with blocking calls and tl_poll inside (scenarios/README.md says so). That
@@ -33,16 +34,6 @@ struct hx_bio_ctx {
 
 /** A connection's object state (HTTP client, reader, cache, destination); NULL until used. */
 struct hx_bio_conn;
-
-/** Whether @p word names an object step. */
-bool hx_bio_step_is(const char *word);
-/**
- * Parse an object step whose words (params already resolved) are @p tok[0..n) into @p op
- * (code, arg, arg2, arg3). Returns 0, or -EINVAL with a message (no file:line) in @p err.
- */
-int hx_bio_step_parse(char **tok, unsigned int n, struct hx_op *op, char *err, size_t errlen);
-/** The step names, for the scenario parser's messages. */
-extern const char hx_bio_step_names[];
 
 /**
  * Run the object step @p op to completion on the connection whose state is *@p bc (created

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
+
 /* Exit codes of every tcplab command. */
 #define HX_EXIT_PASS 0
 #define HX_EXIT_FAIL 1		/* a check failed */
@@ -23,12 +25,10 @@ extern volatile sig_atomic_t hx_stop;
 /** Install the SIGINT/SIGTERM handler that sets hx_stop; ignore SIGPIPE. */
 void hx_signals_init(void);
 
+/** CLOCK_MONOTONIC in ns (clock.h has the engine's clock). */
 static inline int64_t hx_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return hx_clock_monotonic_ns();
 }
 
 /** Pin the calling thread to @p cpu (< 0: leave as is). Returns 0 or -errno. */

@@ -11,51 +11,25 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "lang.h"
 #include "result.h"
 #include "result_bio_pvt.h"
 #include "tcplab_config.h"
 
-static bool latency_metric(const char *name)
-{
-	return name[0] == 'p' || strcmp(name, "max") == 0 || strcmp(name, "mean") == 0;
-}
-
 double hx_metric_value(const struct hx_metrics *m, const char *name)
 {
-	static const struct { const char *name; double p; } pcts[] = {
-		{ "p50", 50 }, { "p90", 90 }, { "p99", 99 }, { "p99_9", 99.9 }, { "p99_99", 99.99 },
-	};
-	double w = m->window_s > 0 ? m->window_s : NAN, v;
-	unsigned int i;
+	const struct hx_metric *mt = hx_lang_metric_find(name);
 
-	if (hx_bio_metric_value(&m->bio, name, &v))
-		return v;
-	/* no transaction, no latency: a latency check must fail, not pass on a 0 */
-	if (latency_metric(name) && m->latency->total == 0)
+	if (mt == NULL)
 		return NAN;
-	for (i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
-		if (strcmp(name, pcts[i].name) == 0)
-			return (double)hist_percentile(m->latency, pcts[i].p);
-	if (strcmp(name, "errors") == 0)
-		return (double)m->errors;
-	if (strcmp(name, "transactions") == 0)
-		return (double)m->transactions;
-	if (strcmp(name, "tps") == 0)
-		return (double)m->transactions / w;
-	if (strcmp(name, "throughput_bps") == 0)
-		return (double)(m->bytes_sent + m->bytes_received) * 8.0 / w;
-	if (strcmp(name, "connections") == 0)
-		return (double)m->connections;
-	if (strcmp(name, "connections_per_s") == 0)
-		return (double)m->connections / w;
-	if (strcmp(name, "max") == 0)
-		return (double)m->latency->max;
-	if (strcmp(name, "mean") == 0)
-		return hist_mean(m->latency);
-	return NAN;
+	/* no transaction, no latency: a latency check must fail, not pass on a 0 */
+	if (mt->unit == HX_UNIT_NS && m->latency->total == 0)
+		return NAN;
+	return mt->get(m);
 }
 
-static void add_check(struct hx_result *r, const char *name, bool ok, double value, double limit)
+static void add_check(struct hx_result *r, const char *name, bool ok, double value, double limit,
+		      bool ns)
 {
 	struct hx_check_result *c;
 
@@ -66,6 +40,7 @@ static void add_check(struct hx_result *r, const char *name, bool ok, double val
 	c->ok = ok;
 	c->value = value;
 	c->limit = limit;
+	c->ns = ns;
 	if (!ok)
 		r->passed = false;
 }
@@ -76,15 +51,15 @@ static void builtin_checks(struct hx_result *r)
 	uint64_t v;
 
 	add_check(r, "data_integrity", m->errors_by[HX_ERR_DATA_MISMATCH] == 0,
-		  (double)m->errors_by[HX_ERR_DATA_MISMATCH], 0);
+		  (double)m->errors_by[HX_ERR_DATA_MISMATCH], 0, false);
 	if (r->sut_stats == NULL)
 		return;
 	if (hx_json_find_uint(r->sut_stats, "mismatches", &v) == 0)
-		add_check(r, "sut_data_integrity", v == 0, (double)v, 0);
+		add_check(r, "sut_data_integrity", v == 0, (double)v, 0, false);
 	if (strcmp(r->sc->program, "sink") == 0 &&
 	    hx_json_find_uint(r->sut_stats, "bytes_in", &v) == 0)
 		add_check(r, "sut_received_all_sent", v == m->total_bytes_sent, (double)v,
-			  (double)m->total_bytes_sent);
+			  (double)m->total_bytes_sent, false);
 }
 
 void hx_result_evaluate(struct hx_result *r)
@@ -95,9 +70,11 @@ void hx_result_evaluate(struct hx_result *r)
 	r->n_checks = 0;
 	for (i = 0; i < r->sc->n_checks; i++) {
 		const struct hx_check *c = &r->sc->checks[i];
+		const struct hx_metric *mt = hx_lang_metric_find(c->metric);
 		double v = hx_metric_value(r->m, c->metric);
 
-		add_check(r, c->text, !isnan(v) && hx_check_passes(c, v), v, c->limit);
+		add_check(r, c->text, !isnan(v) && hx_check_passes(c, v), v, c->limit,
+			  mt != NULL && mt->unit == HX_UNIT_NS);
 	}
 	builtin_checks(r);
 	if (r->m->interrupted)
@@ -180,22 +157,27 @@ static void write_params(struct hx_json *j, const struct hx_result *r)
 	hx_json_obj_end(j);
 }
 
-static void write_latency(struct hx_json *j, const struct hist *h)
+/* The metrics of group @p g, from the metric table, in its order. */
+static void write_group(struct hx_json *j, const struct hx_metrics *m, enum hx_metric_group g)
+{
+	const struct hx_metric *mt;
+
+	for (mt = hx_lang_metrics(); mt->name != NULL; mt++) {
+		if (mt->group != g)
+			continue;
+		if (mt->integer)
+			hx_json_int(j, mt->name, (int64_t)mt->get(m));
+		else
+			hx_json_double(j, mt->name, mt->get(m));
+	}
+}
+
+static void write_buckets(struct hx_json *j, const struct hist *h)
 {
 	unsigned int idx = 0;
 	uint64_t count;
 	int64_t hi;
 
-	hx_json_obj_begin(j, "latency_ns");
-	hx_json_uint(j, "count", h->total);
-	hx_json_int(j, "min", h->total ? h->min : 0);
-	hx_json_double(j, "mean", hist_mean(h));
-	hx_json_int(j, "p50", hist_percentile(h, 50));
-	hx_json_int(j, "p90", hist_percentile(h, 90));
-	hx_json_int(j, "p99", hist_percentile(h, 99));
-	hx_json_int(j, "p99_9", hist_percentile(h, 99.9));
-	hx_json_int(j, "p99_99", hist_percentile(h, 99.99));
-	hx_json_int(j, "max", h->max);
 	hx_json_arr_begin(j, "buckets");
 	while (hist_next_bucket(h, &idx, &hi, &count) == 0) {
 		bool pretty = j->pretty;
@@ -208,7 +190,6 @@ static void write_latency(struct hx_json *j, const struct hist *h)
 		j->pretty = pretty;
 	}
 	hx_json_arr_end(j);
-	hx_json_obj_end(j);
 }
 
 static void write_metrics(struct hx_json *j, const struct hx_result *r)
@@ -217,23 +198,22 @@ static void write_metrics(struct hx_json *j, const struct hx_result *r)
 	unsigned int i;
 
 	hx_json_obj_begin(j, "metrics");
-	hx_json_double(j, "window_s", m->window_s);
-	hx_json_uint(j, "transactions", m->transactions);
-	hx_json_double(j, "tps", hx_metric_value(m, "tps"));
-	hx_json_double(j, "throughput_bps", hx_metric_value(m, "throughput_bps"));
-	hx_json_uint(j, "bytes_sent", m->bytes_sent);
-	hx_json_uint(j, "bytes_received", m->bytes_received);
-	hx_json_uint(j, "connections", m->connections);
-	hx_json_double(j, "connections_per_s", hx_metric_value(m, "connections_per_s"));
-	hx_json_uint(j, "errors", m->errors);
+	write_group(j, m, HX_METRIC_RUN);
 	hx_json_obj_begin(j, "errors_by_reason");
 	for (i = 0; i < HX_ERR__COUNT; i++)
 		if (m->errors_by[i] != 0)
 			hx_json_uint(j, hx_error_name(i), m->errors_by[i]);
 	hx_json_obj_end(j);
-	write_latency(j, m->latency);
-	if (m->bio.used)
-		hx_bio_metrics_write(j, &m->bio);
+	hx_json_obj_begin(j, "latency_ns");
+	write_group(j, m, HX_METRIC_LATENCY);
+	write_buckets(j, m->latency);
+	hx_json_obj_end(j);
+	if (m->bio.used) {
+		hx_json_obj_begin(j, "bio");
+		write_group(j, m, HX_METRIC_BIO);
+		hx_json_bool(j, "put_time_includes_ack", m->bio.put_acked);
+		hx_json_obj_end(j);
+	}
 	hx_json_obj_end(j);
 }
 
@@ -302,12 +282,12 @@ void hx_format_ns(double ns, char *buf, size_t len)
 		snprintf(buf, len, "%.2fs", ns / 1e9);
 }
 
-static void format_value(const char *name, double v, char *buf, size_t len)
+static void format_value(const struct hx_check_result *c, char *buf, size_t len)
 {
-	if (latency_metric(name))
-		hx_format_ns(v, buf, len);
+	if (c->ns)
+		hx_format_ns(c->value, buf, len);
 	else
-		snprintf(buf, len, "%.6g", v);
+		snprintf(buf, len, "%.6g", c->value);
 }
 
 void hx_result_summary(const struct hx_result *r, const char *json_path, FILE *f)
@@ -346,7 +326,7 @@ void hx_result_summary(const struct hx_result *r, const char *json_path, FILE *f
 	for (i = 0; i < r->n_checks; i++) {
 		const struct hx_check_result *c = &r->checks[i];
 
-		format_value(c->name, c->value, v, sizeof(v));
+		format_value(c, v, sizeof(v));
 		fprintf(f, "  check %-28s %s (value %s)\n", c->name, c->ok ? "ok" : "FAILED", v);
 	}
 	if (json_path != NULL)

@@ -20,6 +20,7 @@ struct hx_check_result {
 	bool ok;
 	double value;
 	double limit;
+	bool ns;		/* a latency: the summary shows it with a unit */
 };
 
 struct hx_result {
@@ -40,7 +41,10 @@ struct hx_result {
 	bool passed;
 };
 
-/** A metric by the name a check uses (hx_metric_names); NaN for an unknown name. */
+/**
+ * A metric (lang.h) by name, as a check reads it: NaN for an unknown name, and for a latency
+ * when no transaction was recorded (a latency check must fail then, not pass on a 0).
+ */
 double hx_metric_value(const struct hx_metrics *m, const char *name);
 
 /**

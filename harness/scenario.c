@@ -2,20 +2,19 @@
 /*
  * scenario.c - parser for the scenario language (scenarios/README.md). One pass over the
  * lines: top-level directives fill struct hx_scenario, the client block compiles to hx_op
- * entries, checks are validated against the metric list. Overrides (--set) replace a
- * directive's or a param's value before it is parsed, so an override is checked exactly like
- * the file.
+ * entries (each step parsed by its entry in the step table, lang.h), checks are validated
+ * against the metric table. Sizes, times and numbers are read by lang.c's one grammar.
+ * Overrides (--set) replace a directive's or a param's value before it is parsed, so an
+ * override is checked exactly like the file.
  */
 #include <ctype.h>
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
-#include "engine_bio_pvt.h"
+#include "lang.h"
 #include "programs.h"
 #include "scenario.h"
 
@@ -48,23 +47,9 @@ struct parser {
 	unsigned int pacing_line;
 };
 
-static const char *const metric_names[] = {
-	"errors", "transactions", "tps", "throughput_bps", "connections", "connections_per_s",
-	"p50", "p90", "p99", "p99_9", "p99_99", "max", "mean",
-	"requests", "extra_requests", "hit_ratio", "seeks_in_buffer", "acked_bytes", NULL,
-};
-
 static const char *const directives =
 	"description, program, conns, duration, warmup, pacing, nodelay, param, client, check";
-static const char *const steps =
-	"connect, send, recv, shutdown, close, sleep, repeat, measure, }, "
-	"get, put, raw_get, seek_read, cache_read, verify";
 static const char *const override_keys = "conns, duration, warmup, rate, program, nodelay";
-
-const char *const *hx_metric_names(void)
-{
-	return metric_names;
-}
 
 static int fail(struct parser *p, const char *fmt, ...)
 {
@@ -81,99 +66,6 @@ static int fail(struct parser *p, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -EINVAL;
-}
-
-/* ---- values ---- */
-
-static int parse_number(const char *s, double *v, const char **unit)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtod(s, &end);
-	if (end == s || errno != 0 || !isfinite(*v) || *v < 0)
-		return -EINVAL;
-	*unit = end;
-	return 0;
-}
-
-/* "10s", "250ms", "100us", "500ns", "2" (seconds) -> ns */
-static int parse_time(const char *s, int64_t *ns)
-{
-	static const struct { const char *u; double mul; } units[] = {
-		{ "", 1e9 }, { "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 }, { "ns", 1 },
-		{ "m", 60e9 },
-	};
-	const char *unit;
-	unsigned int i;
-	double v;
-
-	if (parse_number(s, &v, &unit) < 0)
-		return -EINVAL;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(unit, units[i].u) == 0 && v * units[i].mul < 9e18) {
-			*ns = (int64_t)llround(v * units[i].mul);
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-/* "64", "64k", "1m" (binary multiples) -> bytes */
-static int parse_size(const char *s, uint64_t *bytes)
-{
-	const char *unit;
-	double v, mul;
-
-	if (parse_number(s, &v, &unit) < 0)
-		return -EINVAL;
-	if (strcasecmp(unit, "") == 0 || strcasecmp(unit, "b") == 0)
-		mul = 1;
-	else if (strcasecmp(unit, "k") == 0 || strcasecmp(unit, "kib") == 0)
-		mul = 1024;
-	else if (strcasecmp(unit, "m") == 0 || strcasecmp(unit, "mib") == 0)
-		mul = 1024 * 1024;
-	else
-		return -EINVAL;
-	v *= mul;
-	if (v != floor(v) || v > 1e15)
-		return -EINVAL;
-	*bytes = (uint64_t)v;
-	return 0;
-}
-
-/* "10000", "10k", "1.5m", "2g" (decimal multiples) */
-static int parse_decimal(const char *s, double *v)
-{
-	const char *unit;
-
-	if (parse_number(s, v, &unit) < 0)
-		return -EINVAL;
-	if (*unit == '\0')
-		return 0;
-	if (unit[1] != '\0')
-		return -EINVAL;
-	switch (tolower((unsigned char)*unit)) {
-	case 'k': *v *= 1e3; return 0;
-	case 'm': *v *= 1e6; return 0;
-	case 'g': *v *= 1e9; return 0;
-	default: return -EINVAL;
-	}
-}
-
-static int parse_count(const char *s, unsigned int min, unsigned int max, unsigned int *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*end != '\0' || errno != 0 || v < min || v > max)
-		return -EINVAL;
-	*out = (unsigned int)v;
-	return 0;
 }
 
 static int parse_bool(const char *s, bool *out)
@@ -246,21 +138,24 @@ static int set_program(struct parser *p, const char *v)
 
 static int set_conns(struct parser *p, const char *v)
 {
-	if (parse_count(v, 1, 100000, &p->sc->conns) < 0)
+	uint64_t n;
+
+	if (hx_lang_parse_count(v, 1, 100000, &n) < 0)
 		return fail(p, "conns: '%s' is not a count from 1 to 100000", v);
+	p->sc->conns = (unsigned int)n;
 	return 0;
 }
 
 static int set_time(struct parser *p, const char *what, const char *v, int64_t *ns)
 {
-	if (parse_time(v, ns) < 0)
+	if (hx_lang_parse_time(v, ns) < 0)
 		return fail(p, "%s: '%s' is not a time (e.g. 10s, 500ms, 100us)", what, v);
 	return 0;
 }
 
 static int set_rate(struct parser *p, const char *v)
 {
-	if (parse_decimal(v, &p->sc->rate) < 0 || p->sc->rate <= 0 || p->sc->rate > 1e9)
+	if (hx_lang_parse_decimal(v, &p->sc->rate) < 0 || p->sc->rate <= 0 || p->sc->rate > 1e9)
 		return fail(p, "rate: '%s' is not a rate in transactions/s (e.g. 10000, 10k)", v);
 	p->sc->pacing = HX_PACING_OPEN;
 	return 0;
@@ -312,21 +207,19 @@ static int parse_check(struct parser *p, char **tok, unsigned int n)
 {
 	static const char *const ops[] = { "<", "<=", ">", ">=", "==" };
 	struct hx_scenario *sc = p->sc;
+	const struct hx_metric *mt;
 	struct hx_check *c;
+	char names[HX_ERR_MAX / 2];
 	unsigned int i;
 	int64_t ns;
-	bool latency;
 
 	if (n != 4)
 		return fail(p, "check: expected 'check METRIC OP VALUE' (e.g. 'check p99 < 5ms')");
-	for (i = 0; metric_names[i] != NULL; i++)
-		if (strcmp(metric_names[i], tok[1]) == 0)
-			break;
-	if (metric_names[i] == NULL)
-		return fail(p, "check: unknown metric '%s' (valid: errors, transactions, tps, "
-			    "throughput_bps, connections, connections_per_s, p50, p90, p99, "
-			    "p99_9, p99_99, max, mean, requests, extra_requests, hit_ratio, "
-			    "seeks_in_buffer, acked_bytes)", tok[1]);
+	mt = hx_lang_metric_find(tok[1]);
+	if (mt == NULL) {
+		hx_lang_metric_names(names, sizeof(names));
+		return fail(p, "check: unknown metric '%s' (valid: %s)", tok[1], names);
+	}
 	if (sc->n_checks == HX_MAX_CHECKS)
 		return fail(p, "more than %d checks", HX_MAX_CHECKS);
 	c = &sc->checks[sc->n_checks];
@@ -337,13 +230,12 @@ static int parse_check(struct parser *p, char **tok, unsigned int n)
 	if (i == 5)
 		return fail(p, "check: unknown comparison '%s' (valid: <, <=, >, >=, ==)", tok[2]);
 	c->cmp = (enum hx_cmp)i;
-	latency = tok[1][0] == 'p' || strcmp(tok[1], "max") == 0 || strcmp(tok[1], "mean") == 0;
-	if (latency) {
-		if (parse_time(tok[3], &ns) < 0 || !isalpha((unsigned char)tok[3][strlen(tok[3]) - 1]))
+	if (mt->unit == HX_UNIT_NS) {
+		if (hx_lang_parse_time(tok[3], &ns) < 0 || !hx_lang_time_has_unit(tok[3]))
 			return fail(p, "check: '%s' is not a latency with a unit (e.g. 5ms, 200us)",
 				    tok[3]);
 		c->limit = (double)ns;
-	} else if (parse_decimal(tok[3], &c->limit) < 0) {
+	} else if (hx_lang_parse_decimal(tok[3], &c->limit) < 0) {
 		return fail(p, "check: '%s' is not a number (e.g. 0, 1000, 10k, 1.5g)", tok[3]);
 	}
 	snprintf(c->text, sizeof(c->text), "%s %s %s", tok[1], tok[2], tok[3]);
@@ -392,37 +284,26 @@ static bool inside(const struct parser *p, enum block b)
 	return false;
 }
 
-static int step_repeat(struct parser *p, char **tok, unsigned int n)
+/* A block step's line, parsed into @p op (LOOP or MEASURE_BEGIN): open its block. */
+static int open_block(struct parser *p, const struct hx_op *op)
 {
-	struct hx_op *op;
-	unsigned int count = 0;
+	bool loop = op->code == HX_OP_LOOP;
+	struct hx_op *o;
 
-	if (strcmp(tok[n - 1], "{") != 0 || n > 3)
-		return fail(p, "repeat: expected 'repeat {' or 'repeat COUNT {'");
-	if (n == 3 && parse_count(tok[1], 1, 1000000000, &count) < 0)
-		return fail(p, "repeat: '%s' is not a count from 1 to 1000000000", tok[1]);
-	if (p->sc->n_loops == HX_MAX_LOOPS)
+	if (loop && p->sc->n_loops == HX_MAX_LOOPS)
 		return fail(p, "more than %d repeat blocks", HX_MAX_LOOPS);
-	if (push_block(p, BLOCK_REPEAT) < 0)
-		return -EINVAL;
-	op = emit(p, HX_OP_LOOP, count);
-	if (op == NULL)
-		return -EINVAL;
-	op->loop = p->sc->n_loops++;
-	return 0;
-}
-
-static int step_measure(struct parser *p, char **tok, unsigned int n)
-{
-	(void)tok;
-	if (n != 2 || strcmp(tok[1], "{") != 0)
-		return fail(p, "measure: expected 'measure {'");
-	if (inside(p, BLOCK_MEASURE))
+	if (!loop && inside(p, BLOCK_MEASURE))
 		return fail(p, "measure blocks cannot nest");
-	if (push_block(p, BLOCK_MEASURE) < 0)
+	if (push_block(p, loop ? BLOCK_REPEAT : BLOCK_MEASURE) < 0)
 		return -EINVAL;
-	p->sc->has_measure = true;
-	return emit(p, HX_OP_MEASURE_BEGIN, 0) ? 0 : -EINVAL;
+	o = emit(p, op->code, op->arg);
+	if (o == NULL)
+		return -EINVAL;
+	if (loop)
+		o->loop = p->sc->n_loops++;
+	else
+		p->sc->has_measure = true;
+	return 0;
 }
 
 static int close_block(struct parser *p)
@@ -457,104 +338,40 @@ static int close_block(struct parser *p)
 	return -EINVAL;
 }
 
-static int step_sized(struct parser *p, enum hx_opcode code, char **tok, unsigned int n)
+/*
+ * A step: its entry in the step table parses the words, $params resolved, into one op; a
+ * block step opens its block.
+ */
+static int parse_step(struct parser *p, char **tok, unsigned int n)
 {
-	const char *v;
-	uint64_t bytes;
-
-	if (n != 2)
-		return fail(p, "%s: expected '%s SIZE' (e.g. '%s 64' or '%s $size')", tok[0],
-			    tok[0], tok[0], tok[0]);
-	if (resolve(p, tok[1], &v) < 0)
-		return -EINVAL;
-	if (parse_size(v, &bytes) < 0 || bytes == 0 || bytes > HX_MAX_MSG)
-		return fail(p, "%s: '%s' is not a size from 1 byte to 16m (e.g. 64, 64k, 1m)",
-			    tok[0], v);
-	if (bytes > p->sc->max_msg)
-		p->sc->max_msg = bytes;
-	return emit(p, code, bytes) ? 0 : -EINVAL;
-}
-
-static int step_shutdown(struct parser *p, char **tok, unsigned int n)
-{
-	int how;
-
-	if (n == 2 && strcmp(tok[1], "rd") == 0)
-		how = SHUT_RD;
-	else if (n == 2 && strcmp(tok[1], "wr") == 0)
-		how = SHUT_WR;
-	else if (n == 2 && strcmp(tok[1], "rdwr") == 0)
-		how = SHUT_RDWR;
-	else
-		return fail(p, "shutdown: expected 'shutdown rd', 'shutdown wr' or 'shutdown rdwr'");
-	return emit(p, HX_OP_SHUTDOWN, (uint64_t)how) ? 0 : -EINVAL;
-}
-
-static int step_sleep(struct parser *p, char **tok, unsigned int n)
-{
-	const char *v;
-	int64_t ns;
-
-	if (n != 2)
-		return fail(p, "sleep: expected 'sleep TIME' (e.g. 'sleep 1ms')");
-	if (resolve(p, tok[1], &v) < 0)
-		return -EINVAL;
-	if (parse_time(v, &ns) < 0)
-		return fail(p, "sleep: '%s' is not a time (e.g. 1ms, 100us)", v);
-	return emit(p, HX_OP_SLEEP, (uint64_t)ns) ? 0 : -EINVAL;
-}
-
-/* An object step (scenario_bio.c), its $params resolved first. */
-static int step_object(struct parser *p, char **tok, unsigned int n)
-{
-	char *words[MAX_TOKENS], msg[HX_TEXT_MAX];
-	const char *v;
-	struct hx_op op = { 0 };
-	struct hx_op *o;
+	const char *words[MAX_TOKENS];
+	char msg[HX_ERR_MAX / 2];
+	struct hx_step_args a = { .w = words, .n = n, .err = msg, .errlen = sizeof(msg) };
+	const struct hx_step *st;
+	struct hx_op op = { 0 }, *o;
 	unsigned int i;
 
-	for (i = 0; i < n; i++) {
-		if (resolve(p, tok[i], &v) < 0)
-			return -EINVAL;
-		words[i] = (char *)v;
+	if (strcmp(tok[0], "}") == 0)
+		return n == 1 ? close_block(p) : fail(p, "'}' must stand alone on its line");
+	st = hx_lang_step_find(tok[0]);
+	if (st == NULL) {
+		hx_lang_step_names(msg, sizeof(msg));
+		return fail(p, "unknown step '%s' (valid: %s, })", tok[0], msg);
 	}
-	if (hx_bio_step_parse(words, n, &op, msg, sizeof(msg)) < 0)
+	for (i = 0; i < n; i++)
+		if (resolve(p, tok[i], &words[i]) < 0)
+			return -EINVAL;
+	op.code = st->code;
+	if (st->parse(st, &a, &op) < 0)
 		return fail(p, "%s", msg);
+	if (st->block)
+		return open_block(p, &op);
 	o = emit(p, op.code, op.arg);
 	if (o == NULL)
 		return -EINVAL;
 	o->arg2 = op.arg2;
 	o->arg3 = op.arg3;
 	return 0;
-}
-
-static int parse_step(struct parser *p, char **tok, unsigned int n)
-{
-	const char *s = tok[0];
-
-	if (strcmp(s, "}") == 0)
-		return n == 1 ? close_block(p) : fail(p, "'}' must stand alone on its line");
-	if (strcmp(s, "connect") == 0 || strcmp(s, "close") == 0) {
-		if (n != 1)
-			return fail(p, "%s takes no arguments", s);
-		return emit(p, strcmp(s, "connect") == 0 ? HX_OP_CONNECT : HX_OP_CLOSE, 0)
-			       ? 0 : -EINVAL;
-	}
-	if (strcmp(s, "send") == 0)
-		return step_sized(p, HX_OP_SEND, tok, n);
-	if (strcmp(s, "recv") == 0)
-		return step_sized(p, HX_OP_RECV, tok, n);
-	if (strcmp(s, "shutdown") == 0)
-		return step_shutdown(p, tok, n);
-	if (strcmp(s, "sleep") == 0)
-		return step_sleep(p, tok, n);
-	if (strcmp(s, "repeat") == 0)
-		return step_repeat(p, tok, n);
-	if (strcmp(s, "measure") == 0)
-		return step_measure(p, tok, n);
-	if (hx_bio_step_is(s))
-		return step_object(p, tok, n);
-	return fail(p, "unknown step '%s' (valid: %s)", s, steps);
 }
 
 /* ---- top level ---- */
@@ -825,13 +642,24 @@ const char *hx_cmp_str(enum hx_cmp cmp)
 	return s[cmp];
 }
 
+/* An op's name in the plan: its step's, or for the ops a block's end compiles to, this. */
+static const char *op_name(enum hx_opcode code)
+{
+	const struct hx_step *st = hx_lang_step_of(code);
+
+	if (st != NULL)
+		return st->name;
+	switch (code) {
+	case HX_OP_NEXT: return "}repeat";
+	case HX_OP_MEASURE_END: return "}measure";
+	case HX_OP_DONE: return "done";
+	default: return "?";
+	}
+}
+
 void hx_scenario_dump(const struct hx_scenario *sc, FILE *f)
 {
-	static const char *const names[] = {
-		"connect", "send", "recv", "shutdown", "close", "loop", "next", "measure{",
-		"}measure", "sleep", "done", "get", "put", "raw_get", "seek_read", "cache_read",
-		"verify",
-	};
+	const struct hx_op *op;
 	unsigned int i;
 
 	fprintf(f, "scenario %s (%s): program %s conns %u duration %lldns warmup %lldns %s",
@@ -840,10 +668,15 @@ void hx_scenario_dump(const struct hx_scenario *sc, FILE *f)
 	if (sc->pacing == HX_PACING_OPEN)
 		fprintf(f, " %.0f/s", sc->rate);
 	fputc('\n', f);
-	for (i = 0; i < sc->n_ops; i++)
-		fprintf(f, "  %3u  %-10s arg %llu jump %u loop %u  (line %u)\n", i,
-			names[sc->ops[i].code], (unsigned long long)sc->ops[i].arg,
-			sc->ops[i].jump, sc->ops[i].loop, sc->ops[i].line);
+	for (i = 0; i < sc->n_ops; i++) {
+		op = &sc->ops[i];
+		fprintf(f, "  %3u  %-10s arg %llu", i, op_name(op->code),
+			(unsigned long long)op->arg);
+		if (op->arg2 != 0 || op->arg3 != 0)
+			fprintf(f, " arg2 %llu arg3 %llu", (unsigned long long)op->arg2,
+				(unsigned long long)op->arg3);
+		fprintf(f, " jump %u loop %u  (line %u)\n", op->jump, op->loop, op->line);
+	}
 	for (i = 0; i < sc->n_checks; i++)
 		fprintf(f, "  check %s\n", sc->checks[i].text);
 }

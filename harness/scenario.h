@@ -4,8 +4,9 @@
  * reference) into a plan the engine runs. Parsing is all-or-nothing: any error leaves a
  * one-line "file:line: message" in the caller's buffer and nothing runs.
  *
- * The client script compiles to a flat program of hx_op entries: loops become a head and a
- * tail that jump to each other, so each connection's state is a program counter, the bytes
+ * The client script compiles to a flat program of hx_op entries, one per step (the step
+ * table, lang.h, says which step compiles to which op): loops become a head and a tail that
+ * jump to each other, so each connection's state is a program counter, the bytes
  * done in the current step and one counter per loop.
  */
 #ifndef HX_SCENARIO_H
@@ -37,7 +38,7 @@ enum hx_opcode {
 	HX_OP_MEASURE_END,
 	HX_OP_SLEEP,		/* arg: ns */
 	HX_OP_DONE,
-	/* object steps (scenario_bio.c, engine_bio.c) */
+	/* object steps (parsed by scenario_bio.c, run by engine_bio.c) */
 	HX_OP_OBJ_GET,
 	HX_OP_OBJ_PUT,
 	HX_OP_OBJ_RAW_GET,
@@ -70,7 +71,7 @@ enum hx_cmp {
 };
 
 struct hx_check {
-	char metric[HX_NAME_MAX];	/* one of hx_metric_names() */
+	char metric[HX_NAME_MAX];	/* a metric's name (lang.h) */
 	enum hx_cmp cmp;
 	double limit;
 	char text[HX_TEXT_MAX];		/* as written, for messages */
@@ -102,7 +103,6 @@ struct hx_scenario {
 	bool has_measure;
 	struct hx_check checks[HX_MAX_CHECKS];
 	unsigned int n_checks;
-	size_t max_msg;			/* largest send or recv step */
 };
 
 /** One "key=value" override from the command line (--set, --duration, --rate, --conns). */
@@ -122,9 +122,6 @@ int hx_scenario_load(struct hx_scenario *sc, const char *name, const char *path,
 int hx_scenario_parse(struct hx_scenario *sc, const char *name, const char *path,
 		      const char *text, const struct hx_override *ov, unsigned int n,
 		      char *err, size_t errlen);
-
-/** The metric names a check may name, NULL-terminated. */
-const char *const *hx_metric_names(void);
 
 /** Whether @p value satisfies @p c. */
 bool hx_check_passes(const struct hx_check *c, double value);

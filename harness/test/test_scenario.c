@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "json.h"
+#include "lang.h"
 #include "scenario.h"
 #include "test.h"
 
@@ -93,7 +95,6 @@ static int test_counted_repeat_and_shutdown(void)
 	EXPECT_EQ_INT(sc.ops[4].code, HX_OP_SHUTDOWN);
 	EXPECT_EQ_INT(sc.ops[5].code, HX_OP_SLEEP);
 	EXPECT_EQ_INT(sc.ops[5].arg, 1000000);
-	EXPECT_EQ_INT(sc.max_msg, 1024 * 1024);
 	return 0;
 }
 
@@ -132,6 +133,36 @@ static const struct {
 	{ "program echo\npacing open 10\nclient {\nconnect\n}\n",
 	  "t.scn:2: open pacing needs a 'measure { ... }' section" },
 	{ "program echo\nclient {\nconnect\n}\nclient {\n", "t.scn:5: a second client block" },
+	/* one size grammar: every step that takes a size says the same of a malformed one */
+	{ "program echo\nclient {\nsend 4kb\n}\n", "t.scn:3: send: '4kb' is not a size" },
+	{ "program echo\nclient {\nsend 1e3\n}\n", "t.scn:3: send: '1e3' is not a size" },
+	{ "program echo\nclient {\nsend 0x10\n}\n", "t.scn:3: send: '0x10' is not a size" },
+	{ "program echo\nclient {\nsend -4\n}\n", "t.scn:3: send: '-4' is not a size" },
+	{ "program echo\nclient {\nrecv 1.\n}\n", "t.scn:3: recv: '1.' is not a size" },
+	{ "program echo\nclient {\nrecv .5k\n}\n", "t.scn:3: recv: '.5k' is not a size" },
+	{ "program echo\nclient {\nrecv 1.3\n}\n", "t.scn:3: recv: '1.3' is not a size" },
+	{ "program echo\nclient {\nsend 0\n}\n", "t.scn:3: send: '0' is not a size from 1 byte "
+						     "to 16m" },
+	{ "program objects\nclient {\nget 4kibb\n}\n", "t.scn:3: get: '4kibb' is not a size" },
+	{ "program objects\nclient {\nget 4q\n}\n", "t.scn:3: get: '4q' is not a size from 1 "
+						   "byte to 256m" },
+	{ "program objects\nclient {\nget 4k chunk 1.1\n}\n", "t.scn:3: get: '1.1' is not a size" },
+	{ "program objects\nclient {\nget 4k buffer\n}\n", "t.scn:3: get: expected 'get SIZE "
+						       "[buffer SIZE] [chunk SIZE]'" },
+	{ "program objects\nclient {\nput 1k buffer 2x\n}\n", "t.scn:3: put: '2x' is not a size" },
+	{ "program objects\nclient {\nraw_get 300m\n}\n", "t.scn:3: raw_get: '300m' is not a "
+						      "size from 1 byte to 256m" },
+	{ "program objects\nclient {\nseek_read 4x 1k random\n}\n", "t.scn:3: seek_read: '4x' is "
+								 "not a size" },
+	{ "program objects\nclient {\nseek_read 4k 64k random\n}\n", "t.scn:3: seek_read: expected "
+	  "'seek_read OBJSIZE READSIZE random|inbuffer [buffer SIZE]', READSIZE <= OBJSIZE <= 1g" },
+	{ "program objects\nclient {\ncache_read 1k 4\n}\n", "t.scn:3: cache_read: '1k' is not a "
+							    "size from 4k to 1g" },
+	{ "program objects\nclient {\ncache_read 1m 4 zipf x\n}\n", "t.scn:3: cache_read: 'x' is "
+								 "not a Zipf exponent" },
+	{ "program objects\nparam s 4z\nclient {\nget $s\n}\n",
+	  "t.scn:4: get: '4z' is not a size" },
+	{ "program objects\nclient {\nverify now\n}\n", "t.scn:3: verify: takes no arguments" },
 };
 
 static int test_bad_inputs(void)
@@ -167,6 +198,110 @@ static int test_bad_overrides(void)
 	return 0;
 }
 
+/* One grammar for sizes: the same words mean the same bytes in every step. */
+static int test_sizes(void)
+{
+	static const struct {
+		const char *word;
+		uint64_t bytes;
+	} sizes[] = {
+		{ "64", 64 }, { "64b", 64 }, { "64B", 64 }, { "4k", 4096 }, { "4K", 4096 },
+		{ "4kib", 4096 }, { "4KiB", 4096 }, { "1.5k", 1536 }, { "1m", 1 << 20 },
+		{ "2MiB", 2 << 20 }, { "16m", 16 << 20 },
+	};
+	char text[256], err[HX_ERR_MAX] = "";
+	unsigned int i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(text, sizeof(text), "program objects\nclient {\nsend %s\nget %s buffer %s "
+			 "chunk %s\nput %s\nraw_get %s\nseek_read 1g %s random\n}\n",
+			 sizes[i].word, sizes[i].word, sizes[i].word, sizes[i].word,
+			 sizes[i].word, sizes[i].word, sizes[i].word);
+		EXPECT_EQ_INT(parse(text, NULL, 0, err), 0);
+		EXPECT_EQ_INT(sc.ops[0].arg, sizes[i].bytes);
+		EXPECT_EQ_INT(sc.ops[1].code, HX_OP_OBJ_GET);
+		EXPECT_EQ_INT(sc.ops[1].arg, sizes[i].bytes);
+		EXPECT_EQ_INT(sc.ops[1].arg2, sizes[i].bytes);
+		EXPECT_EQ_INT(sc.ops[1].arg3, sizes[i].bytes);
+		EXPECT_EQ_INT(sc.ops[2].arg, sizes[i].bytes);
+		EXPECT_EQ_INT(sc.ops[3].arg, sizes[i].bytes);
+		EXPECT_EQ_INT(sc.ops[4].arg, UINT64_C(1) << 30);
+		EXPECT_EQ_INT(sc.ops[4].arg2, sizes[i].bytes);
+	}
+	EXPECT_EQ_INT(parse("program objects\nclient {\nget 4kib\n}\n", NULL, 0, err), 0);
+	EXPECT_EQ_INT(sc.ops[0].code, HX_OP_OBJ_GET);
+	EXPECT_EQ_INT(sc.ops[0].arg, 4096);
+	EXPECT_EQ_INT(parse("program objects\nclient {\ncache_read 64MiB 1024 zipf 0.99\n}\n",
+			    NULL, 0, err), 0);
+	EXPECT_EQ_INT(sc.ops[0].arg, 64 << 20);
+	EXPECT_EQ_INT(sc.ops[0].arg2, 1024);
+	EXPECT_EQ_INT(sc.ops[0].arg3, 990);
+	return 0;
+}
+
+/* The tables are consistent: names unique, every step parses and maps back from its op. */
+static int test_tables(void)
+{
+	const struct hx_step *const *s, *const *t;
+	const struct hx_metric *m, *n;
+	char text[256], err[HX_ERR_MAX] = "";
+
+	for (s = hx_lang_steps(); *s != NULL; s++) {
+		EXPECT_TRUE((*s)->parse != NULL && (*s)->usage != NULL);
+		EXPECT_TRUE((*s)->description != NULL);
+		EXPECT_TRUE(hx_lang_step_find((*s)->name) == *s);
+		EXPECT_TRUE(hx_lang_step_of((*s)->code) == *s);
+		for (t = s + 1; *t != NULL; t++)
+			EXPECT_TRUE(strcmp((*s)->name, (*t)->name) != 0 &&
+				    (*s)->code != (*t)->code);
+	}
+	for (m = hx_lang_metrics(); m->name != NULL; m++) {
+		EXPECT_TRUE(m->get != NULL && m->description != NULL);
+		EXPECT_TRUE(hx_lang_metric_find(m->name) == m);
+		for (n = m + 1; n->name != NULL; n++)
+			EXPECT_TRUE(strcmp(m->name, n->name) != 0);
+		/* every metric can be checked, a latency with a time, the rest with a number */
+		snprintf(text, sizeof(text), "program echo\nclient {\nconnect\n}\ncheck %s < %s\n",
+			 m->name, m->unit == HX_UNIT_NS ? "5ms" : "1.5k");
+		EXPECT_EQ_INT(parse(text, NULL, 0, err), 0);
+		EXPECT_EQ_INT((long long)sc.checks[0].limit,
+			      m->unit == HX_UNIT_NS ? 5000000 : 1500);
+	}
+	EXPECT_TRUE(hx_lang_metric_find("p99")->unit == HX_UNIT_NS);
+	EXPECT_TRUE(hx_lang_metric_find("p98") == NULL);
+	return 0;
+}
+
+/* Messages list what the tables hold, and so does the listing. */
+static int test_listing(void)
+{
+	char err[HX_ERR_MAX] = "", *buf = NULL;
+	size_t len = 0;
+	struct hx_json j;
+	FILE *f;
+
+	EXPECT_EQ_INT(parse("program echo\nclient {\nsned 1\n}\n", NULL, 0, err), -EINVAL);
+	EXPECT_STR_CONTAINS(err, "(valid: connect, send, recv, shutdown, close, sleep, repeat, "
+			    "measure, get, put, raw_get, seek_read, cache_read, verify, })");
+	EXPECT_EQ_INT(parse("program echo\ncheck p98 < 1ms\n", NULL, 0, err), -EINVAL);
+	EXPECT_STR_CONTAINS(err, "p90, p99, p99_9, p99_99, max, requests, extra_requests,");
+	f = open_memstream(&buf, &len);
+	EXPECT_TRUE(f != NULL);
+	hx_json_init(&j, f, false);
+	hx_json_obj_begin(&j, NULL);
+	hx_lang_list_json(&j);
+	hx_json_obj_end(&j);
+	fclose(f);
+	EXPECT_STR_CONTAINS(buf, "\"steps\":[{\"name\":\"connect\",\"usage\":\"\",");
+	EXPECT_STR_CONTAINS(buf, "{\"name\":\"get\",\"usage\":\"SIZE [buffer SIZE] [chunk SIZE]\"");
+	EXPECT_STR_CONTAINS(buf, "{\"name\":\"p99\",\"unit\":\"ns\","
+			    "\"field\":\"metrics.latency_ns.p99\",");
+	EXPECT_STR_CONTAINS(buf, "{\"name\":\"hit_ratio\",\"unit\":\"ratio\","
+			    "\"field\":\"metrics.bio.hit_ratio\",");
+	free(buf);
+	return 0;
+}
+
 static int test_missing_file(void)
 {
 	char err[HX_ERR_MAX] = "";
@@ -185,6 +320,9 @@ int main(int argc, char **argv)
 		{ "counted_repeat_and_shutdown", test_counted_repeat_and_shutdown },
 		{ "bad_inputs", test_bad_inputs },
 		{ "bad_overrides", test_bad_overrides },
+		{ "sizes", test_sizes },
+		{ "tables", test_tables },
+		{ "listing", test_listing },
 		{ "missing_file", test_missing_file },
 	};
 

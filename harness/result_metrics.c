@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * result_metrics.c - the metric table of the scenario language (lang.h): every metric of the
+ * result JSON (results/README.md documents the fields), with its unit, where it sits and how
+ * it is read from a run's struct hx_metrics. Checks name these; result.c writes them.
+ */
+#include <math.h>
+
+#include "engine.h"
+#include "hist.h"
+#include "lang.h"
+
+/* A rate over an empty window is no number, not a 0 or an infinity. */
+static double window(const struct hx_metrics *m)
+{
+	return m->window_s > 0 ? m->window_s : NAN;
+}
+
+static double get_window_s(const struct hx_metrics *m)
+{
+	return m->window_s;
+}
+
+static double get_transactions(const struct hx_metrics *m)
+{
+	return (double)m->transactions;
+}
+
+static double get_tps(const struct hx_metrics *m)
+{
+	return (double)m->transactions / window(m);
+}
+
+static double get_throughput_bps(const struct hx_metrics *m)
+{
+	return (double)(m->bytes_sent + m->bytes_received) * 8.0 / window(m);
+}
+
+static double get_bytes_sent(const struct hx_metrics *m)
+{
+	return (double)m->bytes_sent;
+}
+
+static double get_bytes_received(const struct hx_metrics *m)
+{
+	return (double)m->bytes_received;
+}
+
+static double get_connections(const struct hx_metrics *m)
+{
+	return (double)m->connections;
+}
+
+static double get_connections_per_s(const struct hx_metrics *m)
+{
+	return (double)m->connections / window(m);
+}
+
+static double get_errors(const struct hx_metrics *m)
+{
+	return (double)m->errors;
+}
+
+static double get_count(const struct hx_metrics *m)
+{
+	return (double)m->latency->total;
+}
+
+static double get_min(const struct hx_metrics *m)
+{
+	return m->latency->total ? (double)m->latency->min : 0.0;
+}
+
+static double get_mean(const struct hx_metrics *m)
+{
+	return hist_mean(m->latency);
+}
+
+static double get_p50(const struct hx_metrics *m)
+{
+	return (double)hist_percentile(m->latency, 50);
+}
+
+static double get_p90(const struct hx_metrics *m)
+{
+	return (double)hist_percentile(m->latency, 90);
+}
+
+static double get_p99(const struct hx_metrics *m)
+{
+	return (double)hist_percentile(m->latency, 99);
+}
+
+static double get_p99_9(const struct hx_metrics *m)
+{
+	return (double)hist_percentile(m->latency, 99.9);
+}
+
+static double get_p99_99(const struct hx_metrics *m)
+{
+	return (double)hist_percentile(m->latency, 99.99);
+}
+
+static double get_max(const struct hx_metrics *m)
+{
+	return (double)m->latency->max;
+}
+
+static double get_requests(const struct hx_metrics *m)
+{
+	return (double)m->bio.requests;
+}
+
+static double get_extra_requests(const struct hx_metrics *m)
+{
+	return (double)m->bio.extra_requests;
+}
+
+static double get_reads(const struct hx_metrics *m)
+{
+	return (double)m->bio.reads;
+}
+
+static double get_hits(const struct hx_metrics *m)
+{
+	return (double)m->bio.hits;
+}
+
+static double get_misses(const struct hx_metrics *m)
+{
+	return (double)m->bio.misses;
+}
+
+static double get_hit_ratio(const struct hx_metrics *m)
+{
+	return m->bio.reads ? (double)m->bio.hits / (double)m->bio.reads : NAN;
+}
+
+static double get_seeks_in_buffer(const struct hx_metrics *m)
+{
+	return (double)m->bio.seeks_in_buffer;
+}
+
+static double get_seeks_dropped(const struct hx_metrics *m)
+{
+	return (double)m->bio.seeks_dropped;
+}
+
+static double get_bytes_copied(const struct hx_metrics *m)
+{
+	return (double)m->bio.bytes_copied;
+}
+
+static double get_bypass_reads(const struct hx_metrics *m)
+{
+	return (double)m->bio.bypass_reads;
+}
+
+static double get_connects(const struct hx_metrics *m)
+{
+	return (double)m->bio.connects;
+}
+
+static double get_puts_acked(const struct hx_metrics *m)
+{
+	return (double)m->bio.puts;
+}
+
+static double get_acked_bytes(const struct hx_metrics *m)
+{
+	return (double)m->bio.acked_bytes;
+}
+
+static const struct hx_metric metrics[] = {
+	/* metrics */
+	{ "window_s", HX_UNIT_S, HX_METRIC_RUN, false, get_window_s,
+	  "length of the measured window" },
+	{ "transactions", HX_UNIT_COUNT, HX_METRIC_RUN, true, get_transactions,
+	  "measure sections completed in the window" },
+	{ "tps", HX_UNIT_PER_S, HX_METRIC_RUN, false, get_tps,
+	  "transactions per second of the window" },
+	{ "throughput_bps", HX_UNIT_BIT_PER_S, HX_METRIC_RUN, false, get_throughput_bps,
+	  "payload bits per second in the window, both directions" },
+	{ "bytes_sent", HX_UNIT_BYTES, HX_METRIC_RUN, true, get_bytes_sent,
+	  "payload bytes sent in the window" },
+	{ "bytes_received", HX_UNIT_BYTES, HX_METRIC_RUN, true, get_bytes_received,
+	  "payload bytes received in the window" },
+	{ "connections", HX_UNIT_COUNT, HX_METRIC_RUN, true, get_connections,
+	  "connects completed in the window" },
+	{ "connections_per_s", HX_UNIT_PER_S, HX_METRIC_RUN, false, get_connections_per_s,
+	  "connects completed per second of the window" },
+	{ "errors", HX_UNIT_COUNT, HX_METRIC_RUN, true, get_errors,
+	  "connection errors over the whole run" },
+	/* metrics.latency_ns */
+	{ "count", HX_UNIT_COUNT, HX_METRIC_LATENCY, true, get_count,
+	  "transactions whose latency was recorded" },
+	{ "min", HX_UNIT_NS, HX_METRIC_LATENCY, true, get_min,
+	  "lowest transaction latency" },
+	{ "mean", HX_UNIT_NS, HX_METRIC_LATENCY, false, get_mean,
+	  "mean transaction latency" },
+	{ "p50", HX_UNIT_NS, HX_METRIC_LATENCY, true, get_p50,
+	  "median transaction latency" },
+	{ "p90", HX_UNIT_NS, HX_METRIC_LATENCY, true, get_p90,
+	  "90th percentile transaction latency" },
+	{ "p99", HX_UNIT_NS, HX_METRIC_LATENCY, true, get_p99,
+	  "99th percentile transaction latency" },
+	{ "p99_9", HX_UNIT_NS, HX_METRIC_LATENCY, true, get_p99_9,
+	  "99.9th percentile transaction latency" },
+	{ "p99_99", HX_UNIT_NS, HX_METRIC_LATENCY, true, get_p99_99,
+	  "99.99th percentile transaction latency" },
+	{ "max", HX_UNIT_NS, HX_METRIC_LATENCY, true, get_max,
+	  "highest transaction latency" },
+	/* metrics.bio, when an object step ran */
+	{ "requests", HX_UNIT_COUNT, HX_METRIC_BIO, true, get_requests,
+	  "HTTP requests object steps sent in the window" },
+	{ "extra_requests", HX_UNIT_COUNT, HX_METRIC_BIO, true, get_extra_requests,
+	  "requests beyond one per read that missed the buffer" },
+	{ "reads", HX_UNIT_COUNT, HX_METRIC_BIO, true, get_reads,
+	  "object reads (seek_read, cache_read)" },
+	{ "hits", HX_UNIT_COUNT, HX_METRIC_BIO, true, get_hits,
+	  "reads served from the reader's buffer or the cache" },
+	{ "misses", HX_UNIT_COUNT, HX_METRIC_BIO, true, get_misses,
+	  "reads whose bytes had to come from the server" },
+	{ "hit_ratio", HX_UNIT_RATIO, HX_METRIC_BIO, false, get_hit_ratio,
+	  "hits / reads" },
+	{ "seeks_in_buffer", HX_UNIT_COUNT, HX_METRIC_BIO, true, get_seeks_in_buffer,
+	  "reader seeks that kept the buffer" },
+	{ "seeks_dropped", HX_UNIT_COUNT, HX_METRIC_BIO, true, get_seeks_dropped,
+	  "reader seeks that dropped the buffer" },
+	{ "bytes_copied", HX_UNIT_BYTES, HX_METRIC_BIO, true, get_bytes_copied,
+	  "bytes the reader copied from its buffer to the step's memory" },
+	{ "bypass_reads", HX_UNIT_COUNT, HX_METRIC_BIO, true, get_bypass_reads,
+	  "reader reads straight into the step's memory" },
+	{ "connects", HX_UNIT_COUNT, HX_METRIC_BIO, true, get_connects,
+	  "HTTP connections opened" },
+	{ "puts_acked", HX_UNIT_COUNT, HX_METRIC_BIO, true, get_puts_acked,
+	  "PUTs the server acknowledged" },
+	{ "acked_bytes", HX_UNIT_BYTES, HX_METRIC_BIO, true, get_acked_bytes,
+	  "bytes of the PUTs the server acknowledged" },
+	{ NULL, HX_UNIT_COUNT, HX_METRIC_RUN, false, NULL, NULL },
+};
+
+const struct hx_metric *hx_lang_metrics(void)
+{
+	return metrics;
+}

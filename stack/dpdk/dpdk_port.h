@@ -20,11 +20,11 @@
  *   dpk_port_close, dpk_eal_stop
  *
  * Threading rule (the one place it is written for the layer): the port belongs to the thread
- * that opened it, the stack's polling thread; dpk_port_rx, dpk_port_link_up and the EAL calls
- * are made from it only. TX may be queued from another thread of the stack only under a lock
- * the stack holds around every dpk_port_tx_* call (lwIP: its core lock); dpk_port_tx_pending
- * alone may be read without it. DPDK's EAL starts once per process: one DPDK stack instance
- * per process.
+ * that opened it, the stack's polling thread; dpk_port_rx and the EAL calls are made from it
+ * only. Another thread of the stack may call dpk_port_tx_* and dpk_port_link_up (a flush
+ * looks at the link) only under a lock that the polling thread holds around the same calls
+ * (lwIP: its core lock); dpk_port_tx_pending and dpk_port_peer_lost may be read without it.
+ * DPDK's EAL starts once per process: one DPDK stack instance per process.
  *
  * Errors: 0 or a negative errno, with a one-line reason in err where there is one; DPDK's
  * return codes become negative errno in one place, dpk_err.

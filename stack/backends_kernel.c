@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* backends_kernel.c - the backend list when lwIP on DPDK is not built: the kernel only. */
+/* backends_kernel.c - the built-in backends: the kernel only; every other is a plug-in. */
 #include "transport_pvt.h"
 
 const struct tl_ops *const *tl_builtin_backends(void)

@@ -6,9 +6,8 @@
 #include "transport.h"
 
 extern const struct tl_ops tl_kernel_ops;
-extern const struct tl_ops tl_lwip_ops;
 
-/** The backends linked into the binary, NULL-terminated (backends_*.c, picked by meson). */
+/** The backends linked into the binary, NULL-terminated (backends_kernel.c). */
 const struct tl_ops *const *tl_builtin_backends(void);
 
 #endif /* TL_TRANSPORT_PVT_H */

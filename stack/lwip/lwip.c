@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lwip.c - the "lwip" backend: stack/transport.h on lwIP's socket layer, over DPDK.
+ * lwip.c - the "lwip" plug-in: <tcplab/stack.h> on lwIP's socket layer, over the DPDK layer
+ * (stack/dpdk). Its one exported symbol is tcplab_stack_entry, at the end of this file.
  *
- * create: stk_cfg_parse -> stk_eal_start -> stk_port_open -> stk_netif_start (stk.h has the
+ * create: stk_cfg_parse -> dpk_eal_start -> dpk_port_open -> stk_netif_start (stk.h has the
  * flow and the threading rule). Socket calls go straight to lwip_*; they run in the caller's
  * thread under lwIP's core lock (LWIP_TCPIP_CORE_LOCKING). tl_poll spins stk_loop_once and
  * asks lwip_poll (timeout 0) which sockets are ready.
@@ -18,11 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 #include <limits.h>
 
-#include <rte_cycles.h>
-#include <rte_eal.h>
 #include <rte_version.h>
 
 #include "lwip/api.h"
@@ -32,9 +30,9 @@
 #include "lwip/tcp.h"
 #include "lwip/tcpip.h"
 
-#include "tcplab_config.h"
-#include "../transport_pvt.h"
+#include "clock.h"
 #include "stk.h"
+#include "stk_build.h"
 
 /* lwIP descriptors above this work, but behave as non-blocking and are not closed by
  * lwip_free. */
@@ -65,7 +63,7 @@ struct sock_state {
 struct lwip_stack {
 	struct tl_stack base;
 	struct stk_cfg cfg;
-	struct stk_port port;
+	struct dpk_port port;
 	struct stk_netif *nf;
 	uint64_t c[STK_C__COUNT];
 	unsigned int mbufs_start;
@@ -77,25 +75,29 @@ struct lwip_stack {
 };
 
 static const char *const counter_names[STK_C__COUNT] = {
-	[STK_C_RX_PACKETS] = "rx_packets",
-	[STK_C_RX_BYTES] = "rx_bytes",
-	[STK_C_RX_BURSTS] = "rx_bursts",
-	[STK_C_TX_PACKETS] = "tx_packets",
-	[STK_C_TX_BYTES] = "tx_bytes",
-	[STK_C_TX_BURSTS] = "tx_bursts",
-	[STK_C_TX_BURST_SHORT] = "tx_burst_short",
-	[STK_C_TX_LINK_DOWN] = "tx_burst_link_down",
 	[STK_C_DROP_RX_BAD_FRAME] = "drop_rx_bad_frame",
 	[STK_C_DROP_RX_INPUT] = "drop_rx_input",
 	[STK_C_DROP_RX_IP_PROTO] = "drop_rx_ip_proto",
-	[STK_C_DROP_TX_NO_MBUF] = "drop_tx_no_mbuf",
-	[STK_C_DROP_TX_TOO_BIG] = "drop_tx_too_big",
-	[STK_C_DROP_TX_RING_FULL] = "drop_tx_ring_full",
-	[STK_C_DROP_TX_TEARDOWN] = "drop_tx_teardown",
-	[STK_C_LINK_DOWN] = "link_down",
 	[STK_C_TW_RECYCLED] = "tcp_time_wait_recycled",
-	[STK_C_PORT_VANISHED] = "port_vanished",
 };
+
+/* lwIP's settings; the port's are the DPDK layer's (dpk_cfg_parse) */
+static const struct dpk_opt lwip_opts[] = {
+	{ "tw_max", "TIME_WAIT connections kept before the oldest are recycled" },
+	{ "idle_yield_us", "idle spin before tl_poll yields the CPU each pass (0: never)" },
+};
+
+int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *err, size_t len)
+{
+	int r = dpk_cfg_parse(&cfg->dpdk, p, lwip_opts, sizeof(lwip_opts) / sizeof(lwip_opts[0]),
+			      err, len);
+
+	if (r == 0)
+		r = dpk_opt_uint(&cfg->tw_max, p, "tw_max", 256, 0, 1u << 20, err, len);
+	if (r == 0)
+		r = dpk_opt_uint(&cfg->idle_yield_us, p, "idle_yield_us", 0, 0, 1000000, err, len);
+	return r;
+}
 
 static struct lwip_stack *lst(struct tl_stack *st)
 {
@@ -140,10 +142,7 @@ static const struct sock_state *blocking(struct lwip_stack *l, int s)
 
 static int64_t now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return (int64_t)dpk_clock_ns();
 }
 
 /* ---- lifetime ---- */
@@ -155,19 +154,13 @@ static int start(struct lwip_stack *l, const struct tl_stack_params *p, char *er
 	r = stk_cfg_parse(&l->cfg, p, err, len);
 	if (r < 0)
 		return r;
-	r = stk_eal_start(&l->cfg, err, len);
+	r = dpk_eal_start(&l->cfg.dpdk, err, len);
 	if (r < 0)
 		return r;
-	l->port.c = l->c;
-	r = stk_port_open(&l->port, &l->cfg, stk_netif_priv_size(), err, len);
+	r = dpk_port_open(&l->port, &l->cfg.dpdk, stk_netif_priv_size(), err, len);
 	if (r < 0)
 		goto err_stop_eal;
-	if (strcmp(l->cfg.topology, "tap") == 0) {
-		r = stk_tap_configure(&l->cfg, err, len);
-		if (r < 0)
-			goto err_close_port;
-	}
-	l->nf = stk_netif_start(&l->port, &l->cfg, err, len);
+	l->nf = stk_netif_start(&l->port, &l->cfg, l->c, err, len);
 	if (l->nf == NULL) {
 		r = -errno;
 		goto err_close_port;
@@ -175,9 +168,9 @@ static int start(struct lwip_stack *l, const struct tl_stack_params *p, char *er
 	return 0;
 
 err_close_port:
-	stk_port_close(&l->port);
+	dpk_port_close(&l->port);
 err_stop_eal:
-	stk_eal_stop();
+	dpk_eal_stop();
 	return r;
 }
 
@@ -194,15 +187,15 @@ static struct tl_stack *lwip_create(const struct tl_stack_params *p, char *err, 
 		errno = -r;
 		return NULL;
 	}
-	l->mbufs_start = stk_port_mbufs_in_use(&l->port);
-	l->cycles_per_ms = rte_get_tsc_hz() / 1000;
+	l->mbufs_start = dpk_port_mbufs_in_use(&l->port);
+	l->cycles_per_ms = dpk_clock_cycles_of_ms(1);
 	snprintf(l->version, sizeof(l->version), "lwip %s (%s), dpdk %s", LWIP_VERSION_STRING,
-		 TCPLAB_LWIP_BUILD,
+		 STK_LWIP_BUILD,
 		 strncmp(rte_version(), "DPDK ", 5) == 0 ? rte_version() + 5 : rte_version());
 	return &l->base;
 }
 
-/* The stack options as lwip_create would read them (stk_cfg_parse), nothing started. */
+/* The settings as lwip_create would read them (stk_cfg_parse), nothing started. */
 static int lwip_check(const struct tl_stack_params *p, char *err, size_t len)
 {
 	struct stk_cfg cfg;
@@ -227,8 +220,8 @@ static void lwip_free(struct tl_stack *st)
 	 * stack stops: otherwise the peer sees a reset the kernel would not have sent */
 	settle(l, &tw, EXIT_SETTLE_NS);
 	stk_netif_stop(l->nf);
-	stk_port_close(&l->port);
-	stk_eal_stop();
+	dpk_port_close(&l->port);
+	dpk_eal_stop();
 	free(l);
 }
 
@@ -716,7 +709,7 @@ static int peer_lost(struct lwip_stack *l)
 {
 	if (!l->peer_lost_told)
 		fprintf(stderr, "lwip: the link went down: the %s side is gone\n",
-			strcmp(l->cfg.topology, "memif") == 0 ? "memif server" : "peer");
+			l->cfg.dpdk.port == DPK_PORT_MEMIF ? "memif server" : "peer");
 	l->peer_lost_told = true;
 	return -ENETDOWN;
 }
@@ -753,7 +746,7 @@ static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n,
 {
 	struct lwip_stack *l = lst(st);
 	uint64_t now = 0, idle_since = 0, deadline = 0;	/* set at the first clock read */
-	uint64_t yield_after = l->cfg.idle_yield_us * l->cycles_per_ms / 1000;
+	uint64_t yield_after = dpk_clock_cycles_of_us(l->cfg.idle_yield_us);
 	bool changed = true;	/* the caller's socket calls may have changed what is ready */
 	unsigned int pass = 0;
 	int r;
@@ -769,14 +762,14 @@ static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n,
 				return r < 0 ? (int)lwip_ret(r) : linux_revents(l, fds, n, r);
 		}
 		changed = false;
-		if (l->cfg.role == TL_ROLE_CLIENT && stk_netif_peer_lost(l->nf))
+		if (l->cfg.dpdk.role == TL_ROLE_CLIENT && dpk_port_peer_lost(&l->port))
 			return peer_lost(l);
 		if (timeout_ms == 0)
 			return 0;
 		/* the clock every few passes: an idle pass is tens of ns, and a read is ten */
 		if (++pass % POLL_CLOCK_PASSES != 0)
 			continue;
-		now = rte_get_tsc_cycles();
+		now = dpk_clock_cycles();
 		if (deadline == 0) {
 			deadline = now + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * l->cycles_per_ms;
 			idle_since = now;
@@ -795,7 +788,7 @@ static int lwip_default_addr(struct tl_stack *st, struct sockaddr_storage *ss, s
 
 	memset(ss, 0, sizeof(*ss));
 	sin->sin_family = AF_INET;
-	if (lwip_inet_pton(AF_INET, lst(st)->cfg.ip, &sin->sin_addr) != 1)
+	if (lwip_inet_pton(AF_INET, lst(st)->cfg.dpdk.ip, &sin->sin_addr) != 1)
 		return -EINVAL;
 	*len = sizeof(*sin);
 	return 0;
@@ -812,7 +805,7 @@ static unsigned int settle(struct lwip_stack *l, unsigned int *time_wait, int64_
 
 		stk_loop_once(l->nf, &ran);
 		active = stk_netif_pcbs(l->nf, time_wait);
-		if (active == 0 || now_ns() >= end || stk_netif_peer_lost(l->nf))
+		if (active == 0 || now_ns() >= end || dpk_port_peer_lost(&l->port))
 			return active;
 	}
 }
@@ -826,10 +819,11 @@ static void put(struct tl_counter *out, unsigned int max, unsigned int *n, const
 }
 
 /*
- * The counters, after a settle: connections lwIP still has open (tcp_active: not counting
- * TIME_WAIT, which is not open), sockets not closed, mbufs out of the pool against the level
- * when the stack started, every drop by reason, the netif's MTU and checksum setting
- * (1: computed and checked) as lwIP has them, and whether DPDK runs on hugepages.
+ * The counters, after a settle: the port's (dpk_port_counters: frames, bursts, drops by
+ * reason, mbufs out of the pool, hugepages), then lwIP's drops by reason, connections lwIP
+ * still has open (tcp_active: not counting TIME_WAIT, which is not open), sockets not
+ * closed, the mbufs out of the pool when the stack started, and the netif's MTU and checksum
+ * setting (1: computed and checked) as lwIP has them.
  */
 static unsigned int lwip_counters(struct tl_stack *st, struct tl_counter *out, unsigned int max)
 {
@@ -837,16 +831,15 @@ static unsigned int lwip_counters(struct tl_stack *st, struct tl_counter *out, u
 	unsigned int n = 0, i, active, tw = 0;
 
 	active = settle(l, &tw, SETTLE_NS);
+	n = dpk_port_counters(&l->port, out, max, n);
 	for (i = 0; i < STK_C__COUNT; i++)
 		put(out, max, &n, counter_names[i], l->c[i]);
 	put(out, max, &n, "tcp_active", active);
 	put(out, max, &n, "tcp_time_wait", tw);
 	put(out, max, &n, "sockets_open", l->n_open);
 	put(out, max, &n, "mbufs_in_use_start", l->mbufs_start);
-	put(out, max, &n, "mbufs_in_use", stk_port_mbufs_in_use(&l->port));
 	put(out, max, &n, "netif_mtu", stk_netif_mtu(l->nf));
 	put(out, max, &n, "netif_checksum", stk_netif_checksum(l->nf));
-	put(out, max, &n, "hugepages", rte_eal_has_hugepages() ? 1 : 0);
 	return n;
 }
 
@@ -855,10 +848,10 @@ static const char *lwip_version(struct tl_stack *st)
 	return lst(st)->version;
 }
 
-const struct tl_ops tl_lwip_ops = {
+static const struct tl_ops lwip_ops = {
 	.abi_version = TCPLAB_STACK_ABI_VERSION,
 	.name = "lwip",
-	.description = "lwIP on DPDK (memif; tap in a namespace; pci with --stack-opt pci=BDF)",
+	.description = "lwIP on DPDK (ports: memif; tap and af_packet in a namespace; pci)",
 	.attach = TL_ATTACH_DPDK,
 	.create = lwip_create,
 	.check = lwip_check,
@@ -885,3 +878,10 @@ const struct tl_ops tl_lwip_ops = {
 	.counters = lwip_counters,
 	.version = lwip_version,
 };
+
+/* The plug-in's one exported symbol (the version script, tcplab-stack-lwip.map, hides the
+ * rest: lwIP's and DPDK's symbols stay inside the shared object). */
+__attribute__((visibility("default"))) const struct tl_ops *tcplab_stack_entry(void)
+{
+	return &lwip_ops;
+}

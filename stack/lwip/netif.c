@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * netif.c - the lwIP network interface over the DPDK port of port.c, and the poll loop.
- * Third step of lwip_create (tcpip_init, netif_add); at run time stk_loop_once is the body
- * of every tl_poll iteration:
+ * netif.c - the lwIP network interface over the DPDK layer's port (dpdk_port.h), and the
+ * poll loop. Last step of lwip_create (tcpip_init, netif_add); at run time stk_loop_once is
+ * the body of every tl_poll iteration:
  *
- *   rte_eth_rx_burst -> the tcpip mailbox (stk_sys_poll) -> [core lock] flush TX -> per
+ *   dpk_port_rx -> the tcpip mailbox (stk_sys_poll) -> [core lock] flush TX -> per
  *   frame: wrap the mbuf in a pbuf, ethernet_input -> every 100 us: sys_check_timeouts, and
  *   every 1 ms housekeeping (link state, TIME_WAIT cap) -> flush TX [unlock]
  *
@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
@@ -34,6 +33,7 @@
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 
+#include "clock.h"
 #include "stk.h"
 
 /* Built against lwIP from source (stack/lwip/opts): its lwipopts.h must be the one in force
@@ -48,16 +48,14 @@
 
 struct stk_netif {
 	struct netif netif;
-	struct stk_port *pt;
-	uint64_t *c;
+	struct dpk_port *pt;
+	uint64_t *c;			/* enum stk_counter */
 	unsigned int tw_max;
 	uint64_t timer_cycles;
 	uint64_t next_timers;
 	uint64_t housekeep_cycles;
 	uint64_t next_housekeep;
 	unsigned int passes;
-	bool link_up;
-	bool peer_lost;
 	bool checksum;
 };
 
@@ -109,7 +107,6 @@ static void rx_one(struct stk_netif *nf, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	nf->c[STK_C_RX_BYTES] += m->data_len;
 	pc->custom_free_function = rx_pbuf_free;
 	p = pbuf_alloced_custom(PBUF_RAW, m->data_len, PBUF_REF, pc,
 				rte_pktmbuf_mtod(m, void *), m->data_len);
@@ -140,25 +137,15 @@ static void rx_input(struct stk_netif *nf, struct rte_mbuf **m, unsigned int n)
 static err_t link_output(struct netif *netif, struct pbuf *p)
 {
 	struct stk_netif *nf = netif->state;
-	struct rte_mbuf *m;
+	struct rte_mbuf *m = dpk_port_tx_alloc(nf->pt, p->tot_len);
 
-	m = rte_pktmbuf_alloc(nf->pt->pool);
-	if (m == NULL) {
-		nf->c[STK_C_DROP_TX_NO_MBUF]++;
-		return ERR_MEM;
-	}
-	if (p->tot_len > rte_pktmbuf_tailroom(m)) {
-		nf->c[STK_C_DROP_TX_TOO_BIG]++;
-		rte_pktmbuf_free(m);
-		return ERR_BUF;
-	}
+	if (m == NULL)
+		return ERR_MEM;	/* counted by the port: no mbuf, or the frame too big */
 	if (p->next == NULL)
 		memcpy(rte_pktmbuf_mtod(m, void *), p->payload, p->len);
 	else
 		pbuf_copy_partial(p, rte_pktmbuf_mtod(m, void *), p->tot_len, 0);
-	m->data_len = p->tot_len;
-	m->pkt_len = p->tot_len;
-	stk_port_tx_queue(nf->pt, m);	/* a drop there is counted and looks like loss */
+	dpk_port_tx_queue(nf->pt, m);	/* a drop there is counted and looks like loss */
 	return ERR_OK;
 }
 
@@ -171,13 +158,13 @@ static err_t netif_init_cb(struct netif *netif)
 	netif->output = etharp_output;
 	netif->output_ip6 = ethip6_output;
 	netif->linkoutput = link_output;
-	netif->mtu = (u16_t)stk_port_mtu(nf->pt);
+	netif->mtu = (u16_t)dpk_port_mtu(nf->pt);
 	netif->hwaddr_len = ETH_HWADDR_LEN;
-	if (stk_port_mac(nf->pt, netif->hwaddr) < 0)
+	if (dpk_port_mac(nf->pt, netif->hwaddr) < 0)
 		return ERR_IF;
 	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
 	/* checksum=off (memif by default): neither computed nor checked. A no-op with Debian's
-	 * packaged lwIP, which has no per-netif control (stk_cfg.checksum) */
+	 * packaged lwIP, which has no per-netif control (dpk_cfg.checksum) */
 	if (!nf->checksum) {
 		NETIF_SET_CHECKSUM_CTRL(netif, 0);
 	}
@@ -206,19 +193,13 @@ static void tw_trim(struct stk_netif *nf)
 	}
 }
 
+/* the link's state, looked at by the port (a loss is counted there: dpk_port_peer_lost) */
 static void housekeep(struct stk_netif *nf, uint64_t now)
 {
-	bool up;
-
 	if (now < nf->next_housekeep)
 		return;
 	nf->next_housekeep = now + nf->housekeep_cycles;
-	up = stk_port_link_up(nf->pt);
-	if (nf->link_up && !up) {
-		nf->c[STK_C_LINK_DOWN]++;
-		nf->peer_lost = true;
-	}
-	nf->link_up = up;
+	dpk_port_link_up(nf->pt);
 	tw_trim(nf);
 }
 
@@ -229,7 +210,7 @@ static void housekeep(struct stk_netif *nf, uint64_t now)
  */
 unsigned int stk_loop_once(struct stk_netif *nf, bool *changed)
 {
-	struct rte_mbuf *m[STK_RX_BURST];
+	struct rte_mbuf *m[DPK_RX_BURST];
 	uint64_t now = 0;
 	unsigned int n;
 	bool timers = false;
@@ -237,19 +218,19 @@ unsigned int stk_loop_once(struct stk_netif *nf, bool *changed)
 	/* what the application queued since the last pass leaves first, before the receive
 	 * burst: on a request/response that burst is on the path, and nothing it brings can
 	 * join frames that are already queued */
-	if (stk_port_tx_pending(nf->pt)) {
+	if (dpk_port_tx_pending(nf->pt)) {
 		LOCK_TCPIP_CORE();
-		stk_port_tx_flush(nf->pt);
+		dpk_port_tx_flush(nf->pt);
 		UNLOCK_TCPIP_CORE();
 	}
-	n = stk_port_rx(nf->pt, m, STK_RX_BURST);
+	n = dpk_port_rx(nf->pt, m, DPK_RX_BURST);
 	if (++nf->passes % CLOCK_PASSES == 0) {
-		now = rte_get_tsc_cycles();
+		now = dpk_clock_cycles();
 		timers = now >= nf->next_timers;
 	}
 	stk_sys_poll();
 	*changed = n > 0 || timers;
-	if (!*changed && !stk_port_tx_pending(nf->pt))
+	if (!*changed && !dpk_port_tx_pending(nf->pt))
 		return 0;
 	LOCK_TCPIP_CORE();
 	rx_input(nf, m, n);
@@ -258,7 +239,7 @@ unsigned int stk_loop_once(struct stk_netif *nf, bool *changed)
 		sys_check_timeouts();
 		housekeep(nf, now);
 	}
-	stk_port_tx_flush(nf->pt);
+	dpk_port_tx_flush(nf->pt);
 	UNLOCK_TCPIP_CORE();
 	return n;
 }
@@ -281,11 +262,6 @@ bool stk_netif_checksum(struct stk_netif *nf)
 	return on;
 }
 
-bool stk_netif_peer_lost(const struct stk_netif *nf)
-{
-	return nf->peer_lost;
-}
-
 /* ---- lifetime ---- */
 
 static int parse_ip(const char *s, ip4_addr_t *a, const char *what, char *err, size_t len)
@@ -296,16 +272,16 @@ static int parse_ip(const char *s, ip4_addr_t *a, const char *what, char *err, s
 	return -EINVAL;
 }
 
-struct stk_netif *stk_netif_start(struct stk_port *pt, const struct stk_cfg *cfg, char *err,
-				  size_t len)
+struct stk_netif *stk_netif_start(struct dpk_port *pt, const struct stk_cfg *cfg, uint64_t *c,
+				  char *err, size_t len)
 {
 	ip4_addr_t ip, mask, gw;
 	struct stk_netif *nf;
 	struct netif *added;
 
-	if (parse_ip(cfg->ip, &ip, "ip", err, len) < 0 ||
-	    parse_ip(cfg->netmask, &mask, "netmask", err, len) < 0 ||
-	    parse_ip(cfg->gw, &gw, "gw", err, len) < 0) {
+	if (parse_ip(cfg->dpdk.ip, &ip, "ip", err, len) < 0 ||
+	    parse_ip(cfg->dpdk.netmask, &mask, "netmask", err, len) < 0 ||
+	    parse_ip(cfg->dpdk.gw, &gw, "gw", err, len) < 0) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -315,11 +291,11 @@ struct stk_netif *stk_netif_start(struct stk_port *pt, const struct stk_cfg *cfg
 		return NULL;
 	}
 	nf->pt = pt;
-	nf->c = pt->c;
+	nf->c = c;
 	nf->tw_max = cfg->tw_max;
-	nf->checksum = cfg->checksum;
-	nf->timer_cycles = rte_get_tsc_hz() / (1000000 / TIMERS_US);
-	nf->housekeep_cycles = rte_get_tsc_hz() / (1000000 / HOUSEKEEP_US);
+	nf->checksum = cfg->dpdk.checksum;
+	nf->timer_cycles = dpk_clock_cycles_of_us(TIMERS_US);
+	nf->housekeep_cycles = dpk_clock_cycles_of_us(HOUSEKEEP_US);
 	tcpip_init(NULL, NULL);
 	LOCK_TCPIP_CORE();
 	added = netif_add(&nf->netif, &ip, &mask, &gw, nf, netif_init_cb, ethernet_input);
@@ -335,7 +311,7 @@ struct stk_netif *stk_netif_start(struct stk_port *pt, const struct stk_cfg *cfg
 		errno = EIO;
 		return NULL;
 	}
-	nf->link_up = stk_port_link_up(pt);
+	dpk_port_link_up(pt);
 	stk_sys_attach(nf);
 	return nf;
 }
@@ -377,7 +353,7 @@ void stk_netif_stop(struct stk_netif *nf)
 	stk_sys_attach(NULL);
 	LOCK_TCPIP_CORE();
 	abort_all();
-	stk_port_tx_flush(nf->pt);
+	dpk_port_tx_flush(nf->pt);
 	netif_set_down(&nf->netif);
 	netif_remove(&nf->netif);
 	UNLOCK_TCPIP_CORE();

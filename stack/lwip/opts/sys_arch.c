@@ -22,8 +22,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "clock.h"
 #include "lwip/opt.h"
 #include "lwip/sys.h"
 
@@ -67,12 +67,11 @@ static void die(const char *what)
 	abort();
 }
 
+/* The DPDK layer's clock (stack/dpdk/clock.h), as the poll loop's timers read it: lwIP runs
+ * only after the EAL has started, which is when that clock is valid. */
 static u32_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u32_t)((u64_t)ts.tv_sec * 1000 + (u64_t)ts.tv_nsec / 1000000);
+	return (u32_t)dpk_clock_ms();
 }
 
 void sys_tcplab_set_poll(void (*fn)(void *arg), void *arg)

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "stk.h"
+#include "dpdk_pvt.h"
 
 static _Thread_local sigjmp_buf *volatile armed;
 static struct sigaction before_segv, before_bus;
@@ -40,7 +40,7 @@ static void on_fault(int sig)
 	sigaction(sig, sig == SIGBUS ? &before_bus : &before_segv, NULL);
 }
 
-int stk_guard_install(void)
+int dpk_guard_install(void)
 {
 	struct sigaction sa;
 
@@ -57,7 +57,7 @@ int stk_guard_install(void)
 	return 0;
 }
 
-void stk_guard_remove(void)
+void dpk_guard_remove(void)
 {
 	if (!installed)
 		return;
@@ -71,13 +71,13 @@ void stk_guard_remove(void)
  * window (with link-time optimization they are inlined into the caller, and a plain store
  * may move past a load of the rings).
  */
-void stk_guard_arm(sigjmp_buf *jb)
+void dpk_guard_arm(sigjmp_buf *jb)
 {
 	armed = jb;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
-void stk_guard_disarm(void)
+void dpk_guard_disarm(void)
 {
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	armed = NULL;

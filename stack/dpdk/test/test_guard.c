@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../stk.h"
+#include "../dpdk_pvt.h"
 #include "test.h"
 
 static volatile char *no_access_page(void)
@@ -30,18 +30,18 @@ static int test_fault_in_armed_section_returns(void)
 	int round;
 
 	EXPECT_TRUE(page != NULL);
-	EXPECT_EQ_INT(stk_guard_install(), 0);
+	EXPECT_EQ_INT(dpk_guard_install(), 0);
 	for (round = 0; round < 3; round++) {	/* the handler stays usable after a jump */
 		if (sigsetjmp(jb, 0) == 0) {
-			stk_guard_arm(&jb);
+			dpk_guard_arm(&jb);
 			(void)page[0];
 			reached++;
 		} else {
 			jumped++;
 		}
-		stk_guard_disarm();
+		dpk_guard_disarm();
 	}
-	stk_guard_remove();
+	dpk_guard_remove();
 	munmap((void *)page, 4096);
 	EXPECT_EQ_INT(jumped, 3);
 	EXPECT_EQ_INT(reached, 0);
@@ -58,7 +58,7 @@ static int test_fault_outside_armed_section_still_kills(void)
 	pid = fork();
 	EXPECT_TRUE(pid >= 0);
 	if (pid == 0) {
-		if (stk_guard_install() != 0)
+		if (dpk_guard_install() != 0)
 			_exit(3);
 		(void)page[0];		/* not armed: must not come back */
 		_exit(0);
@@ -86,10 +86,10 @@ static int test_remove_restores_previous_handlers(void)
 	sigemptyset(&sa.sa_mask);
 	EXPECT_EQ_INT(sigaction(SIGSEGV, &sa, &old_segv), 0);
 	EXPECT_EQ_INT(sigaction(SIGBUS, &sa, &old_bus), 0);
-	EXPECT_EQ_INT(stk_guard_install(), 0);
+	EXPECT_EQ_INT(dpk_guard_install(), 0);
 	EXPECT_EQ_INT(sigaction(SIGSEGV, NULL, &now), 0);
 	EXPECT_TRUE(now.sa_handler != marker);
-	stk_guard_remove();
+	dpk_guard_remove();
 	EXPECT_EQ_INT(sigaction(SIGSEGV, NULL, &now), 0);
 	EXPECT_TRUE(now.sa_handler == marker);
 	EXPECT_EQ_INT(sigaction(SIGBUS, NULL, &now), 0);

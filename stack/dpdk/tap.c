@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tap.c - the kernel end of topology=tap: a DPDK net_tap port whose Linux netdev appears in
- * the network namespace this process runs in. Called by lwip.c between stk_port_open and
- * stk_netif_start, so the netdev is up and addressed before lwIP announces itself (its
- * gratuitous ARP reaches a live interface).
+ * tap.c - the kernel side of port=tap and port=af_packet. port=tap is a DPDK net_tap port
+ * whose Linux netdev appears in the network namespace this process runs in; dpk_port_open
+ * addresses its kernel end (tap_addr=) once the port has started, before the stack starts.
+ * port=af_packet takes a kernel interface (iface=) that the run put in this namespace.
  *
- * Safety (DESIGN.md, "Backends and topologies"): the netdev is only ever touched inside a
- * network namespace that the run created: unless this process runs in a named namespace
- * (`ip netns exec NS`, a bind mount under /run/netns) that is not the initial one
- * (/proc/1/ns/net), topology=tap is refused before DPDK starts. The netdev belongs to the tap
- * PMD's file descriptor, so it disappears with the process however the process ends.
+ * Safety (DESIGN.md, "Backends, plug-ins and topologies"): a kernel interface is only ever
+ * touched inside a network namespace that the run created: unless this process runs in a
+ * named namespace (`ip netns exec NS`, a bind mount under /run/netns) that is not the
+ * initial one (/proc/1/ns/net), both ports are refused before DPDK starts (settings.c). The
+ * tap netdev belongs to the tap PMD's file descriptor, so it disappears with the process
+ * however the process ends.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,7 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "stk.h"
+#include "dpdk_pvt.h"
 
 static bool same_ns(const struct stat *a, const char *path)
 {
@@ -60,18 +61,18 @@ static bool in_named_ns(const struct stat *self)
  * be a named one (`ip netns exec NS`) and must not be the initial one (/proc/1/ns/net, where
  * it can be read: in a container it often cannot).
  */
-int stk_tap_check_netns(char *err, size_t len)
+int dpk_netns_check(const char *what, char *err, size_t len)
 {
 	struct stat self;
 
 	if (stat("/proc/self/ns/net", &self) < 0) {
-		snprintf(err, len, "topology tap/veth: cannot tell which network namespace this is "
-			 "(%s)", strerror(errno));
+		snprintf(err, len, "%s: cannot tell which network namespace this is (%s)", what,
+			 strerror(errno));
 		return -EPERM;
 	}
 	if (same_ns(&self, "/proc/1/ns/net") || !in_named_ns(&self)) {
-		snprintf(err, len, "topology tap/veth: refusing to take a kernel interface outside a "
-			 "namespace the run created: run it under `ip netns exec NS`");
+		snprintf(err, len, "%s: refusing to take a kernel interface outside a namespace the "
+			 "run created: run it under `ip netns exec NS`", what);
 		return -EPERM;
 	}
 	return 0;
@@ -79,7 +80,7 @@ int stk_tap_check_netns(char *err, size_t len)
 
 /* "tl" + 8 hex digits of an FNV-1a hash of the run id + "-s"/"-c": 12 characters (IFNAMSIZ
  * is 16), the same for both commands of one run, different between runs. */
-void stk_tap_name(char *buf, size_t len, const char *run_id, enum tl_role role)
+void dpk_tap_name(char *buf, size_t len, const char *run_id, enum tl_role role)
 {
 	uint32_t h = 2166136261u;
 	const char *c;
@@ -105,6 +106,13 @@ static int parse_prefix(const char *spec, struct in_addr *addr, struct in_addr *
 		return -EINVAL;
 	mask->s_addr = htonl(~0u << (32 - bits));
 	return 0;
+}
+
+bool dpk_tap_addr_valid(const char *spec)
+{
+	struct in_addr addr, mask;
+
+	return parse_prefix(spec, &addr, &mask) == 0;
 }
 
 static int set_addr(int fd, const char *name, unsigned long req, struct in_addr a)
@@ -142,11 +150,11 @@ static void no_ipv6(const char *name)
 	if (fd < 0)
 		return;
 	if (write(fd, "1", 1) != 1)
-		fprintf(stderr, "lwip: tap %s: IPv6 left on (%s)\n", name, strerror(errno));
+		fprintf(stderr, "dpdk: tap %s: IPv6 left on (%s)\n", name, strerror(errno));
 	close(fd);
 }
 
-int stk_tap_configure(const struct stk_cfg *cfg, char *err, size_t len)
+int dpk_tap_configure(const struct dpk_cfg *cfg, char *err, size_t len)
 {
 	struct in_addr addr, mask;
 	int fd, r;

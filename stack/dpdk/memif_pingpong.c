@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * memif_pingpong.c - the floor under the lwip backend: raw 64-byte frames bounced between two
- * DPDK processes over the same memif pair the backend uses (eal.c and port.c, same EAL
- * arguments), with no TCP/IP at all. `tcplab bench stack` divides lwIP's echo_rr p50 by the
- * round trip measured here.
+ * memif_pingpong.c - the floor under every DPDK stack: raw 64-byte frames bounced between two
+ * DPDK processes over the same memif pair the stacks use (this layer's eal.c and port.c, the
+ * same EAL arguments), with no TCP/IP at all. `tcplab bench stack` divides a stack's echo_rr
+ * p50 by the round trip measured here.
  *
  *   memif_pingpong server --run-id ID          prints {"event":"ready"} and echoes frames
  *                                              until the link drops or stdin closes
@@ -11,7 +11,7 @@
  *                                              prints one JSON line: count, p50/p90/p99/max ns
  *
  * Each round trip: allocate an mbuf, write a sequence number, tx_burst one frame, spin on
- * rx_burst until it comes back. Time from rte_rdtsc.
+ * rx_burst until it comes back. Time from the layer's clock (clock.h).
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,20 +20,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
-#include "stk.h"
+#include "../transport.h"
+#include "clock.h"
+#include "dpdk_port.h"
 
 #define FRAME_LEN 64
 #define MAX_SAMPLES (1u << 24)
 
 struct pingpong {
-	struct stk_cfg cfg;
-	struct stk_port port;
-	uint64_t c[STK_C__COUNT];
+	struct dpk_cfg cfg;
+	struct dpk_port port;
 	double duration_s, warmup_s;
 };
 
@@ -46,7 +46,7 @@ static int cmp_u64(const void *a, const void *b)
 
 static struct rte_mbuf *make_frame(struct pingpong *pp, uint64_t seq)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pp->port.pool);
+	struct rte_mbuf *m = dpk_port_tx_alloc(&pp->port, FRAME_LEN);
 	struct rte_ether_hdr *eh;
 
 	if (m == NULL)
@@ -56,7 +56,6 @@ static struct rte_mbuf *make_frame(struct pingpong *pp, uint64_t seq)
 	memset(&eh->dst_addr, 0xff, sizeof(eh->dst_addr));
 	eh->ether_type = rte_cpu_to_be_16(0x88b5);	/* IEEE local experimental */
 	memcpy(eh + 1, &seq, sizeof(seq));
-	m->data_len = m->pkt_len = FRAME_LEN;
 	return m;
 }
 
@@ -70,14 +69,14 @@ static bool stdin_closed(void)
 
 static int serve(struct pingpong *pp)
 {
-	struct rte_mbuf *m[STK_RX_BURST];
+	struct rte_mbuf *m[DPK_RX_BURST];
 	uint64_t iter = 0;
 	unsigned int n, sent;
 
 	printf("{\"event\":\"ready\",\"pid\":%d}\n", (int)getpid());
 	fflush(stdout);
 	for (;;) {
-		n = stk_port_rx(&pp->port, m, STK_RX_BURST);
+		n = dpk_port_rx(&pp->port, m, DPK_RX_BURST);
 		if (n > 0) {
 			sent = rte_eth_tx_burst(pp->port.port_id, 0, m, (uint16_t)n);
 			while (sent < n)
@@ -86,9 +85,8 @@ static int serve(struct pingpong *pp)
 		if ((++iter & 0xfffff) == 0) {
 			if (stdin_closed())
 				return 0;
-			if (pp->port.link_was_up && !stk_port_link_up(&pp->port))
+			if (!dpk_port_link_up(&pp->port) && dpk_port_peer_lost(&pp->port))
 				return 0;
-			stk_port_link_up(&pp->port);
 		}
 	}
 }
@@ -96,23 +94,23 @@ static int serve(struct pingpong *pp)
 /* One round trip; returns its cycles, or 0 when the frame did not come back in 1 s. */
 static uint64_t round_trip(struct pingpong *pp, uint64_t seq, uint64_t hz)
 {
-	struct rte_mbuf *m = make_frame(pp, seq), *r[STK_RX_BURST];
-	uint64_t t0 = rte_rdtsc(), got = 0;
+	struct rte_mbuf *m = make_frame(pp, seq), *r[DPK_RX_BURST];
+	uint64_t t0 = dpk_clock_cycles(), got = 0;
 	unsigned int n, i;
 
 	if (m == NULL || rte_eth_tx_burst(pp->port.port_id, 0, &m, 1) != 1) {
 		rte_pktmbuf_free(m);
 		return 0;
 	}
-	while (rte_rdtsc() - t0 < hz) {
-		n = stk_port_rx(&pp->port, r, STK_RX_BURST);
+	while (dpk_clock_cycles() - t0 < hz) {
+		n = dpk_port_rx(&pp->port, r, DPK_RX_BURST);
 		for (i = 0; i < n; i++) {
 			uint64_t s;
 
 			memcpy(&s, rte_pktmbuf_mtod_offset(r[i], char *, RTE_ETHER_HDR_LEN),
 			       sizeof(s));
 			if (s == seq)
-				got = rte_rdtsc() - t0;
+				got = dpk_clock_cycles() - t0;
 			rte_pktmbuf_free(r[i]);
 		}
 		if (got)
@@ -123,15 +121,15 @@ static uint64_t round_trip(struct pingpong *pp, uint64_t seq, uint64_t hz)
 
 static int client(struct pingpong *pp)
 {
-	uint64_t hz = rte_get_tsc_hz(), seq = 0, lost = 0, n = 0, t;
-	uint64_t warm_end = rte_rdtsc() + (uint64_t)(pp->warmup_s * (double)hz);
+	uint64_t hz = dpk_clock_hz(), seq = 0, lost = 0, n = 0, t;
+	uint64_t warm_end = dpk_clock_cycles() + (uint64_t)(pp->warmup_s * (double)hz);
 	uint64_t end = warm_end + (uint64_t)(pp->duration_s * (double)hz);
 	uint64_t *s = malloc(MAX_SAMPLES * sizeof(*s));
 	double ns = 1e9 / (double)hz;
 
 	if (s == NULL)
 		return -ENOMEM;
-	while ((t = rte_rdtsc()) < end && n < MAX_SAMPLES) {
+	while ((t = dpk_clock_cycles()) < end && n < MAX_SAMPLES) {
 		uint64_t rtt = round_trip(pp, ++seq, hz);
 
 		if (rtt == 0)
@@ -179,32 +177,31 @@ static int parse(struct pingpong *pp, int argc, char **argv, struct tl_stack_par
 int main(int argc, char **argv)
 {
 	struct tl_stack_params p = { .n_opts = 0 };
-	struct pingpong pp = { .port.c = NULL };
+	struct pingpong pp = { .duration_s = 0 };
 	char err[512];
 	int r;
 
-	pp.port.c = pp.c;
 	if (parse(&pp, argc, argv, &p) < 0) {
 		fprintf(stderr, "usage: memif_pingpong server|client --run-id ID "
 			"[--duration S] [--warmup S]\n");
 		return 2;
 	}
 	p.cpu = tl_auto_cpu(p.role);
-	r = stk_cfg_parse(&pp.cfg, &p, err, sizeof(err));
+	r = dpk_cfg_parse(&pp.cfg, &p, NULL, 0, err, sizeof(err));
 	if (r == 0)
-		r = stk_eal_start(&pp.cfg, err, sizeof(err));
+		r = dpk_eal_start(&pp.cfg, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "memif_pingpong: %s\n", err);
 		return 2;
 	}
-	r = stk_port_open(&pp.port, &pp.cfg, 0, err, sizeof(err));
+	r = dpk_port_open(&pp.port, &pp.cfg, 0, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "memif_pingpong: %s\n", err);
 		goto out_stop_eal;
 	}
 	r = p.role == TL_ROLE_SERVER ? serve(&pp) : client(&pp);
-	stk_port_close(&pp.port);
+	dpk_port_close(&pp.port);
 out_stop_eal:
-	stk_eal_stop();
+	dpk_eal_stop();
 	return r < 0 ? 1 : 0;
 }

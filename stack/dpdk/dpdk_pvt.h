@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* dpdk_pvt.h - what the files of stack/dpdk share and no stack calls (dpdk_port.h is theirs). */
+#ifndef DPDK_PVT_H
+#define DPDK_PVT_H
+
+#include <setjmp.h>
+
+#include "dpdk_port.h"
+
+#define DPK_EAL_MAX_ARGS 32
+
+/* tap.c: port=tap and port=af_packet take kernel interfaces */
+/** 0 when this process is in a named network namespace, not the initial one; else -EPERM. */
+int dpk_netns_check(const char *what, char *err, size_t len);
+/** The default tap netdev name for @p run_id and @p role: at most 15 characters. */
+void dpk_tap_name(char *buf, size_t len, const char *run_id, enum tl_role role);
+/** Address the tap's kernel end (cfg->tap_addr) and bring it up; "none" leaves it alone. */
+int dpk_tap_configure(const struct dpk_cfg *cfg, char *err, size_t len);
+/** True when @p spec is ADDRESS/BITS (BITS 1..30). */
+bool dpk_tap_addr_valid(const char *spec);
+
+/* guard.c: memif bursts against the PMD's asynchronous teardown (see there) */
+int dpk_guard_install(void);
+void dpk_guard_remove(void);
+void dpk_guard_arm(sigjmp_buf *jb);
+void dpk_guard_disarm(void);
+
+#endif /* DPDK_PVT_H */

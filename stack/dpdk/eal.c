@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * eal.c - DPDK's EAL for a DPDK stack: struct dpk_cfg -> EAL arguments -> rte_eal_init. The
+ * second step of a stack's create (after dpk_cfg_parse, before dpk_port_open).
+ *
+ * Safety rules this file enforces (DESIGN.md, "Backends, plug-ins and topologies"):
+ *  - --no-pci always, unless the settings name a device (pci=BDF): the machine's own NIC is
+ *    never probed;
+ *  - a --file-prefix per process (run_id plus role), and no shared config: --in-memory with
+ *    hugepages (their files are unlinked at once), --no-shconf with --no-huge; either way
+ *    nothing in /dev/hugepages or /run/dpdk survives the process, however it ends, except
+ *    the empty runtime directory of a process killed inside rte_eal_init, which the next
+ *    start removes (remove_dead_runtime_dirs);
+ *  - hugepages when mounted and free, --no-huge otherwise (huge=auto|yes|no);
+ *  - the memif control socket lives in the abstract namespace, named by run_id (settings.c):
+ *    no file in the file system to leave behind;
+ *  - port=tap and port=af_packet only inside a network namespace the run made (tap.c).
+ * Only one lcore (the polling thread); lcores_arg picks its CPU so the two processes of a
+ * run do not share a core.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_log.h>
+
+#include "dpdk_pvt.h"
+
+#define HUGE_NEEDED_MB 256
+
+/* Hugepages are used when a hugetlbfs is mounted and enough of them are free. */
+static bool hugepages_usable(void)
+{
+	unsigned long free_pages = 0, size_kb = 0;
+	bool mounted = false;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/mounts", "r");
+	if (f == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, " hugetlbfs ") != NULL)
+			mounted = true;
+	fclose(f);
+	f = fopen("/proc/meminfo", "r");
+	if (f == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		sscanf(line, "HugePages_Free: %lu", &free_pages);
+		sscanf(line, "Hugepagesize: %lu kB", &size_kb);
+	}
+	fclose(f);
+	return mounted && free_pages * size_kb >= HUGE_NEEDED_MB * 1024UL;
+}
+
+/*
+ * The one lcore's CPU. cpu=auto (default): when this process may run on two CPUs or more,
+ * the server takes the highest of them and the client the lowest, so the two spinning sides
+ * of a run never share a core (they would take turns by time slices, milliseconds per round
+ * trip); a process pinned to one CPU (tcplab serve --cpu) keeps it. cpu=any: every allowed
+ * CPU. cpu=N: that CPU.
+ */
+static int lcores_arg(const struct dpk_cfg *cfg, char *buf, size_t len)
+{
+	int cpu, n = 0, pick;
+	cpu_set_t set;
+	size_t off;
+
+	if (strcmp(cfg->cpu, "auto") != 0 && strcmp(cfg->cpu, "any") != 0) {
+		snprintf(buf, len, "0@%s", cfg->cpu);
+		return 0;
+	}
+	pick = strcmp(cfg->cpu, "auto") == 0 ? cfg->cpu_auto : -1;
+	if (pick >= 0) {
+		snprintf(buf, len, "0@%d", pick);
+		return 0;
+	}
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return -errno;
+	off = (size_t)snprintf(buf, len, "0@(");
+	for (cpu = 0; cpu < CPU_SETSIZE && off < len; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			off += (size_t)snprintf(buf + off, len - off, "%s%d", n++ ? "," : "", cpu);
+	if (off + 2 > len)
+		return -ENAMETOOLONG;
+	snprintf(buf + off, len - off, ")");
+	return 0;
+}
+
+struct eal_args {
+	char *argv[DPK_EAL_MAX_ARGS + 1];
+	int argc;
+	char text[2048];
+	size_t used;
+};
+
+static int add_arg(struct eal_args *a, const char *fmt, const char *val)
+{
+	int n;
+
+	if (a->argc == DPK_EAL_MAX_ARGS)
+		return -E2BIG;
+	n = snprintf(a->text + a->used, sizeof(a->text) - a->used, fmt, val);
+	if (n < 0 || (size_t)n >= sizeof(a->text) - a->used)
+		return -E2BIG;
+	a->argv[a->argc++] = a->text + a->used;
+	a->used += (size_t)n + 1;
+	return 0;
+}
+
+static int add_extra(struct eal_args *a, const char *extra)
+{
+	char buf[256], *tok, *save = NULL;
+	int r = 0;
+
+	snprintf(buf, sizeof(buf), "%s", extra);
+	for (tok = strtok_r(buf, " ", &save); tok != NULL && r == 0;
+	     tok = strtok_r(NULL, " ", &save))
+		r = add_arg(a, "%s", tok);
+	return r;
+}
+
+static int build_args(const struct dpk_cfg *cfg, struct eal_args *a, bool huge)
+{
+	char lcores[256], prefix[64];
+	int r;
+
+	r = lcores_arg(cfg, lcores, sizeof(lcores));
+	if (r < 0)
+		return r;
+	snprintf(prefix, sizeof(prefix), "%s-%s", cfg->run_id,
+		 cfg->role == TL_ROLE_SERVER ? "s" : "c");
+	r = add_arg(a, "%s", "tcplab");
+	r = r ? r : add_arg(a, "--file-prefix=%s", prefix);
+	/* --in-memory where there are hugepages (it unlinks them); --no-huge needs no files */
+	r = r ? r : add_arg(a, "%s", huge ? "--in-memory" : "--no-shconf");
+	r = r ? r : add_arg(a, "%s", "--no-telemetry");
+	r = r ? r : add_arg(a, "--lcores=%s", lcores);
+	r = r ? r : add_arg(a, "--log-level=%s", cfg->log_level);
+	/* memif warns on every start that it has no multi-process channel: there is none, by
+	 * design (no shared config); its real failures show as a link that never comes up */
+	r = r ? r : add_arg(a, "%s", "--log-level=pmd.net.memif:critical");
+	/* tap: no multiq qdisc or flow rules in a fresh namespace, no secondary processes, and
+	 * it logs both as errors although the port works; real failures fail the port start */
+	r = r ? r : add_arg(a, "%s", "--log-level=pmd.net.tap:critical");
+	r = r ? r : add_arg(a, "%s", "-m");
+	r = r ? r : add_arg(a, "%s", "256");
+	if (!huge)
+		r = r ? r : add_arg(a, "%s", "--no-huge");
+	if (cfg->pci[0] != '\0')
+		r = r ? r : add_arg(a, "--allow=%s", cfg->pci);
+	else
+		r = r ? r : add_arg(a, "%s", "--no-pci");
+	if (cfg->vdev[0] != '\0')
+		r = r ? r : add_arg(a, "--vdev=%s", cfg->vdev);
+	r = r ? r : add_extra(a, cfg->eal_extra);
+	a->argv[a->argc] = NULL;
+	return r;
+}
+
+/* Where DPDK puts runtime directories: /var/run/dpdk for root, else under XDG_RUNTIME_DIR
+ * or /tmp (eal_get_runtime_dir's rule). */
+static void runtime_base(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (getuid() == 0)
+		snprintf(buf, len, "/var/run/dpdk");
+	else
+		snprintf(buf, len, "%s/dpdk", xdg != NULL ? xdg : "/tmp");
+}
+
+/* The PID in a prefix this layer makes: tcplab<pid>-s|c or tcplabpp<pid>-s|c; else 0. */
+static long prefix_pid(const char *name)
+{
+	char *end;
+	long pid;
+
+	if (strncmp(name, "tcplab", 6) != 0)
+		return 0;
+	name += strncmp(name + 6, "pp", 2) == 0 ? 8 : 6;
+	if (!isdigit((unsigned char)*name))
+		return 0;
+	pid = strtol(name, &end, 10);
+	return (strcmp(end, "-s") == 0 || strcmp(end, "-c") == 0) ? pid : 0;
+}
+
+/*
+ * A process killed while rte_eal_init runs leaves its runtime directory behind (empty:
+ * nothing is ever put in it, see dpk_eal_start), before this file could remove it. Remove
+ * those of this layer's prefixes whose process is gone. rmdir removes only empty ones.
+ */
+static void remove_dead_runtime_dirs(void)
+{
+	char base[256], path[512];
+	struct dirent *d;
+	DIR *dir;
+
+	runtime_base(base, sizeof(base));
+	dir = opendir(base);
+	if (dir == NULL)
+		return;
+	while ((d = readdir(dir)) != NULL) {
+		long pid = prefix_pid(d->d_name);
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;	/* the run's process lives (or is not ours to judge) */
+		snprintf(path, sizeof(path), "%s/%s", base, d->d_name);
+		rmdir(path);
+	}
+	closedir(dir);
+}
+
+int dpk_eal_start(const struct dpk_cfg *cfg, char *err, size_t len)
+{
+	bool huge = strcmp(cfg->huge, "yes") == 0 ||
+		    (strcmp(cfg->huge, "auto") == 0 && hugepages_usable());
+	struct eal_args a = { .argc = 0 };
+	int r;
+
+	r = build_args(cfg, &a, huge);
+	if (r < 0) {
+		snprintf(err, len, "EAL arguments too long (%s)", strerror(-r));
+		return r;
+	}
+	remove_dead_runtime_dirs();
+	/* DPDK logs to stdout by default; stdout carries the harness's JSON lines */
+	rte_openlog_stream(stderr);
+	r = dpk_err(rte_eal_init(a.argc, a.argv));
+	/* With no shared config the runtime dir stays empty: remove it now, not at exit, so a
+	 * killed process leaves nothing in /run/dpdk either. */
+	rmdir(rte_eal_get_runtime_dir());
+	if (r < 0) {
+		snprintf(err, len, "DPDK EAL init failed (%s)%s", rte_strerror(-r),
+			 r == -EALREADY ? ": one DPDK stack per process" : "");
+		return r == -EALREADY ? -EBUSY : r;
+	}
+	return 0;
+}
+
+void dpk_eal_stop(void)
+{
+	rte_eal_cleanup();
+}
+
+/*
+ * The one conversion of DPDK's return codes: most calls return a negative errno already, the
+ * older ones -1 with the reason in rte_errno (rte_eal_init; NULL-returning constructors are
+ * passed as -1 by their callers).
+ */
+int dpk_err(int r)
+{
+	if (r >= 0)
+		return r;
+	return r == -1 ? -(rte_errno > 0 ? rte_errno : EIO) : r;
+}

@@ -124,8 +124,6 @@ static void write_versions(struct hx_json *j, const struct hx_result *r)
 {
 	hx_json_obj_begin(j, "versions");
 	hx_json_str(j, "tcplab", TCPLAB_VERSION);
-	hx_json_str(j, "dpdk", TCPLAB_DPDK_VERSION);
-	hx_json_str(j, "lwip", TCPLAB_LWIP_VERSION);
 	hx_json_str(j, "stack", r->stack_version);
 	hx_json_obj_end(j);
 }

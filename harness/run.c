@@ -4,7 +4,8 @@
  *
  *   parse flags -> which backend on which side of which topology (topology.h)
  *   -> load scenarios/NAME.scn with overrides (bad input: message, exit 2)
- *   -> the topology's namespaces and link -> start the SUT (`tcplab serve PROGRAM`, ready line) unless --peer names one
+ *   -> the topology's namespaces and link
+ *   -> start the SUT (`tcplab serve PROGRAM`, ready line) unless --peer names one
  *   -> create the engine's stack -> hx_engine_run -> SUT stats -> checks
  *   -> DIR/NAME.json + summary -> exit 0 pass / 1 a check failed / 2 usage or setup error
  */

@@ -414,7 +414,8 @@ static int serve_topology(struct serve_opts *o)
 	if (!hx_topology_takes(o->topo, HX_SIDE_SUT, o->kind)) {
 		hx_topology_kinds_text(o->topo, HX_SIDE_SUT, kinds, sizeof(kinds));
 		fprintf(stderr, "tcplab serve: --topology %s takes %s on the SUT side; backend %s "
-			"is %s\n", o->topo->name, kinds, o->backend, hx_topology_kind_name(o->kind));
+			"is %s\n", o->topo->name, kinds, o->backend,
+			hx_topology_kind_name(o->kind));
 		return -EINVAL;
 	}
 	plan = o->topo->plan;

@@ -149,7 +149,8 @@ bool hx_topology_allows(const struct hx_topology *t, enum tl_attach engine, enum
 
 bool hx_topology_mixed(const struct hx_topology *t)
 {
-	return t->kinds[HX_SIDE_ENGINE] == (SOCKETS | DPDK) || t->kinds[HX_SIDE_SUT] == (SOCKETS | DPDK);
+	return t->kinds[HX_SIDE_ENGINE] == (SOCKETS | DPDK) ||
+	       t->kinds[HX_SIDE_SUT] == (SOCKETS | DPDK);
 }
 
 const char *hx_topology_kind_name(enum tl_attach kind)
@@ -366,7 +367,8 @@ static int enter_engine_ns(struct hx_topo *ns, char *err, size_t len)
 	snprintf(path, sizeof(path), "/run/netns/%s", ns->ns[0]);
 	r = hx_topo_enter(path);
 	if (r < 0)
-		snprintf(err, len, "cannot enter network namespace %s: %s", ns->ns[0], strerror(-r));
+		snprintf(err, len, "cannot enter network namespace %s: %s", ns->ns[0],
+			 strerror(-r));
 	return r;
 }
 
@@ -406,10 +408,11 @@ static int make_veth(struct hx_topo *ns, const struct hx_topology *t,
 		     const enum tl_attach kinds[HX_SIDES], char *err, size_t len)
 {
 	bool dpdk = kinds[HX_SIDE_ENGINE] == TL_ATTACH_DPDK || kinds[HX_SIDE_SUT] == TL_ATTACH_DPDK;
+	const char *const add[] = { "ip", "link", "add", t->ifname[HX_SIDE_ENGINE], "netns",
+				    ns->ns[0], "type", "veth", "peer", "name",
+				    t->ifname[HX_SIDE_SUT], "netns", ns->ns[1], NULL };
 
-	if (run_cmd((const char *const[]){ "ip", "link", "add", t->ifname[HX_SIDE_ENGINE], "netns",
-					   ns->ns[0], "type", "veth", "peer", "name",
-					   t->ifname[HX_SIDE_SUT], "netns", ns->ns[1], NULL }) != 0 ||
+	if (run_cmd(add) != 0 ||
 	    veth_end(t, ns->ns[0], HX_SIDE_ENGINE, kinds[HX_SIDE_ENGINE], dpdk) != 0 ||
 	    veth_end(t, ns->ns[1], HX_SIDE_SUT, kinds[HX_SIDE_SUT], dpdk) != 0) {
 		snprintf(err, len, "cannot set up the veth pair between %s and %s", ns->ns[0],

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "harness.h"
+#include "tcplab_config.h"
 #include "transport.h"
 
 volatile sig_atomic_t hx_stop;
@@ -152,4 +153,17 @@ int hx_cli_check_backend(const char *name, const char *who)
 	if (r < 0)
 		fprintf(stderr, "%s: %s\n", who, err);
 	return r;
+}
+
+const char *hx_cli_default_backend(enum tl_attach kind)
+{
+	const struct tl_ops *pref = tl_backend_find(TCPLAB_DEFAULT_STACK);
+	const struct tl_backend *const *b;
+
+	if (pref != NULL && pref->attach == kind)
+		return pref->name;
+	for (b = tl_backends(); *b != NULL; b++)
+		if ((*b)->ops->attach == kind)
+			return (*b)->ops->name;
+	return NULL;
 }

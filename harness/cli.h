@@ -8,6 +8,8 @@
 
 #include <getopt.h>
 
+#include <tcplab/stack.h>
+
 #define HX_CLI_MAX_OPTS 32
 
 /**
@@ -22,7 +24,15 @@ int hx_cli_add_opt(const char **list, unsigned int *n, const char *arg, const ch
 /** Parse an int in [min, max]; -EINVAL with a message naming @p flag. */
 int hx_cli_int(const char *arg, const char *flag, int min, int max, int *out);
 
-/** -ENOENT with "unknown backend 'x' (valid: kernel, lwip)" when @p name is not built in. */
+/** -ENOENT with "unknown backend 'x' (valid: ...)" when @p name is not found. */
 int hx_cli_check_backend(const char *name, const char *who);
+
+/**
+ * The backend a side of kind @p kind takes when none is named: the build's default stack
+ * (meson option default_stack) if it is of that kind, else the first of that kind in
+ * tl_backends() order (the built-in ones first, so the Linux baseline for sockets). NULL if
+ * there is none.
+ */
+const char *hx_cli_default_backend(enum tl_attach kind);
 
 #endif /* HX_CLI_H */

@@ -29,6 +29,7 @@
 #include "harness.h"
 #include "json.h"
 #include "pattern.h"
+#include "topology.h"
 #include "transport.h"
 
 #define WAIT_MS 10000
@@ -476,6 +477,29 @@ static int check_addr(const char *flag, const char *a)
 	return -EINVAL;
 }
 
+/*
+ * Addresses not given: those of the topology conformance runs this backend in (a Linux peer
+ * on the engine side, the backend as the SUT, in namespaces: topology.h).
+ */
+static int default_addrs(struct case_opts *o)
+{
+	const struct hx_topology *t;
+
+	if (o->sut_addr != NULL && o->peer_addr != NULL)
+		return 0;
+	t = hx_topology_linux_peer(tl_backend_find(o->backend)->attach);
+	if (t == NULL || t->plan == NULL) {
+		fprintf(stderr, "tcplab case: no topology has a Linux peer facing backend %s: give "
+			"--sut-addr and --peer-addr\n", o->backend);
+		return -EINVAL;
+	}
+	if (o->sut_addr == NULL)
+		o->sut_addr = t->plan->addr[HX_SIDE_SUT];
+	if (o->peer_addr == NULL)
+		o->peer_addr = t->plan->addr[HX_SIDE_ENGINE];
+	return 0;
+}
+
 static int parse_case_args(struct case_opts *o, int argc, char **argv)
 {
 	int c;
@@ -509,19 +533,21 @@ static int parse_case_args(struct case_opts *o, int argc, char **argv)
 		fprintf(stderr, "tcplab case: --side must be sut or peer\n");
 		return -EINVAL;
 	}
+	if (hx_cli_check_backend(o->backend, "tcplab case") < 0 || default_addrs(o) < 0)
+		return -EINVAL;
 	if (check_addr("--sut-addr", o->sut_addr) < 0 || check_addr("--peer-addr", o->peer_addr))
 		return -EINVAL;
-	return hx_cli_check_backend(o->backend, "tcplab case");
+	return 0;
 }
 
 int hx_cmd_case(int argc, char **argv)
 {
-	struct case_opts o = { .backend = "kernel", .run_id = "case", .sut_addr = "10.99.0.2",
-			       .peer_addr = "10.99.0.1" };
+	struct case_opts o = { .run_id = "case" };
 	struct cf_side *cs;
 	char err[512];
 	int code;
 
+	o.backend = hx_cli_default_backend(TL_ATTACH_SOCKETS);	/* the Linux reference */
 	if (parse_case_args(&o, argc, argv) < 0)
 		return HX_EXIT_USAGE;
 	cs = malloc(sizeof(*cs));

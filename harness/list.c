@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * list.c - `tcplab list [--json]`: the scenarios (name and description), the backends and
- * the SUT programs this binary has. Every scenario is parsed on the way, so a broken file
+ * list.c - `tcplab list [--json]`: the scenarios (name and description), the backends, the
+ * topologies (topology.h: the Python tools make their namespaces from this) and the SUT
+ * programs this binary has. Every scenario is parsed on the way, so a broken file
  * is reported here (file:line, exit 2) rather than at run time.
  */
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "programs.h"
 #include "scenario.h"
 #include "scenario_dir.h"
+#include "topology.h"
 
 #define MAX_LISTED 256
 
@@ -25,8 +27,22 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* "engine sockets or dpdk, SUT sockets" and the defaults */
+static void topology_text(const struct hx_topology *t)
+{
+	char e[32], s[32];
+
+	hx_topology_kinds_text(t, HX_SIDE_ENGINE, e, sizeof(e));
+	hx_topology_kinds_text(t, HX_SIDE_SUT, s, sizeof(s));
+	printf("  %-20s %s\n  %-20s engine %s, SUT %s%s (default %s/%s)\n", t->name,
+	       t->description, "", e, s, t->mix == HX_MIX_ONE_DPDK ? ", one of them dpdk" : "",
+	       hx_topology_kind_name(t->dflt[HX_SIDE_ENGINE]),
+	       hx_topology_kind_name(t->dflt[HX_SIDE_SUT]));
+}
+
 static void list_text(const struct hx_scenario *sc, unsigned int n)
 {
+	const struct hx_topology *const *t;
 	const struct tl_backend *const *b;
 	const struct hx_program *const *p;
 	unsigned int i;
@@ -36,9 +52,12 @@ static void list_text(const struct hx_scenario *sc, unsigned int n)
 		printf("  %-20s %s\n", sc[i].name, sc[i].description);
 	printf("backends:\n");
 	for (b = tl_backends(); *b != NULL; b++)
-		printf("  %-20s %s (%s%s%s)\n", (*b)->ops->name, (*b)->ops->description,
-		       (*b)->origin, (*b)->path != NULL ? " " : "",
-		       (*b)->path != NULL ? (*b)->path : "");
+		printf("  %-20s %s (%s, %s%s%s)\n", (*b)->ops->name, (*b)->ops->description,
+		       hx_topology_kind_name((*b)->ops->attach), (*b)->origin,
+		       (*b)->path != NULL ? " " : "", (*b)->path != NULL ? (*b)->path : "");
+	printf("topologies (tcplab run --topology):\n");
+	for (t = hx_topologies(); *t != NULL; t++)
+		topology_text(*t);
 	printf("programs (tcplab serve):\n");
 	for (p = hx_programs(); *p != NULL; p++)
 		printf("  %-20s %s\n", (*p)->name, (*p)->description);
@@ -46,6 +65,7 @@ static void list_text(const struct hx_scenario *sc, unsigned int n)
 
 static void list_json(const struct hx_scenario *sc, unsigned int n)
 {
+	const struct hx_topology *const *t;
 	const struct tl_backend *const *b;
 	const struct hx_program *const *p;
 	struct hx_json j;
@@ -68,7 +88,7 @@ static void list_json(const struct hx_scenario *sc, unsigned int n)
 		hx_json_obj_begin(&j, NULL);
 		hx_json_str(&j, "name", (*b)->ops->name);
 		hx_json_str(&j, "description", (*b)->ops->description);
-		hx_json_str(&j, "attach", (*b)->ops->attach == TL_ATTACH_DPDK ? "dpdk" : "sockets");
+		hx_json_str(&j, "attach", hx_topology_kind_name((*b)->ops->attach));
 		hx_json_str(&j, "origin", (*b)->origin);
 		if ((*b)->path != NULL)
 			hx_json_str(&j, "path", (*b)->path);
@@ -76,6 +96,10 @@ static void list_json(const struct hx_scenario *sc, unsigned int n)
 			hx_json_null(&j, "path");
 		hx_json_obj_end(&j);
 	}
+	hx_json_arr_end(&j);
+	hx_json_arr_begin(&j, "topologies");
+	for (t = hx_topologies(); *t != NULL; t++)
+		hx_topology_json(*t, &j);
 	hx_json_arr_end(&j);
 	hx_json_arr_begin(&j, "programs");
 	for (p = hx_programs(); *p != NULL; p++) {

@@ -17,7 +17,7 @@ struct command {
 static const struct command commands[] = {
 	{ "run", "run a scenario and write its result JSON", hx_cmd_run },
 	{ "serve", "run a SUT program (echo, sink, source) on a backend", hx_cmd_serve },
-	{ "list", "list scenarios, backends and SUT programs", hx_cmd_list },
+	{ "list", "list scenarios, backends, topologies and SUT programs", hx_cmd_list },
 	{ "case", "run one side of a conformance case, printing its trace", hx_cmd_case },
 };
 

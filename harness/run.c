@@ -2,7 +2,9 @@
 /*
  * run.c - `tcplab run NAME`: the whole path of one run.
  *
- *   parse flags -> load scenarios/NAME.scn with overrides (bad input: message, exit 2)
+ *   parse flags -> which backend on which side of which topology (topology.h)
+ *   -> load scenarios/NAME.scn with overrides (bad input: message, exit 2)
+ *   -> the topology's namespaces and link
  *   -> start the SUT (`tcplab serve PROGRAM`, ready line) unless --peer names one
  *   -> create the engine's stack -> hx_engine_run -> SUT stats -> checks
  *   -> DIR/NAME.json + summary -> exit 0 pass / 1 a check failed / 2 usage or setup error
@@ -31,14 +33,15 @@
 
 struct run_opts {
 	const char *name;
-	const char *backend;
-	const char *topology;
-	const char *sut_backend;	/* the SUT's, when it differs (--topology tap) */
+	const char *backend;		/* the engine's: --backend, else what resolve_sides picks */
+	const char *sut_backend;	/* the SUT's: --sut-backend, else likewise */
+	const char *topology;		/* --topology */
 	const char *out;
 	const char *peer;
-	const char *opts[HX_CLI_MAX_OPTS];	/* --stack-opt, and topology=NAME */
-	char topology_opt[HX_NAME_MAX];
+	const char *opts[HX_CLI_MAX_OPTS];	/* the user's --stack-opt, for both sides */
 	unsigned int n_opts;
+	const struct hx_topology *topo;
+	enum tl_attach kind[HX_SIDES];	/* of backend and sut_backend */
 	struct hx_override ov[MAX_OVERRIDES];
 	unsigned int n_ov;
 	char ov_text[MAX_OVERRIDES][HX_NAME_MAX * 2];
@@ -46,7 +49,7 @@ struct run_opts {
 	int sut_cpu;
 	bool quiet;
 	bool dump_plan;
-	bool auto_backend;	/* lwip chosen by default: fall back to the kernel if need be */
+	bool auto_backend;	/* the default stack: fall back to a sockets run if need be */
 };
 
 static const struct option long_opts[] = {
@@ -73,11 +76,12 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: tcplab run NAME [flags]\n"
-		"  --backend NAME      transport backend (default: lwip over memif where it is built\n"
-		"                      and DPDK starts, else kernel; see tcplab list)\n"
-		"  --topology NAME     how engine and SUT are joined (default: the backend's)\n"
-		"  --sut-backend NAME  with --topology tap or veth: the SUT's backend (tap: the\n"
-		"                      other side of the tap; veth: the engine's)\n"
+		"  --backend NAME      the engine's backend (default: the stack under test on its\n"
+		"                      own topology where it starts, else the Linux baseline)\n"
+		"  --topology NAME     how engine and SUT are joined (default: the backend's; the\n"
+		"                      topologies and what each side may be: tcplab list)\n"
+		"  --sut-backend NAME  the SUT's backend, where a topology's sides may differ\n"
+		"                      (default: the engine's where the topology allows it)\n"
 		"  --duration TIME     measured time (e.g. 10s)      same as --set duration=TIME\n"
 		"  --warmup TIME       unmeasured time before it     same as --set warmup=TIME\n"
 		"  --rate R            open loop at R transactions/s same as --set rate=R\n"
@@ -85,7 +89,7 @@ static void run_usage(FILE *f)
 		"  --set KEY=VALUE     override a directive or param of the scenario\n"
 		"  --out DIR           write DIR/NAME.json (default results/out/<time>/)\n"
 		"  --peer ADDR:PORT    drive a SUT started elsewhere (tcplab serve) instead\n"
-		"  --stack-opt K=V     backend setting, passed to both sides\n"
+		"  --stack-opt K=V     backend setting for both sides, after the topology's\n"
 		"  --engine-cpu N, --sut-cpu N   pin the two sides\n"
 		"  --quiet             no progress line\n"
 		"  --dump-plan         print the compiled client script and exit\n");
@@ -142,142 +146,199 @@ static int parse_flag(struct run_opts *o, int c)
 	}
 }
 
-static void print_topologies(const struct tl_ops *ops, const char *sep)
-{
-	static const char *const all[] = { "loopback", "memif", "tap", "veth", "pci", NULL };
-	const char *const *t;
+/* ---- which backend on which side ---- */
 
-	for (t = all; *t != NULL; t++)
-		if (tl_backend_has_topology(ops, *t)) {
-			fprintf(stderr, "%s%s", sep, *t);
-			sep = ", ";
-		}
+static enum tl_attach kind_of(const char *backend)
+{
+	return tl_backend_find(backend)->attach;
+}
+
+/* Whether a @p kind side @p side pairs with the other side, named (@p other) or not yet. */
+static bool pairs(const struct hx_topology *t, enum hx_side side, enum tl_attach kind,
+		  const char *other)
+{
+	enum tl_attach k;
+
+	if (!hx_topology_takes(t, side, kind))
+		return false;
+	if (other == NULL)
+		return true;
+	k = kind_of(other);
+	return side == HX_SIDE_ENGINE ? hx_topology_allows(t, kind, k)
+				      : hx_topology_allows(t, k, kind);
 }
 
 /*
- * No --backend: the stack under test, lwIP on DPDK over memif, when it is built in; with
- * --topology, the first backend that has it; with --peer, the kernel. Only the first case
- * may fall back (start_sides): the user asked for nothing in particular.
+ * An unnamed side: the SUT runs what the engine runs where the topology allows that;
+ * otherwise the table's default kind for the side, else its other kind, whichever pairs
+ * with the other side and has a backend. NULL if none does.
  */
-static int pick_backend(struct run_opts *o)
+static const char *pick_side(const struct hx_topology *t, enum hx_side side, const char *other)
 {
-	const struct tl_backend *const *b;
+	enum tl_attach kinds[2] = { t->dflt[side], t->dflt[side] == TL_ATTACH_DPDK
+				    ? TL_ATTACH_SOCKETS : TL_ATTACH_DPDK };
+	const char *name;
+	unsigned int i;
 
-	if (o->topology == NULL) {
-		o->auto_backend = tl_backend_find("lwip") != NULL && o->peer == NULL;
-		o->backend = o->auto_backend ? "lwip" : "kernel";
+	if (side == HX_SIDE_SUT && other != NULL && pairs(t, side, kind_of(other), other))
+		return other;
+	for (i = 0; i < 2; i++) {
+		name = hx_cli_default_backend(kinds[i]);
+		if (name != NULL && pairs(t, side, kinds[i], other))
+			return name;
+	}
+	return NULL;
+}
+
+/* No --topology: the backend's own (the first whose defaults are its kind on both sides). */
+static int default_topology(struct run_opts *o)
+{
+	if (o->backend == NULL) {
+		o->backend = o->peer == NULL ? hx_cli_default_backend(TL_ATTACH_DPDK) : NULL;
+		o->auto_backend = o->backend != NULL;
+		if (o->backend == NULL)
+			o->backend = hx_cli_default_backend(TL_ATTACH_SOCKETS);
+	}
+	o->topo = hx_topology_default(kind_of(o->backend));
+	if (o->topo == NULL) {
+		fprintf(stderr, "tcplab run: no topology takes backend %s on both sides; name one "
+			"with --topology\n", o->backend);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --sut-backend: only where a side may be of either kind and the SUT runs here. */
+static int check_sut_flag(const struct run_opts *o)
+{
+	const struct hx_topology *const *t;
+	const char *sep = "";
+
+	if (o->topo != NULL && hx_topology_mixed(o->topo) && !o->topo->remote_sut &&
+	    o->peer == NULL)
 		return 0;
-	}
-	for (b = tl_backends(); *b != NULL; b++) {
-		if (tl_backend_has_topology((*b)->ops, o->topology)) {
-			o->backend = (*b)->ops->name;
-			return 0;
+	fprintf(stderr, "tcplab run: --sut-backend is for --topology ");
+	for (t = hx_topologies(); *t != NULL; t++)
+		if (hx_topology_mixed(*t) && !(*t)->remote_sut) {
+			fprintf(stderr, "%s%s", sep, (*t)->name);
+			sep = " or ";
 		}
-	}
-	fprintf(stderr, "tcplab run: unknown topology '%s' (valid:", o->topology);
-	for (b = tl_backends(); *b != NULL; b++)
-		print_topologies((*b)->ops, b == tl_backends() ? " " : ", ");
-	fprintf(stderr, ")\n");
+	fprintf(stderr, " (a side each), without --peer\n");
 	return -EINVAL;
 }
 
-/* The topology: the backend's default, or the one asked for if the backend has it. */
-static int check_topology(struct run_opts *o)
+static int check_kind(const struct run_opts *o, enum hx_side side)
 {
-	const struct tl_ops *ops = tl_backend_find(o->backend);
+	const char *b = side == HX_SIDE_ENGINE ? o->backend : o->sut_backend;
+	enum tl_attach kind;
+	char kinds[32];
 
-	if (o->topology == NULL)
-		o->topology = ops->attach == TL_ATTACH_DPDK ? "memif" : "loopback";
-	if (tl_backend_has_topology(ops, o->topology))
+	if (b == NULL)
 		return 0;
-	fprintf(stderr, "tcplab run: unknown topology '%s' for backend %s (valid:", o->topology,
-		o->backend);
-	print_topologies(ops, " ");
-	fprintf(stderr, ")\n");
+	kind = kind_of(b);
+	if (hx_topology_takes(o->topo, side, kind))
+		return 0;
+	hx_topology_kinds_text(o->topo, side, kinds, sizeof(kinds));
+	fprintf(stderr, "tcplab run: --topology %s takes %s on the %s side; backend %s is %s\n",
+		o->topo->name, kinds, side == HX_SIDE_ENGINE ? "engine" : "SUT", b,
+		hx_topology_kind_name(kind));
+	return -EINVAL;
+}
+
+/* Whether the SUT runs here or at --peer, as the topology has it. */
+static int check_peer(const struct run_opts *o)
+{
+	const struct hx_topology *t = o->topo;
+
+	if (o->peer != NULL && t->namespaces != HX_NS_NONE) {
+		fprintf(stderr, "tcplab run: --topology %s runs both sides here, in namespaces of "
+			"its own: no --peer\n", t->name);
+		return -EINVAL;
+	}
+	if (o->peer == NULL && t->remote_sut) {
+		fprintf(stderr, "tcplab run: --topology %s has its SUT on another host: give "
+			"--peer ADDR:PORT\n", t->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The pair of kinds, once both sides are known (a SUT at --peer is not this run's). */
+static int check_pair(struct run_opts *o)
+{
+	const struct hx_topology *t = o->topo;
+
+	o->kind[HX_SIDE_ENGINE] = kind_of(o->backend);
+	o->kind[HX_SIDE_SUT] = kind_of(o->sut_backend);
+	if (o->peer != NULL || hx_topology_allows(t, o->kind[0], o->kind[1]))
+		return 0;
+	fprintf(stderr, "tcplab run: --topology %s joins one dpdk side and one sockets side; "
+		"backends %s and %s are both %s\n", t->name, o->backend, o->sut_backend,
+		hx_topology_kind_name(o->kind[0]));
 	return -EINVAL;
 }
 
 /*
- * A kernel side facing an lwip side on this host gets the CPU the lwip side leaves: each
- * side takes what lwip's cpu=auto gives its role (tl_auto_cpu). Left to the scheduler it
- * lands on the spinning lwip core now and then and waits out time slices: a tap run's open
- * loop fell hundreds of ms behind in half its runs. --engine-cpu and --sut-cpu override;
- * with one CPU there is nothing to choose (-1: left unpinned).
+ * A sockets side facing a DPDK side on this host gets the CPU the DPDK side leaves: each
+ * side takes what a spinning stack's cpu hint gives its role (tl_auto_cpu). Left to the
+ * scheduler it lands on the spinning core now and then and waits out time slices: a tap
+ * run's open loop fell hundreds of ms behind in half its runs. --engine-cpu and --sut-cpu
+ * override; with one CPU there is nothing to choose (-1: left unpinned).
  */
-static void pin_kernel_side(struct run_opts *o)
+static void pin_sockets_side(struct run_opts *o)
 {
-	bool engine_kernel = strcmp(o->backend, "kernel") == 0;
-	bool sut_kernel = strcmp(o->sut_backend, "kernel") == 0;
-
-	if (engine_kernel == sut_kernel)
+	if (o->peer != NULL || o->kind[HX_SIDE_ENGINE] == o->kind[HX_SIDE_SUT])
 		return;
-	if (engine_kernel && o->engine_cpu < 0)
+	if (o->kind[HX_SIDE_ENGINE] == TL_ATTACH_SOCKETS && o->engine_cpu < 0)
 		o->engine_cpu = tl_auto_cpu(TL_ROLE_CLIENT);
-	if (sut_kernel && o->sut_cpu < 0)
+	if (o->kind[HX_SIDE_SUT] == TL_ATTACH_SOCKETS && o->sut_cpu < 0)
 		o->sut_cpu = tl_auto_cpu(TL_ROLE_SERVER);
 }
 
-/*
- * --topology tap: one side on a DPDK tap port (lwip), the other the Linux stack at the tap's
- * kernel end, both in a namespace the run makes (start_tap). --backend names the engine's
- * side; the SUT's is the other one unless --sut-backend says.
- */
-static int tap_sides(struct run_opts *o)
+static int unknown_topology(const char *name)
 {
-	if (o->backend == NULL)
-		o->backend = o->sut_backend != NULL && strcmp(o->sut_backend, "kernel") != 0
-			? "kernel" : "lwip";
-	if (o->sut_backend == NULL)
-		o->sut_backend = strcmp(o->backend, "kernel") == 0 ? "lwip" : "kernel";
-	if (hx_cli_check_backend(o->backend, "tcplab run") < 0 ||
-	    hx_cli_check_backend(o->sut_backend, "tcplab run") < 0)
-		return -EINVAL;
-	if (o->peer != NULL || (strcmp(o->backend, "kernel") == 0) ==
-	    (strcmp(o->sut_backend, "kernel") == 0)) {
-		fprintf(stderr, "tcplab run: --topology tap joins one tap backend and the kernel "
-			"(e.g. --backend lwip, or --backend kernel --sut-backend lwip), no --peer\n");
-		return -EINVAL;
-	}
-	if (!tl_backend_has_topology(tl_backend_find(strcmp(o->backend, "kernel") ? o->backend
-						     : o->sut_backend), "tap")) {
-		fprintf(stderr, "tcplab run: no tap topology in backend %s\n",
-			strcmp(o->backend, "kernel") ? o->backend : o->sut_backend);
-		return -EINVAL;
-	}
-	pin_kernel_side(o);
-	return hx_cli_add_opt(o->opts, &o->n_opts, "topology=tap", "--stack-opt");
+	char names[128];
+
+	hx_topology_names(names, sizeof(names));
+	fprintf(stderr, "tcplab run: unknown topology '%s' (valid: %s)\n", name, names);
+	return -EINVAL;
 }
 
 /*
- * --topology veth: the two-host simulation. Each side may be either backend (lwip takes its
- * veth end with af_packet); --backend names the engine's, --sut-backend the SUT's (default:
- * the same). With neither, both are lwip where it is built.
+ * Which backend runs each side over which topology. --backend names the engine's,
+ * --sut-backend the SUT's, --topology the join. With no --topology: the backend's own, and
+ * with no --backend either the build's default stack on its own topology (the one case that
+ * may fall back: the user asked for nothing in particular), or with --peer a sockets engine.
+ * With --topology, an unnamed side takes what pick_side gives it.
  */
-static int veth_sides(struct run_opts *o)
+static int resolve_sides(struct run_opts *o)
 {
-	unsigned int i;
-
+	if ((o->backend != NULL && hx_cli_check_backend(o->backend, "tcplab run") < 0) ||
+	    (o->sut_backend != NULL && hx_cli_check_backend(o->sut_backend, "tcplab run") < 0))
+		return -EINVAL;
+	if (o->topology != NULL && (o->topo = hx_topology_find(o->topology)) == NULL)
+		return unknown_topology(o->topology);
+	if (o->sut_backend != NULL && check_sut_flag(o) < 0)
+		return -EINVAL;
+	if (o->topo == NULL && default_topology(o) < 0)
+		return -EINVAL;
+	if (check_peer(o) < 0 || check_kind(o, HX_SIDE_ENGINE) < 0 ||
+	    check_kind(o, HX_SIDE_SUT) < 0)
+		return -EINVAL;
 	if (o->backend == NULL)
-		o->backend = tl_backend_find("lwip") != NULL ? "lwip" : "kernel";
-	if (o->sut_backend == NULL)
-		o->sut_backend = o->backend;
-	if (o->peer != NULL) {
-		fprintf(stderr, "tcplab run: --topology veth runs both sides here: no --peer\n");
+		o->backend = pick_side(o->topo, HX_SIDE_ENGINE, o->sut_backend);
+	if (o->backend != NULL && o->sut_backend == NULL)
+		o->sut_backend = o->peer != NULL ? o->backend
+				 : pick_side(o->topo, HX_SIDE_SUT, o->backend);
+	if (o->backend == NULL || o->sut_backend == NULL) {
+		fprintf(stderr, "tcplab run: no backend here can be the %s side of --topology %s\n",
+			o->backend == NULL ? "engine" : "SUT", o->topo->name);
 		return -EINVAL;
 	}
-	for (i = 0; i < 2; i++) {
-		const char *b = i ? o->sut_backend : o->backend;
-
-		if (hx_cli_check_backend(b, "tcplab run") < 0)
-			return -EINVAL;
-		if (strcmp(b, "kernel") != 0 && !tl_backend_has_topology(tl_backend_find(b),
-									  "veth")) {
-			fprintf(stderr, "tcplab run: no veth topology in backend %s\n", b);
-			return -EINVAL;
-		}
-	}
-	pin_kernel_side(o);
-	return hx_cli_add_opt(o->opts, &o->n_opts, "topology=veth", "--stack-opt");
+	if (check_pair(o) < 0)
+		return -EINVAL;
+	pin_sockets_side(o);
+	return 0;
 }
 
 static int parse_args(struct run_opts *o, int argc, char **argv)
@@ -297,24 +358,7 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 		return -EINVAL;
 	}
 	o->name = argv[optind];
-	if (o->topology != NULL && strcmp(o->topology, "tap") == 0)
-		return tap_sides(o);
-	if (o->topology != NULL && strcmp(o->topology, "veth") == 0)
-		return veth_sides(o);
-	if (o->sut_backend != NULL) {
-		fprintf(stderr, "tcplab run: --sut-backend is for --topology tap or veth (a side "
-			"each)\n");
-		return -EINVAL;
-	}
-	if (o->backend == NULL && pick_backend(o) < 0)
-		return -EINVAL;
-	if (hx_cli_check_backend(o->backend, "tcplab run") < 0 || check_topology(o) < 0)
-		return -EINVAL;
-	if (strcmp(o->backend, "kernel") == 0)
-		return 0;
-	/* other backends learn the topology as a stack setting, on both sides */
-	snprintf(o->topology_opt, sizeof(o->topology_opt), "topology=%s", o->topology);
-	return hx_cli_add_opt(o->opts, &o->n_opts, o->topology_opt, "--stack-opt");
+	return resolve_sides(o);
 }
 
 /* ---- output ---- */
@@ -378,21 +422,22 @@ struct run {
 	struct hx_metrics m;
 	struct hx_result r;
 	struct tl_counter counters[MAX_COUNTERS];
+	struct hx_side_opts engine_opts;
 	char run_id[64];
 	char label[128];
 	char path[PATH_MAX];
-	char sut_listen[64];		/* tap/veth, a Linux SUT: where it listens */
-	struct hx_topo topo;
+	struct hx_topo ns;
 };
 
+/* The SUT: `tcplab serve` with the topology's name (it applies the SUT side's settings) in
+ * the SUT's namespace; or, with --peer, only the address to reach it at. */
 static int start_sut(struct run *x)
 {
 	struct hx_sut_params p = {
-		.program = x->sc.program, .run_id = x->run_id,
-		.backend = x->o.sut_backend != NULL ? x->o.sut_backend : x->o.backend,
-		.opts = x->o.opts, .n_opts = x->o.n_opts, .cpu = x->o.sut_cpu,
-		.ready_timeout_ms = READY_TIMEOUT_MS, .listen = x->sut_listen[0] ? x->sut_listen : NULL,
-		.netns = x->topo.sut_ns_path[0] ? x->topo.sut_ns_path : NULL,
+		.program = x->sc.program, .run_id = x->run_id, .backend = x->o.sut_backend,
+		.topology = x->o.topo->name, .opts = x->o.opts, .n_opts = x->o.n_opts,
+		.cpu = x->o.sut_cpu, .ready_timeout_ms = READY_TIMEOUT_MS,
+		.netns = x->ns.sut_ns_path[0] ? x->ns.sut_ns_path : NULL,
 	};
 	char err[256];
 	int r;
@@ -413,105 +458,91 @@ static int start_sut(struct run *x)
 
 static int start_engine_stack(struct run *x)
 {
+	struct run_opts *o = &x->o;
 	struct tl_stack_params p = { .role = TL_ROLE_CLIENT, .run_id = x->run_id,
-				     .opts = x->o.opts, .n_opts = x->o.n_opts,
-				     .cpu = tl_auto_cpu(TL_ROLE_CLIENT) };
+				     .cpu = o->engine_cpu >= 0 ? o->engine_cpu
+				     : tl_auto_cpu(TL_ROLE_CLIENT) };
 	char err[512];
 
-	x->st = tl_stack_create(x->o.backend, &p, err, sizeof(err));
+	hx_side_opts_build(&x->engine_opts, o->topo, HX_SIDE_ENGINE, o->kind[HX_SIDE_ENGINE],
+			   o->opts, o->n_opts);
+	p.opts = x->engine_opts.opts;
+	p.n_opts = x->engine_opts.n;
+	x->st = tl_stack_create(o->backend, &p, err, sizeof(err));
 	if (x->st == NULL) {
-		fprintf(stderr, "tcplab run: backend %s: %s\n", x->o.backend, err);
+		fprintf(stderr, "tcplab run: backend %s: %s\n", o->backend, err);
 		return -errno;
 	}
 	return 0;
 }
 
-static int start_both(struct run *x)
+/*
+ * The namespaces and link first, then both sides: the SUT, then the engine; but where a DPDK
+ * engine's port makes the link (a tap), the engine first, so that the link and the address
+ * the SUT listens on exist.
+ */
+static int start_joined(struct run *x)
 {
+	char err[256];
+
+	if (hx_topo_make(&x->ns, x->o.topo, x->o.kind, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tcplab run: --topology %s: %s\n", x->o.topo->name, err);
+		return -1;
+	}
+	if (x->o.topo->stack_makes_link && x->o.kind[HX_SIDE_ENGINE] == TL_ATTACH_DPDK) {
+		if (start_engine_stack(x) < 0)
+			return -1;
+		return start_sut(x);
+	}
 	if (start_sut(x) < 0)
 		return -1;
 	return start_engine_stack(x);
 }
 
-/* The kernel end of the tap: tap_addr without its prefix length. */
-static void tap_kernel_addr(const struct run_opts *o, char *buf, size_t len)
+/* A malformed --stack-opt is the user's to fix, not a reason to fall back: checked first. */
+static int check_default_stack(struct run *x)
 {
-	const struct tl_stack_params p = { .opts = o->opts, .n_opts = o->n_opts };
-	const char *a = tl_params_get(&p, "tap_addr", "10.99.0.1/24");
+	struct run_opts *o = &x->o;
+	struct hx_side_opts so;
+	struct tl_stack_params p = { .role = TL_ROLE_SERVER, .run_id = x->run_id };
+	char err[512];
 
-	snprintf(buf, len, "%.*s", (int)strcspn(a, "/"), a);
-}
-
-/*
- * A tap run: into a namespace of its own first; then the tap side, so the tap exists, then
- * the other. A Linux SUT listens on the tap's kernel end; a Linux engine reaches the lwIP
- * SUT at the address its ready line gives.
- */
-static int start_tap(struct run *x)
-{
-	char err[256], host[48];
-
-	if (hx_topo_tap(&x->topo, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tcplab run: --topology tap: %s\n", err);
+	hx_side_opts_build(&so, o->topo, HX_SIDE_SUT, o->kind[HX_SIDE_SUT], o->opts, o->n_opts);
+	p.opts = so.opts;
+	p.n_opts = so.n;
+	if (tl_stack_check(o->backend, &p, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tcplab run: backend %s: %s\n", o->backend, err);
 		return -1;
 	}
-	if (strcmp(x->o.backend, "kernel") == 0)
-		return start_both(x);
-	if (start_engine_stack(x) < 0)
-		return -1;
-	tap_kernel_addr(&x->o, host, sizeof(host));
-	snprintf(x->sut_listen, sizeof(x->sut_listen), "%s:0", host);
-	return start_sut(x);
+	fprintf(stderr, "tcplab run: backend %s, topology %s (the default: the stack under "
+		"test; --backend %s for the Linux baseline)\n", o->backend, o->topo->name,
+		hx_cli_default_backend(TL_ATTACH_SOCKETS));
+	return 0;
 }
 
-/* A veth run: two namespaces, the SUT's child in its own; a Linux SUT on its veth end. */
-static int start_veth(struct run *x)
-{
-	bool engine_kernel = strcmp(x->o.backend, "kernel") == 0;
-	bool sut_kernel = strcmp(x->o.sut_backend, "kernel") == 0;
-	char err[256];
-
-	if (hx_topo_veth(&x->topo, engine_kernel, sut_kernel, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tcplab run: --topology veth: %s\n", err);
-		return -1;
-	}
-	if (sut_kernel)
-		snprintf(x->sut_listen, sizeof(x->sut_listen), "%s:0", HX_VETH_SUT_ADDR);
-	return start_both(x);
-}
-
-/* Start the SUT and the engine's stack; a default lwip that cannot start falls back. */
+/* Start the SUT and the engine's stack; the default stack that cannot start falls back to
+ * the default sockets backend on its own topology. */
 static int start_sides(struct run *x)
 {
 	struct run_opts *o = &x->o;
+	const char *failed = o->backend;
 
-	if (o->sut_backend != NULL)
-		return strcmp(o->topology, "veth") == 0 ? start_veth(x) : start_tap(x);
-
-	if (o->auto_backend) {
-		/* a malformed --stack-opt is the user's to fix, not a reason to fall back */
-		const struct tl_stack_params p = { .role = TL_ROLE_SERVER, .run_id = x->run_id,
-						   .opts = o->opts, .n_opts = o->n_opts };
-		char err[512];
-
-		if (tl_stack_check(o->backend, &p, err, sizeof(err)) < 0) {
-			fprintf(stderr, "tcplab run: backend %s: %s\n", o->backend, err);
-			return -1;
-		}
-		fprintf(stderr, "tcplab run: backend lwip, topology %s (the default: the stack "
-			"under test; --backend kernel for the Linux baseline)\n", o->topology);
-	}
-	if (start_both(x) == 0)
+	if (o->auto_backend && check_default_stack(x) < 0)
+		return -1;
+	if (start_joined(x) == 0)
 		return 0;
 	if (!o->auto_backend || hx_stop)
 		return -1;
 	hx_sut_stop(&x->sut);
-	o->backend = "kernel";
-	o->topology = "loopback";
-	o->n_opts--;	/* the topology=... setting parse_args added last */
-	fprintf(stderr, "tcplab run: lwip could not start here (see above): falling back to "
-		"backend kernel, topology loopback\n");
-	return start_both(x);
+	tl_stack_free(x->st);
+	x->st = NULL;
+	hx_topo_remove(&x->ns);
+	o->backend = o->sut_backend = hx_cli_default_backend(TL_ATTACH_SOCKETS);
+	o->topo = hx_topology_default(TL_ATTACH_SOCKETS);
+	o->kind[HX_SIDE_ENGINE] = o->kind[HX_SIDE_SUT] = TL_ATTACH_SOCKETS;
+	fprintf(stderr, "tcplab run: %s could not start here (see above): falling back to "
+		"backend %s, topology %s\n", failed, o->backend, o->topo->name);
+	return start_joined(x);
 }
 
 static void fill_result(struct run *x, time_t started)
@@ -522,8 +553,8 @@ static void fill_result(struct run *x, time_t started)
 	r->sc = &x->sc;
 	r->m = &x->m;
 	r->backend = x->o.backend;
-	r->sut_backend = x->o.sut_backend != NULL ? x->o.sut_backend : x->o.backend;
-	r->topology = x->o.peer != NULL ? "peer" : x->o.topology;
+	r->sut_backend = x->o.sut_backend;
+	r->topology = x->o.peer != NULL ? "peer" : x->o.topo->name;
 	r->stack_version = x->st->ops->version(x->st);
 	n = x->st->ops->counters(x->st, x->counters, MAX_COUNTERS);
 	r->counters = x->counters;
@@ -608,14 +639,14 @@ int hx_cmd_run(int argc, char **argv)
 	snprintf(x->run_id, sizeof(x->run_id), "tcplab%d", (int)getpid());
 	hx_signals_init();
 	if (start_sides(x) < 0)
-		goto err_stop_sut;
+		goto err_free_stack;
 	r = drive(x);
 	if (r == 0)
 		code = x->r.passed ? HX_EXIT_PASS : HX_EXIT_FAIL;
+err_free_stack:
 	tl_stack_free(x->st);
-err_stop_sut:
 	hx_sut_stop(&x->sut);
-	hx_topo_remove(&x->topo);
+	hx_topo_remove(&x->ns);
 out_free:
 	hist_free(x->m.latency);
 	free(x);

@@ -25,6 +25,7 @@
 #include "harness.h"
 #include "json.h"
 #include "programs.h"
+#include "topology.h"
 
 #define CONTROL_EVERY_NS (10 * 1000 * 1000)
 #define CONTROL_BUSY_PASSES 64
@@ -34,12 +35,16 @@
 struct serve_opts {
 	const char *program;
 	const char *backend;
+	const char *topology;
 	const char *listen;
 	const char *run_id;
-	const char *opts[HX_CLI_MAX_OPTS];
+	const char *opts[HX_CLI_MAX_OPTS];	/* the user's --stack-opt */
 	unsigned int n_opts;
 	int cpu;
 	int forever;
+	const struct hx_topology *topo;
+	enum tl_attach kind;
+	char listen_buf[64];
 };
 
 struct control {
@@ -317,12 +322,13 @@ static int open_listener(struct hx_serve *sv, const char *listen, struct sockadd
 	return s;
 }
 
+/* The SUT side's settings of the topology first, then the user's (which win). */
 static int serve(const struct serve_opts *o, const struct hx_program *prog)
 {
 	struct tl_stack_params p = { .role = TL_ROLE_SERVER, .run_id = o->run_id,
-				     .opts = o->opts, .n_opts = o->n_opts,
-				     .cpu = tl_auto_cpu(TL_ROLE_SERVER) };
+				     .cpu = o->cpu >= 0 ? o->cpu : tl_auto_cpu(TL_ROLE_SERVER) };
 	struct sockaddr_storage ss;
+	struct hx_side_opts so;
 	struct hx_serve *sv;
 	char err[512];
 	unsigned int i;
@@ -331,6 +337,9 @@ static int serve(const struct serve_opts *o, const struct hx_program *prog)
 	sv = calloc(1, sizeof(*sv));
 	if (sv == NULL)
 		return HX_EXIT_USAGE;
+	hx_side_opts_build(&so, o->topo, HX_SIDE_SUT, o->kind, o->opts, o->n_opts);
+	p.opts = so.opts;
+	p.n_opts = so.n;
 	sv->prog = prog;
 	hx_pattern_init(&sv->pattern);
 	sv->st = tl_stack_create(o->backend, &p, err, sizeof(err));
@@ -359,6 +368,7 @@ err_free_sv:
 
 static const struct option long_opts[] = {
 	{ "backend", required_argument, NULL, 'b' },
+	{ "topology", required_argument, NULL, 't' },
 	{ "listen", required_argument, NULL, 'l' },
 	{ "run-id", required_argument, NULL, 'r' },
 	{ "stack-opt", required_argument, NULL, 'o' },
@@ -373,23 +383,62 @@ static void serve_usage(FILE *f)
 	char names[128];
 
 	hx_program_names(names, sizeof(names));
-	fprintf(f, "usage: tcplab serve PROGRAM [--backend NAME] [--listen ADDR:PORT] "
-		"[--run-id ID] [--stack-opt KEY=VALUE]... [--cpu N] [--forever]\n"
+	fprintf(f, "usage: tcplab serve PROGRAM [--backend NAME] [--topology NAME] "
+		"[--listen ADDR:PORT] [--run-id ID] [--stack-opt KEY=VALUE]... [--cpu N] "
+		"[--forever]\n"
 		"  PROGRAM: %s\n"
+		"  --topology: the SUT side of that topology (tcplab list; default: the backend's "
+		"own): its settings come before --stack-opt's\n"
 		"  prints {\"event\":\"ready\",...} on stdout when listening; reads 'stats' and "
 		"'quit' on stdin (end of stdin: exit) unless --forever\n", names);
 }
 
+/*
+ * The topology's SUT side: --topology, or the backend's own. A sockets SUT in a namespaced
+ * topology listens on its role's address there unless --listen says.
+ */
+static int serve_topology(struct serve_opts *o)
+{
+	const struct hx_addr_plan *plan;
+	char names[128], kinds[32];
+
+	o->kind = tl_backend_find(o->backend)->attach;
+	o->topo = o->topology != NULL ? hx_topology_find(o->topology)
+		  : hx_topology_default(o->kind);
+	if (o->topo == NULL) {
+		hx_topology_names(names, sizeof(names));
+		fprintf(stderr, "tcplab serve: unknown topology '%s' (valid: %s)\n", o->topology,
+			names);
+		return -EINVAL;
+	}
+	if (!hx_topology_takes(o->topo, HX_SIDE_SUT, o->kind)) {
+		hx_topology_kinds_text(o->topo, HX_SIDE_SUT, kinds, sizeof(kinds));
+		fprintf(stderr, "tcplab serve: --topology %s takes %s on the SUT side; backend %s "
+			"is %s\n", o->topo->name, kinds, o->backend,
+			hx_topology_kind_name(o->kind));
+		return -EINVAL;
+	}
+	plan = o->topo->plan;
+	if (o->listen == NULL && o->kind == TL_ATTACH_SOCKETS &&
+	    o->topo->namespaces != HX_NS_NONE && plan != NULL) {
+		snprintf(o->listen_buf, sizeof(o->listen_buf), "%s:0", plan->addr[HX_SIDE_SUT]);
+		o->listen = o->listen_buf;
+	}
+	return 0;
+}
+
 int hx_cmd_serve(int argc, char **argv)
 {
-	struct serve_opts o = { .backend = "kernel", .run_id = "serve", .cpu = -1 };
+	struct serve_opts o = { .run_id = "serve", .cpu = -1 };
 	const struct hx_program *prog;
 	char names[128];
 	int c;
 
+	o.backend = hx_cli_default_backend(TL_ATTACH_SOCKETS);	/* the Linux baseline */
 	while ((c = hx_cli_getopt(argc, argv, long_opts, "serve")) != -1) {
 		switch (c) {
 		case 'b': o.backend = optarg; break;
+		case 't': o.topology = optarg; break;
 		case 'l': o.listen = optarg; break;
 		case 'r': o.run_id = optarg; break;
 		case 'o':
@@ -416,7 +465,7 @@ int hx_cmd_serve(int argc, char **argv)
 		fprintf(stderr, "tcplab serve: unknown program '%s' (valid: %s)\n", o.program, names);
 		return HX_EXIT_USAGE;
 	}
-	if (hx_cli_check_backend(o.backend, "tcplab serve") < 0)
+	if (hx_cli_check_backend(o.backend, "tcplab serve") < 0 || serve_topology(&o) < 0)
 		return HX_EXIT_USAGE;
 	if (o.cpu >= 0 && hx_pin_cpu(o.cpu) < 0)
 		fprintf(stderr, "tcplab serve: cannot pin to cpu %d, running unpinned\n", o.cpu);

@@ -41,13 +41,11 @@ static void exec_child(const struct hx_sut_params *p, int in, int out, pid_t par
 	argv[n++] = (char *)p->backend;
 	argv[n++] = "--run-id";
 	argv[n++] = (char *)p->run_id;
+	argv[n++] = "--topology";
+	argv[n++] = (char *)p->topology;
 	for (i = 0; i < p->n_opts; i++) {
 		argv[n++] = "--stack-opt";
 		argv[n++] = (char *)p->opts[i];
-	}
-	if (p->listen != NULL) {
-		argv[n++] = "--listen";
-		argv[n++] = (char *)p->listen;
 	}
 	if (p->cpu >= 0) {
 		snprintf(cpu, sizeof(cpu), "%d", p->cpu);

@@ -30,10 +30,10 @@ struct hx_sut_params {
 	const char *program;
 	const char *backend;
 	const char *run_id;
-	const char *const *opts;	/* --stack-opt values */
+	const char *topology;		/* its --topology: serve applies the SUT side's settings */
+	const char *const *opts;	/* the user's --stack-opt values, after those */
 	unsigned int n_opts;
 	int cpu;			/* < 0: unpinned */
-	const char *listen;		/* ADDR:PORT, NULL: the backend's default */
 	const char *netns;		/* a namespace to start it in (path), NULL: this one */
 	int ready_timeout_ms;
 };

@@ -344,19 +344,6 @@ int tl_stack_check(const char *name, const struct tl_stack_params *p, char *err,
 	return r < 0 ? r : b->ops->check(p, err, len);
 }
 
-/* Until the harness's topology table says it: what each kind of side can join. */
-bool tl_backend_has_topology(const struct tl_ops *ops, const char *topology)
-{
-	static const char *const sockets[] = { "loopback", "veth", NULL };
-	static const char *const dpdk[] = { "memif", "tap", "veth", "pci", NULL };
-	const char *const *t;
-
-	for (t = ops->attach == TL_ATTACH_DPDK ? dpdk : sockets; *t != NULL; t++)
-		if (strcmp(*t, topology) == 0)
-			return true;
-	return false;
-}
-
 int tl_auto_cpu(enum tl_role role)
 {
 	int cpu, lo = -1, hi = -1;

@@ -40,9 +40,6 @@ int tl_backend_open(const char *name, const struct tl_backend **out, char *err, 
 /** The ops of backend @p name (tl_backend_open without the reason); NULL if none. */
 const struct tl_ops *tl_backend_find(const char *name);
 
-/** Whether @p ops lists @p topology. */
-bool tl_backend_has_topology(const struct tl_ops *ops, const char *topology);
-
 /**
  * Create an instance of the backend called @p name. Returns NULL, errno set, and a one-line
  * reason in @p err: tl_backend_open's, or the backend's own.

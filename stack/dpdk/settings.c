@@ -89,10 +89,6 @@ static int check_keys(const struct tl_stack_params *p, const struct dpk_opt *own
 		const char *eq = strchr(p->opts[i], '=');
 		size_t klen = eq ? (size_t)(eq - p->opts[i]) : strlen(p->opts[i]);
 
-		/* TRANSITION (issue 12): the harness sends topology=memif until its topology
-		 * table sends port= instead; it means the default port. Remove with that. */
-		if (strcmp(p->opts[i], "topology=memif") == 0)
-			continue;
 		if (klen == 8 && strncmp(p->opts[i], "topology", klen) == 0) {
 			snprintf(err, len, "stack option '%s': topology is no longer a stack "
 				 "setting: the harness's --topology now sets port= and its "

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tcplab.proc import module_argv, module_env
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_CLI = ROOT / "harness" / "bench" / "bench.py"
 FIGURES = ("floor_p50", "lwip_rr_p50", "kernel_rr_p50", "lwip_stream_bps",
            "kernel_stream_bps", "lwip_crr_cps", "kernel_crr_cps")
 SHORT = ("--rounds", "1", "--duration", "0.3", "--warmup", "0.1")
@@ -25,8 +23,8 @@ pytestmark = pytest.mark.dpdk
 
 
 def bench_stack(procs: Any, tcplab_bin: Path, *args: str) -> Any:
-    return procs.run([sys.executable, str(BENCH_CLI), "stack", *args], 180.0,
-                     {"TCPLAB_BIN": str(tcplab_bin)})
+    return procs.run(module_argv("bench", "stack", *args), 180.0,
+                     module_env({"TCPLAB_BIN": str(tcplab_bin)}))
 
 
 def last_json(stdout: str) -> dict[str, Any]:

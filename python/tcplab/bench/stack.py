@@ -31,9 +31,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from common import ROOT, log, median, run_scenario, stop
+from ..topology import LINUX
+from .common import build_dir, log, median, run_scenario, stop
 
 READY_TIMEOUT_S = 60.0
+STACK = "lwip"		# the DPDK stack measured, on the memif topology
+STACK_FLAGS = ("--topology", "memif")
 TARGETS = [
     # (label, numerator, denominator, target, at_least)
     ("lwip echo_rr p50 / raw memif p50", "lwip_rr_p50", "floor_p50", 3.0, False),
@@ -44,8 +47,8 @@ TARGETS = [
 
 
 def pingpong_bin() -> Path:
-    build = Path(os.environ.get("TCPLAB_BUILD", ROOT / "build"))
-    return build / "stack" / "lwip" / "memif_pingpong"
+    """The raw memif floor program (stack/lwip/meson.build builds it)."""
+    return build_dir() / "stack" / "lwip" / "memif_pingpong"
 
 
 def read_line(proc: subprocess.Popen, timeout: float) -> str:
@@ -102,11 +105,8 @@ def floor_client(binary: Path, server: subprocess.Popen, run_id: str, duration: 
 
 
 def scenario(name: str, backend: str, duration: float, warmup: float,
-             stack_opts: list[str]) -> dict:
-    extra = []
-    if backend == "lwip":
-        extra = ["--topology", "memif", *(a for o in stack_opts for a in ("--stack-opt", o))]
-    doc = run_scenario(name, "--backend", backend, *extra, "--duration", str(duration),
+             flags: list[str]) -> dict:
+    doc = run_scenario(name, "--backend", backend, *flags, "--duration", str(duration),
                        "--warmup", str(warmup))
     if doc["metrics"]["errors"]:
         log(f"{name} on {backend}: {doc['metrics']['errors']} errors "
@@ -189,12 +189,14 @@ def one_round(duration: float, warmup: float, stack_opts: list[str]) -> dict:
     f: dict = {}
     pp = floor(duration, warmup)
     f["floor_p50"], f["floor_p99"] = pp["p50_ns"], pp["p99_ns"]
+    sides = ((STACK, [*STACK_FLAGS, *(a for o in stack_opts for a in ("--stack-opt", o))]),
+             (LINUX, []))
     for name in ("echo_rr", "stream_send", "crr"):
-        for backend in ("lwip", "kernel"):
-            m = scenario(name, backend, duration, warmup, stack_opts)
+        for backend, flags in sides:
+            m = scenario(name, backend, duration, warmup, flags)
             if name == "echo_rr":
                 f[f"{backend}_rr_p50"] = m["latency_ns"]["p50"]
-                if backend == "lwip":
+                if backend == STACK:
                     f["lwip_hugepages"] = m["stack_counters"].get("hugepages", 0)
                 f[f"{backend}_rr_p99"] = m["latency_ns"]["p99"]
                 f[f"{backend}_rr_tps"] = m["tps"]

@@ -2,7 +2,7 @@
 
 In one invocation, side by side:
   - the floor: raw 64-byte frames bounced between two DPDK processes over a memif pair
-    (build/stack/lwip/memif_pingpong: same EAL and port code as the backend, no TCP/IP);
+    (build/stack/dpdk/memif_pingpong: same EAL and port code as the backend, no TCP/IP);
   - echo_rr, stream_send and crr on lwip/memif and on kernel/loopback.
 Prints the four ratios of issue 3 with their targets:
   lwip echo_rr p50 / floor p50                     <= 3
@@ -47,8 +47,8 @@ TARGETS = [
 
 
 def pingpong_bin() -> Path:
-    """The raw memif floor program (stack/lwip/meson.build builds it)."""
-    return build_dir() / "stack" / "lwip" / "memif_pingpong"
+    """The raw memif floor program (stack/dpdk/meson.build builds it)."""
+    return build_dir() / "stack" / "dpdk" / "memif_pingpong"
 
 
 def read_line(proc: subprocess.Popen, timeout: float) -> str:
@@ -67,7 +67,7 @@ def floor(duration: float, warmup: float) -> dict:
     """Raw memif round trips: server (ready line), then the client's one JSON line."""
     binary = pingpong_bin()
     if not binary.is_file():
-        raise RuntimeError(f"{binary} is not built (stack/lwip/meson.build)")
+        raise RuntimeError(f"{binary} is not built (stack/dpdk/meson.build)")
     run_id = f"tcplabpp{os.getpid()}"
     # the server's stderr is kept for an error message, like every other run's: DPDK 22.11's
     # memif close after the client has gone says "EAL: Error: Invalid memory" now and then

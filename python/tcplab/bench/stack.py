@@ -244,11 +244,13 @@ def report(per_round: list[dict]) -> None:
     col = {k: [r[k] for r in per_round] for k in per_round[0]}
     us, gbit = 1e3, 1e9
     huge = sorted({r.get("lwip_hugepages", 0) for r in per_round})
+    pages = 'hugepages' if huge == [1] else '4 KiB pages (--no-huge)' if huge == [0] else \
+        'mixed pages'
     print(f"figures: median of {len(per_round)} round(s), (min..max) over rounds; lwip on "
-          f"{'hugepages' if huge == [1] else '4 KiB pages (--no-huge)' if huge == [0] else 'mixed pages'}")
+          f"{pages}")
     print(f"raw memif 64 B round trip   p50 {spread(col['floor_p50'], us, '.2f')} us   "
           f"p99 {spread(col['floor_p99'], us, '.2f')} us")
-    for b in ("lwip", "kernel"):
+    for b in (STACK, LINUX):	# the figures' keys start with the backend's name
         print(f"{b:6} echo_rr              p50 {spread(col[f'{b}_rr_p50'], us, '.2f')} us   "
               f"p99 {spread(col[f'{b}_rr_p99'], us, '.2f')} us")
         print(f"{b:6} stream_send          {spread(col[f'{b}_stream_bps'], gbit, '.2f')} Gbit/s")

@@ -1,8 +1,9 @@
 """conftest.py - fixtures of the tcplab pytest suite.
 
 Session: the build (tcplab_bin), what the binary lists (listing; its topology table: table),
-the result schema (result_schema). Per test: procs, a ProcessManager that stops everything the test started
-(by PID) and prints the logs of it when the test failed; tcplab, the binary run through it.
+the result schema (result_schema). Per test: procs, a ProcessManager that stops everything
+the test started (by PID) and prints the logs of it when the test failed; tcplab, the binary
+run through it. The helpers are the project's package (python/tcplab, pytest.ini).
 
 Parametrization from `tcplab list --json`: a test taking `scenario` runs once per listed
 scenario; a test taking `backend` (and not parametrizing it itself) runs once per listed

@@ -24,4 +24,6 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 echo "== pytest"
 cd "$root"
 export TCPLAB_BIN=$build/harness/tcplab
+# what a test's `python3 -m tcplab.X` child imports (pytest itself: pytest.ini's pythonpath)
+export PYTHONPATH="$root/python:$root/results${PYTHONPATH:+:$PYTHONPATH}"
 exec /usr/bin/python3 -m pytest -p no:cacheprovider pytest "$@"

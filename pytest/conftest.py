@@ -1,8 +1,9 @@
 """conftest.py - fixtures of the tcplab pytest suite.
 
-Session: the build (tcplab_bin), what the binary lists (listing), the result schema
-(result_schema). Per test: procs, a ProcessManager that stops everything the test started
-(by PID) and prints the logs of it when the test failed; tcplab, the binary run through it.
+Session: the build (tcplab_bin), what the binary lists (listing; its topology table: table),
+the result schema (result_schema). Per test: procs, a ProcessManager that stops everything
+the test started (by PID) and prints the logs of it when the test failed; tcplab, the binary
+run through it. The helpers are the project's package (python/tcplab, pytest.ini).
 
 Parametrization from `tcplab list --json`: a test taking `scenario` runs once per listed
 scenario; a test taking `backend` (and not parametrizing it itself) runs once per listed
@@ -22,9 +23,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from lib import schema
-from lib.proc import ProcessManager
-from lib.tcplab import Listing, Tcplab, find_binary, hist_tool_path
+from tcplab import schema
+from tcplab.binary import Listing, Tcplab, find_binary, hist_tool_path
+from tcplab.proc import ProcessManager
+from tcplab.topology import Table
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS_RUN_HERE = ("kernel",)
@@ -141,6 +143,12 @@ def hist_tool(tcplab_bin: Path) -> Path:
 @pytest.fixture(scope="session")
 def listing(request: pytest.FixtureRequest) -> Listing:
     return _listing(request.config)
+
+
+@pytest.fixture(scope="session")
+def table(listing: Listing) -> Table:
+    """Backends and topologies as the binary lists them (tcplab list --json)."""
+    return listing.table
 
 
 @pytest.fixture(scope="session")

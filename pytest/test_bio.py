@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from lib.proc import ManagedProcess, ProcessManager
-from lib.tcplab import EXIT_PASS, Listing, Tcplab
+from tcplab.proc import ManagedProcess, ProcessManager
+from tcplab.binary import EXIT_PASS, Listing, Tcplab
 
 DURATION = "0.5"
 WARMUP = "0.1"
@@ -75,7 +75,7 @@ def check_bio(name: str, doc: dict[str, Any]) -> None:
 
 def test_bio_scenario_kernel(tcplab: Tcplab, result_schema: Any, bio_scenario: str,
                              tmp_path: Path) -> None:
-    from lib import schema
+    from tcplab import schema
     run = tcplab.run(bio_scenario, "--duration", DURATION, "--warmup", WARMUP,
                      out=tmp_path / "out")
     assert run.rc == EXIT_PASS, f"exit {run.rc}: {run.completed.stderr.strip()}"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from lib.proc import Completed, ProcessManager
-from lib.tcplab import EXIT_USAGE, Listing, Tcplab
+from tcplab.proc import Completed, ProcessManager
+from tcplab.binary import EXIT_USAGE, Listing, Tcplab
 
 TIMEOUT_S = 8.0
 

@@ -12,39 +12,41 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-from lib import harness
+from tcplab import UsageError, verdicts
+from tcplab.proc import module_argv, module_env
+from tcplab.topology import Table
+from tcplab.verdicts import Run
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted(p.stem for p in (ROOT / "scenarios" / "conformance").glob("*.case"))
 
 
-conform = harness.load("conform")
+def compared_backends(table: Table) -> list[str]:
+    others = [b.name for b in table.backends if b.name != verdicts.ORACLE]
+    return others or [verdicts.ORACLE]
 
 
-def compared_backends(tcplab_bin: Path) -> list[str]:
-    listed = json.loads(subprocess.run([str(tcplab_bin), "list", "--json"], check=True,
-                                       capture_output=True, text=True).stdout)["backends"]
-    others = [b["name"] for b in listed if b["name"] != "kernel"]
-    return others or ["kernel"]
+def conform_cmd(tcplab_bin: Path, *args: str, timeout: float | None = None) -> \
+        subprocess.CompletedProcess:
+    """`tcplab conform ARGS` (python3 -m tcplab.conform) on this binary, to completion."""
+    return subprocess.run(module_argv("conform", *args), capture_output=True, text=True,
+                          env=module_env({"TCPLAB_BIN": str(tcplab_bin)}), timeout=timeout)
 
 
 @pytest.fixture(scope="session")
-def conformance(tcplab_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def conformance(tcplab_bin: Path, table: Table,
+                tmp_path_factory: pytest.TempPathFactory) -> dict:
     if os.geteuid() != 0:
         pytest.skip("netns: needs root")
     out = tmp_path_factory.mktemp("conform")
     # the packet-level checks have their own tests (test_packets.py)
-    cmd = [sys.executable, str(ROOT / "harness" / "conform.py"), "--json", str(out / "c.json"),
-           "--md", str(out / "c.md"), "--no-packets"]
-    for b in compared_backends(tcplab_bin):
-        cmd += ["--backend", b]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "TCPLAB_BIN": str(tcplab_bin)})
+    args = ["--json", str(out / "c.json"), "--md", str(out / "c.md"), "--no-packets"]
+    for b in compared_backends(table):
+        args += ["--backend", b]
+    done = conform_cmd(tcplab_bin, *args, timeout=600)
     assert done.returncode in (0, 1), f"tcplab conform exit {done.returncode}: {done.stderr}"
     doc = json.loads((out / "c.json").read_text())
     doc["markdown"] = (out / "c.md").read_text()
@@ -77,11 +79,21 @@ def test_parity_table_has_a_row_per_case(conformance: dict) -> None:
     assert len(CASES) >= 45
 
 
+def expected_namespaces(table: Table, backends: list[str]) -> int:
+    """How many namespaces the run makes: one set per topology picked (the kernel's and each
+    backend's), one namespace if its sides share it, else two."""
+    picked = {table.peer_topology(table.backend(b).attach).name
+              for b in [verdicts.ORACLE, *backends]}
+    return sum(1 if t.namespaces == "shared" else 2
+               for t in table.topologies if t.name in picked)
+
+
 @pytest.mark.netns
-def test_no_namespace_left_behind(conformance: dict) -> None:
+def test_no_namespace_left_behind(conformance: dict, table: Table) -> None:
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     ours = conformance["namespaces"]	# this run's: other runs may be under way beside it
-    assert len(ours) == 3 and all(ns.startswith("tcplab-c") for ns in ours), ours
+    assert len(ours) == expected_namespaces(table, compared_backends(table)), ours
+    assert all(ns.startswith("tcplab-c") for ns in ours), ours
     assert not any(ns in listed.split() for ns in ours), listed
 
 
@@ -92,45 +104,45 @@ def trace(*errs: str) -> list[dict]:
 
 
 def test_identical_traces_match() -> None:
-    a = conform.Run(sut=trace("EAGAIN"), peer=[])
-    b = conform.Run(sut=trace("EAGAIN"), peer=[])
-    assert conform.first_difference(a, b) is None
-    assert conform.verdict_for("x", "lwip", a, b, {})["verdict"] == "match"
+    a = Run(sut=trace("EAGAIN"), peer=[])
+    b = Run(sut=trace("EAGAIN"), peer=[])
+    assert verdicts.first_difference(a, b) is None
+    assert verdicts.verdict_for("x", "lwip", a, b, {})["verdict"] == "match"
 
 
 def test_first_difference_names_side_step_and_values() -> None:
-    a = conform.Run(sut=trace("EAGAIN", "ECONNRESET"), peer=[])
-    b = conform.Run(sut=trace("EAGAIN", "EPIPE"), peer=[])
-    d = conform.first_difference(a, b)
+    a = Run(sut=trace("EAGAIN", "ECONNRESET"), peer=[])
+    b = Run(sut=trace("EAGAIN", "EPIPE"), peer=[])
+    d = verdicts.first_difference(a, b)
     assert d == {"side": "sut", "step": 1, "line": 1, "kernel": a.sut[1], "other": b.sut[1]}
-    assert conform.verdict_for("x", "lwip", a, b, {})["verdict"] == "divergence"
+    assert verdicts.verdict_for("x", "lwip", a, b, {})["verdict"] == "divergence"
 
 
 def test_peer_side_differences_count() -> None:
-    a = conform.Run(sut=[], peer=trace("ECONNRESET"))
-    b = conform.Run(sut=[], peer=[])
-    assert conform.first_difference(a, b)["side"] == "peer"
+    a = Run(sut=[], peer=trace("ECONNRESET"))
+    b = Run(sut=[], peer=[])
+    assert verdicts.first_difference(a, b)["side"] == "peer"
 
 
 def test_listed_divergence_carries_its_reason() -> None:
-    a = conform.Run(sut=trace("EAGAIN"), peer=[])
-    b = conform.Run(sut=trace("EINVAL"), peer=[])
-    v = conform.verdict_for("x", "lwip", a, b, {"lwip": {"x": "lwIP lacks it"}})
+    a = Run(sut=trace("EAGAIN"), peer=[])
+    b = Run(sut=trace("EINVAL"), peer=[])
+    v = verdicts.verdict_for("x", "lwip", a, b, {"lwip": {"x": "lwIP lacks it"}})
     assert v["verdict"] == "listed-divergence" and v["reason"] == "lwIP lacks it"
 
 
 def test_a_failed_run_is_never_a_match() -> None:
-    a = conform.Run(sut=trace("EAGAIN"), peer=[])
-    b = conform.Run(sut=trace("EAGAIN"), peer=[], error="sut exited 2")
-    assert conform.verdict_for("x", "lwip", a, b, {})["verdict"] == "divergence"
+    a = Run(sut=trace("EAGAIN"), peer=[])
+    b = Run(sut=trace("EAGAIN"), peer=[], error="sut exited 2")
+    assert verdicts.verdict_for("x", "lwip", a, b, {})["verdict"] == "divergence"
 
 
 def test_divergences_file_is_well_formed(tmp_path: Path) -> None:
-    conform.load_divergences()  # the real one parses
+    verdicts.load_divergences()  # the real one parses
     bad = tmp_path / "d.txt"
     bad.write_text("lwip connect_ok\n")
-    with pytest.raises(conform.UsageError, match=r"d.txt:1: expected 'BACKEND CASE: reason'"):
-        conform.load_divergences(bad)
+    with pytest.raises(UsageError, match=r"d.txt:1: expected 'BACKEND CASE: reason'"):
+        verdicts.load_divergences(bad)
 
 
 # ---- bad input ---------------------------------------------------------------------------
@@ -138,9 +150,7 @@ def test_divergences_file_is_well_formed(tmp_path: Path) -> None:
 def test_unknown_packet_check_exits_2(tcplab_bin: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("root: needs root")
-    done = subprocess.run([sys.executable, str(ROOT / "harness" / "conform.py"), "pkt_nope"],
-                          capture_output=True, text=True,
-                          env={**os.environ, "TCPLAB_BIN": str(tcplab_bin)})
+    done = conform_cmd(tcplab_bin, "pkt_nope")
     assert done.returncode == 2
     assert done.stderr.startswith("tcplab conform: unknown packet check 'pkt_nope' (valid: ")
     assert done.stderr.count("\n") == 1
@@ -149,9 +159,7 @@ def test_unknown_packet_check_exits_2(tcplab_bin: Path) -> None:
 def test_unknown_case_exits_2(tcplab_bin: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("root: needs root")
-    done = subprocess.run([sys.executable, str(ROOT / "harness" / "conform.py"), "no_such"],
-                          capture_output=True, text=True,
-                          env={**os.environ, "TCPLAB_BIN": str(tcplab_bin)})
+    done = conform_cmd(tcplab_bin, "no_such")
     assert done.returncode == 2
     assert "unknown case 'no_such' (valid: accept_after_peer_reset," in done.stderr
     assert done.stderr.count("\n") == 1
@@ -165,10 +173,7 @@ def test_named_cases_leave_the_stored_table_alone(tcplab_bin: Path) -> None:
     stored = [ROOT / "results" / "conformance.md", ROOT / "results" / "conformance.json"]
     before = [p.read_bytes() for p in stored]
     try:
-        done = subprocess.run([sys.executable, str(ROOT / "harness" / "conform.py"),
-                               "--backend", "kernel", "so_type"], capture_output=True,
-                              text=True, env={**os.environ, "TCPLAB_BIN": str(tcplab_bin)},
-                              timeout=120)
+        done = conform_cmd(tcplab_bin, "--backend", "kernel", "so_type", timeout=120)
         after = [p.read_bytes() for p in stored]
     finally:
         for p, text in zip(stored, before):

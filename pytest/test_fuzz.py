@@ -1,4 +1,4 @@
-"""test_fuzz.py - the fuzz run of harness/packets.py: 10,000 malformed or mutated frames
+"""test_fuzz.py - the fuzz run of `tcplab packets --fuzz`: 10,000 malformed or mutated frames
 (random IP and TCP header fields, truncated headers, bad options, segments on a live
 connection, ICMP noise; seeded) sent at the SUT from scapy's namespace; afterwards the SUT
 process must be alive, hold no connection open (its stats line), keep no established socket
@@ -10,39 +10,36 @@ present, each one a frame a veth can carry.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
 from pathlib import Path
 
 import pytest
+from tcplab import fuzz, namespaces, topology
+from tcplab.lab import PREFIX
+from tcplab.proc import module_argv, module_env
 
-from lib import harness
-
-ROOT = Path(__file__).resolve().parent.parent
-PACKETS_PY = ROOT / "harness" / "packets.py"
 FRAMES = 10000
 SEED = 4
-BACKENDS = [b for b in ("kernel", "lwip") if b in harness.built_backends()]
-
-
-packets = harness.load("packets")
-TARGET = packets.FuzzTarget(src_mac="02:00:00:00:00:01", dst_mac="02:00:00:00:00:02",
-                            conn_sport=20001, conn_seq=123456, conn_ack=654321)
+BACKENDS = topology.backend_names()
+# frames built without root need addresses of no lab: TEST-NET-1 (RFC 5737)
+TARGET = fuzz.FuzzTarget(src_mac="02:00:00:00:00:01", dst_mac="02:00:00:00:00:02",
+                         peer_addr="192.0.2.3", sut_addr="192.0.2.2", prefix_len=24,
+                         port=7007, conn_sport=20001, conn_seq=123456, conn_ack=654321)
 
 
 def test_frames_are_reproducible_from_the_seed() -> None:
-    a = packets.fuzz_frames(random.Random(SEED), 1000, TARGET)
-    b = packets.fuzz_frames(random.Random(SEED), 1000, TARGET)
-    c = packets.fuzz_frames(random.Random(SEED + 1), 1000, TARGET)
+    a = fuzz.fuzz_frames(random.Random(SEED), 1000, TARGET)
+    b = fuzz.fuzz_frames(random.Random(SEED), 1000, TARGET)
+    c = fuzz.fuzz_frames(random.Random(SEED + 1), 1000, TARGET)
     assert a == b
     assert a != c
 
 
 def test_every_kind_is_sent_and_every_frame_is_a_frame() -> None:
-    frames = packets.fuzz_frames(random.Random(SEED), 2000, TARGET)
-    assert {k for k, _ in frames} == set(packets.FUZZ_WEIGHTS)
+    frames = fuzz.fuzz_frames(random.Random(SEED), 2000, TARGET)
+    assert {k for k, _ in frames} == set(fuzz.FUZZ_WEIGHTS)
     dst = bytes.fromhex(TARGET.dst_mac.replace(":", ""))
     for kind, f in frames:
         assert 14 <= len(f) <= 1514, f"{kind}: {len(f)} bytes"
@@ -60,11 +57,10 @@ def test_every_kind_is_sent_and_every_frame_is_a_frame() -> None:
 def test_fuzz_run_leaves_the_sut_alive_clean_and_serving(tcplab_bin: Path, tmp_path: Path,
                                                           sut: str) -> None:
     out = tmp_path / "fuzz.json"
-    with subprocess.Popen(["/usr/bin/python3", str(PACKETS_PY), "--fuzz", "--count",
-                           str(FRAMES), "--seed", str(SEED), "--backend", sut, "--json",
-                           str(out)],
+    with subprocess.Popen(module_argv("packets", "--fuzz", "--count", str(FRAMES), "--seed",
+                                      str(SEED), "--backend", sut, "--json", str(out)),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          env={**os.environ, "TCPLAB_BIN": str(tcplab_bin)}) as proc:
+                          env=module_env({"TCPLAB_BIN": str(tcplab_bin)})) as proc:
         try:
             stdout, stderr = proc.communicate(timeout=180)
         finally:
@@ -88,5 +84,5 @@ def test_fuzz_run_leaves_the_sut_alive_clean_and_serving(tcplab_bin: Path, tmp_p
         assert res["sut_sockets"].get("ESTAB", 0) == 0, res["sut_sockets"]
         assert res["sut_sockets"].get("LISTEN") == 1, res["sut_sockets"]
     assert f"fuzz: {FRAMES} frames (seed {SEED}) at the {sut} SUT" in stdout
-    ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert f"tcplab-pp{proc.pid}" not in ns and f"tcplab-ps{proc.pid}" not in ns, ns
+    left = [n for n in namespaces.listed(PREFIX) if n[len(PREFIX) + 1:].startswith(str(proc.pid))]
+    assert left == [], left

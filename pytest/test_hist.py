@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import percentile
+from tcplab import percentile
 
 PERCENTILES = ("1", "10", "50", "75", "90", "99", "99.5", "99.9", "99.99", "100")
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from lib.proc import ManagedProcess, ProcessManager
-from lib.tcplab import EXIT_PASS, EXIT_USAGE, Listing, Tcplab
+from tcplab.proc import ManagedProcess, ProcessManager
+from tcplab.binary import EXIT_PASS, EXIT_USAGE, Listing, Tcplab
 
 pytestmark = pytest.mark.dpdk
 

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from lib import harness
+from tcplab import namespaces, topology
 
 SCENARIOS = ["echo_rr", "echo_rr_open", "rr_many", "stream_send", "stream_recv", "crr"]
 DIRECTIONS = {"lwip-engine": ["--backend", "lwip"],
               "lwip-sut": ["--backend", "kernel", "--sut-backend", "lwip"]}
 
 pytestmark = [pytest.mark.root, pytest.mark.dpdk, pytest.mark.netns,
-              pytest.mark.skipif("lwip" not in harness.built_backends(),
+              pytest.mark.skipif("lwip" not in topology.backend_names(),
                                  reason="dpdk: the lwip backend is not built into this binary")]
 
 
@@ -34,7 +34,7 @@ def run(tcplab_bin: Path, out: Path, scenario: str, *flags: str) -> subprocess.C
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_scenario_over_tap(tcplab_bin: Path, tmp_path: Path, scenario: str,
                            direction: str) -> None:
-    before = harness.run_namespaces("tcplab-rt")
+    before = namespaces.listed("tcplab-rt")
     done = run(tcplab_bin, tmp_path, scenario, *DIRECTIONS[direction])
     assert done.returncode == 0, done.stdout + done.stderr
     doc = json.loads((tmp_path / f"{scenario}.json").read_text())
@@ -43,7 +43,7 @@ def test_scenario_over_tap(tcplab_bin: Path, tmp_path: Path, scenario: str,
     assert doc["passed"] and doc["metrics"]["errors"] == 0
     assert all(c["ok"] for c in doc["checks"] if "integrity" in c["name"]
                or c["name"].startswith("sut_")), doc["checks"]
-    assert harness.run_namespaces("tcplab-rt") <= before, "the run's namespace is left behind"
+    assert namespaces.listed("tcplab-rt") <= before, "the run's namespace is left behind"
 
 
 def cpus_of(pid: int) -> set[int]:
@@ -99,13 +99,13 @@ def test_kernel_side_runs_off_the_lwip_core(tcplab_bin: Path, tmp_path: Path,
 
 
 def test_sigint_removes_the_namespace(tcplab_bin: Path, tmp_path: Path) -> None:
-    before = harness.run_namespaces("tcplab-rt")
+    before = namespaces.listed("tcplab-rt")
     proc = subprocess.Popen([str(tcplab_bin), "run", "echo_rr", "--topology", "tap",
                              "--duration", "30", "--quiet", "--out", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
-        while f"tcplab-rt{proc.pid}" not in harness.run_namespaces("tcplab-rt"):
+        while f"tcplab-rt{proc.pid}" not in namespaces.listed("tcplab-rt"):
             assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
@@ -116,7 +116,7 @@ def test_sigint_removes_the_namespace(tcplab_bin: Path, tmp_path: Path) -> None:
             proc.wait()
     assert proc.returncode == 1, proc.stderr.read()	# interrupted: a result, not passed
     assert json.loads((tmp_path / "echo_rr.json").read_text())["interrupted"] is True
-    assert harness.run_namespaces("tcplab-rt") <= before
+    assert namespaces.listed("tcplab-rt") <= before
 
 
 def test_a_killed_runs_namespace_is_removed_by_the_next(tcplab_bin: Path,
@@ -127,16 +127,16 @@ def test_a_killed_runs_namespace_is_removed_by_the_next(tcplab_bin: Path,
     name = f"tcplab-rt{proc.pid}"
     try:
         deadline = time.monotonic() + 30
-        while name not in harness.run_namespaces("tcplab-rt"):
+        while name not in namespaces.listed("tcplab-rt"):
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
     finally:
         os.kill(proc.pid, signal.SIGKILL)	# its SUT dies with it (PR_SET_PDEATHSIG)
         proc.wait()
-    assert name in harness.run_namespaces("tcplab-rt")	# too hard to clean up after...
+    assert name in namespaces.listed("tcplab-rt")	# too hard to clean up after...
     done = run(tcplab_bin, tmp_path / "b", "echo_rr", "--backend", "lwip")
     assert done.returncode == 0, done.stderr
-    assert name not in harness.run_namespaces("tcplab-rt")	# ...so the next tap run does
+    assert name not in namespaces.listed("tcplab-rt")	# ...so the next tap run does
 
 
 @pytest.mark.parametrize("flags,message", [
@@ -149,10 +149,10 @@ def test_a_killed_runs_namespace_is_removed_by_the_next(tcplab_bin: Path,
 ])
 def test_bad_tap_combinations_exit_2(tcplab_bin: Path, tmp_path: Path, flags: list[str],
                                      message: str) -> None:
-    before = harness.run_namespaces("tcplab-rt")
+    before = namespaces.listed("tcplab-rt")
     done = subprocess.run([str(tcplab_bin), "run", "echo_rr", "--out", str(tmp_path), *flags],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert message in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert not (tmp_path / "echo_rr.json").exists()
-    assert harness.run_namespaces("tcplab-rt") == before
+    assert namespaces.listed("tcplab-rt") == before

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import harness
+from tcplab import namespaces, topology
 
 SCENARIOS = ["echo_rr", "echo_rr_open", "rr_many", "stream_send", "stream_recv", "crr"]
 PAIRS = {"lwip-lwip": ("lwip", "lwip"), "lwip-kernel": ("lwip", "kernel"),
@@ -20,14 +20,14 @@ CASES = [(s, "lwip-lwip") for s in SCENARIOS] + \
     [(s, p) for s in ("echo_rr", "stream_send", "crr") for p in PAIRS if p != "lwip-lwip"]
 
 pytestmark = [pytest.mark.root, pytest.mark.dpdk, pytest.mark.netns,
-              pytest.mark.skipif("lwip" not in harness.built_backends(),
+              pytest.mark.skipif("lwip" not in topology.backend_names(),
                                  reason="dpdk: the lwip backend is not built into this binary")]
 
 
 @pytest.mark.parametrize("scenario,pair", CASES)
 def test_scenario_over_veth(tcplab_bin: Path, tmp_path: Path, scenario: str, pair: str) -> None:
     engine, sut = PAIRS[pair]
-    before = harness.run_namespaces("tcplab-r")
+    before = namespaces.listed("tcplab-r")
     done = subprocess.run([str(tcplab_bin), "run", scenario, "--topology", "veth", "--backend",
                            engine, "--sut-backend", sut, "--duration", "1", "--warmup", "0.3",
                            "--quiet", "--out", str(tmp_path)], capture_output=True, text=True,
@@ -39,7 +39,7 @@ def test_scenario_over_veth(tcplab_bin: Path, tmp_path: Path, scenario: str, pai
     if engine == "lwip":
         c = doc["stack_counters"]
         assert c["mbufs_in_use"] <= c["mbufs_in_use_start"] and c["tcp_active"] == 0, c
-    assert harness.run_namespaces("tcplab-r") <= before, "the run's namespaces are left behind"
+    assert namespaces.listed("tcplab-r") <= before, "the run's namespaces are left behind"
 
 
 def test_default_sides_are_lwip(tcplab_bin: Path, tmp_path: Path) -> None:
@@ -58,13 +58,13 @@ def test_default_sides_are_lwip(tcplab_bin: Path, tmp_path: Path) -> None:
 ])
 def test_bad_veth_combinations_exit_2(tcplab_bin: Path, tmp_path: Path, flags: list[str],
                                       message: str) -> None:
-    before = harness.run_namespaces("tcplab-r")
+    before = namespaces.listed("tcplab-r")
     done = subprocess.run([str(tcplab_bin), "run", "echo_rr", "--out", str(tmp_path), *flags],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert message in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert not (tmp_path / "echo_rr.json").exists()
-    assert harness.run_namespaces("tcplab-r") == before
+    assert namespaces.listed("tcplab-r") == before
 
 
 def test_lwip_refuses_veth_outside_a_run_namespace(tcplab_bin: Path) -> None:

@@ -1,16 +1,16 @@
-"""test_packets.py - the packet-level checks of harness/packets.py: scapy plays the peer at the
-wire, on a veth into the network namespace where the SUT serves echo.
+"""test_packets.py - the packet-level checks (tcplab.checks, `tcplab packets`): scapy plays the
+peer at the wire, on the engine side of the topology the binary's table gives a Linux peer and
+the SUT (a veth pair for the kernel, a tap for a DPDK stack), the SUT serving echo.
 
-Each check is its own test. The `sut` fixture starts a SUT per backend the binary has
-("kernel", and "lwip" where it is built).
+Each check is its own test. The `sut` fixture starts a SUT per backend the binary lists.
 On the kernel, the replies are compared field by field with what Linux must do per RFC
 (EXPECT below): only the fields that are deterministic are asserted, and each entry says
 which ones it leaves out and why. On any other SUT they are compared with the kernel's own
 replies recorded in the same session (the oracle); a difference listed in
 scenarios/conformance/divergences.txt is an expected failure with its reason.
 
-The end-to-end test runs `packets.py --packets` (the kernel twice: the oracle must be
-deterministic) and merges its records into conform.py's parity table.
+The end-to-end test runs `tcplab packets --packets` (the kernel twice: the oracle must be
+deterministic) and merges its records into conform's parity table.
 """
 from __future__ import annotations
 
@@ -28,18 +28,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tcplab import checks, conform, namespaces, topology, verdicts, wire
+from tcplab.lab import PREFIX, PacketLab
+from tcplab.proc import module_argv, module_env
+from tcplab.topology import Addresses, Table
+from tcplab.verdicts import Run
 
-from lib import harness
-
-ROOT = Path(__file__).resolve().parent.parent
-PACKETS_PY = ROOT / "harness" / "packets.py"
+BACKENDS = topology.backend_names()
 
 
-packets = harness.load("packets")
-conform = harness.load("conform")
+@dataclass(frozen=True)
+class Addr:
+    """An address of the lab's topology, known once the lab is up: "sut", or "spare"
+    (scapy's)."""
+    role: str
 
-BACKENDS = [b for b in ("kernel", "lwip") if b in harness.built_backends()]
-SUT, PEER = packets.SUT_ADDR, packets.PEER_ADDR
+
+SUT, PEER = Addr("sut"), Addr("spare")
 
 
 @dataclass(frozen=True)
@@ -158,12 +163,14 @@ def field(step: dict[str, Any], dotted: str) -> Any:
     return value
 
 
-def assert_expected(name: str, trace: list[dict[str, Any]],
-                    expect: list[dict[str, Any]]) -> None:
+def assert_expected(name: str, trace: list[dict[str, Any]], expect: list[dict[str, Any]],
+                    addrs: Addresses) -> None:
     assert len(trace) == len(expect), (
         f"{name}: {len(trace)} steps, expected {len(expect)}: {json.dumps(trace)}")
     for i, (step, want) in enumerate(zip(trace, expect)):
         for key, value in want.items():
+            if isinstance(value, Addr):
+                value = getattr(addrs, value.role)
             seen = field(step, key)
             ok = value.ok(seen) if isinstance(value, Pred) else seen == value
             assert ok, (f"{name} step {i} ({step.get('op')}): field {key}: expected "
@@ -195,8 +202,8 @@ def sut(request: pytest.FixtureRequest, tcplab_bin: Path,
     """Topology, the SUT of one backend serving echo, the wire process: one per module."""
     need_root()
     failed_before = request.session.testsfailed
-    lab = packets.PacketLab(request.param, binary=str(tcplab_bin),
-                            log_dir=tmp_path_factory.mktemp(f"packets-{request.param}"))
+    lab = PacketLab(request.param, binary=str(tcplab_bin),
+                    log_dir=tmp_path_factory.mktemp(f"packets-{request.param}"))
     with term_unwinds(), lab:
         yield lab
         if request.session.testsfailed > failed_before:
@@ -207,25 +214,30 @@ def sut(request: pytest.FixtureRequest, tcplab_bin: Path,
 def oracle(tcplab_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The kernel's replies to every check, for comparing another SUT with."""
     need_root()
-    with term_unwinds(), packets.PacketLab("kernel", binary=str(tcplab_bin),
-                                           log_dir=tmp_path_factory.mktemp("packets-oracle")) \
-            as lab:
-        return {name: lab.check(name) for name in packets.CHECK_NAMES}
+    with term_unwinds(), PacketLab(verdicts.ORACLE, binary=str(tcplab_bin),
+                                   log_dir=tmp_path_factory.mktemp("packets-oracle")) as lab:
+        return {name: lab.check(name) for name in checks.CHECK_NAMES}
+
+
+def as_run(answer: dict[str, Any]) -> Run:
+    """A check's answer ({"trace", "error"}) as a run of its SUT side."""
+    return Run(sut=answer["trace"], peer=[], error=answer["error"])
 
 
 # ---- one test per check ------------------------------------------------------------------
 
 @pytest.mark.root
 @pytest.mark.netns
-@pytest.mark.parametrize("name", packets.CHECK_NAMES)
+@pytest.mark.parametrize("name", checks.CHECK_NAMES)
 def test_check(sut: Any, name: str, request: pytest.FixtureRequest) -> None:
     got = sut.check(name)
     assert got["error"] is None, f"{name}: {got['error']}; steps so far: {got['trace']}"
-    if sut.backend == "kernel":
-        assert_expected(name, got["trace"], EXPECT[name])
+    if sut.backend == verdicts.ORACLE:
+        assert_expected(name, got["trace"], EXPECT[name], sut.addrs)
         return
     kernel = request.getfixturevalue("oracle")[name]
-    v = packets.verdict_for(name, sut.backend, kernel, got, conform.load_divergences())
+    v = verdicts.verdict_for(name, sut.backend, as_run(kernel), as_run(got),
+                             verdicts.load_divergences())
     if v["verdict"] == "listed-divergence":
         pytest.xfail(f"{sut.backend}: {v['reason']}")
     d = v["first_difference"]
@@ -235,18 +247,19 @@ def test_check(sut: Any, name: str, request: pytest.FixtureRequest) -> None:
 
 
 def test_every_check_has_expectations() -> None:
-    assert list(EXPECT) == list(packets.CHECK_NAMES)
-    assert len(packets.CHECK_NAMES) == 15
+    assert list(EXPECT) == list(checks.CHECK_NAMES)
+    assert len(checks.CHECK_NAMES) == 15
 
 
 # ---- the command: records, parity table, cleanup ------------------------------------------
 
 def run_packets(tcplab_bin: Path, *args: str, timeout: float = 120) -> \
         subprocess.CompletedProcess:
-    """packets.py run to completion; .args[0] is its PID (its namespaces are named by it)."""
-    with subprocess.Popen(["/usr/bin/python3", str(PACKETS_PY), *args], text=True,
+    """`tcplab packets` run to completion; .args[0] is its PID (its namespaces are named by
+    it)."""
+    with subprocess.Popen(module_argv("packets", *args), text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env={**os.environ, "TCPLAB_BIN": str(tcplab_bin)}) as proc:
+                          env=module_env({"TCPLAB_BIN": str(tcplab_bin)})) as proc:
         try:
             out, err = proc.communicate(timeout=timeout)
         finally:
@@ -257,10 +270,10 @@ def run_packets(tcplab_bin: Path, *args: str, timeout: float = 120) -> \
 
 
 def namespaces_of(pid: int) -> list[str]:
-    """The namespaces a packets.py process made (their tag starts with its PID)."""
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    return [line.split()[0] for line in out.splitlines()
-            if line.startswith((f"tcplab-pp{pid}", f"tcplab-ps{pid}"))]
+    """The namespaces a `tcplab packets` process made (PREFIX, a letter, a tag that starts
+    with its PID)."""
+    return sorted(n for n in namespaces.listed(PREFIX)
+                  if n[len(PREFIX) + 1:].startswith(str(pid)))
 
 
 @pytest.mark.root
@@ -272,30 +285,32 @@ def test_packets_command_writes_records_for_the_parity_table(tcplab_bin: Path,
     assert done.returncode == 0, done.stdout + done.stderr
     assert "15 packet checks: 15 match" in done.stdout
     records = json.loads(out.read_text())["cases"]
-    assert [r["name"] for r in records] == list(packets.CHECK_NAMES)
+    assert [r["name"] for r in records] == list(checks.CHECK_NAMES)
     for r in records:
         assert set(r) >= {"name", "description", "kernel", "verdict", "reason", "others"}
         assert r["verdict"] == "match" and r["kernel"]["sut"] and r["kernel"]["peer"] == []
         assert r["description"], r["name"]
-    # conform.py's parity table takes them as they are: one row each
+    # conform's parity table takes them as they are: one row each
     md = tmp_path / "conformance.md"
     conform.write_markdown(records, md)
     rows = [line.split("|")[1].strip() for line in md.read_text().splitlines()
             if line.startswith("| pkt_")]
-    assert rows == list(packets.CHECK_NAMES)
+    assert rows == list(checks.CHECK_NAMES)
     assert namespaces_of(done.args[0]) == []
 
 
 @pytest.mark.root
 @pytest.mark.netns
-def test_sigterm_mid_run_removes_everything(tcplab_bin: Path) -> None:
-    proc = subprocess.Popen(["/usr/bin/python3", str(PACKETS_PY), "--packets", "--json",
-                             os.devnull], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "TCPLAB_BIN": str(tcplab_bin)})
+def test_sigterm_mid_run_removes_everything(tcplab_bin: Path, table: Table) -> None:
+    kernel_topo = table.peer_topology(table.backend(verdicts.ORACLE).attach)
+    proc = subprocess.Popen(module_argv("packets", "--packets", "--json", os.devnull),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=module_env({"TCPLAB_BIN": str(tcplab_bin)}))
     try:
         line = first_line(proc, 30)	# the first progress line: all is up and running
         assert "[1/15]" in line, line
-        assert len(namespaces_of(proc.pid)) == 2
+        made = 1 if kernel_topo.namespaces == "shared" else 2
+        assert len(namespaces_of(proc.pid)) == made
         kids = children(proc.pid)
         assert kids, "the SUT and the wire run as its children"
     finally:
@@ -349,7 +364,7 @@ def running(pid: int) -> bool:
 def test_unknown_check_is_one_line_exit_2(tcplab_bin: Path) -> None:
     done = run_packets(tcplab_bin, "--packets", "pkt_no_such")
     assert done.returncode == 2
-    assert done.stderr.startswith("packets.py: unknown check 'pkt_no_such' (valid: "
+    assert done.stderr.startswith("tcplab packets: unknown check 'pkt_no_such' (valid: "
                                   "pkt_syn_closed_port, ")
     assert done.stderr.count("\n") == 1 and done.stdout == ""
 
@@ -358,7 +373,7 @@ def test_list_names_every_check(tcplab_bin: Path) -> None:
     done = run_packets(tcplab_bin, "--list")
     assert done.returncode == 0
     assert [line.split("\t")[0] for line in done.stdout.splitlines()] == \
-        list(packets.CHECK_NAMES)
+        list(checks.CHECK_NAMES)
 
 
 # ---- the comparison, on made-up traces ----------------------------------------------------
@@ -370,34 +385,36 @@ def step(i: int, **fields: Any) -> dict[str, Any]:
 def test_first_difference_names_step_and_field() -> None:
     a = [step(0, reply="none"), step(1, reply="tcp", flags="A", ack=1)]
     b = [step(0, reply="none"), step(1, reply="tcp", flags="A", ack=2)]
-    assert packets.first_difference(a, a) is None
-    assert packets.first_difference(a, b) == {"side": "sut", "step": 1, "line": 1,
-                                              "op": "op1", "field": "ack", "kernel": 1,
-                                              "other": 2}
+    assert verdicts.first_difference(Run(sut=a), Run(sut=a)) is None
+    assert verdicts.first_difference(Run(sut=a), Run(sut=b)) == {
+        "side": "sut", "step": 1, "line": 1, "op": "op1", "field": "ack", "kernel": 1,
+        "other": 2}
 
 
 def test_a_missing_step_is_a_difference() -> None:
     a = [step(0, reply="tcp", flags="RA")]
-    d = packets.first_difference(a, [])
+    d = verdicts.first_difference(Run(sut=a), Run(sut=[]))
     assert d is not None and d["step"] == 0 and d["kernel"] == 0 and d["other"] is None
 
 
 def test_verdicts() -> None:
-    k = {"trace": [step(0, reply="tcp", flags="A")], "error": None}
-    same = {"trace": [step(0, reply="tcp", flags="A")], "error": None}
-    other = {"trace": [step(0, reply="none")], "error": None}
-    failed = {"trace": [step(0, reply="tcp", flags="A")], "error": "no SYN-ACK"}
+    k = Run(sut=[step(0, reply="tcp", flags="A")])
+    same = Run(sut=[step(0, reply="tcp", flags="A")])
+    other = Run(sut=[step(0, reply="none")])
+    failed = Run(sut=[step(0, reply="tcp", flags="A")], error="no SYN-ACK")
     listed = {"lwip": {"pkt_x": "lwIP sends no challenge ACK"}}
-    assert packets.verdict_for("pkt_x", "lwip", k, same, {})["verdict"] == "match"
-    assert packets.verdict_for("pkt_x", "lwip", k, other, {})["verdict"] == "divergence"
-    assert packets.verdict_for("pkt_x", "lwip", k, failed, {})["verdict"] == "divergence"
-    v = packets.verdict_for("pkt_x", "lwip", k, other, listed)
+    assert verdicts.verdict_for("pkt_x", "lwip", k, same, {})["verdict"] == "match"
+    v = verdicts.verdict_for("pkt_x", "lwip", k, other, {})
+    assert v["verdict"] == "divergence" and v["reason"] == "step 0 (op0) field reply"
+    v = verdicts.verdict_for("pkt_x", "lwip", k, failed, {})
+    assert v["verdict"] == "divergence" and v["reason"] == "no SYN-ACK"
+    v = verdicts.verdict_for("pkt_x", "lwip", k, other, listed)
     assert v["verdict"] == "listed-divergence" and v["reason"] == "lwIP sends no challenge ACK"
-    assert v["trace"] == {"sut": other["trace"], "peer": []}
+    assert v["trace"] == {"sut": other.sut, "peer": []}
 
 
 def test_sequence_offsets_wrap() -> None:
-    assert packets.rel(5, 2**32 - 3) == 8
-    assert packets.rel(2**32 - 3, 5) == -8
-    assert packets.flag_str(0x18) == "A" and packets.flag_str(0x12) == "SA"
-    assert packets.flag_str(0x11) == "FA" and packets.flag_str(0x14) == "RA"
+    assert wire.rel(5, 2**32 - 3) == 8
+    assert wire.rel(2**32 - 3, 5) == -8
+    assert wire.flag_str(0x18) == "A" and wire.flag_str(0x12) == "SA"
+    assert wire.flag_str(0x11) == "FA" and wire.flag_str(0x14) == "RA"

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from lib.percentile import from_buckets
+from tcplab.percentile import from_buckets
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "results" / "fixtures"

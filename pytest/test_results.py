@@ -15,8 +15,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from lib import schema
-from lib.tcplab import EXIT_FAIL, EXIT_PASS, Tcplab
+from tcplab import schema
+from tcplab.binary import EXIT_FAIL, EXIT_PASS, Tcplab
 
 FAILING_CHECK = "p50 < 1ns"
 

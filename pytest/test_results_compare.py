@@ -17,15 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from resultkit import stats
+from tcplab.proc import module_argv, module_env
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "results"))
-
-from resultkit import stats  # noqa: E402
-
 FIXTURES = ROOT / "results" / "fixtures"
 RESULTS_CLI = ROOT / "results" / "tcplab_results.py"
-BENCH_CLI = ROOT / "harness" / "bench" / "bench.py"
 LATENCY = ("p50", "p99", "p99.9")
 RATES = ("tps", "throughput", "connections/s")
 FIELD = {"p50": ("latency_ns", "p50"), "p99": ("latency_ns", "p99"),
@@ -421,7 +418,7 @@ def test_committed_baselines_are_loadable(procs: Any) -> None:
 
 def bench(procs: Any, *args: str, env: dict[str, str] | None = None,
           timeout: float = 120.0) -> Any:
-    return procs.run([sys.executable, str(BENCH_CLI), *args], timeout, env)
+    return procs.run(module_argv("bench", *args), timeout, module_env(env))
 
 
 @pytest.mark.parametrize("argv,needle", [

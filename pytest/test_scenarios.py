@@ -11,8 +11,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from lib import percentile, schema
-from lib.tcplab import EXIT_FAIL, EXIT_PASS, Listing, Tcplab
+from tcplab import percentile, schema
+from tcplab.binary import EXIT_FAIL, EXIT_PASS, Listing, Tcplab
 
 DURATION = "1"
 WARMUP = "0.2"

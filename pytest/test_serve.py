@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lib.tcplab import EXIT_PASS, Listing, Server, Tcplab
+from tcplab.binary import EXIT_PASS, Listing, Server, Tcplab
 
 PATTERN_PERIOD = 251
 SOCKET_TIMEOUT_S = 10.0

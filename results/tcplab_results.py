@@ -18,13 +18,12 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from resultkit import baseline, render  # noqa: E402
-from resultkit.compare import compare  # noqa: E402
-from resultkit.errors import BadInput  # noqa: E402
-from resultkit.places import Places, newest_run, resolve  # noqa: E402
-from resultkit.resultset import load  # noqa: E402
+# resultkit sits beside this file: Python puts a script's own folder first on its path
+from resultkit import baseline, render
+from resultkit.compare import compare
+from resultkit.errors import BadInput
+from resultkit.places import Places, newest_run, resolve
+from resultkit.resultset import load
 
 
 class Parser(argparse.ArgumentParser):

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from common import ROOT, free_port, log, median, percentile, run_scenario, stop, wait_port
+from .common import build_dir, free_port, log, median, percentile, run_scenario, stop, wait_port
 
 P50_RATIO_TARGET = 1.10
 RECORD_NS_TARGET = 20.0
@@ -70,7 +70,7 @@ def tcplab_p50_us(seconds: float, server_cpu: int, client_cpu: int) -> float:
 
 
 def record_cost_ns() -> float:
-    tool = Path(os.environ.get("TCPLAB_BUILD", ROOT / "build")) / "harness/test/bench_hist"
+    tool = build_dir() / "harness" / "test" / "bench_hist"
     out = subprocess.run([str(tool)], check=True, stdout=subprocess.PIPE, text=True).stdout
     return float(json.loads(out)["record_ns"])
 

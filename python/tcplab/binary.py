@@ -1,8 +1,8 @@
-"""tcplab.py - the tcplab binary from Python: find (or build) it, run its commands through a
-ProcessManager and parse what it prints as JSON.
+"""binary.py - the tcplab binary from Python, for tests: find (or build) it, run its commands
+through a ProcessManager and parse what it prints as JSON.
 
     tl = Tcplab(binary, procs)
-    tl.listing()                          -> Listing (tcplab list --json)
+    tl.listing()                          -> Listing (tcplab list --json; .table: topology)
     tl.run("echo_rr", "--duration", "1", out=dir) -> RunOutcome (exit status, result JSON)
     with tl.serve("echo") as sv: sv.ready, sv.address, sv.stats(), sv.quit()
 """
@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .proc import Completed, ManagedProcess, ProcessManager
+from .proc import Completed, ManagedProcess, ProcessManager, build_dir, tcplab_bin
+from .topology import Table
 
 EXIT_PASS = 0
 EXIT_FAIL = 1
@@ -29,15 +30,13 @@ CONTROL_TIMEOUT_S = 10.0
 def find_binary(root: Path) -> Path:
     """The tcplab binary: $TCPLAB_BIN when set (./tcplab test sets it), else build/ is
     configured and built with ci/setup.sh build (the build fixture's work)."""
-    given = os.environ.get("TCPLAB_BIN")
-    if given:
-        binary = Path(given)
+    if os.environ.get("TCPLAB_BIN"):
+        binary = tcplab_bin()
         if not binary.is_file():
-            raise FileNotFoundError(f"TCPLAB_BIN={given}: no such file")
+            raise FileNotFoundError(f"TCPLAB_BIN={binary}: no such file")
         return binary
     subprocess.run([str(root / "ci" / "setup.sh"), "build"], check=True)
-    build = Path(os.environ.get("TCPLAB_BUILD", root / "build"))
-    return build / "harness" / "tcplab"
+    return build_dir() / "harness" / "tcplab"
 
 
 def hist_tool_path(binary: Path) -> Path:
@@ -47,17 +46,23 @@ def hist_tool_path(binary: Path) -> Path:
 
 @dataclass(frozen=True)
 class Listing:
-    """What `tcplab list --json` reports."""
+    """What `tcplab list --json` reports; .table reads its backends and topologies (on first
+    use: a test that needs no topology runs against a binary without the table too)."""
     scenarios: list[dict[str, str]]
     backends: list[str]
     programs: list[str]
+    doc: dict[str, Any] = field(repr=False, compare=False)
 
     @classmethod
     def parse(cls, text: str) -> "Listing":
         doc = json.loads(text)
         return cls(scenarios=doc["scenarios"],
                    backends=[b["name"] for b in doc["backends"]],
-                   programs=[p["name"] for p in doc["programs"]])
+                   programs=[p["name"] for p in doc["programs"]], doc=doc)
+
+    @property
+    def table(self) -> Table:
+        return Table.parse(self.doc)
 
     @property
     def scenario_names(self) -> list[str]:

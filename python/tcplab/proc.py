@@ -1,27 +1,67 @@
-"""proc.py - the processes a test starts, managed so that none outlives the test.
+"""proc.py - the processes tcplab's Python starts: where the binary is, and processes managed
+so that none outlives its caller.
 
-Every process started through a ProcessManager carries the manager's tag in its environment
-(TCPLAB_TEST_TAG); children inherit it, so the SUT a `tcplab run` forks is found and stopped
-too, by PID. stdout is kept (a transcript of the lines read, or the whole output of a run to
-completion) and stderr goes to a log file; dump() renders both for a failed test's report.
+tcplab_bin() is the one answer to "which tcplab binary": $TCPLAB_BIN, else the build's
+(harness/tcplab under $TCPLAB_BUILD or build/). module_argv()/module_env() start a module of
+this package in a child (the wire process in its namespace, a test's `tcplab conform`).
+
+Every process started through a ProcessManager (tests) carries the manager's tag in its
+environment (TCPLAB_TEST_TAG); children inherit it, so the SUT a `tcplab run` forks is found
+and stopped too, by PID. stdout is kept (a transcript of the lines read, or the whole output
+of a run to completion) and stderr goes to a log file; dump() renders both for a failed
+test's report. A LineProc (tools) is one process speaking JSON lines on stdin and stdout.
 
 Nothing here sleeps to guess: reads wait on the pipe with a deadline, waits have a timeout.
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import select
 import selectors
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_DIR = Path(__file__).resolve().parents[1]	# python/: what PYTHONPATH names
 TAG_VAR = "TCPLAB_TEST_TAG"
 STOP_WAIT_S = 5.0
 DRAIN_WAIT_S = 0.5
 DUMP_LIMIT = 20000
+
+
+def build_dir() -> Path:
+    """The meson build directory: $TCPLAB_BUILD, else build/ at the root."""
+    return Path(os.environ.get("TCPLAB_BUILD", ROOT / "build"))
+
+
+def tcplab_bin() -> Path:
+    """The tcplab binary: $TCPLAB_BIN (./tcplab test sets it), else the build's."""
+    given = os.environ.get("TCPLAB_BIN")
+    return Path(given) if given else build_dir() / "harness" / "tcplab"
+
+
+def module_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment with PYTHONPATH naming this package (and results/, for resultkit),
+    for a child that runs `python3 -m tcplab.X`."""
+    env = {**os.environ, **(extra or {})}
+    paths = [str(PACKAGE_DIR), str(ROOT / "results")]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
+def module_argv(module: str, *args: str) -> list[str]:
+    """`python3 -m tcplab.MODULE ARGS` with this interpreter."""
+    return [sys.executable, "-m", f"tcplab.{module}", *args]
 
 
 class ManagedProcess:
@@ -83,7 +123,8 @@ class ManagedProcess:
 
     def close_stdin(self) -> None:
         if self.popen.stdin is not None and not self.popen.stdin.closed:
-            self.popen.stdin.close()
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self.popen.stdin.close()
 
     def rest_of_stdout(self, timeout: float) -> list[str]:
         """Every remaining stdout line up to end of file (the process is ending)."""
@@ -128,6 +169,64 @@ class ManagedProcess:
                     f.close()
                 except BrokenPipeError:
                     pass
+
+
+class LineProc(ManagedProcess):
+    """A process speaking JSON lines on stdin and stdout (a SUT's control, the wire process),
+    stderr to a log file whose tail its errors carry. stop() ends it gently, by PID: end of
+    stdin first (both such processes exit on it), then TERM, then KILL."""
+
+    def __init__(self, name: str, argv: list[str], log_dir: Path,
+                 env: dict[str, str] | None = None) -> None:
+        super().__init__(name, argv, env if env is not None else dict(os.environ), log_dir)
+
+    def read(self, timeout: float) -> dict[str, Any]:
+        """The next line, parsed."""
+        try:
+            return json.loads(self.read_line(timeout))
+        except (TimeoutError, EOFError) as e:
+            raise type(e)(f"{e}; stderr: {self.stderr_tail()}") from None
+
+    def request(self, req: dict[str, Any], timeout: float) -> dict[str, Any]:
+        self.send(json.dumps(req))
+        return self.read(timeout)
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def rest(self, timeout: float = 1.0, limit: int = 4000) -> str:
+        """What an ended process left on stdout (an assertion message, say)."""
+        assert self.popen.stdout is not None
+        fd = self.popen.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while len(self._buf) < limit and select.select([fd], [], [], max(
+                deadline - time.monotonic(), 0))[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            self._buf += chunk
+        return self._buf.decode(errors="replace")[-limit:]
+
+    def stderr_tail(self, limit: int = 2000) -> str:
+        try:
+            text = self.stderr_text()
+        except OSError:
+            return ""
+        return text[-limit:].strip()
+
+    def stop(self) -> None:
+        self.close_stdin()
+        try:
+            self.popen.wait(STOP_WAIT_S)
+        except subprocess.TimeoutExpired:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
 
 
 @dataclass

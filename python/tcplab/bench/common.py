@@ -1,10 +1,8 @@
 """Helpers the benchmarks share: run the tcplab binary, start and stop helper processes,
-wait for a TCP port, nearest-rank percentiles."""
+wait for a TCP port; nearest-rank percentiles and medians (percentile.py)."""
 from __future__ import annotations
 
 import json
-import math
-import os
 import socket
 import subprocess
 import sys
@@ -12,11 +10,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..percentile import exact, median
+from ..proc import ROOT, build_dir, tcplab_bin
 
-
-def tcplab_bin() -> Path:
-    return Path(os.environ.get("TCPLAB_BIN", ROOT / "build" / "harness" / "tcplab"))
+__all__ = ["ROOT", "build_dir", "free_port", "log", "median", "percentile", "run_scenario",
+           "stop", "tcplab_bin", "wait_port"]
 
 
 def log(msg: str) -> None:
@@ -67,12 +65,4 @@ def stop(proc: subprocess.Popen) -> None:
 
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile, the definition tcplab's histogram uses."""
-    s = sorted(values)
-    rank = max(1, math.ceil(p / 100.0 * len(s)))
-    return s[rank - 1]
-
-
-def median(values: list[float]) -> float:
-    s = sorted(values)
-    n = len(s)
-    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+    return exact(sorted(values), p)

@@ -1,4 +1,5 @@
-"""percentile.py - the reference for tcplab's latency percentiles, computed exactly.
+"""percentile.py - the reference for tcplab's latency percentiles, computed exactly (tests), and
+the nearest-rank percentile and median of a list (benchmarks).
 
 Definition (harness/hist.h): nearest rank, rank = ceil(p/100 * count) in exact arithmetic,
 clamped to [1, count]; the reported value is the highest value of the histogram bucket that
@@ -10,8 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import TypeVar
 
 SUB_BITS = 10
+Value = TypeVar("Value", int, float)
 
 
 def nearest_rank(count: int, p: float | str) -> int:
@@ -21,7 +24,7 @@ def nearest_rank(count: int, p: float | str) -> int:
     return min(max(rank, 1), count)
 
 
-def exact(sorted_values: Sequence[int], p: float | str) -> int:
+def exact(sorted_values: Sequence[Value], p: float | str) -> Value:
     """The nearest-rank sample itself."""
     return sorted_values[nearest_rank(len(sorted_values), p) - 1]
 
@@ -50,3 +53,10 @@ def from_buckets(buckets: Sequence[Sequence[int]], lo: int, hi: int, p: float | 
         if seen >= rank:
             return min(max(value, lo), hi)
     raise ValueError("empty bucket list")
+
+
+def median(values: Sequence[float]) -> float:
+    """The middle value, or the mean of the two middle ones."""
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2

@@ -35,10 +35,9 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from common import ROOT, log, tcplab_bin
+from resultkit.resultset import MANIFEST_SCHEMA, host_kind
 
-sys.path.insert(0, str(ROOT / "results"))
-from resultkit.resultset import MANIFEST_SCHEMA, host_kind  # noqa: E402
+from .common import ROOT, log, tcplab_bin
 
 RUN_OVERHEAD_S = 2.0	# start, SUT spawn, drain, result: ~0.1 s kernel, ~2 s lwip (DPDK start) here
 RUN_GRACE_MIN_S = 15.0	# a run past duration + warm-up + its grace is killed: the grace is
@@ -84,8 +83,7 @@ class Plan(NamedTuple):
 
 
 class Progress:
-    """What the suite has done so far; becomes the manifest. (No dataclasses in this file:
-    bench.py loads it without registering it in sys.modules, which dataclasses need.)"""
+    """What the suite has done so far; becomes the manifest."""
 
     def __init__(self) -> None:
         self.runs: list[dict[str, Any]] = []

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, log, median, run_scenario, tcplab_bin
+from .common import ROOT, log, median, run_scenario, tcplab_bin
 
 RATIO_TARGET = 0.9
 OBJECT = 16 << 20

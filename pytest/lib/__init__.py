@@ -1,1 +1,0 @@
-"""Helpers of the tcplab pytest suite: one module per job (proc, tcplab, percentile, schema)."""

@@ -1,0 +1,321 @@
+"""fuzz.py - the fuzz run: mutated and malformed frames (random IP and TCP header fields,
+truncated headers, bad options, segments on a live connection, ICMP noise), reproducible from
+a seed, sent at the SUT by the Wire; then the aftermath, judged from the root namespace: the
+SUT alive, its connections closed, its stack's mbufs back, echo_rr through it passing.
+"""
+from __future__ import annotations
+
+import errno
+import ipaddress
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .lab import PacketLab
+from .wire import M32, SILENCE_S, WIRE_PORTS, Conn, Wire, flag_str, scapy
+
+
+@dataclass(frozen=True)
+class FuzzTarget:
+    """Where fuzz frames go (addresses in a subnet of @prefix_len bits), and a live
+    connection whose numbers some of them reuse."""
+    src_mac: str
+    dst_mac: str
+    peer_addr: str
+    sut_addr: str
+    prefix_len: int
+    port: int
+    conn_sport: int = WIRE_PORTS[0]
+    conn_seq: int = 0
+    conn_ack: int = 0
+
+
+FUZZ_WEIGHTS = {"tcp_fields": 25, "ip_fields": 20, "truncated": 15, "tcp_options": 15,
+                "conn": 15, "icmp": 5, "ipv4_garbage": 5}
+
+
+def rbytes(rng: random.Random, n: int) -> bytes:
+    return rng.getrandbits(8 * n).to_bytes(n, "little") if n else b""
+
+
+def fuzz_port(rng: random.Random) -> int:
+    """A source port outside the checks' range (their connections are scapy's own)."""
+    return rng.choice((rng.randrange(1024, WIRE_PORTS[0]), rng.randrange(WIRE_PORTS[1] + 1,
+                                                                          65536)))
+
+
+def random_options(rng: random.Random) -> bytes:
+    """Up to 40 bytes of options, kinds and lengths random (lengths often wrong)."""
+    out = b""
+    while len(out) < 40 and rng.random() < 0.8:
+        kind = rng.choice((0, 1, 2, 3, 4, 5, 8, 28, 29, 30, 34, 253, 254, rng.randrange(256)))
+        if kind in (0, 1):
+            out += bytes([kind])
+            continue
+        length = rng.choice((0, 1, 2, 3, 4, 10, 18, 40, 255, rng.randrange(256)))
+        out += bytes([kind, length]) + rbytes(rng, rng.randrange(0, 12))
+    out = out[:40]
+    return out + b"\x00" * (-len(out) % 4)
+
+
+def fz_tcp_fields(rng: random.Random, sc: Any, t: FuzzTarget) -> Any:
+    tcp = sc.TCP(sport=fuzz_port(rng),
+                 dport=t.port if rng.random() < 0.8 else rng.randrange(65536),
+                 seq=rng.randrange(M32), ack=rng.randrange(M32), flags=rng.randrange(256),
+                 window=rng.randrange(65536), urgptr=rng.randrange(65536))
+    if rng.random() < 0.2:
+        tcp.dataofs = rng.randrange(16)
+    if rng.random() < 0.1:
+        tcp.chksum = rng.randrange(65536)
+    return sc.IP(src=t.peer_addr, dst=t.sut_addr) / tcp / sc.Raw(rbytes(rng, rng.randrange(0, 64)))
+
+
+def ip_checksum(header: bytes) -> int:
+    total = sum(int.from_bytes(header[i:i + 2], "big") for i in range(0, len(header) - 1, 2))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def neighbour(rng: random.Random, t: FuzzTarget) -> bytes:
+    """A source address in the peer's subnet that no side owns (hosts 4 and up)."""
+    net = ipaddress.ip_network(f"{t.peer_addr}/{t.prefix_len}", strict=False)
+    return (net.network_address + rng.randrange(4, min(net.num_addresses - 1, 255))).packed
+
+
+def fz_ip_fields(rng: random.Random, sc: Any, t: FuzzTarget) -> bytes:
+    """A TCP segment whose IP header has one to three fields random (sometimes random
+    options too); the header checksum stays valid unless it is the field chosen."""
+    seg = bytes(sc.TCP(sport=fuzz_port(rng), dport=t.port, seq=rng.randrange(M32),
+                       flags=rng.choice(("S", "A", "PA", "R", "F"))) /
+                sc.Raw(rbytes(rng, rng.randrange(0, 32))))
+    opts = rbytes(rng, 4 * rng.randrange(1, 11)) if rng.random() < 0.2 else b""
+    h = bytearray(bytes(sc.IP(src=t.peer_addr, dst=t.sut_addr, proto=6, len=20 + len(opts) +
+                              len(seg), ihl=5 + len(opts) // 4))[:20] + opts)
+    mutations: dict[str, Callable[[], None]] = {
+        "version": lambda: h.__setitem__(0, rng.randrange(16) << 4 | (h[0] & 0x0F)),
+        "ihl": lambda: h.__setitem__(0, (h[0] & 0xF0) | rng.randrange(16)),
+        "tos": lambda: h.__setitem__(1, rng.randrange(256)),
+        "len": lambda: h.__setitem__(slice(2, 4), rbytes(rng, 2)),
+        "id": lambda: h.__setitem__(slice(4, 6), rbytes(rng, 2)),
+        "flags_frag": lambda: h.__setitem__(slice(6, 8), rbytes(rng, 2)),
+        "ttl": lambda: h.__setitem__(8, rng.randrange(256)),
+        "proto": lambda: h.__setitem__(9, rng.choice((1, 6, 17, rng.randrange(256)))),
+        "src": lambda: h.__setitem__(slice(12, 16), neighbour(rng, t)),
+    }
+    for name in rng.sample(sorted(mutations), rng.randrange(1, 4)):
+        mutations[name]()
+    h[10:12] = ip_checksum(bytes(h[:10]) + bytes(h[12:])).to_bytes(2, "big")
+    if rng.random() < 0.15:
+        h[10:12] = rbytes(rng, 2)
+    return bytes(sc.Ether(src=t.src_mac, dst=t.dst_mac, type=0x0800)) + bytes(h) + seg
+
+
+def fz_truncated(rng: random.Random, sc: Any, t: FuzzTarget) -> bytes:
+    base = fz_tcp_options(rng, sc, t) if rng.random() < 0.5 else fz_tcp_fields(rng, sc, t)
+    raw = bytes(sc.Ether(src=t.src_mac, dst=t.dst_mac) / base)
+    return raw[:rng.randrange(14, len(raw))]
+
+
+def fz_tcp_options(rng: random.Random, sc: Any, t: FuzzTarget) -> Any:
+    opts = random_options(rng)
+    tcp = sc.TCP(sport=fuzz_port(rng), dport=t.port, seq=rng.randrange(M32),
+                 ack=rng.randrange(M32), flags=rng.choice(("S", "S", "A", "PA", "SA")))
+    tcp.dataofs = 5 + len(opts) // 4 if rng.random() < 0.7 else rng.randrange(16)
+    return sc.IP(src=t.peer_addr, dst=t.sut_addr) / tcp / sc.Raw(opts + rbytes(rng,
+                                                                          rng.randrange(0, 16)))
+
+
+def fz_conn(rng: random.Random, sc: Any, t: FuzzTarget) -> Any:
+    """A segment on the live connection, numbers near its own: the established paths."""
+    tcp = sc.TCP(sport=t.conn_sport, dport=t.port,
+                 seq=(t.conn_seq + rng.randrange(-70000, 70000)) % M32,
+                 ack=(t.conn_ack + rng.randrange(-70000, 70000)) % M32,
+                 flags=rng.choice(("A", "PA", "PA", "FA", "RA", "R", "S", "SA", "UA", "FPA")),
+                 window=rng.choice((0, rng.randrange(65536))), urgptr=rng.randrange(65536))
+    if rng.random() < 0.3:
+        opts = random_options(rng)
+        tcp.dataofs = 5 + len(opts) // 4
+        return sc.IP(src=t.peer_addr, dst=t.sut_addr) / tcp / sc.Raw(opts + rbytes(rng, 8))
+    return sc.IP(src=t.peer_addr, dst=t.sut_addr) / tcp / sc.Raw(rbytes(rng, rng.randrange(0, 200)))
+
+
+def fz_icmp(rng: random.Random, sc: Any, t: FuzzTarget) -> Any:
+    """Any type and code, the rest of the header random, a body that is noise or quotes
+    (part of) a TCP header of the live connection, as an ICMP error would."""
+    kind = rng.choice((0, 3, 4, 5, 8, 11, 12, 13, 17, rng.randrange(256)))
+    quoted = bytes(sc.IP(src=t.sut_addr, dst=t.peer_addr) /
+                   sc.TCP(sport=t.port, dport=t.conn_sport, seq=rng.randrange(M32)))
+    body = quoted[:rng.randrange(0, len(quoted) + 1)] if rng.random() < 0.5 else \
+        rbytes(rng, rng.randrange(0, 64))
+    head = bytes([kind, rng.randrange(16), 0, 0]) + rbytes(rng, 4)
+    csum = sc.checksum(head + body) if rng.random() < 0.9 else rng.randrange(65536)
+    icmp = head[:2] + csum.to_bytes(2, "big") + head[4:] + body
+    return sc.IP(src=t.peer_addr, dst=t.sut_addr, proto=1) / sc.Raw(icmp)
+
+
+def fz_ipv4_garbage(rng: random.Random, sc: Any, t: FuzzTarget) -> bytes:
+    return bytes(sc.Ether(src=t.src_mac, dst=t.dst_mac, type=0x0800)) + \
+        rbytes(rng, rng.randrange(0, 80))
+
+
+FUZZERS: dict[str, Callable[[random.Random, Any, FuzzTarget], Any]] = {
+    "tcp_fields": fz_tcp_fields, "ip_fields": fz_ip_fields, "truncated": fz_truncated,
+    "tcp_options": fz_tcp_options, "conn": fz_conn, "icmp": fz_icmp,
+    "ipv4_garbage": fz_ipv4_garbage,
+}
+
+
+def fuzz_frames(rng: random.Random, count: int, t: FuzzTarget) -> list[tuple[str, bytes]]:
+    """@count (kind, frame bytes), reproducible from @rng's seed."""
+    sc = scapy()
+    kinds, weights = list(FUZZ_WEIGHTS), list(FUZZ_WEIGHTS.values())
+    out = []
+    for kind in rng.choices(kinds, weights, k=count):
+        frame = FUZZERS[kind](rng, sc, t)
+        if not isinstance(frame, bytes):
+            frame = bytes(sc.Ether(src=t.src_mac, dst=t.dst_mac) / frame)
+        out.append((kind, frame))
+    return out
+
+
+def send_counting(w: Wire, frame: bytes, stats: dict[str, int]) -> None:
+    """Send one frame; a full veth backlog (ENOBUFS) is retried a bounded number of times."""
+    for _ in range(100):
+        try:
+            w.sock.outs.send(frame)
+            return
+        except OSError as e:
+            if e.errno != errno.ENOBUFS:
+                stats[f"send_{errno.errorcode.get(e.errno, e.errno)}"] = \
+                    stats.get(f"send_{errno.errorcode.get(e.errno, e.errno)}", 0) + 1
+                return
+            stats["enobufs_retries"] = stats.get("enobufs_retries", 0) + 1
+            time.sleep(0.001)	# back-off for the receiving softirq, not a synchronization
+    stats["dropped_enobufs"] = stats.get("dropped_enobufs", 0) + 1
+
+
+def fuzz(w: Wire, count: int, seed: int, batch: int = 500) -> dict[str, Any]:
+    """Send @count mutated frames (seeded) at the SUT in batches, answering between batches
+    what a real peer would (ARP; a RST to a SYN-ACK for a port it never opened); then end
+    the live connection it used. Counts per kind, errors, time."""
+    started = time.monotonic()
+    rng = random.Random(seed)
+    c = Conn(w)
+    c.connect()
+    target = FuzzTarget(w.mac, w.sut_mac, w.peer_addr, w.sut_addr, w.prefix_len, w.sut_port,
+                        c.sport, c.snd_nxt, c.rcv_nxt)
+    stats: dict[str, int] = {}
+    kinds: dict[str, int] = {}
+    replies = {"frames_seen": 0, "synack_reset": 0}
+
+    def on_frame(pkt: Any) -> None:
+        replies["frames_seen"] += 1
+        sc = w.sc
+        if c.ours(pkt):
+            c.absorb(pkt)
+        elif (sc.TCP in pkt and sc.IP in pkt and pkt[sc.IP].src == w.sut_addr and
+              flag_str(int(pkt[sc.TCP].flags)) == "SA"):
+            t = pkt[sc.TCP]
+            w.send(w.ip() / sc.TCP(sport=t.dport, dport=t.sport, seq=t.ack, flags="R"))
+            replies["synack_reset"] += 1
+
+    sent = 0
+    built_s = 0.0
+    while sent < count:
+        t0 = time.monotonic()
+        frames = fuzz_frames(rng, min(batch, count - sent), target)
+        built_s += time.monotonic() - t0
+        for kind, frame in frames:
+            send_counting(w, frame, stats)
+            kinds[kind] = kinds.get(kind, 0) + 1
+        sent += len(frames)
+        w.drain(on_frame)
+    w.wait(lambda p: (on_frame(p), False)[1], SILENCE_S)	# let the last replies come in
+    closed = close_fuzzed(c)
+    return {"frames": sent, "seed": seed, "by_kind": kinds, "send": stats,
+            "replies": replies, "arp_answered": w.arp_answered, "conn_closed": closed,
+            "build_s": round(built_s, 2), "seconds": round(time.monotonic() - started, 2)}
+
+
+def close_fuzzed(c: Conn, tries: int = 4) -> str:
+    """End the connection the fuzz run mutated. Its numbers may have moved, so ask the SUT:
+    a window probe is answered with its RCV.NXT (or a RST when the connection is gone);
+    then a RST exactly there. Per-socket rate limits (Linux: one out-of-window reply per
+    500 ms) may swallow a probe, hence a few tries."""
+    for _ in range(tries):
+        c.w.send(c.seg("A", seq=c.snd_nxt - 1))
+        r = c.wait(lambda p: True, 0.7)
+        if r is None:
+            continue
+        t = r[c.sc.TCP]
+        if t.flags & 0x04:
+            return "gone"	# reset by the fuzz run itself
+        c.w.send(c.seg("R", seq=t.ack))
+        return "reset"
+    return "unknown"
+
+
+MBUF_SETTLE_S = 30.0	# lwIP holds fragments for IP_REASS_MAXAGE (15 s) before freeing them
+
+
+def settled_stats(lab: PacketLab) -> tuple[dict[str, Any] | None, float | None]:
+    """The SUT's stats once a DPDK stack has every mbuf back (fuzzed fragments sit in IP
+    reassembly until it gives up on them), bounded by MBUF_SETTLE_S; with the time it took."""
+    t0 = time.monotonic()
+    while lab.sut.alive():
+        st = lab.stats()
+        stack = st.get("stack", {})
+        if "mbufs_in_use" not in stack:
+            return st, None
+        if stack["mbufs_in_use"] <= stack["mbufs_in_use_start"] or \
+                time.monotonic() - t0 > MBUF_SETTLE_S:
+            return st, round(time.monotonic() - t0, 1)
+        time.sleep(1.0)	# polling a counter, not synchronizing: each round asks again
+    return None, None
+
+
+def fuzz_run(backend: str, count: int, seed: int, out_dir: Path) -> dict[str, Any]:
+    """The fuzz run and its aftermath: SUT alive, its stats, echo_rr through it."""
+    with PacketLab(backend, seed=seed) as lab:
+        res = lab.fuzz(count, seed)
+        res["sut_alive"] = lab.sut.alive()
+        rc, result, err = lab.echo_rr("1", out_dir) if res["sut_alive"] else (None, None, "")
+        res["echo_rr"] = {"rc": rc, "passed": bool(result and result.get("passed")),
+                          "transactions": (result or {}).get("metrics", {}).get("transactions"),
+                          "stderr": err[-500:]}
+        res["sut_stats"], res["mbufs_settle_s"] = settled_stats(lab)
+        res["sut_alive_after"] = lab.sut.alive()
+        if not res["sut_alive_after"]:
+            res["sut_exit"] = lab.sut.popen.returncode	# negative: the signal that ended it
+            res["sut_stderr"] = lab.sut.stderr_tail(1500)
+            res["sut_stdout"] = lab.sut.rest()
+        sockets = lab.sut_sockets()
+        if sockets is not None:
+            res["sut_sockets"] = sockets
+    problems = fuzz_problems(res, count)
+    res.update({"backend": backend, "outcome": "fail" if problems else "pass",
+                "problems": problems})
+    return res
+
+
+def fuzz_problems(res: dict[str, Any], count: int) -> list[str]:
+    out = []
+    if res.get("error"):
+        out.append(res["error"])
+    if res.get("frames", 0) < count:
+        out.append(f"sent {res.get('frames', 0)} of {count} frames")
+    if not res.get("sut_alive") or not res.get("sut_alive_after"):
+        out.append(f"the SUT process died (exit status {res.get('sut_exit')}): "
+                   f"{(res.get('sut_stderr', '') + res.get('sut_stdout', ''))[-300:]}")
+    if not res.get("echo_rr", {}).get("passed"):
+        out.append(f"echo_rr after the fuzz run did not pass: {res.get('echo_rr')}")
+    st = res.get("sut_stats") or {}
+    if st.get("open", 1) != 0:
+        out.append(f"the SUT still holds {st.get('open')} connection(s) open")
+    if (res.get("sut_sockets") or {}).get("ESTAB", 0):
+        out.append(f"established TCP sockets left in the SUT: {res['sut_sockets']}")
+    return out

@@ -1,0 +1,157 @@
+"""packets.py - `tcplab packets`: packet-level conformance checks and a fuzz run, scapy playing
+the peer at the wire; the kernel's replies are the oracle, the same way `tcplab conform`
+compares socket traces (verdicts.py). `tcplab conform` runs the checks too (pkt_* rows).
+
+    tcplab packets --list                                      the checks
+    tcplab packets --packets [CHECK...] [--backend B]... [--json OUT]
+    tcplab packets --fuzz [--count 10000] [--seed 1] [--backend B] [--json OUT]
+
+Each backend runs in a packet lab (lab.py) on the topology the table gives a Linux peer and
+that backend as SUT. Records (`--packets`, results/packets.json) have the shape of
+conform's case results, so its parity table can list them: {name, kind, description,
+kernel: {sut: TRACE, peer: []}, verdict, reason, summary, others: [{backend, verdict,
+reason, first_difference, trace: {sut, peer}}]}; the first difference names the step and
+the field. Everything created is removed on every exit path (SIGTERM included).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from . import UsageError
+from .checks import CHECK_NAMES, CHECKS
+from .fuzz import fuzz_run
+from .lab import PacketLab
+from .proc import ROOT
+from .topology import LINUX, Table
+from .verdicts import (Run, counts, first_difference, load_divergences, summarize,
+                       unexpected, verdict_for)
+
+
+def run_backend(backend: str, names: list[str], seed: int, label: str, progress: bool,
+                table: Table) -> dict[str, Run]:
+    out = {}
+    with PacketLab(backend, seed=seed, table=table) as lab:
+        for i, name in enumerate(names, 1):
+            if progress:
+                print(f"tcplab packets: {label} [{i}/{len(names)}] {name}", file=sys.stderr,
+                      flush=True)
+            got = lab.check(name)
+            out[name] = Run(sut=got["trace"], peer=[], error=got["error"])
+    return out
+
+
+def packet_records(names: list[str], backends: list[str], seed: int = 1,
+                   progress: bool = True, table: Table | None = None) -> list[dict[str, Any]]:
+    """The kernel run twice (the oracle must be deterministic), then each backend: records
+    in the shape of conform's case results."""
+    table = table or Table.load()
+    listed = load_divergences()
+    oracle = run_backend(LINUX, names, seed, LINUX, progress, table)
+    again = run_backend(LINUX, names, seed + 1, f"{LINUX} again", progress, table)
+    others = {b: run_backend(b, names, seed + 2 + i, b, progress, table)
+              for i, b in enumerate(backends)}
+    by_name = {c.name: c for c in CHECKS}
+    records = []
+    for name in names:
+        k = oracle[name]
+        rec = {"name": name, "kind": "packet", "description": by_name[name].description,
+               "kernel": {"sut": k.sut, "peer": []}, "verdict": "match", "reason": "",
+               "summary": summarize(k.sut), "others": []}
+        unstable = first_difference(k, again[name])
+        if k.error or again[name].error or unstable:
+            rec["verdict"] = "oracle-unstable"
+            rec["reason"] = k.error or again[name].error or \
+                f"two kernel runs differ: {json.dumps(unstable)}"
+        else:
+            for b in backends:
+                rec["others"].append(verdict_for(name, b, k, others[b][name], listed))
+        records.append(rec)
+    return records
+
+
+def pick_checks(names: list[str]) -> list[str]:
+    unknown = [n for n in names if n not in CHECK_NAMES]
+    if unknown:
+        raise UsageError(f"unknown check '{unknown[0]}' (valid: {', '.join(CHECK_NAMES)})")
+    return names or list(CHECK_NAMES)
+
+
+def check_backends(backends: list[str], table: Table) -> None:
+    """Each one known to the binary and given a topology with a Linux peer (UsageError)."""
+    for b in backends:
+        table.peer_topology(table.backend(b).attach)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="tcplab packets", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--packets", action="store_true",
+                      help="run the packet-level checks and write --json")
+    mode.add_argument("--fuzz", action="store_true", help="the fuzz run, then echo_rr")
+    mode.add_argument("--list", action="store_true", help="list the checks")
+    ap.add_argument("checks", nargs="*", metavar="CHECK")
+    ap.add_argument("--backend", action="append", default=[],
+                    help="--packets: backend compared with the kernel (repeatable); "
+                         f"--fuzz: the SUT (default {LINUX})")
+    ap.add_argument("--json", metavar="OUT", help="default results/packets.json (--packets)")
+    ap.add_argument("--count", type=int, default=10000, help="fuzz frames (default 10000)")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    try:
+        if args.list:
+            for c in CHECKS:
+                print(f"{c.name}\t{c.description}")
+            return 0
+        names = pick_checks(args.checks)
+        table = Table.load()
+        check_backends(args.backend, table)
+        if os.geteuid() != 0:
+            raise UsageError("needs root (it creates network namespaces)")
+        if args.fuzz:
+            return fuzz_command(args)
+        return packets_command(args, names, table)
+    except UsageError as e:
+        print(f"tcplab packets: {e}", file=sys.stderr)
+        return 2
+
+
+def packets_command(args: argparse.Namespace, names: list[str], table: Table) -> int:
+    records = packet_records(names, args.backend, args.seed, table=table)
+    path = Path(args.json or ROOT / "results" / "packets.json")
+    path.write_text(json.dumps({"schema": "tcplab.packets/1", "cases": records}, indent=1)
+                    + "\n")
+    print(f"{len(records)} packet checks: " +
+          ", ".join(f"{v} {k}" for k, v in sorted(counts(records).items())))
+    print(f"wrote {path}")
+    bad = unexpected(records)
+    if bad:
+        print(f"unexpected: {', '.join(bad)}")
+    return 1 if bad else 0
+
+
+def fuzz_command(args: argparse.Namespace) -> int:
+    backend = (args.backend or [LINUX])[0]
+    with tempfile.TemporaryDirectory(prefix="tcplab-fuzz-") as tmp:
+        res = fuzz_run(backend, args.count, args.seed, Path(tmp))
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1) + "\n")
+    print(f"fuzz: {res.get('frames', 0)} frames (seed {args.seed}) at the {backend} SUT in "
+          f"{res.get('seconds')} s: {res['outcome']}; echo_rr after: "
+          f"{'passed' if res['echo_rr']['passed'] else 'FAILED'} "
+          f"({res['echo_rr']['transactions']} transactions); SUT stats: {res['sut_stats']}")
+    for p in res["problems"]:
+        print(f"  problem: {p}")
+    return 0 if res["outcome"] == "pass" else 1
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # unwinds: namespaces removed
+    sys.exit(main(sys.argv[1:]))

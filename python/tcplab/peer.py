@@ -1,0 +1,53 @@
+"""peer.py - the wire process: `python3 -m tcplab.peer --iface DEV ...`, started by a packet lab
+(lab.py) inside the engine's namespace. It prints {"event": "ready", "mac": ...}, then
+answers one JSON request per stdin line with one JSON line: {"check": NAME} runs a check
+(checks.py), {"fuzz": {"count": N, "seed": S}} a fuzz run (fuzz.py). End of stdin ends it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from typing import Any
+
+from .checks import run_check
+from .fuzz import fuzz
+from .wire import Wire
+
+
+def serve_request(w: Wire, req: dict[str, Any]) -> dict[str, Any]:
+    """One request's answer; a failure (even a bug here) is an answer, not a dead wire."""
+    try:
+        if "check" in req:
+            return run_check(w, req["check"])
+        if "fuzz" in req:
+            return {"fuzz": fuzz(w, int(req["fuzz"]["count"]), int(req["fuzz"]["seed"]))}
+        return {"error": f"unknown request {req}"}
+    except Exception as e:	# noqa: BLE001 (reported to the orchestrator, with its trace)
+        tb = traceback.format_exc(limit=4)
+        if "check" in req:
+            return {"check": req["check"], "trace": [], "error": f"{e!r}: {tb}"}
+        return {"fuzz": {"frames": 0, "error": f"{e!r}: {tb}"}}
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python3 -m tcplab.peer")
+    ap.add_argument("--iface", required=True)
+    ap.add_argument("--sut-mac", required=True, help='the SUT\'s MAC, or "arp" to learn it')
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--peer-addr", required=True, help="scapy's address (no kernel owns it)")
+    ap.add_argument("--sut-addr", required=True)
+    ap.add_argument("--prefix-len", type=int, required=True)
+    ap.add_argument("--sut-port", type=int, required=True, help="the SUT's echo server")
+    args = ap.parse_args(argv)
+    w = Wire(args.iface, args.sut_mac.lower(), args.seed, args.peer_addr, args.sut_addr,
+             args.prefix_len, args.sut_port)
+    print(json.dumps({"event": "ready", "mac": w.mac}), flush=True)
+    for line in sys.stdin:
+        print(json.dumps(serve_request(w, json.loads(line))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

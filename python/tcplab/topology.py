@@ -1,0 +1,157 @@
+"""topology.py - what the binary says it has: backends (name, attach kind, origin, path) and
+topologies, read from `tcplab list --json` (the table is harness/topology.[ch]; its shape is
+the contract in the harness README). Nothing here knows a topology or backend by name.
+
+A topology says which attach kind each side may have ("sockets", "dpdk"), which mixes it
+allows, which namespaces and link it needs, the address plan, and the settings a DPDK side of
+each role gets. peer_topology() is the rule by which conformance and packet checks pick one:
+a Linux peer on the engine side, the backend under test on the SUT side, in namespaces.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import UsageError
+from .proc import tcplab_bin
+
+ROLES = ("engine", "sut")
+SOCKETS = "sockets"
+DPDK = "dpdk"
+LINUX = "kernel"	# the built-in backend that is Linux's own sockets: conformance's peer
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    description: str
+    attach: str		# "sockets" | "dpdk"
+    origin: str		# "built-in" | "plug-in"
+    path: str | None
+
+
+@dataclass(frozen=True)
+class Addresses:
+    prefix_len: int
+    engine: str
+    sut: str
+    spare: str | None	# owned by no stack: scapy's
+
+    def of(self, role: str) -> str:
+        return self.engine if role == "engine" else self.sut
+
+
+@dataclass(frozen=True)
+class Link:
+    kind: str			# "memif" | "tap" | "veth" | "pci"
+    engine_if: str | None = None	# veth: the interface of each role
+    sut_if: str | None = None
+
+    def iface(self, role: str) -> str | None:
+        return self.engine_if if role == "engine" else self.sut_if
+
+
+@dataclass(frozen=True)
+class Topology:
+    name: str
+    description: str
+    kinds: dict[str, tuple[str, ...]]	# role -> the attach kinds it may be
+    mix: str				# "any" | "one-dpdk"
+    default: dict[str, str]
+    namespaces: str			# "none" | "shared" | "per-side"
+    link: Link | None
+    addresses: Addresses | None
+    settings: dict[str, tuple[str, ...]]	# role -> what a DPDK side of it gets
+
+    def allows(self, engine: str, sut: str) -> bool:
+        """Whether an @engine-kind engine and a @sut-kind SUT may run on it."""
+        if engine not in self.kinds["engine"] or sut not in self.kinds["sut"]:
+            return False
+        return self.mix != "one-dpdk" or (engine == DPDK) != (sut == DPDK)
+
+    def stack_opts(self, role: str, kind: str) -> list[str]:
+        """The --stack-opt settings a side of @kind in @role gets (a sockets side: none; it
+        gets its address in its namespace)."""
+        return list(self.settings[role]) if kind == DPDK else []
+
+
+@dataclass(frozen=True)
+class Table:
+    backends: tuple[Backend, ...]
+    topologies: tuple[Topology, ...]
+
+    @classmethod
+    def parse(cls, doc: dict[str, Any]) -> "Table":
+        """From the parsed `tcplab list --json`; UsageError when it has no table."""
+        if "topologies" not in doc:
+            raise UsageError("tcplab list --json lists no topologies (a binary built before "
+                             "the topology table?)")
+        try:
+            return cls(tuple(parse_backend(b) for b in doc["backends"]),
+                       tuple(parse_topology(t) for t in doc["topologies"]))
+        except (KeyError, TypeError, ValueError) as e:
+            raise UsageError(f"tcplab list --json: unexpected topology table ({e!r})") from None
+
+    @classmethod
+    def load(cls, binary: Path | None = None) -> "Table":
+        return cls.parse(listing(binary))
+
+    def backend(self, name: str) -> Backend:
+        for b in self.backends:
+            if b.name == name:
+                return b
+        raise UsageError(f"unknown backend '{name}' (valid: "
+                         f"{', '.join(b.name for b in self.backends)})")
+
+    def peer_topology(self, attach: str) -> Topology:
+        """Where a Linux peer (engine side, sockets) meets a SUT of kind @attach, in
+        namespaces: the first topology that allows the pair and makes namespaces."""
+        for t in self.topologies:
+            if t.namespaces != "none" and t.allows(SOCKETS, attach):
+                return t
+        raise UsageError(f"no topology has a Linux engine side, a {attach} SUT side and "
+                         f"namespaces (tcplab list --json)")
+
+
+def parse_backend(b: dict[str, Any]) -> Backend:
+    return Backend(b["name"], b.get("description", ""), b["attach"], b["origin"], b.get("path"))
+
+
+def parse_topology(t: dict[str, Any]) -> Topology:
+    link = t["link"]
+    addrs = t["addresses"]
+    return Topology(
+        name=t["name"], description=t.get("description", ""),
+        kinds={r: tuple(t[r]) for r in ROLES}, mix=t["mix"], default=dict(t["default"]),
+        namespaces=t["namespaces"],
+        link=None if link is None else Link(link["kind"], link.get("engine_if"),
+                                             link.get("sut_if")),
+        addresses=None if addrs is None else Addresses(int(addrs["prefix_len"]),
+                                                       addrs["engine"], addrs["sut"],
+                                                       addrs.get("spare")),
+        settings={r: tuple(t["settings"][r]) for r in ROLES})
+
+
+def listing(binary: Path | None = None) -> dict[str, Any]:
+    """`tcplab list --json`, parsed; UsageError with the binary's message when it fails."""
+    binary = binary or tcplab_bin()
+    try:
+        done = subprocess.run([str(binary), "list", "--json"], capture_output=True, text=True,
+                              timeout=60)
+    except OSError as e:
+        raise UsageError(f"{binary} list --json: {e.strerror}") from None
+    if done.returncode != 0:
+        raise UsageError(f"tcplab list --json: {done.stderr.strip()}")
+    return json.loads(done.stdout)
+
+
+def backend_names(binary: Path | None = None) -> list[str]:
+    """The backends the binary lists, for a test module's parameters; none when the binary
+    cannot say (not built: those tests are then not collected with a backend)."""
+    try:
+        return [b["name"] for b in listing(binary)["backends"]]
+    except (UsageError, ValueError, KeyError):
+        return []

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from lib import harness
-from lib.proc import Completed, ProcessManager
-from lib.tcplab import EXIT_PASS, EXIT_USAGE, Server, Tcplab
+from tcplab import namespaces as netns
+from tcplab.binary import EXIT_PASS, EXIT_USAGE, Server, Tcplab
+from tcplab.proc import Completed, ProcessManager
 
 TIMEOUT_S = 8.0
 FIELDS = {"name", "description", "engine", "sut", "mix", "default", "namespaces", "link",
@@ -86,7 +86,7 @@ def rejected(done: Completed, procs: ProcessManager, *names: str) -> str:
 
 
 def namespaces() -> set[str]:
-    return harness.run_namespaces("tcplab-r") if shutil.which("ip") else set()
+    return netns.listed("tcplab-r") if shutil.which("ip") else set()
 
 
 # ---- the listing ----

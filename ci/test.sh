@@ -17,7 +17,7 @@ if [ ! -f "$asan/build.ninja" ]; then
     meson setup "$asan" "$root" -Db_sanitize=address,undefined -Db_lundef=false \
         -Dwerror=true -Dbuildtype=debug -Db_lto=false >/dev/null
 fi
-ninja -C "$asan" >/dev/null
+if ! out=$(ninja -C "$asan" 2>&1); then printf "%s\n" "$out" >&2; exit 1; fi
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C "$asan" --suite unit --print-errorlogs -q
 

@@ -215,7 +215,7 @@ static void scan_dir(struct backend_list *bl, const char *dir)
 			snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 			r = load(path, &ops, err, sizeof(err));
 			if (r == 0 && strcmp(ops->name, name) != 0) {
-				snprintf(err, sizeof(err), "plug-in %s calls itself '%s', not '%s'",
+				snprintf(err, sizeof(err), "plug-in %.300s calls itself '%.64s', not '%.64s'",
 					 path, ops->name, name);
 				r = -EINVAL;
 			}

@@ -1,4 +1,4 @@
-"""test_hist.py - the latency histogram (harness/hist.c, through the hist_tool helper) against
+"""test_hist.py - the latency histogram (harness/engine/hist.c, through the hist_tool helper) against
 exact nearest-rank percentiles of known distributions.
 
 For each percentile p the exact value is the sample of rank ceil(p/100 * count) in exact

@@ -139,7 +139,7 @@ def test_corrupted_replies_fail_the_run(tcplab: Tcplab, result_schema: jsonschem
 # ---- the schema rejects what breaks it ----
 
 def _valid_result() -> dict[str, Any]:
-    """A minimal document in the shape harness/result.c writes."""
+    """A minimal document in the shape harness/result/result.c writes."""
     lat = {"count": 2, "min": 10, "mean": 15.0, "p50": 10, "p90": 20, "p99": 20,
            "p99_9": 20, "p99_99": 20, "max": 20, "buckets": [[10, 1], [20, 1]]}
     return {

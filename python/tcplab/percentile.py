@@ -1,7 +1,7 @@
 """percentile.py - the reference for tcplab's latency percentiles, computed exactly (tests), and
 the nearest-rank percentile and median of a list (benchmarks).
 
-Definition (harness/hist.h): nearest rank, rank = ceil(p/100 * count) in exact arithmetic,
+Definition (harness/engine/hist.h): nearest rank, rank = ceil(p/100 * count) in exact arithmetic,
 clamped to [1, count]; the reported value is the highest value of the histogram bucket that
 holds the sample of that rank, clamped to [min, max]. Buckets: values below 2048 each have
 their own; every range [2^k, 2^(k+1)) above is split into 1024 equal buckets.

@@ -72,7 +72,7 @@ def _summarize(trace: list[dict[str, Any]] | None, limit: int = 4) -> str:
 
 
 def conformance_table(doc: dict[str, Any]) -> str:
-    """tcplab.conformance/1 (harness/conform.py): one row per case and backend."""
+    """tcplab.conformance/1 (python/tcplab/conform.py): one row per case and backend."""
     rows = ["<table id=conformance><tr><th>case</th><th>backend</th><th>Linux</th>"
             "<th>stack</th><th>verdict</th><th>why</th></tr>"]
     for case in doc.get("cases", []):

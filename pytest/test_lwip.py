@@ -184,8 +184,9 @@ def test_unknown_stack_option_is_one_line_exit_2(lwip_ok: None, procs: ProcessMa
     run = start_run(procs, tcplab_bin, "echo_rr", tmp_path, "--duration", "0.1",
                     "--stack-opt", "bogus=1")
     assert run.finish() == EXIT_USAGE
-    lines = [ln for ln in run.proc.stderr_text().splitlines() if ln.startswith("lwip:")]
-    assert lines and "bogus=1" in lines[0] and "topology" in lines[0], lines
+    lines = [ln for ln in run.proc.stderr_text().splitlines()
+             if ln.startswith("tcplab run: backend lwip:")]
+    assert lines and "bogus=1" in lines[0] and "port" in lines[0], lines
     assert leftovers(run.run_id) == []
 
 
@@ -306,7 +307,8 @@ def test_bad_netif_option_is_one_line_exit_2(lwip_ok: None, procs: ProcessManage
     run = start_run(procs, tcplab_bin, "echo_rr", tmp_path, "--duration", "0.1",
                     "--stack-opt", opt)
     assert run.finish() == EXIT_USAGE
-    lines = [ln for ln in run.proc.stderr_text().splitlines() if ln.startswith("lwip:")]
+    lines = [ln for ln in run.proc.stderr_text().splitlines()
+             if ln.startswith("tcplab run: backend lwip:")]
     assert len(lines) == 1 and f"stack option {needle}" in lines[0], lines
     assert leftovers(run.run_id) == []
 

@@ -141,9 +141,9 @@ def test_a_killed_runs_namespace_is_removed_by_the_next(tcplab_bin: Path,
 
 @pytest.mark.parametrize("flags,message", [
     (["--topology", "tap", "--backend", "kernel", "--sut-backend", "kernel"],
-     "--topology tap joins one tap backend and the kernel"),
+     "--topology tap joins one dpdk side and one sockets side"),
     (["--topology", "tap", "--backend", "lwip", "--peer", "127.0.0.1:1"],
-     "--topology tap joins one tap backend and the kernel"),
+     "--topology tap runs both sides here"),
     (["--sut-backend", "lwip"], "--sut-backend is for --topology tap"),
     (["--topology", "tap", "--sut-backend", "nosuch"], "unknown backend 'nosuch'"),
 ])

@@ -70,7 +70,7 @@ def test_bad_veth_combinations_exit_2(tcplab_bin: Path, tmp_path: Path, flags: l
 def test_lwip_refuses_veth_outside_a_run_namespace(tcplab_bin: Path) -> None:
     """Taking a kernel interface is only done inside a namespace the run made."""
     done = subprocess.run([str(tcplab_bin), "serve", "echo", "--backend", "lwip",
-                           "--stack-opt", "topology=veth"], capture_output=True, text=True,
+                           "--topology", "veth"], capture_output=True, text=True,
                           timeout=60, input="")
     assert done.returncode == 2
     assert "refusing to take a kernel interface outside a namespace the run created" \

@@ -439,7 +439,7 @@ static int start_sut(struct run *x)
 		.cpu = x->o.sut_cpu, .ready_timeout_ms = READY_TIMEOUT_MS,
 		.netns = x->ns.sut_ns_path[0] ? x->ns.sut_ns_path : NULL,
 	};
-	char err[256];
+	char err[1024];
 	int r;
 
 	x->cfg.addrlen = sizeof(x->cfg.addr);
@@ -499,24 +499,38 @@ static int start_joined(struct run *x)
 	return start_engine_stack(x);
 }
 
-/* A malformed --stack-opt is the user's to fix, not a reason to fall back: checked first. */
-static int check_default_stack(struct run *x)
+/* Each side's settings as its stack would take them, before anything starts (one line). */
+static int check_side(struct run *x, enum hx_side side)
 {
 	struct run_opts *o = &x->o;
+	const char *backend = side == HX_SIDE_SUT ? o->sut_backend : o->backend;
+	struct tl_stack_params p = { .run_id = x->run_id, .cpu = -1,
+		.role = side == HX_SIDE_SUT ? TL_ROLE_SERVER : TL_ROLE_CLIENT };
 	struct hx_side_opts so;
-	struct tl_stack_params p = { .role = TL_ROLE_SERVER, .run_id = x->run_id };
-	char err[512];
+	char err[1024];
 
-	hx_side_opts_build(&so, o->topo, HX_SIDE_SUT, o->kind[HX_SIDE_SUT], o->opts, o->n_opts);
+	hx_side_opts_build(&so, o->topo, side, o->kind[side], o->opts, o->n_opts);
 	p.opts = so.opts;
 	p.n_opts = so.n;
-	if (tl_stack_check(o->backend, &p, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tcplab run: backend %s: %s\n", o->backend, err);
+	if (tl_stack_check(backend, &p, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tcplab run: backend %s: %s\n", backend, err);
 		return -1;
 	}
-	fprintf(stderr, "tcplab run: backend %s, topology %s (the default: the stack under "
-		"test; --backend %s for the Linux baseline)\n", o->backend, o->topo->name,
-		hx_cli_default_backend(TL_ATTACH_SOCKETS));
+	return 0;
+}
+
+/* A malformed --stack-opt is the user's to fix, not a reason to fall back: checked first. */
+static int check_sides(struct run *x)
+{
+	struct run_opts *o = &x->o;
+
+	if ((o->peer == NULL && check_side(x, HX_SIDE_SUT) < 0) ||
+	    check_side(x, HX_SIDE_ENGINE) < 0)
+		return -1;
+	if (o->auto_backend)
+		fprintf(stderr, "tcplab run: backend %s, topology %s (the default: the stack "
+			"under test; --backend %s for the Linux baseline)\n", o->backend,
+			o->topo->name, hx_cli_default_backend(TL_ATTACH_SOCKETS));
 	return 0;
 }
 
@@ -527,7 +541,7 @@ static int start_sides(struct run *x)
 	struct run_opts *o = &x->o;
 	const char *failed = o->backend;
 
-	if (o->auto_backend && check_default_stack(x) < 0)
+	if (check_sides(x) < 0)
 		return -1;
 	if (start_joined(x) == 0)
 		return 0;
@@ -545,6 +559,14 @@ static int start_sides(struct run *x)
 	return start_joined(x);
 }
 
+/* The name a backend calls itself (a path given to --backend is not one). */
+static const char *backend_name(const char *backend)
+{
+	const struct tl_ops *ops = tl_backend_find(backend);
+
+	return ops != NULL ? ops->name : backend;
+}
+
 static void fill_result(struct run *x, time_t started)
 {
 	struct hx_result *r = &x->r;
@@ -552,8 +574,8 @@ static void fill_result(struct run *x, time_t started)
 
 	r->sc = &x->sc;
 	r->m = &x->m;
-	r->backend = x->o.backend;
-	r->sut_backend = x->o.sut_backend;
+	r->backend = x->st->ops->name;	/* a plug-in given by path is recorded by name */
+	r->sut_backend = backend_name(x->o.sut_backend);
 	r->topology = x->o.peer != NULL ? "peer" : x->o.topo->name;
 	r->stack_version = x->st->ops->version(x->st);
 	n = x->st->ops->counters(x->st, x->counters, MAX_COUNTERS);
@@ -574,7 +596,7 @@ static int drive(struct run *x)
 	x->cfg.sc = &x->sc;
 	x->cfg.st = x->st;
 	x->cfg.progress = !x->o.quiet;
-	snprintf(x->label, sizeof(x->label), "%s %s", x->sc.name, x->o.backend);
+	snprintf(x->label, sizeof(x->label), "%s %s", x->sc.name, x->st->ops->name);
 	x->cfg.label = x->label;
 	x->m.latency = hist_create();
 	if (x->m.latency == NULL)

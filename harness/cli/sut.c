@@ -43,6 +43,7 @@ static void exec_child(const struct hx_sut_params *p, int in, int out, pid_t par
 	argv[n++] = (char *)p->run_id;
 	argv[n++] = "--topology";
 	argv[n++] = (char *)p->topology;
+	argv[n++] = "--errors-json";
 	for (i = 0; i < p->n_opts; i++) {
 		argv[n++] = "--stack-opt";
 		argv[n++] = (char *)p->opts[i];
@@ -112,6 +113,7 @@ int hx_sut_start(struct hx_sut *s, const struct hx_sut_params *p, struct sockadd
 {
 	int in[2], out[2], r;
 	pid_t parent = getpid();
+	char msg[768];
 
 	memset(s, 0, sizeof(*s));
 	s->pid = -1;
@@ -137,6 +139,12 @@ int hx_sut_start(struct hx_sut *s, const struct hx_sut_params *p, struct sockadd
 	 * before its logging is set up) is passed on to stderr */
 	while ((r = read_line(s, NULL, s->ready, p->ready_timeout_ms)) == 0 && s->ready[0] != '{')
 		fprintf(stderr, "%s\n", s->ready);
+	if (r == 0 && hx_json_find_str(s->ready, "message", msg, sizeof(msg)) == 0) {
+		/* the SUT's stack did not start: its reason is the run's one line */
+		snprintf(err, errlen, "the SUT's %s", msg);
+		hx_sut_stop(s);
+		return -EIO;
+	}
 	if (r == 0)
 		r = parse_ready(s, addr, addrlen);
 	if (r < 0) {

@@ -42,6 +42,7 @@ struct serve_opts {
 	unsigned int n_opts;
 	int cpu;
 	int forever;
+	int errors_json;	/* --errors-json: a start failure is a JSON line on stdout */
 	const struct hx_topology *topo;
 	enum tl_attach kind;
 	char listen_buf[64];
@@ -322,6 +323,29 @@ static int open_listener(struct hx_serve *sv, const char *listen, struct sockadd
 	return s;
 }
 
+/*
+ * A stack that cannot start: one line on stderr, or, for a run that started this SUT
+ * (--errors-json), one JSON line on stdout that the run turns into its own one line.
+ */
+static void start_failed(const struct serve_opts *o, const char *why)
+{
+	char msg[768];
+	struct hx_json j;
+
+	snprintf(msg, sizeof(msg), "backend %s: %s", o->backend, why);
+	if (!o->errors_json) {
+		fprintf(stderr, "tcplab serve: %s\n", msg);
+		return;
+	}
+	hx_json_init(&j, stdout, false);
+	hx_json_obj_begin(&j, NULL);
+	hx_json_str(&j, "event", "error");
+	hx_json_str(&j, "message", msg);
+	hx_json_obj_end(&j);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
 /* The SUT side's settings of the topology first, then the user's (which win). */
 static int serve(const struct serve_opts *o, const struct hx_program *prog)
 {
@@ -344,7 +368,7 @@ static int serve(const struct serve_opts *o, const struct hx_program *prog)
 	hx_pattern_init(&sv->pattern);
 	sv->st = tl_stack_create(o->backend, &p, err, sizeof(err));
 	if (sv->st == NULL) {
-		fprintf(stderr, "tcplab serve: backend %s: %s\n", o->backend, err);
+		start_failed(o, err);
 		goto err_free_sv;
 	}
 	listener = open_listener(sv, o->listen, &ss);
@@ -374,6 +398,7 @@ static const struct option long_opts[] = {
 	{ "stack-opt", required_argument, NULL, 'o' },
 	{ "cpu", required_argument, NULL, 'c' },
 	{ "forever", no_argument, NULL, 'f' },
+	{ "errors-json", no_argument, NULL, 'J' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -450,6 +475,7 @@ int hx_cmd_serve(int argc, char **argv)
 				return HX_EXIT_USAGE;
 			break;
 		case 'f': o.forever = 1; break;
+		case 'J': o.errors_json = 1; break;
 		case 'h': serve_usage(stdout); return HX_EXIT_PASS;
 		default: return HX_EXIT_USAGE;
 		}

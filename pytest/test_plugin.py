@@ -149,8 +149,6 @@ def test_example_runs_echo_rr_by_path(binary: Path, example: Path, tmp_path: Pat
     assert result["sut"]["stack"]["sockets_opened"] == 2, result["sut"]
 
 
-@needs_harness("a run given a plug-in's path records the path as `backend` (run.c: "
-               "x->o.backend); it should record the plug-in's name, ops->name")
 def test_example_by_path_records_its_name(binary: Path, example: Path, tmp_path: Path) -> None:
     result = run_result(binary, str(example), tmp_path)
     assert result["backend"] == "example"
@@ -184,13 +182,8 @@ def test_list_without_stack_path_has_no_example(binary: Path) -> None:
     assert "example" not in [b["name"] for b in json.loads(done.stdout)["backends"]]
 
 
-# The conformance tool is being rewritten on another branch (topology by attach kind: a
-# sockets plug-in goes behind veth as the kernel does). Today it runs every backend but the
-# kernel with topology=tap, and each case of a sockets plug-in times out after 20 s (about
-# 15 min in all), so this test is not run until that rewrite is merged: remove the mark then.
-@pytest.mark.xfail(run=False, strict=True,
-                   reason="pending the conformance rewrite: `tcplab conform --backend PATH` "
-                          "must run a sockets plug-in behind veth, as the kernel")
+# A sockets plug-in takes the kernel's place in the conformance topology (veth: the rule of
+# python/tcplab/topology.py), so every case must match the kernel oracle through it.
 def test_example_matches_the_kernel_in_every_conformance_case(example: Path,
                                                               tmp_path: Path) -> None:
     if os.geteuid() != 0:
@@ -281,9 +274,6 @@ def test_a_failing_create_passes_its_reason_on(binary: Path, tmp_path: Path) -> 
     assert CREATE_REASON in stderr, stderr
 
 
-@needs_harness("a create that fails in the SUT gives two lines: `tcplab serve: backend P: "
-               "REASON` from the child, then `tcplab run: the SUT (...) exited before it was "
-               "ready (see its message above)`")
 def test_a_failing_create_is_one_line(binary: Path, tmp_path: Path) -> None:
     so = build_fixture(tmp_path, "example-fail", "create_fails.c")
     line = one_line(refused(binary, str(so), str(tmp_path), tmp_path))

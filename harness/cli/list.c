@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "harness.h"
 #include "json.h"
+#include "lang.h"
 #include "programs.h"
 #include "scenario.h"
 #include "scenario_dir.h"
@@ -23,6 +24,7 @@
 
 static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, 'j' },
+	{ "backend", required_argument, NULL, 'b' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -109,6 +111,7 @@ static void list_json(const struct hx_scenario *sc, unsigned int n)
 		hx_json_obj_end(&j);
 	}
 	hx_json_arr_end(&j);
+	hx_lang_list_json(&j);	/* "steps" and "metrics", from the language's tables */
 	hx_json_obj_end(&j);
 }
 
@@ -123,8 +126,13 @@ int hx_cmd_list(int argc, char **argv)
 	while ((c = hx_cli_getopt(argc, argv, long_opts, "list")) != -1) {
 		if (c == 'j')
 			json = true;
-		else if (c == 'h') {
-			printf("usage: tcplab list [--json]\n");
+		else if (c == 'b') {
+			/* a plug-in by path joins the list, as a run would load it */
+			if (hx_cli_check_backend(optarg, "tcplab list") < 0)
+				return HX_EXIT_USAGE;
+		} else if (c == 'h') {
+			printf("usage: tcplab list [--json] [--backend PATH]...\n"
+			       "  --backend PATH  list a plug-in that is not on the search path too\n");
 			return HX_EXIT_PASS;
 		} else
 			return HX_EXIT_USAGE;

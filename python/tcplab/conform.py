@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[str]]:
     cases = pick_cases(case_names) if case_names or not args.cases else []
     check_syntax(cases)
     load_divergences()
-    table = Table.load()
+    table = Table.load(backends=args.backend)
     if not args.backend:
         args.backend = [b.name for b in table.backends if b.name != ORACLE]
     for b in args.backend:

@@ -39,7 +39,7 @@ class PacketLab:
     def __init__(self, backend: str, binary: str | None = None, log_dir: Path | None = None,
                  seed: int = 1, tag: str | None = None, table: Table | None = None) -> None:
         self.binary = binary or str(tcplab_bin())
-        self.table = table or Table.load(Path(self.binary))
+        self.table = table or Table.load(Path(self.binary), [backend])
         self.attach = self.table.backend(backend).attach
         self.topo = self.table.peer_topology(self.attach)
         if self.topo.addresses is None or self.topo.addresses.spare is None:

@@ -111,7 +111,7 @@ def main(argv: list[str]) -> int:
                 print(f"{c.name}\t{c.description}")
             return 0
         names = pick_checks(args.checks)
-        table = Table.load()
+        table = Table.load(backends=args.backend)
         check_backends(args.backend, table)
         if os.geteuid() != 0:
             raise UsageError("needs root (it creates network namespaces)")

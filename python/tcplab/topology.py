@@ -10,7 +10,9 @@ a Linux peer on the engine side, the backend under test on the SUT side, in name
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,12 +98,16 @@ class Table:
             raise UsageError(f"tcplab list --json: unexpected topology table ({e!r})") from None
 
     @classmethod
-    def load(cls, binary: Path | None = None) -> "Table":
-        return cls.parse(listing(binary))
+    def load(cls, binary: Path | None = None, backends: Sequence[str] = ()) -> "Table":
+        """The binary's table; @backends given by path (plug-ins off the search path) are
+        loaded by the binary and listed too."""
+        return cls.parse(listing(binary, [b for b in backends if "/" in b]))
 
     def backend(self, name: str) -> Backend:
+        """A backend by name, or a plug-in by the path it was loaded from."""
+        path = os.path.realpath(name) if "/" in name else None
         for b in self.backends:
-            if b.name == name:
+            if b.name == name or (path is not None and b.path == path):
                 return b
         raise UsageError(f"unknown backend '{name}' (valid: "
                          f"{', '.join(b.name for b in self.backends)})")
@@ -135,12 +141,14 @@ def parse_topology(t: dict[str, Any]) -> Topology:
         settings={r: tuple(t["settings"][r]) for r in ROLES})
 
 
-def listing(binary: Path | None = None) -> dict[str, Any]:
-    """`tcplab list --json`, parsed; UsageError with the binary's message when it fails."""
+def listing(binary: Path | None = None, paths: Sequence[str] = ()) -> dict[str, Any]:
+    """`tcplab list --json` (with the plug-ins at @paths loaded), parsed; UsageError with the
+    binary's message when it fails."""
     binary = binary or tcplab_bin()
+    extra = [arg for p in paths for arg in ("--backend", p)]
     try:
-        done = subprocess.run([str(binary), "list", "--json"], capture_output=True, text=True,
-                              timeout=60)
+        done = subprocess.run([str(binary), "list", "--json", *extra], capture_output=True,
+                              text=True, timeout=60)
     except OSError as e:
         raise UsageError(f"{binary} list --json: {e.strerror}") from None
     if done.returncode != 0:

@@ -120,12 +120,15 @@ struct dpk_port {
 /**
  * Read the settings in @p p into @p cfg, checking every key against the layer's and the
  * stack's own (@p own, @p n_own): -EINVAL with the key and what was expected in @p err for
- * an unknown key, a malformed value or a port without what it needs (tap: ip= and
- * tap_addr=; af_packet: ip= and iface=; pci: ip= and pci=); -EPERM for tap and af_packet
- * outside a network namespace the run made. Starts nothing.
+ * an unknown key, a malformed value or a port without what it needs (tap: tap_addr=;
+ * af_packet: iface=; pci: pci=); -EPERM for tap and af_packet outside a network namespace
+ * the run made. Starts nothing. ip= is optional here: a port needs no address.
  */
 int dpk_cfg_parse(struct dpk_cfg *cfg, const struct tl_stack_params *p,
 		  const struct dpk_opt *own, unsigned int n_own, char *err, size_t len);
+
+/** 0 when @p cfg has this side's address (ip=); else -EINVAL and why, for a stack with IP. */
+int dpk_cfg_need_ip(const struct dpk_cfg *cfg, char *err, size_t len);
 /** Setting @p key as an integer in [lo, hi], @p dflt when absent; -EINVAL and why. */
 int dpk_opt_uint(unsigned int *dst, const struct tl_stack_params *p, const char *key,
 		 unsigned int dflt, unsigned int lo, unsigned int hi, char *err, size_t len);

@@ -20,13 +20,10 @@
 
 #define MEMIF_MTU 9000
 #define MTU_MAX 9000	/* a frame must fit one mbuf: dpk_port_open sizes them by the MTU */
-/* memif's two ends when ip= is not given: the server (the SUT) .2, the client .1 */
-#define MEMIF_SERVER_IP "10.77.0.2"
-#define MEMIF_CLIENT_IP "10.77.0.1"
 
 static const struct dpk_opt layer_opts[] = {
 	{ "port", "memif | tap | af_packet | pci: the DPDK port (default memif)" },
-	{ "ip", "this side's IPv4 address (memif: 10.77.0.2 server, 10.77.0.1 client)" },
+	{ "ip", "this side's IPv4 address (the topology's; a stack with IP needs it)" },
 	{ "netmask", "IPv4 netmask (default 255.255.255.0)" },
 	{ "gw", "IPv4 gateway (default 0.0.0.0)" },
 	{ "iface", "port=af_packet: the kernel interface to take" },
@@ -221,19 +218,17 @@ static int addr_opt(char *dst, size_t dlen, const struct tl_stack_params *p, con
 	return r;
 }
 
-/* ip= is required on every port but memif, whose two ends have defaults. */
+/*
+ * The addresses are the topology's (the harness's table), never a default of ours: a port
+ * moves frames and needs none (memif_pingpong); a stack with IP asks for ip= itself
+ * (dpk_cfg_need_ip). cfg->ip stays "" when it is not given.
+ */
 static int addrs(struct dpk_cfg *cfg, const struct tl_stack_params *p, char *err, size_t len)
 {
-	const char *ip = cfg->port != DPK_PORT_MEMIF ? NULL :
-			 cfg->role == TL_ROLE_SERVER ? MEMIF_SERVER_IP : MEMIF_CLIENT_IP;
-	int r;
+	int r = 0;
 
-	if (tl_params_get(p, "ip", ip) == NULL) {
-		snprintf(err, len, "port=%s needs ip=A.B.C.D (this side's address; the harness's "
-			 "--topology sets it)", dpk_port_kind_name(cfg->port));
-		return -EINVAL;
-	}
-	r = addr_opt(cfg->ip, sizeof(cfg->ip), p, "ip", ip, err, len);
+	if (tl_params_get(p, "ip", NULL) != NULL)
+		r = addr_opt(cfg->ip, sizeof(cfg->ip), p, "ip", NULL, err, len);
 	if (r == 0)
 		r = addr_opt(cfg->netmask, sizeof(cfg->netmask), p, "netmask", "255.255.255.0",
 			     err, len);
@@ -378,4 +373,13 @@ int dpk_cfg_parse(struct dpk_cfg *cfg, const struct tl_stack_params *p,
 	if (r == 0)
 		r = port_vdev(cfg, err, len);
 	return r;
+}
+
+int dpk_cfg_need_ip(const struct dpk_cfg *cfg, char *err, size_t len)
+{
+	if (cfg->ip[0] != '\0')
+		return 0;
+	snprintf(err, len, "port=%s needs ip=A.B.C.D, this side's address (the harness's "
+		 "--topology gives it; by hand: --stack-opt ip=...)", dpk_port_kind_name(cfg->port));
+	return -EINVAL;
 }

@@ -93,6 +93,8 @@ int stk_cfg_parse(struct stk_cfg *cfg, const struct tl_stack_params *p, char *er
 			      err, len);
 
 	if (r == 0)
+		r = dpk_cfg_need_ip(&cfg->dpdk, err, len);
+	if (r == 0)
 		r = dpk_opt_uint(&cfg->tw_max, p, "tw_max", 256, 0, 1u << 20, err, len);
 	if (r == 0)
 		r = dpk_opt_uint(&cfg->idle_yield_us, p, "idle_yield_us", 0, 0, 1000000, err, len);

@@ -94,7 +94,8 @@ static const char *missing_op(const struct tl_ops *o)
 		{ "getsockopt", (const void *)o->getsockopt },
 		{ "getsockname", (const void *)o->getsockname },
 		{ "getpeername", (const void *)o->getpeername },
-		{ "set_nonblock", (const void *)o->set_nonblock }, { "poll", (const void *)o->poll },
+		{ "set_nonblock", (const void *)o->set_nonblock },
+		{ "poll", (const void *)o->poll },
 		{ "bytes_available", (const void *)o->bytes_available },
 		{ "default_addr", (const void *)o->default_addr },
 		{ "counters", (const void *)o->counters }, { "version", (const void *)o->version },
@@ -215,7 +216,8 @@ static void scan_dir(struct backend_list *bl, const char *dir)
 			snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 			r = load(path, &ops, err, sizeof(err));
 			if (r == 0 && strcmp(ops->name, name) != 0) {
-				snprintf(err, sizeof(err), "plug-in %.300s calls itself '%.64s', not '%.64s'",
+				snprintf(err, sizeof(err),
+					 "plug-in %.300s calls itself '%.64s', not '%.64s'",
 					 path, ops->name, name);
 				r = -EINVAL;
 			}

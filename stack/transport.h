@@ -20,7 +20,7 @@
 struct tl_backend {
 	const struct tl_ops *ops;
 	const char *origin;	/**< "built-in" or "plug-in" */
-	const char *path;	/**< the shared object a plug-in was loaded from; NULL if built in */
+	const char *path;	/**< the plug-in's shared object; NULL if built in */
 };
 
 /**

@@ -132,7 +132,7 @@ int hx_cmd_list(int argc, char **argv)
 				return HX_EXIT_USAGE;
 		} else if (c == 'h') {
 			printf("usage: tcplab list [--json] [--backend PATH]...\n"
-			       "  --backend PATH  list a plug-in that is not on the search path too\n");
+			       "  --backend PATH  also list a plug-in off the search path\n");
 			return HX_EXIT_PASS;
 		} else
 			return HX_EXIT_USAGE;

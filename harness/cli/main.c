@@ -48,7 +48,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < N_COMMANDS; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "tcplab: unknown command '%s' (valid: run, serve, list, case, test, bench, conform, compare, report, baseline)\n",
+	fprintf(stderr, "tcplab: unknown command '%s' (valid: run, serve, list, case, test, "
+		"bench, conform, packets, compare, report, baseline)\n",
 		argv[1]);
 	return HX_EXIT_USAGE;
 }

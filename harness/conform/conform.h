@@ -3,8 +3,8 @@
  * conform.h - conformance cases (scenarios/conformance/NAME.case): one side's script of
  * socket calls, parsed and run one call at a time, each call's outcome written as one JSON
  * trace line. `tcplab case FILE --side sut|peer` runs a side; the orchestrator
- * (harness/conform.py, `tcplab conform`) runs the peer on Linux and the sut on each backend,
- * relays signals between them and compares the kernel trace with the stack's.
+ * (python/tcplab/conform.py, `tcplab conform`) runs the peer on Linux and the sut on each
+ * backend, relays signals between them and compares the kernel trace with the stack's.
  *
  * A side's script, one call per line (see scenarios/conformance/README.md):
  *     [VAR =] OP ARGS...

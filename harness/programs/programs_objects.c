@@ -4,7 +4,7 @@
  * transport API, non-blocking like the other programs (serve.c polls, calls ready()).
  *
  *   GET|HEAD /obj/<bytes>   an object of that many bytes holding the tcplab pattern (byte at
- *                           offset o is o mod 251, harness/pattern.h), so a reader verifies
+ *                           offset o is o mod 251, engine/pattern.h), so a reader verifies
  *                           every byte without either side storing it. Range: bytes=a-b,
  *                           a- and -n (one range, RFC 9110 14.1.2) answer 206 with
  *                           Content-Range; a first byte past the end answers 416.

@@ -476,29 +476,6 @@ static int start_engine_stack(struct run *x)
 	return 0;
 }
 
-/*
- * The namespaces and link first, then both sides: the SUT, then the engine; but where a DPDK
- * engine's port makes the link (a tap), the engine first, so that the link and the address
- * the SUT listens on exist.
- */
-static int start_joined(struct run *x)
-{
-	char err[256];
-
-	if (hx_topo_make(&x->ns, x->o.topo, x->o.kind, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tcplab run: --topology %s: %s\n", x->o.topo->name, err);
-		return -1;
-	}
-	if (x->o.topo->stack_makes_link && x->o.kind[HX_SIDE_ENGINE] == TL_ATTACH_DPDK) {
-		if (start_engine_stack(x) < 0)
-			return -1;
-		return start_sut(x);
-	}
-	if (start_sut(x) < 0)
-		return -1;
-	return start_engine_stack(x);
-}
-
 /* Each side's settings as its stack would take them, before anything starts (one line). */
 static int check_side(struct run *x, enum hx_side side)
 {
@@ -534,18 +511,43 @@ static int check_sides(struct run *x)
 	return 0;
 }
 
+/*
+ * The namespaces and link first (a tap or af_packet port is only taken inside them, so the
+ * sides are checked there), then both sides: the SUT, then the engine; but where a DPDK
+ * engine's port makes the link (a tap), the engine first, so that the link and the address
+ * the SUT listens on exist. -EINVAL: a side's settings were refused (no fallback for that).
+ */
+static int start_joined(struct run *x)
+{
+	char err[256];
+
+	if (hx_topo_make(&x->ns, x->o.topo, x->o.kind, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tcplab run: --topology %s: %s\n", x->o.topo->name, err);
+		return -1;
+	}
+	if (check_sides(x) < 0)
+		return -EINVAL;
+	if (x->o.topo->stack_makes_link && x->o.kind[HX_SIDE_ENGINE] == TL_ATTACH_DPDK) {
+		if (start_engine_stack(x) < 0)
+			return -1;
+		return start_sut(x);
+	}
+	if (start_sut(x) < 0)
+		return -1;
+	return start_engine_stack(x);
+}
+
 /* Start the SUT and the engine's stack; the default stack that cannot start falls back to
  * the default sockets backend on its own topology. */
 static int start_sides(struct run *x)
 {
 	struct run_opts *o = &x->o;
 	const char *failed = o->backend;
+	int r = start_joined(x);
 
-	if (check_sides(x) < 0)
-		return -1;
-	if (start_joined(x) == 0)
+	if (r == 0)
 		return 0;
-	if (!o->auto_backend || hx_stop)
+	if (!o->auto_backend || hx_stop || r == -EINVAL)
 		return -1;
 	hx_sut_stop(&x->sut);
 	tl_stack_free(x->st);

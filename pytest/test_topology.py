@@ -280,3 +280,30 @@ def test_a_dpdk_sut_takes_the_tables_settings_then_the_users(tcplab_bin: Path,
                 t["name"], "--run-id", f"topo{len(extra)}", *extra]
         with Server(procs.start(argv), 30.0) as sv:
             assert sv.address[0] == want, sv.ready
+
+
+@pytest.mark.root
+@pytest.mark.netns
+def test_conformance_builds_the_tables_namespaces(tcplab_bin: Path, procs: ProcessManager) -> None:
+    """The conformance tool's places (python/tcplab/conform.py) come from `list --json`: for
+    each backend the topology the rule picks, a Linux peer on the engine side holding the
+    table's engine address in its namespace and a sockets SUT the SUT address in its own;
+    a DPDK SUT given the table's settings for the SUT side. No second plan."""
+    from tcplab.conform import Places
+    from tcplab.topology import Table
+
+    doc = json.loads(procs.run([str(tcplab_bin), "list", "--json"], TIMEOUT_S).stdout)
+    table = Table.parse(doc)
+    backends = [b["name"] for b in doc["backends"] if b["name"] != "kernel"]
+    with Places(table, backends, "t") as places:
+        for name, place in places.by_backend.items():
+            attach = next(b["attach"] for b in doc["backends"] if b["name"] == name)
+            t = next(t for t in doc["topologies"] if t["namespaces"] != "none"
+                     and "sockets" in t["engine"] and attach in t["sut"]
+                     and (t["mix"] != "one-dpdk" or attach == "dpdk"))
+            plan = t["addresses"]
+            if attach == "sockets":
+                assert netns.iface_with(place.peer_ns, plan["engine"]), (name, t["name"])
+                assert netns.iface_with(place.sut_ns, plan["sut"]), (name, t["name"])
+            else:	# the SUT's port makes the link and addresses the peer's end
+                assert list(place.sut_opts) == t["settings"]["sut"], (name, place)

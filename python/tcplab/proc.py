@@ -64,6 +64,16 @@ def module_argv(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", f"tcplab.{module}", *args]
 
 
+
+def terminate(popen: subprocess.Popen) -> None:
+    """End a process we started, by PID: TERM, then KILL if it outlives STOP_WAIT_S; reaped."""
+    popen.send_signal(signal.SIGTERM)
+    try:
+        popen.wait(STOP_WAIT_S)
+    except subprocess.TimeoutExpired:
+        popen.kill()
+        popen.wait()
+
 class ManagedProcess:
     """One started process: stdin and stdout pipes, stderr to a log file."""
 
@@ -156,12 +166,7 @@ class ManagedProcess:
     def stop(self) -> None:
         """End it by PID if it still runs (TERM, then KILL), reap it, close its pipes."""
         if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
+            terminate(self.popen)
         self._drain_stdout()
         for f in (self.popen.stdin, self.popen.stdout):
             if f is not None and not f.closed:
@@ -219,12 +224,7 @@ class LineProc(ManagedProcess):
         try:
             self.popen.wait(STOP_WAIT_S)
         except subprocess.TimeoutExpired:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
+            terminate(self.popen)
         if self.popen.stdout is not None:
             self.popen.stdout.close()
 

@@ -109,6 +109,12 @@ struct dpk_port {
 	bool link_was_up;
 	bool link_lost;			/* down after having been up: the peer is gone */
 	struct rte_mempool *pool;
+	/*
+	 * The pool's cache of the polling lcore, looked up once: DPDK finds it by rte_lcore_id(),
+	 * a thread-local of librte_eal that a plug-in (a dlopen'd object) reaches only through
+	 * __tls_get_addr, two calls a frame (dpk_port_tx_alloc, dpk_port_free).
+	 */
+	struct rte_mempool_cache *cache;
 	unsigned int mtu;		/* what a frame's payload may reach; mbufs hold a frame */
 	unsigned int n_tx;		/* see the threading rule: dpk_port_tx_pending */
 	struct rte_mbuf *tx[DPK_TX_BATCH];
@@ -157,6 +163,8 @@ void dpk_port_close(struct dpk_port *pt);
 unsigned int dpk_port_rx(struct dpk_port *pt, struct rte_mbuf **m, unsigned int max);
 /** An mbuf for a frame of @p len bytes (data_len set), or NULL: counted as a drop. */
 struct rte_mbuf *dpk_port_tx_alloc(struct dpk_port *pt, unsigned int len);
+/** Free a received (or unsent) frame of @p pt's pool: rte_pktmbuf_free by the port's cache. */
+void dpk_port_free(struct dpk_port *pt, struct rte_mbuf *m);
 /** Put @p m on the TX batch (flushing it when full); -ENOBUFS: dropped and counted. */
 int dpk_port_tx_queue(struct dpk_port *pt, struct rte_mbuf *m);
 void dpk_port_tx_flush(struct dpk_port *pt);

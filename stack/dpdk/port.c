@@ -171,6 +171,7 @@ int dpk_port_open(struct dpk_port *pt, const struct dpk_cfg *cfg, unsigned int p
 		goto err_free_pool;
 	}
 	pt->started = true;
+	pt->cache = rte_mempool_default_cache(pt->pool, rte_lcore_id());
 	pt->guarded = cfg->port == DPK_PORT_MEMIF && dpk_guard_install() == 0;
 	r = come_up(pt, cfg, err, len);
 	if (r < 0)
@@ -256,17 +257,32 @@ unsigned int dpk_port_rx(struct dpk_port *pt, struct rte_mbuf **m, unsigned int 
 	return n;
 }
 
+void dpk_port_free(struct dpk_port *pt, struct rte_mbuf *m)
+{
+	/* one segment of our own pool (what the port receives and sends) goes back through the
+	 * port's cache; anything else the way DPDK frees it */
+	if (m->nb_segs != 1 || m->pool != pt->pool || pt->cache == NULL) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	m = rte_pktmbuf_prefree_seg(m);
+	if (m != NULL)
+		rte_mempool_generic_put(pt->pool, (void **)&m, 1, pt->cache);
+}
+
 struct rte_mbuf *dpk_port_tx_alloc(struct dpk_port *pt, unsigned int len)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pt->pool);
+	struct rte_mbuf *m;
 
-	if (m == NULL) {
+	/* rte_pktmbuf_alloc, by the cache found at open (struct dpk_port) */
+	if (rte_mempool_generic_get(pt->pool, (void **)&m, 1, pt->cache) < 0) {
 		pt->c[DPK_C_DROP_TX_NO_MBUF]++;
 		return NULL;
 	}
+	rte_pktmbuf_reset(m);
 	if (len > rte_pktmbuf_tailroom(m)) {
 		pt->c[DPK_C_DROP_TX_TOO_BIG]++;
-		rte_pktmbuf_free(m);
+		dpk_port_free(pt, m);
 		return NULL;
 	}
 	m->data_len = (uint16_t)len;

@@ -59,17 +59,24 @@ struct stk_netif {
 	bool checksum;
 };
 
+/* What each mbuf's private area holds: the pbuf that wraps it, first, and its port. */
+struct rx_priv {
+	struct pbuf_custom pc;
+	struct dpk_port *pt;
+};
+
 unsigned int stk_netif_priv_size(void)
 {
-	return sizeof(struct pbuf_custom);
+	return sizeof(struct rx_priv);
 }
 
 /* ---- RX ---- */
 
 static void rx_pbuf_free(struct pbuf *p)
 {
-	/* the pbuf_custom sits at the start of its mbuf's private area */
-	rte_pktmbuf_free((struct rte_mbuf *)RTE_PTR_SUB(p, sizeof(struct rte_mbuf)));
+	struct rx_priv *rp = (struct rx_priv *)p;	/* pc is its first member */
+
+	dpk_port_free(rp->pt, (struct rte_mbuf *)RTE_PTR_SUB(rp, sizeof(struct rte_mbuf)));
 }
 
 /*
@@ -94,25 +101,27 @@ static bool ip_proto_unwanted(const struct rte_mbuf *m)
 
 static void rx_one(struct stk_netif *nf, struct rte_mbuf *m)
 {
-	struct pbuf_custom *pc = rte_mbuf_to_priv(m);
+	struct rx_priv *rp = rte_mbuf_to_priv(m);
+	struct pbuf_custom *pc = &rp->pc;
 	struct pbuf *p;
 
 	if (m->nb_segs != 1 || m->data_len < SIZEOF_ETH_HDR) {
 		nf->c[STK_C_DROP_RX_BAD_FRAME]++;
-		rte_pktmbuf_free(m);
+		dpk_port_free(nf->pt, m);
 		return;
 	}
 	if (ip_proto_unwanted(m)) {
 		nf->c[STK_C_DROP_RX_IP_PROTO]++;
-		rte_pktmbuf_free(m);
+		dpk_port_free(nf->pt, m);
 		return;
 	}
 	pc->custom_free_function = rx_pbuf_free;
+	rp->pt = nf->pt;
 	p = pbuf_alloced_custom(PBUF_RAW, m->data_len, PBUF_REF, pc,
 				rte_pktmbuf_mtod(m, void *), m->data_len);
 	if (p == NULL) {
 		nf->c[STK_C_DROP_RX_BAD_FRAME]++;
-		rte_pktmbuf_free(m);
+		dpk_port_free(nf->pt, m);
 		return;
 	}
 	if (nf->netif.input(p, &nf->netif) != ERR_OK) {

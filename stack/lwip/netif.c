@@ -4,12 +4,14 @@
  * poll loop. Last step of lwip_create (tcpip_init, netif_add); at run time stk_loop_once is
  * the body of every tl_poll iteration:
  *
- *   dpk_port_rx -> the tcpip mailbox (stk_sys_poll) -> [core lock] flush TX -> per
- *   frame: wrap the mbuf in a pbuf, ethernet_input -> every 100 us: sys_check_timeouts, and
- *   every 1 ms housekeeping (link state, TIME_WAIT cap) -> flush TX [unlock]
+ *   [core lock] flush what the application queued [unlock] -> dpk_port_rx -> the tcpip
+ *   mailbox (stk_sys_poll) -> [core lock] per frame: wrap the mbuf in a pbuf,
+ *   ethernet_input -> every 100 us: sys_check_timeouts, and every 1 ms housekeeping (link
+ *   state, TIME_WAIT cap) -> flush TX [unlock]
  *
  * RX is zero-copy: each mbuf's private area holds a struct pbuf_custom that points at the
- * frame; lwIP frees it with rx_pbuf_free, which returns the mbuf to the pool. TX copies the
+ * frame; lwIP frees it with rx_pbuf_free, which returns the mbuf to the pool (through the
+ * port's cache, dpk_port_free). TX copies the
  * frame lwIP built (one pbuf: LWIP_NETIF_TX_SINGLE_PBUF) into one mbuf and queues it on the
  * batch that the loop flushes. The threading rule is in stk.h.
  */

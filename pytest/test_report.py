@@ -3,8 +3,8 @@
 The report is built once per session from the recorded fixtures (results/fixtures/: base/
 overlaid with latency2x/) and a conformance document written here. Checks: the files exist,
 the PNGs are real non-blank images, the numbers behind each plot (plots.json, also embedded
-in the page) match the result files they came from (recomputed here with pytest/lib's
-percentile reference), and the page renders in headless Chromium with every plot decoded
+in the page) match the result files they came from (recomputed here with the tcplab
+package's percentile reference), and the page renders in headless Chromium with every plot decoded
 and no script error.
 """
 from __future__ import annotations

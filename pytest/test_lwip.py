@@ -321,18 +321,20 @@ def test_start_removes_runtime_dirs_of_dead_runs(lwip_ok: None, procs: ProcessMa
         Path(os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / "dpdk"
     gone = subprocess.Popen(["true"])
     gone.wait()
-    dead = base / f"tcplab{gone.pid}-c"
-    alive = base / f"tcplab{os.getpid()}-s"
+    dead = base / f"tcplab{gone.pid}-c-p{gone.pid}"
+    dead_case = base / f"conform1-0-s-p{gone.pid}"	# any run id: the pid is the process's
+    alive = base / f"tcplab{os.getpid()}-s-p{os.getpid()}"
     foreign = base / f"other{gone.pid}-c"
-    for d in (dead, alive, foreign):
+    for d in (dead, dead_case, alive, foreign):
         d.mkdir(parents=True, exist_ok=True)
     try:
         run = start_run(procs, tcplab_bin, "echo_rr", tmp_path, "--duration", "0.1",
                         "--warmup", "0")
         assert run.finish() == EXIT_PASS, run.proc.stderr_text()
         assert not dead.exists(), f"{dead}: a dead run's directory was left"
+        assert not dead_case.exists(), f"{dead_case}: a dead case side's directory was left"
         assert alive.is_dir() and foreign.is_dir(), "removed a directory that is not a dead run's"
     finally:
-        for d in (dead, alive, foreign):
+        for d in (dead, dead_case, alive, foreign):
             if d.is_dir():
                 d.rmdir()

@@ -137,8 +137,10 @@ static int build_args(const struct dpk_cfg *cfg, struct eal_args *a, bool huge)
 	r = lcores_arg(cfg, lcores, sizeof(lcores));
 	if (r < 0)
 		return r;
-	snprintf(prefix, sizeof(prefix), "%s-%s", cfg->run_id,
-		 cfg->role == TL_ROLE_SERVER ? "s" : "c");
+	/* the process's own pid last: a start can tell a dead process's directory whatever
+	 * the run id was (remove_dead_runtime_dirs) */
+	snprintf(prefix, sizeof(prefix), "%s-%s-p%ld", cfg->run_id,
+		 cfg->role == TL_ROLE_SERVER ? "s" : "c", (long)getpid());
 	r = add_arg(a, "%s", "tcplab");
 	r = r ? r : add_arg(a, "--file-prefix=%s", prefix);
 	/* --in-memory where there are hugepages (it unlinks them); --no-huge needs no files */
@@ -179,19 +181,18 @@ static void runtime_base(char *buf, size_t len)
 		snprintf(buf, len, "%s/dpdk", xdg != NULL ? xdg : "/tmp");
 }
 
-/* The PID in a prefix this layer makes: tcplab<pid>-s|c or tcplabpp<pid>-s|c; else 0. */
+/* The PID in a prefix this layer makes, RUNID-s-pPID or RUNID-c-pPID; else 0. */
 static long prefix_pid(const char *name)
 {
+	const char *tail = strrchr(name, '-');
 	char *end;
 	long pid;
 
-	if (strncmp(name, "tcplab", 6) != 0)
+	if (tail == NULL || tail - name < 2 || tail[1] != 'p' || !isdigit((unsigned char)tail[2]) ||
+	    (strncmp(tail - 2, "-s", 2) != 0 && strncmp(tail - 2, "-c", 2) != 0))
 		return 0;
-	name += strncmp(name + 6, "pp", 2) == 0 ? 8 : 6;
-	if (!isdigit((unsigned char)*name))
-		return 0;
-	pid = strtol(name, &end, 10);
-	return (strcmp(end, "-s") == 0 || strcmp(end, "-c") == 0) ? pid : 0;
+	pid = strtol(tail + 2, &end, 10);
+	return *end == '\0' ? pid : 0;
 }
 
 /*

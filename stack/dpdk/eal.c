@@ -6,7 +6,7 @@
  * Safety rules this file enforces (DESIGN.md, "Backends, plug-ins and topologies"):
  *  - --no-pci always, unless the settings name a device (pci=BDF): the machine's own NIC is
  *    never probed;
- *  - a --file-prefix per process (run_id plus role), and no shared config: --in-memory with
+ *  - a --file-prefix per process (run_id, role and pid), and no shared config: --in-memory with
  *    hugepages (their files are unlinked at once), --no-shconf with --no-huge; either way
  *    nothing in /dev/hugepages or /run/dpdk survives the process, however it ends, except
  *    the empty runtime directory of a process killed inside rte_eal_init, which the next

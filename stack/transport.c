@@ -4,9 +4,11 @@
  *
  * A backend is built in (the kernel: transport_pvt.h) or a plug-in: a shared object exporting
  * tcplab_stack_entry (<tcplab/stack.h>). A plug-in is named by path (anything with a '/') or
- * by name: tcplab-stack-NAME.so in the build's own plug-in folders (TCPLAB_PLUGIN_PATH, set
- * by meson), then in each folder of $TCPLAB_STACK_PATH; the first found wins. Loaded objects
- * stay loaded for the life of the process; the list is filled once, on first use.
+ * by name: tcplab-stack-NAME.so in the first folder of the search path that has one (the
+ * build's own plug-in folders, TCPLAB_PLUGIN_PATH set by meson, then each folder of
+ * $TCPLAB_STACK_PATH). A name loads that one object and no other; only the full list
+ * (tl_backends, for `tcplab list` and the valid names of an error) loads every plug-in on
+ * the path. Loaded objects stay loaded for the life of the process.
  */
 #include <dirent.h>
 #include <dlfcn.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "plugin_path.h"
 #include "transport.h"
@@ -30,23 +33,8 @@ struct backend_list {
 	const struct tl_backend *list[MAX_BACKENDS + 1];
 	char paths[MAX_BACKENDS][PATH_MAX];
 	unsigned int n;
-	bool scanned;
-	/* plug-ins on the search path that did not load: why, for `--backend NAME` */
-	struct {
-		char name[64];
-		int err;
-		char why[512];
-	} failed[MAX_BACKENDS];
-	unsigned int n_failed;
+	bool scanned;		/* every plug-in on the path was tried (tl_backends) */
 };
-
-/* The one list of the process: backends are process-wide, like the code they are. */
-static struct backend_list *backends(void)
-{
-	static struct backend_list bl;
-
-	return &bl;
-}
 
 static const struct tl_backend *add(struct backend_list *bl, const struct tl_ops *ops,
 				    const char *path)
@@ -65,6 +53,19 @@ static const struct tl_backend *add(struct backend_list *bl, const struct tl_ops
 	bl->list[bl->n++] = b;
 	bl->list[bl->n] = NULL;
 	return b;
+}
+
+/* The one list of the process: backends are process-wide, like the code they are. Starts
+ * with the built-in ones. */
+static struct backend_list *backends(void)
+{
+	static struct backend_list bl;
+	const struct tl_ops *const *b;
+
+	if (bl.n == 0)
+		for (b = tl_builtin_backends(); *b != NULL; b++)
+			add(&bl, *b, NULL);
+	return &bl;
 }
 
 static const struct tl_backend *find_loaded(const char *name, const char *path)
@@ -110,13 +111,18 @@ static const char *missing_op(const struct tl_ops *o)
 	return NULL;
 }
 
-/* dlopen @p path and take its ops table, checked; the handle stays open on success. */
-static int load(const char *path, const struct tl_ops **out, char *err, size_t len)
+/*
+ * dlopen @p path and take its ops table, checked (and called @p name, when given); the
+ * handle stays open on success only.
+ */
+static int load(const char *path, const char *name, const struct tl_ops **out, char *err,
+		size_t len)
 {
 	tl_stack_entry_fn *entry;
 	const struct tl_ops *ops;
 	const char *hole;
 	void *h;
+	int r;
 
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (h == NULL) {
@@ -127,6 +133,7 @@ static int load(const char *path, const struct tl_ops **out, char *err, size_t l
 	if (entry == NULL) {
 		snprintf(err, len, "plug-in %s has no entry symbol %s (see <tcplab/stack.h>)", path,
 			 TCPLAB_STACK_ENTRY);
+		r = -ENOSYS;
 		goto err_close;
 	}
 	ops = entry();
@@ -134,21 +141,37 @@ static int load(const char *path, const struct tl_ops **out, char *err, size_t l
 		snprintf(err, len, "plug-in %s was built for stack ABI version %u; this tcplab "
 			 "has version %u", path, ops != NULL ? ops->abi_version : 0,
 			 TCPLAB_STACK_ABI_VERSION);
-		dlclose(h);
-		return -EPROTO;
+		r = -EPROTO;
+		goto err_close;
 	}
 	hole = missing_op(ops);
 	if (hole != NULL) {
 		snprintf(err, len, "plug-in %s: its ops table has no %s", path, hole);
-		dlclose(h);
-		return -EINVAL;
+		r = -EINVAL;
+		goto err_close;
+	}
+	if (name != NULL && strcmp(ops->name, name) != 0) {
+		snprintf(err, len, "plug-in %.300s calls itself '%.64s', not '%.64s'", path,
+			 ops->name, name);
+		r = -EINVAL;
+		goto err_close;
 	}
 	*out = ops;
 	return 0;
 
 err_close:
 	dlclose(h);
-	return -ENOSYS;
+	return r;
+}
+
+static int add_loaded(const char *path, const struct tl_ops *ops, const struct tl_backend **out,
+		      char *err, size_t len)
+{
+	*out = add(backends(), ops, path);
+	if (*out != NULL)
+		return 0;
+	snprintf(err, len, "more than %d backends", MAX_BACKENDS);
+	return -ENOSPC;
 }
 
 /* The search path: the build's own plug-in folders, then $TCPLAB_STACK_PATH; ':' between. */
@@ -160,7 +183,25 @@ static void search_path(char *buf, size_t len)
 		 env != NULL ? env : "");
 }
 
-/* NAME of tcplab-stack-NAME.so, or NULL for a file of another name. */
+/* tcplab-stack-NAME.so of the first folder on the path that has one; -ENOENT if none. */
+static int open_name(const char *name, const struct tl_backend **out, char *err, size_t len)
+{
+	char sp[4096], path[PATH_MAX], *dir, *save = NULL;
+	const struct tl_ops *ops;
+	int r;
+
+	search_path(sp, sizeof(sp));
+	for (dir = strtok_r(sp, ":", &save); dir != NULL; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(path, sizeof(path), "%s/" PLUGIN_PREFIX "%s" PLUGIN_SUFFIX, dir, name);
+		if (access(path, F_OK) != 0)
+			continue;
+		r = load(path, name, &ops, err, len);
+		return r < 0 ? r : add_loaded(path, ops, out, err, len);
+	}
+	return -ENOENT;
+}
+
+/* NAME of tcplab-stack-NAME.so, or false for a file of another name. */
 static bool plugin_name(const char *file, char *name, size_t len)
 {
 	size_t n = strlen(file), pre = strlen(PLUGIN_PREFIX), suf = strlen(PLUGIN_SUFFIX);
@@ -177,79 +218,47 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The first failure of a name wins, as the first plug-in found of a name would have. */
-static void remember_failed(struct backend_list *bl, const char *name, int err, const char *why)
+/*
+ * The plug-ins of one folder, by name, each opened as `--backend NAME` would open it (so the
+ * first on the path wins); one that does not load is left out: naming it says why.
+ */
+static void scan_dir(const char *dir)
 {
-	unsigned int i;
-
-	for (i = 0; i < bl->n_failed; i++)
-		if (strcmp(bl->failed[i].name, name) == 0)
-			return;
-	if (bl->n_failed == MAX_BACKENDS)
-		return;
-	snprintf(bl->failed[i].name, sizeof(bl->failed[i].name), "%s", name);
-	snprintf(bl->failed[i].why, sizeof(bl->failed[i].why), "%s", why);
-	bl->failed[i].err = err;
-	bl->n_failed++;
-}
-
-/* Plug-ins of one folder, by name; those that do not load are left out of the list. */
-static void scan_dir(struct backend_list *bl, const char *dir)
-{
-	char name[64], path[PATH_MAX], err[512], *files[MAX_BACKENDS];
-	const struct tl_ops *ops;
+	char name[64], err[512], *files[MAX_BACKENDS];
+	const struct tl_backend *b;
 	unsigned int n = 0, i;
 	struct dirent *e;
 	DIR *d = opendir(dir);
-	int r;
 
 	if (d == NULL)
 		return;
 	while ((e = readdir(d)) != NULL && n < MAX_BACKENDS)
-		if (plugin_name(e->d_name, name, sizeof(name)))
-			files[n++] = strdup(e->d_name);
+		if (plugin_name(e->d_name, name, sizeof(name)) &&
+		    (files[n] = strdup(e->d_name)) != NULL)
+			n++;
 	closedir(d);
 	qsort(files, n, sizeof(files[0]), cmp_str);
 	for (i = 0; i < n; i++) {
-		if (files[i] != NULL && plugin_name(files[i], name, sizeof(name)) &&
-		    find_loaded(name, NULL) == NULL) {
-			snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-			r = load(path, &ops, err, sizeof(err));
-			if (r == 0 && strcmp(ops->name, name) != 0) {
-				snprintf(err, sizeof(err),
-					 "plug-in %.300s calls itself '%.64s', not '%.64s'",
-					 path, ops->name, name);
-				r = -EINVAL;
-			}
-			if (r == 0)
-				add(bl, ops, path);
-			else
-				remember_failed(bl, name, r, err);
-		}
+		plugin_name(files[i], name, sizeof(name));
+		if (find_loaded(name, NULL) == NULL)
+			open_name(name, &b, err, sizeof(err));
 		free(files[i]);
 	}
 }
 
-static struct backend_list *scanned(void)
+const struct tl_backend *const *tl_backends(void)
 {
 	struct backend_list *bl = backends();
 	char sp[4096], *dir, *save = NULL;
-	const struct tl_ops *const *b;
 
-	if (bl->scanned)
-		return bl;
-	bl->scanned = true;
-	for (b = tl_builtin_backends(); *b != NULL; b++)
-		add(bl, *b, NULL);
-	search_path(sp, sizeof(sp));
-	for (dir = strtok_r(sp, ":", &save); dir != NULL; dir = strtok_r(NULL, ":", &save))
-		scan_dir(bl, dir);
-	return bl;
-}
-
-const struct tl_backend *const *tl_backends(void)
-{
-	return scanned()->list;
+	if (!bl->scanned) {
+		bl->scanned = true;
+		search_path(sp, sizeof(sp));
+		for (dir = strtok_r(sp, ":", &save); dir != NULL;
+		     dir = strtok_r(NULL, ":", &save))
+			scan_dir(dir);
+	}
+	return bl->list;
 }
 
 static int open_path(const char *path, const struct tl_backend **out, char *err, size_t len)
@@ -265,7 +274,7 @@ static int open_path(const char *path, const struct tl_backend **out, char *err,
 	*out = find_loaded(NULL, real);
 	if (*out != NULL)
 		return 0;
-	r = load(real, &ops, err, len);
+	r = load(real, NULL, &ops, err, len);
 	if (r < 0)
 		return r;
 	if (find_loaded(ops->name, NULL) != NULL) {
@@ -273,31 +282,23 @@ static int open_path(const char *path, const struct tl_backend **out, char *err,
 			 ops->name);
 		return -EEXIST;
 	}
-	*out = add(backends(), ops, real);
-	if (*out == NULL) {
-		snprintf(err, len, "more than %d backends", MAX_BACKENDS);
-		return -ENOSPC;
-	}
-	return 0;
+	return add_loaded(real, ops, out, err, len);
 }
 
 int tl_backend_open(const char *name, const struct tl_backend **out, char *err, size_t len)
 {
 	const struct tl_backend *const *b;
-	unsigned int i;
 	size_t off;
+	int r;
 
-	scanned();
 	if (strchr(name, '/') != NULL)
 		return open_path(name, out, err, len);
 	*out = find_loaded(name, NULL);
 	if (*out != NULL)
 		return 0;
-	for (i = 0; i < backends()->n_failed; i++)
-		if (strcmp(backends()->failed[i].name, name) == 0) {
-			snprintf(err, len, "%s", backends()->failed[i].why);
-			return backends()->failed[i].err;
-		}
+	r = open_name(name, out, err, len);
+	if (r != -ENOENT)
+		return r;
 	off = (size_t)snprintf(err, len, "unknown backend '%s' (valid:", name);
 	for (b = tl_backends(); *b != NULL && off < len; b++)
 		off += (size_t)snprintf(err + off, len - off, " %s", (*b)->ops->name);

@@ -139,8 +139,12 @@ int hx_sut_start(struct hx_sut *s, const struct hx_sut_params *p, struct sockadd
 	 * before its logging is set up) is passed on to stderr */
 	while ((r = read_line(s, NULL, s->ready, p->ready_timeout_ms)) == 0 && s->ready[0] != '{')
 		fprintf(stderr, "%s\n", s->ready);
-	if (r == 0 && hx_json_find_str(s->ready, "message", msg, sizeof(msg)) == 0) {
-		/* the SUT's stack did not start: its reason is the run's one line */
+	if (r == 0 && hx_json_find_str(s->ready, "event", msg, sizeof(msg)) == 0 &&
+	    strcmp(msg, "error") == 0) {
+		/* the SUT's stack did not start (serve --errors-json): its reason is the run's
+		 * one line */
+		if (hx_json_find_str(s->ready, "message", msg, sizeof(msg)) < 0)
+			snprintf(msg, sizeof(msg), "stack did not start");
 		snprintf(err, errlen, "the SUT's %s", msg);
 		hx_sut_stop(s);
 		return -EIO;

@@ -12,7 +12,8 @@
  * Threading rule: the polling thread writes the TX staging slots' lengths only through Go's
  * calls (it reads them after a crossing); tx_waiting and dirty are set by any goroutine and
  * read and cleared by the polling thread, atomically; ready[] is written by Go inside a
- * crossing only, on the polling thread.
+ * crossing only, on the polling thread; next_timer_ns is written by Go under its clock's lock
+ * and read by the polling thread, atomically.
  */
 #ifndef GV_SHARED_H
 #define GV_SHARED_H
@@ -37,7 +38,10 @@ struct gv_shared {
 	/* set by any goroutine: frames wait in netstack's queue / some readiness changed */
 	uint32_t tx_waiting;
 	uint32_t dirty;
-	/* per socket: the Linux poll bits (POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP) */
+	/* netstack's earliest timer, CLOCK_MONOTONIC ns (INT64_MAX: none): the glue crosses
+	 * when it passes, and the crossing runs it (go/loopclock.go) */
+	int64_t next_timer_ns;
+	/* per socket: the Linux poll bits (POLLIN, POLLOUT, POLLERR, POLLHUP) */
 	uint16_t ready[GV_MAX_SOCKETS];
 };
 

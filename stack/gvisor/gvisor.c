@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -69,6 +70,7 @@ struct gv_stack {
 	bool bound;			/* the thread is bound (bound=1): see the header */
 	bool started;			/* gvStart succeeded */
 	bool peer_lost_told;
+	unsigned int passes;
 	unsigned int mbufs_start;
 	uint64_t cycles_per_ms;
 	uint64_t c[GV_C__COUNT];
@@ -100,6 +102,7 @@ static const struct dpk_opt gv_opts[] = {
 	{ "bound", "1: bind the polling thread to Go's runtime (cheap crossings); 0: not" },
 	{ "procs", "Go's GOMAXPROCS: Ps for the polling thread and netstack's goroutines" },
 	{ "inline", "1: TCP segments are processed on the polling thread; 0: by netstack's goroutines" },
+	{ "loop_timers", "1: netstack's timers run on the polling thread; 0: as Go runtime timers" },
 };
 
 static struct gv_stack *gst(struct tl_stack *st)
@@ -108,6 +111,7 @@ static struct gv_stack *gst(struct tl_stack *st)
 }
 
 static int parse(struct dpk_cfg *cfg, unsigned int *bound, unsigned int *procs, unsigned int *inl,
+		 unsigned int *loop_timers,
 		 const struct tl_stack_params *p, char *err, size_t len)
 {
 	int r = dpk_cfg_parse(cfg, p, gv_opts, sizeof(gv_opts) / sizeof(gv_opts[0]), err, len);
@@ -120,6 +124,8 @@ static int parse(struct dpk_cfg *cfg, unsigned int *bound, unsigned int *procs, 
 		r = dpk_opt_uint(procs, p, "procs", 2, 1, 64, err, len);
 	if (r == 0)
 		r = dpk_opt_uint(inl, p, "inline", 1, 0, 1, err, len);
+	if (r == 0)
+		r = dpk_opt_uint(loop_timers, p, "loop_timers", 1, 0, 1, err, len);
 	return r;
 }
 
@@ -185,10 +191,26 @@ static long crossed(struct gv_stack *g, long r)
 	return r;
 }
 
-static bool go_has_work(const struct gv_shared *sh)
+static int64_t monotonic_ns(void)
 {
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Go left word (a frame queued, a readiness changed), or a timer of netstack's is due: the
+ * clock is read every TIMER_PASSES passes only (a read is ~25 ns, an idle pass less) */
+#define TIMER_PASSES 8
+
+static bool go_has_work(struct gv_stack *g)
+{
+	const struct gv_shared *sh = g->sh;
+
 	return __atomic_load_n(&sh->tx_waiting, __ATOMIC_RELAXED) ||
-	       __atomic_load_n(&sh->dirty, __ATOMIC_RELAXED);
+	       __atomic_load_n(&sh->dirty, __ATOMIC_RELAXED) ||
+	       (++g->passes % TIMER_PASSES == 0 &&
+		monotonic_ns() >= __atomic_load_n(&sh->next_timer_ns, __ATOMIC_RELAXED));
 }
 
 /* One pass; returns the frames received. */
@@ -209,7 +231,7 @@ static unsigned int loop_once(struct gv_stack *g)
 		sh->rx_data[k] = rte_pktmbuf_mtod(m[i], const uint8_t *);
 		sh->rx_len[k++] = m[i]->data_len;
 	}
-	if (k == 0 && !go_has_work(sh)) {
+	if (k == 0 && !go_has_work(g)) {
 		for (i = 0; i < n; i++)
 			dpk_port_free(&g->port, m[i]);
 		return n;
@@ -290,11 +312,11 @@ static int gv_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n, i
 static int start(struct gv_stack *g, const struct tl_stack_params *p, char *err, size_t len)
 {
 	struct in_addr ip, mask;
-	unsigned int bound, procs, inl;
+	unsigned int bound, procs, inl, loop_timers;
 	uint8_t mac[6];
 	int r;
 
-	r = parse(&g->cfg, &bound, &procs, &inl, p, err, len);
+	r = parse(&g->cfg, &bound, &procs, &inl, &loop_timers, p, err, len);
 	if (r < 0)
 		return r;
 	if (inet_pton(AF_INET, g->cfg.ip, &ip) != 1 ||
@@ -329,7 +351,7 @@ static int start(struct gv_stack *g, const struct tl_stack_params *p, char *err,
 	}
 	pin_runtime_threads();
 	r = gvStart(g->sh, mac, (uint8_t *)&ip, __builtin_popcount(mask.s_addr),
-		    dpk_port_mtu(&g->port), g->cfg.checksum, (int)procs, (int)inl, err, (int)len);
+		    dpk_port_mtu(&g->port), g->cfg.checksum, (int)procs, (int)inl, (int)loop_timers, err, (int)len);
 	if (r < 0)
 		goto err_unbind;
 	g->started = true;
@@ -374,9 +396,9 @@ static struct tl_stack *gv_create(const struct tl_stack_params *p, char *err, si
 static int gv_check(const struct tl_stack_params *p, char *err, size_t len)
 {
 	struct dpk_cfg cfg;
-	unsigned int bound, procs, inl;
+	unsigned int bound, procs, inl, loop_timers;
 
-	return parse(&cfg, &bound, &procs, &inl, p, err, len);
+	return parse(&cfg, &bound, &procs, &inl, &loop_timers, p, err, len);
 }
 
 static unsigned int settle(struct gv_stack *g, unsigned int *time_wait, int64_t ns);
@@ -527,8 +549,13 @@ static int gv_connect_op(struct tl_stack *st, int s, const struct sockaddr *a, s
 	w = wait_for(g, s, POLLOUT, deadline_of(k->sndtimeo_ms));
 	if (w < 0)
 		return w == -EAGAIN ? -EINPROGRESS : w;
-	r = (int)crossed(g, gvGetsockopt(s, SOL_SOCKET, SO_ERROR, &e, &e2));
-	return r < 0 ? r : -e;
+	/* as Linux's blocking connect does inside: the outcome is told once, by this call
+	 * (netstack answers the first connect after an asynchronous one's success with 0,
+	 * then EISCONN), and the error it reports is no longer pending */
+	r = (int)crossed(g, gvConnect(s, ip, port));
+	if (r < 0)
+		crossed(g, gvGetsockopt(s, SOL_SOCKET, SO_ERROR, &e, &e2));
+	return r;
 }
 
 static ssize_t send_once(struct gv_stack *g, int s, const void *buf, size_t len, int flags)

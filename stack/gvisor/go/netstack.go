@@ -30,6 +30,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"sync"
@@ -134,6 +135,8 @@ type instance struct {
 	// netstack's TCP processing on the polling thread (package inline); nil: its goroutines
 	inl     *inline.Runner
 	inlOff  bool
+	// netstack's timers, run by the polling thread (loopclock.go); nil: Go's runtime timers
+	clock *loopClock
 	rxFrames, rxDrops, txFrames, txSlotsFull uint64
 }
 
@@ -160,23 +163,33 @@ func setErr(err *C.char, errLen C.int, msg string) {
 
 //export gvStart
 func gvStart(sh *C.struct_gv_shared, mac *C.uint8_t, ip *C.uint8_t, prefix C.int, mtu C.uint,
-	checksum C.int, procs C.int, inl C.int, err *C.char, errLen C.int) C.int {
+	checksum C.int, procs C.int, inl C.int, loopTimers C.int, err *C.char, errLen C.int) C.int {
 	if g != nil {
 		setErr(err, errLen, "gvisor: netstack already runs in this process")
 		return -16 // EBUSY
 	}
 	runtime.GOMAXPROCS(int(procs))
-	s := stack.New(stack.Options{
+	opts := stack.Options{
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol},
-	})
+	}
+	var clock *loopClock
+	if loopTimers != 0 {
+		clock = newLoopClock((*int64)(unsafe.Pointer(&sh.next_timer_ns)))
+		opts.Clock = clock
+	} else {
+		atomic.StoreInt64((*int64)(unsafe.Pointer(&sh.next_timer_ns)), math.MaxInt64)
+	}
+	s := stack.New(opts)
 	hw := tcpip.LinkAddress(C.GoBytes(unsafe.Pointer(mac), 6))
-	ch := channel.New(txQueueLen, uint32(mtu), hw)
+	// the channel's MTU is the link's: the ethernet endpoint takes its header off it
+	ch := channel.New(txQueueLen, uint32(mtu)+header.EthernetMinimumSize, hw)
 	if checksum == 0 {
 		ch.LinkEPCapabilities |= stack.CapabilityRXChecksumOffload |
 			stack.CapabilityTXChecksumOffload
 	}
-	inst := &instance{st: s, link: &portLink{Endpoint: ch}, sh: sh, inlOff: inl == 0}
+	inst := &instance{st: s, link: &portLink{Endpoint: ch}, sh: sh, inlOff: inl == 0,
+		clock: clock}
 	g = inst
 	ch.AddNotify(notifier{})
 	if e := s.CreateNIC(nicID, ethernet.New(inst.link)); e != nil {
@@ -199,6 +212,11 @@ func gvStart(sh *C.struct_gv_shared, mac *C.uint8_t, ip *C.uint8_t, prefix C.int
 	s.SetTransportProtocolOption(tcp.ProtocolNumber, &sack)
 	mod := tcpip.TCPModerateReceiveBufferOption(true)
 	s.SetTransportProtocolOption(tcp.ProtocolNumber, &mod)
+	// Nagle on, as on Linux (netstack's TCPDelayEnabled defaults to off)
+	delay := tcpip.TCPDelayEnabled(true)
+	s.SetTransportProtocolOption(tcp.ProtocolNumber, &delay)
+	// net.ipv4.ip_local_port_range's default (netstack's starts at 16000)
+	s.SetPortRange(32768, 60999)
 	return 0
 }
 
@@ -265,6 +283,9 @@ func (in *instance) refresh(s int) {
 // settle lets netstack's goroutines run what the last calls queued for them, then moves
 // the frames they sent into the TX slots and the readiness they changed into ready[].
 func (in *instance) settle(yield bool) {
+	if in.clock != nil {
+		in.clock.run()
+	}
 	if in.inl != nil {
 		in.inl.Drain()
 	} else if yield {
@@ -620,7 +641,11 @@ func gvGetsockopt(s C.int, level C.int, name C.int, v *C.int, v2 *C.int) C.int {
 	case level == solSocket && name == soAcceptConn:
 		*v = b2i(tcp.EndpointState(k.ep.State()) == tcp.StateListen)
 	case level == solSocket && name == soError:
+		// Linux has one pending error, cleared when read; netstack two (the endpoint's
+		// hard error and its last error), both set by one reset: reading takes both
 		*v = -errno(k.ep.LastError())
+		for k.ep.LastError() != nil {
+		}
 	case level == solSocket && name == soLinger:
 		l := o.GetLinger()
 		*v, *v2 = b2i(l.Enabled), C.int(l.Timeout/time.Second)
@@ -778,6 +803,13 @@ func gvStop() {
 	in.st.Close()
 	in.st.Wait()
 	g = nil
+}
+
+// gvNop is the cheapest crossing: crossing_cost.c times it, bound and not.
+//
+//export gvNop
+func gvNop(x C.int) C.int {
+	return x + 1
 }
 
 //export gvGoroutines

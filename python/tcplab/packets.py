@@ -71,7 +71,8 @@ def packet_records(names: list[str], backends: list[str], seed: int = 1,
                 f"two kernel runs differ: {json.dumps(unstable)}"
         else:
             for b in backends:
-                rec["others"].append(verdict_for(name, b, k, others[b][name], listed))
+                rec["others"].append(verdict_for(name, b, k, others[b][name],
+                                                 listed.get(table.backend(b).name, {})))
         records.append(rec)
     return records
 

@@ -1,10 +1,11 @@
 """test_dpdk_stack.py - every DPDK stack (tcplab.stacks: each one built, each one expected) on
 the memif topology.
 
-Every transport scenario runs briefly on each stack over memif and must pass with its bytes
-verified, the counters every DPDK stack reports in the result (its port's, and the ones the
-harness reads: mbufs_in_use, mbufs_in_use_start, sockets_open, hugepages), no socket left
-open and the mbufs back at their starting level. Killing either side mid-run must end the
+Every scenario `tcplab list` shows but the buffered-I/O ones (test_bio.py) runs briefly on
+each stack over memif and must pass with its bytes verified, the counters every DPDK stack
+reports in the result (its port's, and the ones the harness reads: mbufs_in_use,
+mbufs_in_use_start, sockets_open, hugepages), no socket left open and the mbufs back at
+their starting level. Killing either side mid-run must end the
 other side with a clear error within a bounded time and leave nothing behind: no process, no
 memif socket (an abstract one, named by the run id), nothing under /run/dpdk or
 /dev/hugepages with the run's prefix. The stream scenarios also run under AddressSanitizer
@@ -124,10 +125,19 @@ def wait_until(what: str, cond: Any, timeout: float) -> None:
         time.sleep(0.02)
 
 
-@pytest.mark.parametrize("scenario", ["echo_rr", "echo_rr_open", "rr_many", "stream_send",
-                                      "stream_recv", "crr"])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """transport_scenario: every scenario `tcplab list` shows but the buffered-I/O ones
+    (program objects: test_bio.py runs those on every stack)."""
+    if "transport_scenario" in metafunc.fixturenames:
+        from conftest import _listing	# the session's `tcplab list --json`
+        metafunc.parametrize("transport_scenario",
+                             [s["name"] for s in _listing(metafunc.config).scenarios
+                              if s["program"] != "objects"])
+
+
 def test_scenario_on_memif(started_stack: str, procs: ProcessManager, tcplab_bin: Path,
-                           scenario: str, tmp_path: Path) -> None:
+                           transport_scenario: str, tmp_path: Path) -> None:
+    scenario = transport_scenario
     run = start_run(procs, tcplab_bin, started_stack, scenario, tmp_path, "--duration",
                     DURATION, "--warmup", WARMUP)
     rc = run.finish()

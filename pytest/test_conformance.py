@@ -188,7 +188,7 @@ def test_markdown_has_a_column_per_stack_and_each_stacks_divergences(tmp_path: P
     assert rows[2][:3] == ["y", "recv=ECONNRESET", "match"]
     assert rows[2][3].startswith("**DIVERGES**: recv=EPIPE (differs; first difference: sut "
                                  "line 7)"), rows[2]
-    assert "Not in this run: stk_c (stk_c: pkg not installed)." in text
+    assert "Not in this run: stk_c: pkg not installed." in text
     a = text[text.index("## stk_a: listed divergences"):text.index("## stk_b")]
     assert "- **x** (first difference: sut line 7): why a" in a
     assert "- **z** (not in this run): gone" in a
@@ -214,7 +214,8 @@ def test_only_every_case_on_every_stack_is_the_stored_table(cases: list[str],
     scope = conform.scope_of(args, fake_table("stk_a", "stk_b"))
     assert scope.whole is whole
     assert scope.stacks == (backends or ["stk_a", "stk_b"])
-    left_out = [n["name"] for n in scope.not_run if n["why"] == "not asked for (--backend)"]
+    left_out = [n["name"] for n in scope.not_run
+                if n["why"] == f"{n['name']}: not asked for (--backend)"]
     assert left_out == [s for s in ("stk_a", "stk_b") if backends and s not in backends]
     json_out, md_out = conform.outputs(args, scope.whole)
     stored = ROOT / "results"

@@ -126,12 +126,13 @@ def cell(text: str) -> str:
 
 
 def where(diff: dict[str, Any] | None) -> str:
-    """The first difference, for a reader: the side and the line (or the step and field)."""
+    """The first difference, for a reader: a wire step and its field, or a socket call's side
+    and line."""
     if not diff:
         return ""
-    at = f"line {diff['line']}" if diff.get("line") is not None else \
-        f"{diff.get('op')} {diff.get('field', '')}".strip()
-    return f"first difference: {diff.get('side', 'wire')} {at}"
+    if "field" in diff:
+        return f"first difference: step {diff['step']} ({diff.get('op')}) field {diff['field']}"
+    return f"first difference: {diff.get('side')} line {diff.get('line')}"
 
 
 def stack_cell(o: dict[str, Any]) -> str:
@@ -187,8 +188,7 @@ def write_markdown(results: list[dict], path: Path, scope: Scope | None = None) 
             "what it did; the reasons are below the table) or **DIVERGES** (what it did, why,",
             "and the first difference)."]
     if scope.not_run:
-        rows.append("Not in this run: " + "; ".join(f"{n['name']} ({n['why']})"
-                                                    for n in scope.not_run) + ".")
+        rows += ["", "Not in this run: " + "; ".join(n["why"] for n in scope.not_run) + "."]
     rows += ["", row(["case", "Linux", *names]), "|---" * (2 + len(names)) + "|"]
     for r in results:
         by = {o["backend"]: o for o in r["others"]}
@@ -237,7 +237,7 @@ def scope_of(args: argparse.Namespace, table: Table) -> Scope:
     names = {table.backend(b).name for b in picked}
     listed = load_divergences()
     not_run = [{"name": p.name, "why": p.why} for p in stacks.survey(table) if not p.built]
-    not_run += [{"name": n, "why": "not asked for (--backend)"}
+    not_run += [{"name": n, "why": f"{n}: not asked for (--backend)"}
                 for n in stacks.built(table) if n not in names]
     return Scope(picked, {b: listed.get(table.backend(b).name, {}) for b in picked}, not_run,
                  not args.cases and names >= set(everyone))
@@ -302,7 +302,7 @@ def main(argv: list[str]) -> int:
           f"{', '.join(scope.stacks) or 'the kernel alone'}: "
           + ", ".join(f"{v} {k}" for k, v in sorted(counts(results).items())))
     for n in scope.not_run:
-        print(f"not in this run: {n['name']}: {n['why']}")
+        print(f"not in this run: {n['why']}")
     written = [str(p) for p in (md_out, json_out) if p is not None]
     print(f"wrote {' and '.join(written)}" if written else
           "named cases or some stacks only: results/conformance.md and .json, the stored "

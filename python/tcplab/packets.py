@@ -6,8 +6,10 @@ compares socket traces (verdicts.py). `tcplab conform` runs the checks too (pkt_
     tcplab packets --packets [CHECK...] [--backend B]... [--json OUT]
     tcplab packets --fuzz [--count 10000] [--seed 1] [--backend B]... [--json OUT]
 
+--packets compares with the kernel each backend --backend names, by default every backend the
+binary lists but the kernel (each DPDK stack built, tcplab.stacks), as `tcplab conform` does.
 --fuzz runs at each SUT in turn: those --backend names, by default the kernel and every DPDK
-stack built (tcplab.stacks); its JSON is {"schema": "tcplab.fuzz/1", "runs": [one per SUT]}.
+stack built; its JSON is {"schema": "tcplab.fuzz/1", "runs": [one per SUT]}.
 
 Each backend runs in a packet lab (lab.py) on the topology the table gives a Linux peer and
 that backend as SUT. Records (`--packets`, results/packets.json) have the shape of
@@ -103,7 +105,8 @@ def main(argv: list[str]) -> int:
     mode.add_argument("--list", action="store_true", help="list the checks")
     ap.add_argument("checks", nargs="*", metavar="CHECK")
     ap.add_argument("--backend", action="append", default=[],
-                    help="--packets: backend compared with the kernel (repeatable); "
+                    help="--packets: backend compared with the kernel (repeatable; default "
+                         "every one but the kernel); "
                          f"--fuzz: a SUT (repeatable; default {LINUX} and every DPDK stack "
                          "built)")
     ap.add_argument("--json", metavar="OUT", help="default results/packets.json (--packets)")
@@ -129,11 +132,12 @@ def main(argv: list[str]) -> int:
 
 
 def packets_command(args: argparse.Namespace, names: list[str], table: Table) -> int:
-    records = packet_records(names, args.backend, args.seed, table=table)
+    backends = args.backend or [b.name for b in table.backends if b.name != LINUX]
+    records = packet_records(names, backends, args.seed, table=table)
     path = Path(args.json or ROOT / "results" / "packets.json")
     path.write_text(json.dumps({"schema": "tcplab.packets/1", "cases": records}, indent=1)
                     + "\n")
-    print(f"{len(records)} packet checks: " +
+    print(f"{len(records)} packet checks on {', '.join(backends) or 'the kernel alone'}: " +
           ", ".join(f"{v} {k}" for k, v in sorted(counts(records).items())))
     print(f"wrote {path}")
     bad = unexpected(records)

@@ -1,10 +1,12 @@
-"""test_bench_stack.py - `tcplab bench stack`, the lwIP-on-DPDK benchmark of issue 3.
+"""test_bench_stack.py - `tcplab bench stack`: every DPDK stack built against the raw memif
+floor and the kernel (issue 3), in the same rounds.
 
 Not a timed test: no figure is judged against a target here (that is the benchmark's job,
 side by side in one run). What is tested is that one short round takes every figure the
-ratios need, that the ratios are computed within the round, that the floor ratio's target is
-2 and the kernel ratio has none (it is the host's reach), that bad flags exit 2 with one
-line, and that --hugepages gives back every page and mount it took.
+ratios need on every stack, that the ratios are computed within the round, that each ratio
+carries its stack's target from the one table (tcplab.stacks.EXPECTED) or none, that the
+kernel ratio has none (it is the host's reach), that --backend picks stacks, that bad flags
+exit 2 with one line, and that --hugepages gives back every page and mount it took.
 """
 from __future__ import annotations
 
@@ -14,17 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tcplab import stacks
 from tcplab.proc import module_argv, module_env
+from tcplab.topology import LINUX, Table
 
-FIGURES = ("floor_p50", "lwip_rr_p50", "kernel_rr_p50", "lwip_stream_bps",
-           "kernel_stream_bps", "lwip_crr_cps", "kernel_crr_cps")
+FIGURES = ("rr_p50", "rr_p99", "rr_tps", "stream_bps", "crr_cps")
 SHORT = ("--rounds", "1", "--duration", "0.3", "--warmup", "0.1")
 
 pytestmark = pytest.mark.dpdk
 
 
 def bench_stack(procs: Any, tcplab_bin: Path, *args: str) -> Any:
-    return procs.run(module_argv("bench", "stack", *args), 180.0,
+    return procs.run(module_argv("bench", "stack", *args), 300.0,
                      module_env({"TCPLAB_BIN": str(tcplab_bin)}))
 
 
@@ -34,42 +37,72 @@ def last_json(stdout: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def lwip_built(listing: Any) -> None:
-    if "lwip" not in listing.backends:
-        pytest.skip(f"lwip backend not built (backends: {listing.backends})")
+def some_stack(table: Table) -> list[str]:
+    """The DPDK stacks built; skip with why where there is none."""
+    have = stacks.built(table)
+    if not have:
+        why = "; ".join(p.why for p in stacks.survey(table) if not p.built)
+        pytest.skip(f"no DPDK stack built here: {why}")
+    return have
 
 
-def test_one_round_has_every_figure_and_ratio(lwip_built: None, procs: Any,
+def line_of(lines: list[str], label: str) -> str:
+    (line,) = [ln for ln in lines if ln.startswith(label + " ")]
+    return line
+
+
+def test_one_round_has_every_figure_and_ratio(some_stack: list[str], procs: Any,
                                               tcplab_bin: Path) -> None:
     done = bench_stack(procs, tcplab_bin, *SHORT, "--json")
     assert done.rc == 0, done.stderr
     # DPDK's own lines belong to a failing run's message, not to a bench's report
     assert "EAL:" not in done.stderr, done.stderr
     doc = last_json(done.stdout)
+    assert doc["stacks"] == some_stack, "every DPDK stack built, in the binary's order"
     (one,) = doc["rounds"]
-    missing = [k for k in FIGURES if not one.get(k, 0) > 0]
-    assert not missing, f"figures missing or zero: {missing} in {one}"
+    assert one["floor"]["p50"] > 0 and one["floor"]["p99"] >= one["floor"]["p50"], one
+    assert sorted(one["stacks"]) == sorted(some_stack)
+    for who, got in [(LINUX, one[LINUX]), *one["stacks"].items()]:
+        missing = [k for k in FIGURES if not got.get(k, 0) > 0]
+        assert not missing, f"{who}: figures missing or zero: {missing} in {got}"
     (ratios,) = doc["ratios"]
-    assert ratios["lwip echo_rr p50 / raw memif p50"] == pytest.approx(
-        one["lwip_rr_p50"] / one["floor_p50"])
-    assert ratios["lwip stream / kernel stream (bit/s)"] == pytest.approx(
-        one["lwip_stream_bps"] / one["kernel_stream_bps"])
-    assert ratios["lwip crr / kernel crr (conn/s)"] == pytest.approx(
-        one["lwip_crr_cps"] / one["kernel_crr_cps"])
     lines = done.stdout.splitlines()
-    for label in ratios:
-        (line,) = [ln for ln in lines if ln.startswith(label)]
-        assert " target " in line, line
-    (floor_line,) = [ln for ln in lines if ln.startswith("lwip echo_rr p50 / raw memif p50")]
-    assert "target <= 2 " in floor_line, floor_line
+    for s in some_stack:
+        mine = one["stacks"][s]
+        assert ratios[s] == pytest.approx({
+            "floor": mine["rr_p50"] / one["floor"]["p50"],
+            "stream": mine["stream_bps"] / one[LINUX]["stream_bps"],
+            "crr": mine["crr_cps"] / one[LINUX]["crr_cps"]})
+        assert doc["targets"][s] == stacks.targets(s)
+        for ratio, label in (("floor", "echo_rr p50 / raw memif p50"),
+                             ("stream", "stream / kernel stream (bit/s)"),
+                             ("crr", "crr / kernel crr (conn/s)")):
+            line = line_of(lines, f"{s} {label}")
+            target = stacks.targets(s).get(ratio)
+            if target is None:
+                assert line.endswith("no target") and "ok" not in line.split()[-3:], line
+            else:
+                op = ">=" if ratio != "floor" else "<="
+                assert f"target {op} {target:<5g} " in line, line
+                assert line.split()[-1] in ("ok", "MISSED"), line
     (reach,) = doc["reach"]
-    assert reach["kernel echo_rr p50 / lwip echo_rr p50"] == pytest.approx(
-        one["kernel_rr_p50"] / one["lwip_rr_p50"])
+    for s in some_stack:
+        label = f"kernel echo_rr p50 / {s} echo_rr p50"
+        assert reach[label] == pytest.approx(one[LINUX]["rr_p50"] / one["stacks"][s]["rr_p50"])
     assert reach["kernel rr / floor (the kernel ratio's ceiling)"] == pytest.approx(
-        one["kernel_rr_p50"] / one["floor_p50"])
+        one[LINUX]["rr_p50"] / one["floor"]["p50"])
     for label in reach:	# the host's reach: printed, judged against nothing
-        (line,) = [ln for ln in lines if ln.startswith(label)]
+        line = line_of(lines, label)
         assert "target" not in line and "MISSED" not in line, line
+
+
+def test_backend_measures_that_stack_alone(some_stack: list[str], procs: Any,
+                                           tcplab_bin: Path) -> None:
+    done = bench_stack(procs, tcplab_bin, *SHORT, "--backend", some_stack[-1], "--json")
+    assert done.rc == 0, done.stderr
+    doc = last_json(done.stdout)
+    assert doc["stacks"] == [some_stack[-1]] and list(doc["rounds"][0]["stacks"]) == \
+        [some_stack[-1]]
 
 
 @pytest.mark.parametrize("argv,needle", [
@@ -77,6 +110,8 @@ def test_one_round_has_every_figure_and_ratio(lwip_built: None, procs: Any,
     (["--stack-opt", "mtu"], "--stack-opt mtu: expected KEY=VALUE"),
     (["--hugepages", "-1"], "--hugepages"),
     (["--nosuchflag"], "unrecognized arguments"),
+    (["--backend", "nosuch"], "--backend nosuch: not a DPDK stack built here"),
+    (["--backend", LINUX], f"--backend {LINUX}: not a DPDK stack built here"),
 ])
 def test_bad_flag_exit_2(procs: Any, tcplab_bin: Path, argv: list[str], needle: str) -> None:
     done = bench_stack(procs, tcplab_bin, *argv)
@@ -92,7 +127,7 @@ def hugepage_state() -> tuple[int, list[str]]:
 
 
 @pytest.mark.root
-def test_hugepages_are_used_and_given_back(lwip_built: None, procs: Any,
+def test_hugepages_are_used_and_given_back(some_stack: list[str], procs: Any,
                                            tcplab_bin: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("--hugepages writes /proc/sys/vm/nr_hugepages: needs root")
@@ -102,5 +137,7 @@ def test_hugepages_are_used_and_given_back(lwip_built: None, procs: Any,
     if done.rc == 2 and "reserved only" in done.stderr:
         pytest.skip(f"the kernel could not reserve 320 hugepages here: {done.stderr.strip()}")
     assert done.rc == 0, done.stderr
-    assert "lwip on hugepages" in done.stdout, done.stdout
-    assert last_json(done.stdout)["rounds"][0]["lwip_hugepages"] == 1
+    one = last_json(done.stdout)["rounds"][0]
+    for s in some_stack:
+        assert f"{s} on hugepages" in done.stdout, done.stdout
+        assert one["stacks"][s]["hugepages"] == 1, one

@@ -7,8 +7,9 @@
   with its own prefix, configuration and pid file, stopped by PID on every exit path. Ranged
   reads at seeded random offsets through bio_fetch (stack/bio/test) return exactly the file's
   bytes.
-- The same bio scenarios on the lwip backend (memif), when `tcplab list` has it and echo_rr
-  runs there; skipped with the reason otherwise.
+- The same bio scenarios on every DPDK stack (conftest.py, dpdk_stack) over memif; a stack
+  the binary lacks or that cannot start here skips with the reason (or fails, where its
+  packages are installed: the build broke).
 """
 from __future__ import annotations
 
@@ -206,37 +207,18 @@ def test_reader_against_nginx(nginx: tuple[int, bytes], procs: ProcessManager,
     assert doc["requests"] <= 2 * len(ranges), doc["requests"]
 
 
-# ---- lwip ----
+# ---- the DPDK stacks ----
 
-@pytest.fixture(scope="module")
-def lwip_runs(tcplab_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Skip unless the lwip backend is listed and echo_rr passes on it (memif)."""
-    from conftest import _listing  # noqa: F401  (listing is a session fixture elsewhere)
-    procs = ProcessManager(tmp_path_factory.mktemp("bio_lwip_probe"))
-    try:
-        listed = Tcplab(tcplab_bin, procs).listing()
-        if "lwip" not in listed.backends:
-            pytest.skip(f"lwip backend not listed (backends: {listed.backends})")
-        out = tmp_path_factory.mktemp("bio_lwip_echo")
-        run = Tcplab(tcplab_bin, procs).run("echo_rr", "--duration", DURATION, "--warmup",
-                                            WARMUP, backend="lwip", out=out)
-        if run.rc != EXIT_PASS:
-            why = [ln for ln in run.completed.stderr.splitlines() if ln.strip()]
-            pytest.skip(f"echo_rr does not pass on lwip here (exit {run.rc}): "
-                        f"{why[-1] if why else 'no message'}")
-    finally:
-        procs.cleanup()
+STACK_DURATION = "2"	# a 16 MiB read through a DPDK stack took up to a second here
 
 
-LWIP_DURATION = "2"	# a 16 MiB read through lwIP takes up to a second here
-
-
-def test_bio_scenario_lwip(lwip_runs: None, tcplab: Tcplab, bio_scenario: str,
-                           tmp_path: Path) -> None:
-    run = tcplab.run(bio_scenario, "--duration", LWIP_DURATION, "--warmup", WARMUP,
-                     backend="lwip", out=tmp_path / "out", timeout=120)
+@pytest.mark.dpdk
+def test_bio_scenario_on_stack(started_stack: str, tcplab: Tcplab, bio_scenario: str,
+                               tmp_path: Path) -> None:
+    run = tcplab.run(bio_scenario, "--duration", STACK_DURATION, "--warmup", WARMUP,
+                     backend=started_stack, out=tmp_path / "out", timeout=120)
     assert run.rc == EXIT_PASS, f"exit {run.rc}: {run.completed.stderr.strip()}"
     doc = run.result
-    assert doc["backend"] == "lwip"
+    assert doc["backend"] == started_stack
     assert doc["sut"]["open"] == 0 and doc["sut"]["mismatches"] == 0, doc["sut"]
     check_bio(bio_scenario, doc)

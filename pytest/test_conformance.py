@@ -9,13 +9,14 @@ deterministic and every script must complete on both sides.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
-from tcplab import UsageError, verdicts
+from tcplab import UsageError, conform, verdicts
 from tcplab.proc import module_argv, module_env
 from tcplab.topology import Table
 from tcplab.verdicts import Run
@@ -107,7 +108,7 @@ def test_identical_traces_match() -> None:
     a = Run(sut=trace("EAGAIN"), peer=[])
     b = Run(sut=trace("EAGAIN"), peer=[])
     assert verdicts.first_difference(a, b) is None
-    assert verdicts.verdict_for("x", "lwip", a, b, {})["verdict"] == "match"
+    assert verdicts.verdict_for("x", "stk", a, b, {})["verdict"] == "match"
 
 
 def test_first_difference_names_side_step_and_values() -> None:
@@ -115,7 +116,7 @@ def test_first_difference_names_side_step_and_values() -> None:
     b = Run(sut=trace("EAGAIN", "EPIPE"), peer=[])
     d = verdicts.first_difference(a, b)
     assert d == {"side": "sut", "step": 1, "line": 1, "kernel": a.sut[1], "other": b.sut[1]}
-    assert verdicts.verdict_for("x", "lwip", a, b, {})["verdict"] == "divergence"
+    assert verdicts.verdict_for("x", "stk", a, b, {})["verdict"] == "divergence"
 
 
 def test_peer_side_differences_count() -> None:
@@ -127,22 +128,99 @@ def test_peer_side_differences_count() -> None:
 def test_listed_divergence_carries_its_reason() -> None:
     a = Run(sut=trace("EAGAIN"), peer=[])
     b = Run(sut=trace("EINVAL"), peer=[])
-    v = verdicts.verdict_for("x", "lwip", a, b, {"lwip": {"x": "lwIP lacks it"}})
-    assert v["verdict"] == "listed-divergence" and v["reason"] == "lwIP lacks it"
+    v = verdicts.verdict_for("x", "stk", a, b, {"x": "stk lacks it"})
+    assert v["verdict"] == "listed-divergence" and v["reason"] == "stk lacks it"
 
 
 def test_a_failed_run_is_never_a_match() -> None:
     a = Run(sut=trace("EAGAIN"), peer=[])
     b = Run(sut=trace("EAGAIN"), peer=[], error="sut exited 2")
-    assert verdicts.verdict_for("x", "lwip", a, b, {})["verdict"] == "divergence"
+    assert verdicts.verdict_for("x", "stk", a, b, {})["verdict"] == "divergence"
+
+
+def test_divergences_are_per_stack(tmp_path: Path) -> None:
+    """A difference listed for one stack is no excuse for another."""
+    listed = tmp_path / "d.txt"
+    listed.write_text("# comment\nstk1 x: stk1 lacks it\nstk2 y: stk2 too\n")
+    assert verdicts.divergences_of("stk1", listed) == {"x": "stk1 lacks it"}
+    assert verdicts.divergences_of("stk3", listed) == {}
+    a = Run(sut=trace("EAGAIN"), peer=[])
+    b = Run(sut=trace("EINVAL"), peer=[])
+    v = verdicts.verdict_for("x", "stk2", a, b, verdicts.divergences_of("stk2", listed))
+    assert v["verdict"] == "divergence", v
 
 
 def test_divergences_file_is_well_formed(tmp_path: Path) -> None:
     verdicts.load_divergences()  # the real one parses
     bad = tmp_path / "d.txt"
-    bad.write_text("lwip connect_ok\n")
+    bad.write_text("stk connect_ok\n")
     with pytest.raises(UsageError, match=r"d.txt:1: expected 'BACKEND CASE: reason'"):
         verdicts.load_divergences(bad)
+
+
+# ---- the parity table: a column per stack ---------------------------------------------------
+
+def record(name: str, *others: tuple[str, str, str]) -> dict:
+    """A case's record: the kernel's trace, and (stack, verdict, reason) per stack."""
+    kernel = trace("ECONNRESET")
+    return {"name": name, "description": "", "verdict": "match", "reason": "",
+            "kernel": {"sut": kernel, "peer": []},
+            "others": [{"backend": b, "verdict": v, "reason": why,
+                        "first_difference": None if v == "match" else
+                        {"side": "sut", "step": 0, "line": 7},
+                        "trace": {"sut": kernel if v == "match" else trace("EPIPE"),
+                                  "peer": []}} for b, v, why in others]}
+
+
+def test_markdown_has_a_column_per_stack_and_each_stacks_divergences(tmp_path: Path) -> None:
+    results = [record("x", ("stk_a", "listed-divergence", "why a"), ("stk_b", "match", "")),
+               record("y", ("stk_a", "match", ""), ("stk_b", "divergence", "differs"))]
+    scope = conform.Scope(["stk_a", "stk_b"], {"stk_a": {"x": "why a", "z": "gone"},
+                                               "stk_b": {}},
+                          [{"name": "stk_c", "why": "stk_c: pkg not installed"}], True)
+    md = tmp_path / "c.md"
+    conform.write_markdown(results, md, scope)
+    text = md.read_text()
+    rows = [[c.strip() for c in ln.strip("|").split(" | ")] for ln in text.splitlines()
+            if ln.startswith("| ")]
+    assert rows[0] == ["case", "Linux", "stk_a", "stk_b"]
+    assert rows[1] == ["x", "recv=ECONNRESET", "listed: recv=EPIPE", "match"]
+    assert rows[2][:3] == ["y", "recv=ECONNRESET", "match"]
+    assert rows[2][3].startswith("**DIVERGES**: recv=EPIPE (differs; first difference: sut "
+                                 "line 7)"), rows[2]
+    assert "Not in this run: stk_c: pkg not installed." in text
+    a = text[text.index("## stk_a: listed divergences"):text.index("## stk_b")]
+    assert "- **x** (first difference: sut line 7): why a" in a
+    assert "- **z** (not in this run): gone" in a
+    assert "## stk_b: listed divergences\n\nNone listed." in text
+
+
+def fake_table(*stacks: str) -> Table:
+    return Table.parse({"topologies": [], "backends": [
+        {"name": verdicts.ORACLE, "attach": "sockets", "origin": "built-in"},
+        *({"name": s, "attach": "dpdk", "origin": "plug-in", "path": f"/x/{s}.so"}
+          for s in stacks)]})
+
+
+@pytest.mark.parametrize("cases,backends,whole", [
+    ([], [], True), ([], ["stk_a", "stk_b"], True), ([], ["stk_a"], False),
+    (["so_type"], [], False), (["pkt_icmp_echo"], ["stk_a", "stk_b"], False)])
+def test_only_every_case_on_every_stack_is_the_stored_table(cases: list[str],
+                                                           backends: list[str],
+                                                           whole: bool) -> None:
+    """The stored table is written by a run of the whole of it only: some cases, or some
+    stacks, would replace it with a few of its rows or columns."""
+    args = argparse.Namespace(cases=cases, backend=backends, json=None, md=None)
+    scope = conform.scope_of(args, fake_table("stk_a", "stk_b"))
+    assert scope.whole is whole
+    assert scope.stacks == (backends or ["stk_a", "stk_b"])
+    left_out = [n["name"] for n in scope.not_run
+                if n["why"] == f"{n['name']}: not asked for (--backend)"]
+    assert left_out == [s for s in ("stk_a", "stk_b") if backends and s not in backends]
+    json_out, md_out = conform.outputs(args, scope.whole)
+    stored = ROOT / "results"
+    assert (json_out, md_out) == ((stored / "conformance.json", stored / "conformance.md")
+                                  if whole else (None, None))
 
 
 # ---- bad input ---------------------------------------------------------------------------
@@ -179,7 +257,7 @@ def test_named_cases_leave_the_stored_table_alone(tcplab_bin: Path) -> None:
         for p, text in zip(stored, before):
             p.write_bytes(text)
     assert done.returncode == 0, done.stderr
-    assert "1 cases and 0 packet checks" in done.stdout, done.stdout
+    assert "1 cases and 0 packet checks on kernel" in done.stdout, done.stdout
     assert "are left as they are" in done.stdout, done.stdout
     assert after == before, "a run of one case rewrote the stored parity table"
 

@@ -1,176 +1,93 @@
-"""test_lwip.py - the lwip backend (lwIP on DPDK) on the memif topology.
-
-Every listed scenario runs briefly on lwip/memif and must pass with its bytes verified, the
-backend's counters in the result, no connection or socket left open in lwIP and the mbufs
-back at their starting level. Killing either side mid-run must end the other side with a
-clear error within a bounded time and leave nothing behind: no process, no memif socket (an
-abstract one, named by the run id), nothing under /run/dpdk or /dev/hugepages with the run's
-prefix. The stream scenarios also run under AddressSanitizer (build-asan/).
-
-Skips, with the reason, where the lwip backend is not built or DPDK cannot start here.
+"""test_lwip.py - what only the lwip plug-in has: lwIP's own settings (tw_max, idle_yield_us),
+its own counters (drops by reason, connections and TIME_WAIT pcbs it holds), its netif (MTU
+and checksum setting as lwIP holds them) and its build (Debian's lwip source with
+stack/lwip/opts/lwipopts.h). Everything a DPDK stack must do, lwip does in
+test_dpdk_stack*.py like any other stack; these tests run on lwip alone (only_stack), and
+skip, with the reason, where it is not built or cannot start here.
 """
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tcplab.proc import ManagedProcess, ProcessManager
-from tcplab.binary import EXIT_PASS, EXIT_USAGE, Listing, Tcplab
+from tcplab.binary import EXIT_PASS, EXIT_USAGE, Tcplab
+from tcplab.stacks import LWIP
 
-pytestmark = pytest.mark.dpdk
+pytestmark = [pytest.mark.dpdk, pytest.mark.only_stack(LWIP)]
 
 DURATION = "1"
 WARMUP = "0.2"
-RUN_TIMEOUT_S = 60.0
-KILL_RUN_S = "30"
-GONE_WITHIN_S = 10.0
-PROGRESS_WITHIN_S = 30.0
-ASAN_SCENARIOS = ("echo_rr", "stream_send", "stream_recv", "crr")
-COUNTERS = ("rx_packets", "tx_packets", "tx_bursts", "drop_rx_bad_frame", "drop_rx_input",
-            "drop_tx_no_mbuf", "drop_tx_too_big", "drop_tx_ring_full", "tcp_active",
-            "tcp_time_wait", "sockets_open", "mbufs_in_use_start", "mbufs_in_use")
-NEVER_DROPPED = ("drop_rx_bad_frame", "drop_tx_too_big", "drop_tx_no_mbuf")
+OWN_COUNTERS = ("drop_rx_bad_frame", "drop_rx_input", "drop_rx_ip_proto",
+                "tcp_time_wait_recycled", "tcp_active", "tcp_time_wait", "netif_mtu",
+                "netif_checksum")
+TW_MAX = 4
 
 
-@dataclass
-class LwipRun:
-    """One `tcplab run` on lwip/memif: its PID names the run (run id tcplab<pid>)."""
-    proc: ManagedProcess
-    out: Path
-    scenario: str
-
-    @property
-    def run_id(self) -> str:
-        return f"tcplab{self.proc.pid}"
-
-    def finish(self, timeout: float = RUN_TIMEOUT_S) -> int:
-        self.proc.close_stdin()
-        self.proc.rest_of_stdout(timeout)
-        return self.proc.wait(timeout)
-
-    def result(self) -> dict[str, Any]:
-        path = self.out / f"{self.scenario}.json"
-        assert path.is_file(), f"no result {path}; stderr: {self.proc.stderr_text()!r}"
-        return json.loads(path.read_text())
+def run_memif(tcplab: Tcplab, stack: str, scenario: str, out: Path, *flags: str,
+              duration: str = DURATION) -> dict[str, Any]:
+    """A passing run on @stack over memif; its result."""
+    run = tcplab.run(scenario, "--topology", "memif", "--duration", duration, "--warmup",
+                     WARMUP, *flags, backend=stack, out=out)
+    assert run.rc == EXIT_PASS, f"exit {run.rc}: {run.completed.stderr.strip()}"
+    assert run.result["passed"] is True, [c for c in run.result["checks"] if not c["ok"]]
+    return run.result
 
 
-def start_run(procs: ProcessManager, binary: Path, scenario: str, out: Path, *flags: str,
-              quiet: bool = True) -> LwipRun:
-    argv = [str(binary), "run", scenario, "--backend", "lwip", "--topology", "memif",
-            "--out", str(out), *flags]
-    if quiet:
-        argv.append("--quiet")
-    return LwipRun(procs.start(argv), out, scenario)
-
-
-def leftovers(run_id: str) -> list[str]:
-    """What a run left behind: DPDK runtime dirs, hugepage files, memif sockets."""
-    found = []
-    for d in (Path("/run/dpdk"), Path("/var/run/dpdk"), Path("/dev/hugepages")):
-        if d.is_dir():
-            found += [str(p) for p in d.iterdir() if p.name.startswith(run_id + "-")]
-    with open("/proc/net/unix") as f:
-        found += [line.split()[-1] for line in f if f"/{run_id}.memif" in line]
-    for d in (Path("/tmp"), Path("/run/tcplab")):
-        if d.is_dir():
-            found += [str(p) for p in d.glob(f"{run_id}*.memif")]
-    return found
-
-
-def running(pid: int) -> bool:
-    """True while @pid exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-
-
-def children(pid: int) -> list[int]:
-    kids = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    kids.append(int(entry.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return kids
-
-
-def wait_until(what: str, cond: Any, timeout: float) -> None:
-    """Wait for @cond() within @timeout, checking every 20 ms; fail saying @what."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        time.sleep(0.02)
-
-
-@pytest.fixture(scope="module")
-def lwip_ok(listing: Listing, tcplab_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Skip the module unless the lwip backend is built and DPDK starts here (a short run)."""
-    if "lwip" not in listing.backends:
-        pytest.skip(f"lwip backend not built (backends: {listing.backends})")
-    procs = ProcessManager(tmp_path_factory.mktemp("lwip_probe"))
-    try:
-        run = start_run(procs, tcplab_bin, "echo_rr", tmp_path_factory.mktemp("probe"),
-                        "--duration", "0.1", "--warmup", "0")
-        rc = run.finish()
-        if rc == EXIT_USAGE:
-            lines = [ln for ln in run.proc.stderr_text().splitlines() if ln.startswith("lwip:")]
-            pytest.skip(f"lwip backend cannot start here: {lines[0] if lines else 'exit 2'}")
-    finally:
-        procs.cleanup()
-
-
-@pytest.mark.parametrize("scenario", ["echo_rr", "echo_rr_open", "rr_many", "stream_send",
-                                      "stream_recv", "crr"])
-def test_scenario_on_memif(lwip_ok: None, procs: ProcessManager, tcplab_bin: Path,
-                           scenario: str, tmp_path: Path) -> None:
-    run = start_run(procs, tcplab_bin, scenario, tmp_path, "--duration", DURATION,
-                    "--warmup", WARMUP)
-    rc = run.finish()
-    assert rc == EXIT_PASS, f"exit {rc}: {run.proc.stderr_text().strip()}"
-    doc = run.result()
-    assert doc["backend"] == "lwip" and doc["topology"] == "memif"
-    assert doc["passed"] is True, [c for c in doc["checks"] if not c["ok"]]
+@pytest.mark.parametrize("scenario", ["echo_rr", "crr"])
+def test_own_counters_after_a_run(started_stack: str, tcplab: Tcplab, scenario: str,
+                                  tmp_path: Path) -> None:
+    """lwIP 2.1 underneath; on both sides every connection closed in lwIP (TIME_WAIT is not
+    open) and no frame refused as malformed."""
+    doc = run_memif(tcplab, started_stack, scenario, tmp_path)
     assert doc["versions"]["stack"].startswith("lwip 2.1"), doc["versions"]
-    checks = {c["name"]: c for c in doc["checks"]}
-    assert checks["data_integrity"]["ok"] and checks["sut_data_integrity"]["ok"]
-    assert doc["metrics"]["errors"] == 0, doc["metrics"]["errors_by_reason"]
-    sut = doc["sut"]
-    assert sut["mismatches"] == 0 and sut["open"] == 0, sut
-    if scenario == "stream_send":
-        assert checks["sut_received_all_sent"]["ok"], checks["sut_received_all_sent"]
-
-    c = doc["stack_counters"]
-    missing = [k for k in COUNTERS if k not in c]
-    assert not missing, f"stack_counters lacks {missing}: {c}"
-    assert c["rx_packets"] > 0 and c["tx_packets"] > 0, c
-    assert c["tcp_active"] == 0, f"lwIP still holds {c['tcp_active']} open connections"
-    assert c["sockets_open"] == 0, f"{c['sockets_open']} lwIP sockets left open"
-    assert c["mbufs_in_use"] <= c["mbufs_in_use_start"], (
-        f"mbufs in use: {c['mbufs_in_use']} after the run, {c['mbufs_in_use_start']} before")
-    dropped = {k: c[k] for k in NEVER_DROPPED if c[k] != 0}
-    assert not dropped, f"frames dropped: {dropped}"
-    assert leftovers(run.run_id) == []
+    for side, c in (("engine", doc["stack_counters"]), ("sut", doc["sut"]["stack"])):
+        missing = [k for k in OWN_COUNTERS if k not in c]
+        assert not missing, f"{side} counters lack {missing}: {c}"
+        assert c["tcp_active"] == 0, f"{side}: lwIP still holds {c['tcp_active']} connections"
+        assert c["drop_rx_bad_frame"] == 0, f"{side}: frames refused: {c}"
 
 
-def test_frames_waiting_for_the_link_are_no_short_bursts(lwip_ok: None, tcplab: Tcplab) -> None:
-    """A memif SUT whose client never comes: its gratuitous ARP waits for the link. The passes
-    that retry it are tx_burst_link_down, not tx_burst_short (which once counted millions a
-    second of them, and said the ring was full on a link that was not there)."""
-    with tcplab.serve("echo", "--run-id", f"tcplabnolink{os.getpid()}", backend="lwip") as sv:
+def test_tw_max_bounds_time_wait(started_stack: str, tcplab: Tcplab, tmp_path: Path) -> None:
+    """crr closes a connection per transaction from the engine, which keeps TIME_WAIT: with
+    tw_max=4 at most 4 pcbs stay and the rest are recycled; by default more stay."""
+    capped = run_memif(tcplab, started_stack, "crr", tmp_path / "capped", "--stack-opt",
+                       f"tw_max={TW_MAX}")["stack_counters"]
+    assert capped["tcp_time_wait"] <= TW_MAX < capped["tcp_time_wait_recycled"], capped
+    default = run_memif(tcplab, started_stack, "crr", tmp_path / "default")["stack_counters"]
+    assert default["tcp_time_wait"] > TW_MAX, default
+
+
+def test_idle_yield_us_runs(started_stack: str, tcplab: Tcplab, tmp_path: Path) -> None:
+    """A yielding idle spin still carries request/response traffic."""
+    doc = run_memif(tcplab, started_stack, "echo_rr", tmp_path, "--stack-opt",
+                    "idle_yield_us=50")
+    assert doc["metrics"]["transactions"] > 0
+
+
+@pytest.mark.parametrize("opt", ["tw_max=2000000", "idle_yield_us=1000001", "tw_max=-1"])
+def test_bad_own_setting_is_one_line_exit_2(started_stack: str, tcplab: Tcplab, opt: str,
+                                            tmp_path: Path) -> None:
+    run = tcplab.run("echo_rr", "--topology", "memif", "--duration", "0.1", "--stack-opt", opt,
+                     backend=started_stack, out=tmp_path)
+    assert run.rc == EXIT_USAGE
+    key = opt.split("=")[0]
+    lines = [ln for ln in run.completed.stderr.splitlines()
+             if ln.startswith(f"tcplab run: backend {started_stack}:")]
+    assert len(lines) == 1 and f"stack option {key}" in lines[0], run.completed.stderr
+    assert not (tmp_path / "echo_rr.json").exists()
+
+
+def test_frames_waiting_for_the_link_are_no_short_bursts(started_stack: str,
+                                                         tcplab: Tcplab) -> None:
+    """A memif SUT whose client never comes: lwIP's gratuitous ARP waits for the link. The
+    passes that retry it are tx_burst_link_down, not tx_burst_short (which once counted
+    millions a second of them, and said the ring was full on a link that was not there)."""
+    with tcplab.serve("echo", "--run-id", f"tcplabnolink{os.getpid()}",
+                      backend=started_stack) as sv:
         first = sv.stats()["stack"]
         c = sv.stats()["stack"]
         end = sv.quit()
@@ -179,162 +96,40 @@ def test_frames_waiting_for_the_link_are_no_short_bursts(lwip_ok: None, tcplab: 
     assert end["event"] == "exit"
 
 
-def test_unknown_stack_option_is_one_line_exit_2(lwip_ok: None, procs: ProcessManager,
-                                                  tcplab_bin: Path, tmp_path: Path) -> None:
-    run = start_run(procs, tcplab_bin, "echo_rr", tmp_path, "--duration", "0.1",
-                    "--stack-opt", "bogus=1")
-    assert run.finish() == EXIT_USAGE
-    lines = [ln for ln in run.proc.stderr_text().splitlines()
-             if ln.startswith("tcplab run: backend lwip:")]
-    assert lines and "bogus=1" in lines[0] and "port" in lines[0], lines
-    assert leftovers(run.run_id) == []
-
-
-@pytest.mark.parametrize("victim,sig", [("sut", signal.SIGKILL), ("engine", signal.SIGKILL),
-                                        ("engine", signal.SIGTERM)])
-def test_kill_mid_run_leaves_nothing(lwip_ok: None, procs: ProcessManager, tcplab_bin: Path,
-                                     tmp_path: Path, victim: str, sig: signal.Signals) -> None:
-    run = start_run(procs, tcplab_bin, "echo_rr", tmp_path, "--duration", KILL_RUN_S,
-                    "--warmup", "0", quiet=False)
-    engine = run.proc.pid
-    # mid-run: the engine has printed a progress line (after 1 s of traffic)
-    wait_until("a progress line from the engine",
-               lambda: "[echo_rr lwip]" in run.proc.stderr_text() or not running(engine),
-               PROGRESS_WITHIN_S)
-    assert running(engine), f"the run ended early: {run.proc.stderr_text()}"
-    suts = children(engine)
-    assert len(suts) == 1, f"expected one SUT child of {engine}, found {suts}"
-    sut = suts[0]
-    os.kill(sut if victim == "sut" else engine, sig)
-
-    if victim == "sut":
-        # the engine notices the memif link going down and exits with a clear error
-        rc = run.proc.wait(GONE_WITHIN_S)
-        err = run.proc.stderr_text()
-        assert rc == EXIT_USAGE, f"engine exit {rc}: {err}"
-        assert "link went down" in err and "Network is down" in err, err
-    else:
-        rc = run.proc.wait(GONE_WITHIN_S)
-        if sig == signal.SIGKILL:
-            assert rc == -signal.SIGKILL
-        else:
-            assert rc in (EXIT_PASS, 1), f"engine exit {rc} after SIGTERM: " \
-                                         f"{run.proc.stderr_text()}"
-    wait_until(f"the SUT (pid {sut}) to end", lambda: not running(sut), GONE_WITHIN_S)
-    wait_until(f"run {run.run_id} to leave nothing behind",
-               lambda: leftovers(run.run_id) == [], GONE_WITHIN_S)
-
-
-@pytest.mark.parametrize("scenario", ASAN_SCENARIOS)
-def test_under_asan(lwip_ok: None, procs: ProcessManager, root: Path, scenario: str,
-                    tmp_path: Path) -> None:
-    binary = Path(os.environ.get("TCPLAB_ASAN_BIN", root / "build-asan" / "harness" / "tcplab"))
-    if not binary.is_file():
-        pytest.skip(f"no AddressSanitizer build at {binary} (ci/test.sh makes build-asan/)")
-    run = LwipRun(procs.start([str(binary), "run", scenario, "--backend", "lwip",
-                               "--topology", "memif", "--out", str(tmp_path), "--quiet",
-                               "--duration", DURATION, "--warmup", WARMUP],
-                              env={"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
-                                   "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"}),
-                  tmp_path, scenario)
-    rc = run.finish()
-    err = run.proc.stderr_text()
-    assert "Sanitizer" not in err and "runtime error" not in err, err
-    assert rc == EXIT_PASS, f"exit {rc}: {err}"
-    assert run.result()["passed"] is True
-
-
 # (flags, netif_mtu, netif_checksum) on both sides: memif's defaults are a 9000-byte MTU with
 # checksums off (memif is shared memory); mtu=1500 checksum=on is Debian's wire behaviour.
 MEMIF_NETIF = {"default": ([], 9000, 0),
                "mtu1500-checksum-on": (["--stack-opt", "mtu=1500", "--stack-opt", "checksum=on"],
                                        1500, 1)}
-ETH_HDR = 14
 
 
 @pytest.mark.parametrize("setting", sorted(MEMIF_NETIF))
-def test_memif_mtu_and_checksum(lwip_ok: None, procs: ProcessManager, tcplab_bin: Path,
-                                tmp_path: Path, setting: str) -> None:
-    """The netif has the MTU and checksum setting asked for, on both sides, and a bulk
-    stream then fills its frames: jumbo frames on a 9000 MTU, never more than 1514 bytes on
-    a 1500 one. What lwIP holds is read back, not the option."""
+def test_netif_holds_the_mtu_and_checksum_asked_for(started_stack: str, tcplab: Tcplab,
+                                                    tmp_path: Path, setting: str) -> None:
+    """The netif has the MTU and checksum setting asked for, on both sides: what lwIP holds
+    is read back, not the option. (That the frames then fill the MTU: test_dpdk_stack.py.)"""
     flags, mtu, checksum = MEMIF_NETIF[setting]
-    if checksum == 0 and "tcplab lwipopts" not in lwip_stack_version(procs, tcplab_bin,
+    if checksum == 0 and "tcplab lwipopts" not in lwip_stack_version(tcplab, started_stack,
                                                                      tmp_path / "v"):
         pytest.skip("built with Debian's packaged lwIP: no per-netif checksum control")
-    run = start_run(procs, tcplab_bin, "stream_send", tmp_path, "--duration", DURATION,
-                    "--warmup", WARMUP, *flags)
-    rc = run.finish()
-    assert rc == EXIT_PASS, f"exit {rc}: {run.proc.stderr_text().strip()}"
-    doc = run.result()
-    assert doc["passed"] is True, [c for c in doc["checks"] if not c["ok"]]
+    doc = run_memif(tcplab, started_stack, "stream_send", tmp_path / "run", *flags)
     for side, c in (("engine", doc["stack_counters"]), ("sut", doc["sut"]["stack"])):
         assert (c["netif_mtu"], c["netif_checksum"]) == (mtu, checksum), (side, c)
-    c = doc["stack_counters"]
-    mean_frame = c["tx_bytes"] / c["tx_packets"]
-    if mtu > 1500:
-        assert mean_frame > 1500 + ETH_HDR, f"mean frame {mean_frame:.0f} B on a {mtu} MTU"
-    else:
-        assert mean_frame <= 1500 + ETH_HDR, f"mean frame {mean_frame:.0f} B on a {mtu} MTU"
 
 
-def lwip_stack_version(procs: ProcessManager, binary: Path, out: Path) -> str:
-    """versions.stack of a short lwip/memif run: says which lwIP build this is."""
-    out.mkdir(exist_ok=True)
-    run = start_run(procs, binary, "echo_rr", out, "--duration", "0.1", "--warmup", "0")
-    assert run.finish() == EXIT_PASS, run.proc.stderr_text()
-    return run.result()["versions"]["stack"]
+def lwip_stack_version(tcplab: Tcplab, stack: str, out: Path) -> str:
+    """versions.stack of a short run: says which lwIP build this is."""
+    return run_memif(tcplab, stack, "echo_rr", out, duration="0.1")["versions"]["stack"]
 
 
-def test_lwip_built_from_debian_source(lwip_ok: None, procs: ProcessManager, tcplab_bin: Path,
-                                       root: Path, tmp_path: Path) -> None:
+def test_lwip_built_from_debian_source(started_stack: str, tcplab: Tcplab, root: Path,
+                                       tmp_path: Path) -> None:
     """Where ci/lwip-source.sh has the source tree (it fetched it for this build), the
     binary links lwIP built from it with stack/lwip/opts/lwipopts.h, not the packaged one."""
     fetched = subprocess.run([str(root / "ci" / "lwip-source.sh")], capture_output=True,
                              text=True)
     if fetched.returncode != 0:
         pytest.skip(f"no lwip source here: {fetched.stderr.strip()}")
-    version = lwip_stack_version(procs, tcplab_bin, tmp_path)
+    version = lwip_stack_version(tcplab, started_stack, tmp_path)
     assert "tcplab lwipopts" in version, version
     assert Path(fetched.stdout.strip()).name.removeprefix("lwip-") in version, version
-
-
-@pytest.mark.parametrize("opt,needle", [("mtu=100", "mtu"), ("mtu=9001", "mtu"),
-                                        ("checksum=maybe", "checksum")])
-def test_bad_netif_option_is_one_line_exit_2(lwip_ok: None, procs: ProcessManager,
-                                             tcplab_bin: Path, tmp_path: Path, opt: str,
-                                             needle: str) -> None:
-    run = start_run(procs, tcplab_bin, "echo_rr", tmp_path, "--duration", "0.1",
-                    "--stack-opt", opt)
-    assert run.finish() == EXIT_USAGE
-    lines = [ln for ln in run.proc.stderr_text().splitlines()
-             if ln.startswith("tcplab run: backend lwip:")]
-    assert len(lines) == 1 and f"stack option {needle}" in lines[0], lines
-    assert leftovers(run.run_id) == []
-
-
-def test_start_removes_runtime_dirs_of_dead_runs(lwip_ok: None, procs: ProcessManager,
-                                                 tcplab_bin: Path, tmp_path: Path) -> None:
-    """A run killed inside rte_eal_init leaves an empty /var/run/dpdk/<prefix> behind; the
-    next lwip start removes those whose process is gone, and no other."""
-    base = Path("/var/run/dpdk") if os.geteuid() == 0 else \
-        Path(os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / "dpdk"
-    gone = subprocess.Popen(["true"])
-    gone.wait()
-    dead = base / f"tcplab{gone.pid}-c-p{gone.pid}"
-    dead_case = base / f"conform1-0-s-p{gone.pid}"	# any run id: the pid is the process's
-    alive = base / f"tcplab{os.getpid()}-s-p{os.getpid()}"
-    foreign = base / f"other{gone.pid}-c"
-    for d in (dead, dead_case, alive, foreign):
-        d.mkdir(parents=True, exist_ok=True)
-    try:
-        run = start_run(procs, tcplab_bin, "echo_rr", tmp_path, "--duration", "0.1",
-                        "--warmup", "0")
-        assert run.finish() == EXIT_PASS, run.proc.stderr_text()
-        assert not dead.exists(), f"{dead}: a dead run's directory was left"
-        assert not dead_case.exists(), f"{dead_case}: a dead case side's directory was left"
-        assert alive.is_dir() and foreign.is_dir(), "removed a directory that is not a dead run's"
-    finally:
-        for d in (dead, dead_case, alive, foreign):
-            if d.is_dir():
-                d.rmdir()

@@ -2,11 +2,13 @@
 peer at the wire, on the engine side of the topology the binary's table gives a Linux peer and
 the SUT (a veth pair for the kernel, a tap for a DPDK stack), the SUT serving echo.
 
-Each check is its own test. The `sut` fixture starts a SUT per backend the binary lists.
-On the kernel, the replies are compared field by field with what Linux must do per RFC
-(EXPECT below): only the fields that are deterministic are asserted, and each entry says
-which ones it leaves out and why. On any other SUT they are compared with the kernel's own
-replies recorded in the same session (the oracle); a difference listed in
+Each check is its own test. The `sut` fixture starts a SUT per backend: the kernel, every
+other backend the binary lists, and every DPDK stack expected here (conftest.py,
+any_backend: one the binary lacks skips with the reason, or fails where its packages are
+installed). On the kernel, the replies are compared field by field with what Linux must do
+per RFC (EXPECT below): only the fields that are deterministic are asserted, and each entry
+says which ones it leaves out and why. On any other SUT they are compared with the kernel's
+own replies recorded in the same session (the oracle); a difference listed for that stack in
 scenarios/conformance/divergences.txt is an expected failure with its reason.
 
 The end-to-end test runs `tcplab packets --packets` (the kernel twice: the oracle must be
@@ -28,13 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tcplab import checks, conform, namespaces, topology, verdicts, wire
+from tcplab import checks, conform, namespaces, verdicts, wire
 from tcplab.lab import PREFIX, PacketLab
 from tcplab.proc import module_argv, module_env
 from tcplab.topology import Addresses, Table
 from tcplab.verdicts import Run
-
-BACKENDS = topology.backend_names()
 
 
 @dataclass(frozen=True)
@@ -196,18 +196,18 @@ def term_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def sut(request: pytest.FixtureRequest, tcplab_bin: Path,
+@pytest.fixture(scope="module")
+def sut(request: pytest.FixtureRequest, any_backend: str, tcplab_bin: Path,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Topology, the SUT of one backend serving echo, the wire process: one per module."""
     need_root()
     failed_before = request.session.testsfailed
-    lab = PacketLab(request.param, binary=str(tcplab_bin),
-                    log_dir=tmp_path_factory.mktemp(f"packets-{request.param}"))
+    lab = PacketLab(any_backend, binary=str(tcplab_bin),
+                    log_dir=tmp_path_factory.mktemp(f"packets-{any_backend}"))
     with term_unwinds(), lab:
         yield lab
         if request.session.testsfailed > failed_before:
-            sys.stderr.write(f"==== packet lab ({request.param}) logs\n{lab.logs()}\n")
+            sys.stderr.write(f"==== packet lab ({any_backend}) logs\n{lab.logs()}\n")
 
 
 @pytest.fixture(scope="module")
@@ -237,7 +237,7 @@ def test_check(sut: Any, name: str, request: pytest.FixtureRequest) -> None:
         return
     kernel = request.getfixturevalue("oracle")[name]
     v = verdicts.verdict_for(name, sut.backend, as_run(kernel), as_run(got),
-                             verdicts.load_divergences())
+                             verdicts.divergences_of(sut.backend))
     if v["verdict"] == "listed-divergence":
         pytest.xfail(f"{sut.backend}: {v['reason']}")
     d = v["first_difference"]
@@ -278,24 +278,28 @@ def namespaces_of(pid: int) -> list[str]:
 
 @pytest.mark.root
 @pytest.mark.netns
-def test_packets_command_writes_records_for_the_parity_table(tcplab_bin: Path,
+def test_packets_command_writes_records_for_the_parity_table(tcplab_bin: Path, table: Table,
                                                               tmp_path: Path) -> None:
+    """By default every backend but the kernel is compared with it (each DPDK stack built);
+    the records are conform's, one row each in its table, a column per stack."""
     out = tmp_path / "packets.json"
-    done = run_packets(tcplab_bin, "--packets", "--json", str(out))
+    done = run_packets(tcplab_bin, "--packets", "--json", str(out), timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "15 packet checks: 15 match" in done.stdout
+    compared = [b.name for b in table.backends if b.name != verdicts.ORACLE]
+    assert f"15 packet checks on {', '.join(compared) or 'the kernel alone'}: " in done.stdout
     records = json.loads(out.read_text())["cases"]
     assert [r["name"] for r in records] == list(checks.CHECK_NAMES)
     for r in records:
         assert set(r) >= {"name", "description", "kernel", "verdict", "reason", "others"}
         assert r["verdict"] == "match" and r["kernel"]["sut"] and r["kernel"]["peer"] == []
         assert r["description"], r["name"]
-    # conform's parity table takes them as they are: one row each
+        assert [o["backend"] for o in r["others"]] == compared, r["name"]
     md = tmp_path / "conformance.md"
     conform.write_markdown(records, md)
-    rows = [line.split("|")[1].strip() for line in md.read_text().splitlines()
+    rows = [line.split(" | ") for line in md.read_text().splitlines()
             if line.startswith("| pkt_")]
-    assert rows == list(checks.CHECK_NAMES)
+    assert [r[0].strip("| ") for r in rows] == list(checks.CHECK_NAMES)
+    assert all(len(r) == 2 + len(compared) for r in rows), rows
     assert namespaces_of(done.args[0]) == []
 
 
@@ -402,14 +406,14 @@ def test_verdicts() -> None:
     same = Run(sut=[step(0, reply="tcp", flags="A")])
     other = Run(sut=[step(0, reply="none")])
     failed = Run(sut=[step(0, reply="tcp", flags="A")], error="no SYN-ACK")
-    listed = {"lwip": {"pkt_x": "lwIP sends no challenge ACK"}}
-    assert verdicts.verdict_for("pkt_x", "lwip", k, same, {})["verdict"] == "match"
-    v = verdicts.verdict_for("pkt_x", "lwip", k, other, {})
+    listed = {"pkt_x": "stk sends no challenge ACK"}	# stk's own list
+    assert verdicts.verdict_for("pkt_x", "stk", k, same, {})["verdict"] == "match"
+    v = verdicts.verdict_for("pkt_x", "stk", k, other, {})
     assert v["verdict"] == "divergence" and v["reason"] == "step 0 (op0) field reply"
-    v = verdicts.verdict_for("pkt_x", "lwip", k, failed, {})
+    v = verdicts.verdict_for("pkt_x", "stk", k, failed, {})
     assert v["verdict"] == "divergence" and v["reason"] == "no SYN-ACK"
-    v = verdicts.verdict_for("pkt_x", "lwip", k, other, listed)
-    assert v["verdict"] == "listed-divergence" and v["reason"] == "lwIP sends no challenge ACK"
+    v = verdicts.verdict_for("pkt_x", "stk", k, other, listed)
+    assert v["verdict"] == "listed-divergence" and v["reason"] == "stk sends no challenge ACK"
     assert v["trace"] == {"sut": other.sut, "peer": []}
 
 

@@ -29,17 +29,23 @@ CHROMIUM_TIMEOUT_S = 60.0
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ANCHORS = {"50": "p50", "90": "p90", "99": "p99", "99.9": "p99_9", "99.99": "p99_99"}
 
-CONFORMANCE = {"schema": "tcplab.conformance/1", "cases": [
+CONFORMANCE = {"schema": "tcplab.conformance/1", "stacks": ["stk_a", "stk_b"], "cases": [
     {"name": "recv_peek", "description": "peek leaves data queued", "verdict": "match",
      "reason": "", "kernel": {"sut": [{"op": "recv", "ret": 5}], "peer": []},
-     "others": [{"backend": "lwip", "verdict": "match", "reason": "",
+     "others": [{"backend": "stk_a", "verdict": "match", "reason": "",
+                 "first_difference": None,
+                 "trace": {"sut": [{"op": "recv", "ret": 5}], "peer": []}},
+                {"backend": "stk_b", "verdict": "match", "reason": "",
                  "first_difference": None,
                  "trace": {"sut": [{"op": "recv", "ret": 5}], "peer": []}}]},
     {"name": "linger_zero_close", "description": "RST on close", "verdict": "match",
      "reason": "", "kernel": {"sut": [{"op": "recv", "err": "ECONNRESET"}], "peer": []},
-     "others": [{"backend": "lwip", "verdict": "divergence", "reason": "differs",
+     "others": [{"backend": "stk_a", "verdict": "divergence", "reason": "differs",
                  "first_difference": {"side": "sut", "step": 1, "line": 9},
-                 "trace": {"sut": [{"op": "recv", "err": "EPIPE"}], "peer": []}}]}]}
+                 "trace": {"sut": [{"op": "recv", "err": "EPIPE"}], "peer": []}},
+                {"backend": "stk_b", "verdict": "listed-divergence", "reason": "stk_b lacks it",
+                 "first_difference": {"side": "sut", "step": 1, "line": 9},
+                 "trace": {"sut": [{"op": "recv", "err": "ENOTCONN"}], "peer": []}}]}]}
 
 
 def run_cli(procs: Any, *args: str) -> Any:
@@ -141,6 +147,20 @@ def test_page_embeds_the_same_plots_and_data(report_dir: Path, sidecar: dict) ->
         assert base64.b64decode(b64) == (report_dir / fname).read_bytes()
     assert "http://" not in page and "https://" not in page	# self-contained
     assert "<table id=conformance>" in page
+
+
+def test_conformance_has_a_column_per_stack(report_dir: Path) -> None:
+    page = (report_dir / "report.html").read_text()
+    table = page[page.index("<table id=conformance>"):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    assert re.findall(r"<th>(.*?)</th>", rows[0]) == ["case", "Linux", "stk_a", "stk_b"]
+    cells = {re.findall(r"<td[^>]*>(.*?)</td>", r)[0]: re.findall(r"<td([^>]*)>(.*?)</td>", r)
+             for r in rows[1:]}
+    assert [c for _, c in cells["recv_peek"]][1:] == ["all ok", "match", "match"]
+    attrs, texts = zip(*cells["linger_zero_close"])
+    assert texts[2:] == ("divergence: recv=EPIPE", "listed-divergence: recv=ENOTCONN")
+    assert 'class="listed-divergence"' in attrs[3] and 'title="stk_b lacks it"' in attrs[3]
 
 
 def chromium_argv(profile: Path, *args: str) -> list[str]:

@@ -5,6 +5,7 @@ pytest suite imports. One job a module:
     proc        processes: the one tcplab_bin(), managed processes, JSON-line processes
     binary      the tcplab binary for tests: its commands, its listing, a served program
     topology    backends and topologies as `tcplab list --json` prints them; the pick rule
+    stacks      the DPDK stacks built, and the one table of the stacks expected and why
     namespaces  network namespaces and links made from one topology entry
     verdicts    traces compared with the kernel's: first difference, verdict, summary
     cases       socket-level conformance cases: both sides of one case, signals relayed

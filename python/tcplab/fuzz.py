@@ -1,7 +1,9 @@
 """fuzz.py - the fuzz run: mutated and malformed frames (random IP and TCP header fields,
 truncated headers, bad options, segments on a live connection, ICMP noise), reproducible from
 a seed, sent at the SUT by the Wire; then the aftermath, judged from the root namespace: the
-SUT alive, its connections closed, its stack's mbufs back, echo_rr through it passing.
+SUT alive, its connections closed, echo_rr through it passing, and for a stack that reports
+them (every DPDK stack: stack/README.md, "Counters") its mbufs back and only the listener
+open. Any backend may be the SUT; `tcplab packets --fuzz` runs it at each in turn.
 """
 from __future__ import annotations
 
@@ -259,7 +261,9 @@ def close_fuzzed(c: Conn, tries: int = 4) -> str:
     return "unknown"
 
 
-MBUF_SETTLE_S = 30.0	# lwIP holds fragments for IP_REASS_MAXAGE (15 s) before freeing them
+# a stack keeps fuzzed fragments in IP reassembly until it gives up on them: 15 s in lwIP
+# (IP_REASS_MAXAGE), 30 s in gVisor's netstack (ipv4.ReassembleTimeout, Linux's value)
+MBUF_SETTLE_S = 40.0
 
 
 def settled_stats(lab: PacketLab) -> tuple[dict[str, Any] | None, float | None]:
@@ -316,6 +320,19 @@ def fuzz_problems(res: dict[str, Any], count: int) -> list[str]:
     st = res.get("sut_stats") or {}
     if st.get("open", 1) != 0:
         out.append(f"the SUT still holds {st.get('open')} connection(s) open")
+    out += stack_leaks(st.get("stack") or {})
     if (res.get("sut_sockets") or {}).get("ESTAB", 0):
         out.append(f"established TCP sockets left in the SUT: {res['sut_sockets']}")
+    return out
+
+
+def stack_leaks(c: dict[str, Any]) -> list[str]:
+    """What the SUT stack's own counters say it kept (the names stack/README.md gives a
+    meaning to): buffers not back, sockets beyond the listener."""
+    out = []
+    if "mbufs_in_use" in c and c["mbufs_in_use"] > c.get("mbufs_in_use_start", 0):
+        out.append(f"the SUT stack holds {c['mbufs_in_use']} mbufs, "
+                   f"{c.get('mbufs_in_use_start', 0)} at its start")
+    if "sockets_open" in c and c["sockets_open"] != 1:
+        out.append(f"the SUT stack has {c['sockets_open']} sockets open (the listener: 1)")
     return out

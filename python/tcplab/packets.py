@@ -4,7 +4,12 @@ compares socket traces (verdicts.py). `tcplab conform` runs the checks too (pkt_
 
     tcplab packets --list                                      the checks
     tcplab packets --packets [CHECK...] [--backend B]... [--json OUT]
-    tcplab packets --fuzz [--count 10000] [--seed 1] [--backend B] [--json OUT]
+    tcplab packets --fuzz [--count 10000] [--seed 1] [--backend B]... [--json OUT]
+
+--packets compares with the kernel each backend --backend names, by default every backend the
+binary lists but the kernel (each DPDK stack built, tcplab.stacks), as `tcplab conform` does.
+--fuzz runs at each SUT in turn: those --backend names, by default the kernel and every DPDK
+stack built; its JSON is {"schema": "tcplab.fuzz/1", "runs": [one per SUT]}.
 
 Each backend runs in a packet lab (lab.py) on the topology the table gives a Linux peer and
 that backend as SUT. Records (`--packets`, results/packets.json) have the shape of
@@ -24,7 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import UsageError
+from . import UsageError, stacks
 from .checks import CHECK_NAMES, CHECKS
 from .fuzz import fuzz_run
 from .lab import PacketLab
@@ -71,7 +76,8 @@ def packet_records(names: list[str], backends: list[str], seed: int = 1,
                 f"two kernel runs differ: {json.dumps(unstable)}"
         else:
             for b in backends:
-                rec["others"].append(verdict_for(name, b, k, others[b][name], listed))
+                rec["others"].append(verdict_for(name, b, k, others[b][name],
+                                                 listed.get(table.backend(b).name, {})))
         records.append(rec)
     return records
 
@@ -99,8 +105,10 @@ def main(argv: list[str]) -> int:
     mode.add_argument("--list", action="store_true", help="list the checks")
     ap.add_argument("checks", nargs="*", metavar="CHECK")
     ap.add_argument("--backend", action="append", default=[],
-                    help="--packets: backend compared with the kernel (repeatable); "
-                         f"--fuzz: the SUT (default {LINUX})")
+                    help="--packets: backend compared with the kernel (repeatable; default "
+                         "every one but the kernel); "
+                         f"--fuzz: a SUT (repeatable; default {LINUX} and every DPDK stack "
+                         "built)")
     ap.add_argument("--json", metavar="OUT", help="default results/packets.json (--packets)")
     ap.add_argument("--count", type=int, default=10000, help="fuzz frames (default 10000)")
     ap.add_argument("--seed", type=int, default=1)
@@ -116,7 +124,7 @@ def main(argv: list[str]) -> int:
         if os.geteuid() != 0:
             raise UsageError("needs root (it creates network namespaces)")
         if args.fuzz:
-            return fuzz_command(args)
+            return fuzz_command(args, args.backend or [LINUX, *stacks.built(table)])
         return packets_command(args, names, table)
     except UsageError as e:
         print(f"tcplab packets: {e}", file=sys.stderr)
@@ -124,11 +132,12 @@ def main(argv: list[str]) -> int:
 
 
 def packets_command(args: argparse.Namespace, names: list[str], table: Table) -> int:
-    records = packet_records(names, args.backend, args.seed, table=table)
+    backends = args.backend or [b.name for b in table.backends if b.name != LINUX]
+    records = packet_records(names, backends, args.seed, table=table)
     path = Path(args.json or ROOT / "results" / "packets.json")
     path.write_text(json.dumps({"schema": "tcplab.packets/1", "cases": records}, indent=1)
                     + "\n")
-    print(f"{len(records)} packet checks: " +
+    print(f"{len(records)} packet checks on {', '.join(backends) or 'the kernel alone'}: " +
           ", ".join(f"{v} {k}" for k, v in sorted(counts(records).items())))
     print(f"wrote {path}")
     bad = unexpected(records)
@@ -137,19 +146,24 @@ def packets_command(args: argparse.Namespace, names: list[str], table: Table) ->
     return 1 if bad else 0
 
 
-def fuzz_command(args: argparse.Namespace) -> int:
-    backend = (args.backend or [LINUX])[0]
-    with tempfile.TemporaryDirectory(prefix="tcplab-fuzz-") as tmp:
-        res = fuzz_run(backend, args.count, args.seed, Path(tmp))
-    if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=1) + "\n")
-    print(f"fuzz: {res.get('frames', 0)} frames (seed {args.seed}) at the {backend} SUT in "
-          f"{res.get('seconds')} s: {res['outcome']}; echo_rr after: "
-          f"{'passed' if res['echo_rr']['passed'] else 'FAILED'} "
-          f"({res['echo_rr']['transactions']} transactions); SUT stats: {res['sut_stats']}")
-    for p in res["problems"]:
-        print(f"  problem: {p}")
-    return 0 if res["outcome"] == "pass" else 1
+def fuzz_command(args: argparse.Namespace, backends: list[str]) -> int:
+    """The fuzz run at each SUT in turn; exit 1 when any of them did not pass."""
+    runs = []
+    for backend in backends:
+        with tempfile.TemporaryDirectory(prefix="tcplab-fuzz-") as tmp:
+            res = fuzz_run(backend, args.count, args.seed, Path(tmp))
+        runs.append(res)
+        print(f"fuzz: {res.get('frames', 0)} frames (seed {args.seed}) at the {backend} SUT "
+              f"in {res.get('seconds')} s: {res['outcome']}; echo_rr after: "
+              f"{'passed' if res['echo_rr']['passed'] else 'FAILED'} "
+              f"({res['echo_rr']['transactions']} transactions); SUT stats: "
+              f"{res['sut_stats']}", flush=True)
+        for p in res["problems"]:
+            print(f"  problem: {p}")
+        if args.json:	# after each SUT: a later one's trouble leaves the earlier ones
+            Path(args.json).write_text(json.dumps({"schema": "tcplab.fuzz/1", "runs": runs},
+                                                  indent=1) + "\n")
+    return 0 if all(r["outcome"] == "pass" for r in runs) else 1
 
 
 if __name__ == "__main__":

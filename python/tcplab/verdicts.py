@@ -5,7 +5,12 @@ a trace per side (what the SUT's calls returned, what the peer's did), a packet-
 (checks.py) one trace of wire steps, each step a stimulus and the SUT's reply, on the SUT
 side. first_difference() finds the first step where two runs differ (for wire steps, the
 field); verdict_for() turns it into a verdict, with the reason given in
-scenarios/conformance/divergences.txt when the difference is a listed one.
+scenarios/conformance/divergences.txt when the difference is one listed for that stack.
+
+The divergences are per stack: each line of divergences.txt names the stack it is about
+(`BACKEND CASE: reason`), load_divergences() reads them all by stack, divergences_of() one
+stack's list, which is all verdict_for() is given: a difference listed for one stack is never
+an excuse for another.
 """
 from __future__ import annotations
 
@@ -61,7 +66,8 @@ def field_difference(side: str, i: int, a: dict[str, Any], b: dict[str, Any]) ->
 
 
 def load_divergences(path: Path = DIVERGENCES) -> dict[str, dict[str, str]]:
-    """divergences.txt: 'BACKEND CASE: reason' per line; '#' comments."""
+    """divergences.txt by stack: {stack: {case: reason}}; the file has 'BACKEND CASE: reason'
+    per line, '#' comments; UsageError naming the line of one that is not."""
     out: dict[str, dict[str, str]] = {}
     if not path.exists():
         return out
@@ -77,11 +83,16 @@ def load_divergences(path: Path = DIVERGENCES) -> dict[str, dict[str, str]]:
     return out
 
 
-def classify(name: str, backend: str, error: str | None, diff: dict[str, Any] | None,
-             differs: str, listed: dict[str, dict[str, str]]) -> tuple[str, str]:
+def divergences_of(backend: str, path: Path = DIVERGENCES) -> dict[str, str]:
+    """The divergences listed for @backend: {case: reason} (none listed: empty)."""
+    return load_divergences(path).get(backend, {})
+
+
+def classify(name: str, error: str | None, diff: dict[str, Any] | None, differs: str,
+             listed: dict[str, str]) -> tuple[str, str]:
     """The verdict of one case or packet check on one backend, and its reason: a match, a
-    difference listed in divergences.txt (its reason), or a divergence (what went wrong)."""
-    reason = listed.get(backend, {}).get(name)
+    difference the backend's own list has (its reason), or a divergence (what went wrong)."""
+    reason = listed.get(name)
     if error is None and diff is None:
         return "match", reason or ""
     if reason:
@@ -98,12 +109,12 @@ def describe_difference(diff: dict[str, Any] | None) -> str:
 
 
 def verdict_for(name: str, backend: str, oracle: Run, other: Run,
-                listed: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """The record of @other (on @backend) against the kernel's @oracle. A run that failed is
-    not compared: its error is the reason."""
+                listed: dict[str, str]) -> dict[str, Any]:
+    """The record of @other (on @backend) against the kernel's @oracle, @listed being
+    @backend's divergences (divergences_of). A run that failed is not compared: its error is
+    the reason."""
     diff = None if other.error else first_difference(oracle, other)
-    verdict, reason = classify(name, backend, other.error, diff, describe_difference(diff),
-                               listed)
+    verdict, reason = classify(name, other.error, diff, describe_difference(diff), listed)
     return {"backend": backend, "verdict": verdict, "reason": reason,
             "first_difference": diff, "trace": {"sut": other.sut, "peer": other.peer}}
 

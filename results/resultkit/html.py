@@ -71,23 +71,41 @@ def _summarize(trace: list[dict[str, Any]] | None, limit: int = 4) -> str:
     return ", ".join(bits[:limit]) + (" ..." if len(bits) > limit else "") or "all ok"
 
 
+def conformance_columns(doc: dict[str, Any]) -> list[str]:
+    """The stacks compared: the document's own list, else (older documents) the backends of
+    its records in the order they first appear."""
+    if doc.get("stacks") is not None:
+        return [str(b) for b in doc["stacks"]]
+    return list(dict.fromkeys(str(o.get("backend")) for case in doc.get("cases", [])
+                              for o in case.get("others") or []))
+
+
+def conformance_cell(o: dict[str, Any] | None) -> str:
+    """One stack's verdict on one case: its class colours it, its reason is the tooltip;
+    where it is not a match, what the stack did follows."""
+    if o is None:
+        return "<td></td>"
+    verdict = str(o.get("verdict"))
+    did = "" if verdict == "match" or o.get("trace") is None else \
+        f": {_summarize(o['trace'].get('sut'))}"
+    return (f"<td class=\"{esc(verdict)}\" title=\"{esc(o.get('reason') or '')}\">"
+            f"{esc(verdict)}{esc(did)}</td>")
+
+
 def conformance_table(doc: dict[str, Any]) -> str:
-    """tcplab.conformance/1 (python/tcplab/conform.py): one row per case and backend."""
-    rows = ["<table id=conformance><tr><th>case</th><th>backend</th><th>Linux</th>"
-            "<th>stack</th><th>verdict</th><th>why</th></tr>"]
+    """tcplab.conformance/1 (python/tcplab/conform.py): one row per case, a column for Linux
+    (the oracle) and one per stack."""
+    names = conformance_columns(doc)
+    rows = ["<table id=conformance><tr><th>case</th><th>Linux</th>"
+            + "".join(f"<th>{esc(n)}</th>" for n in names) + "</tr>"]
     for case in doc.get("cases", []):
         linux = _summarize((case.get("kernel") or {}).get("sut"))
-        others = case.get("others") or [{"backend": "(kernel only)", "verdict":
-                                         case.get("verdict"), "reason": case.get("reason"),
-                                         "trace": None}]
-        for o in others:
-            stack = "" if o.get("trace") is None else _summarize(o["trace"].get("sut"))
-            verdict = str(o.get("verdict"))
-            rows.append(f"<tr><td title=\"{esc(case.get('description', ''))}\">"
-                        f"{esc(case.get('name'))}</td><td>{esc(o.get('backend'))}</td>"
-                        f"<td>{esc(linux)}</td><td>{esc(stack)}</td>"
-                        f"<td class=\"{esc(verdict)}\">{esc(verdict)}</td>"
-                        f"<td>{esc(o.get('reason') or '')}</td></tr>")
+        if case.get("verdict") != "match":
+            linux = f"{case.get('verdict')}: {case.get('reason')}"
+        by = {str(o.get("backend")): o for o in case.get("others") or []}
+        rows.append(f"<tr><td title=\"{esc(case.get('description', ''))}\">"
+                    f"{esc(case.get('name'))}</td><td>{esc(linux)}</td>"
+                    + "".join(conformance_cell(by.get(n)) for n in names) + "</tr>")
     return "\n".join(rows) + "</table>"
 
 
@@ -108,7 +126,8 @@ def page(title: str, sets: list[ResultSet], labels: list[str], plots: list[dict[
         "<p>Bars are the median of the repetitions; error bars span the slowest and the "
         "fastest run.</p>", *bars]
     if conformance is not None:
-        parts += ["<h2>Conformance: the kernel vs the stack</h2>", conformance_table(conformance)]
+        parts += ["<h2>Conformance: the kernel vs each stack</h2>",
+                  conformance_table(conformance)]
     parts += [f'<script type="application/json" id="plot-data">{data}</script>',
               "</body></html>"]
     return "\n".join(parts) + "\n"

@@ -1,22 +1,27 @@
-"""tcplab bench stack: lwIP on DPDK (memif) against its floor and against the kernel.
+"""tcplab bench stack: every DPDK stack built, on memif, against its floor and the kernel.
 
 In one invocation, side by side:
   - the floor: raw 64-byte frames bounced between two DPDK processes over a memif pair
-    (build/stack/dpdk/memif_pingpong: same EAL and port code as the backend, no TCP/IP);
-  - echo_rr, stream_send and crr on lwip/memif and on kernel/loopback.
-Prints the ratios of issue 3 that have targets:
-  lwip echo_rr p50 / floor p50                     <= 2
-  lwip stream_send throughput / kernel's           >= 1.3
-  lwip crr connections/s / kernel's                >= 2
-and, with no target, the host's reach: kernel echo_rr p50 / lwip echo_rr p50, and kernel
-echo_rr p50 / floor p50, the most that ratio can be (lwIP at the floor itself). Both depend
-on the host kernel's loopback round trip, which varies between hosts far more than the floor
-does (77 us where issue 3's targets were set, 21 us on another VM of the same kind).
+    (build/stack/dpdk/memif_pingpong: same EAL and port code as the stacks, no TCP/IP);
+  - echo_rr, stream_send and crr on each DPDK stack over memif (every one the binary has,
+    tcplab.stacks, or those --backend names) and on kernel/loopback.
+Per stack: echo_rr p50 and p99, stream_send Gbit/s, crr connections/s, beside the kernel's;
+and its ratios (RATIOS):
+  floor   stack echo_rr p50 / floor p50                  at most its target
+  stream  stack stream_send throughput / kernel's        at least its target
+  crr     stack crr connections/s / kernel's             at least its target
+The targets are the stack's row of the one table, tcplab.stacks.EXPECTED (issue 3 set the
+first); a ratio with no target, or a stack the table does not know, is reported with no
+verdict. With no target either, the host's reach: kernel echo_rr p50 /
+stack echo_rr p50, and kernel echo_rr p50 / floor p50, the most that ratio can be (a stack
+at the floor itself). Both depend on the host kernel's loopback round trip, which varies
+between hosts far more than the floor does (77 us where issue 3's targets were set, 21 us
+on another VM of the same kind).
 Every figure is taken --rounds times (default 5), a round being all of them back to back,
-and each ratio is computed within a round, so a machine whose speed drifts between rounds
-moves numerator and denominator together; the median ratio is judged. Runs are short
-(--duration, default 2 s): the machine is shared. A benchmark, never a test: a missed
-target is reported, not failed; exit 2 only when something could not run.
+the stacks interleaved, and each ratio is computed within a round, so a machine whose speed
+drifts between rounds moves numerator and denominator together; the median ratio is judged.
+Runs are short (--duration, default 2 s): the machine is shared. A benchmark, never a test:
+a missed target is reported, not failed; exit 2 only when something could not run.
 """
 from __future__ import annotations
 
@@ -31,23 +36,21 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..topology import LINUX
+from .. import UsageError, stacks
+from ..topology import LINUX, Table
 from .common import build_dir, log, median, run_scenario, stop
 
 READY_TIMEOUT_S = 60.0
-STACK = "lwip"		# the DPDK stack measured, on the memif topology
-STACK_FLAGS = ("--topology", "memif")
-TARGETS = [
-    # (label, numerator, denominator, target, at_least)
-    ("lwip echo_rr p50 / raw memif p50", "lwip_rr_p50", "floor_p50", 2.0, False),
-    ("lwip stream / kernel stream (bit/s)", "lwip_stream_bps", "kernel_stream_bps", 1.3, True),
-    ("lwip crr / kernel crr (conn/s)", "lwip_crr_cps", "kernel_crr_cps", 2.0, True),
-]
-REACH = [
-    # (label, numerator, denominator): the host's, no target
-    ("kernel echo_rr p50 / lwip echo_rr p50", "kernel_rr_p50", "lwip_rr_p50"),
-    ("kernel rr / floor (the kernel ratio's ceiling)", "kernel_rr_p50", "floor_p50"),
-]
+STACK_FLAGS = ("--topology", "memif")	# the DPDK stacks' topology here
+# ratio -> (label after the stack's name, numerator, denominator, at_least); a figure is
+# (whose, key), whose being the stack ("stack"), the kernel or the floor
+RATIOS = {
+    "floor": ("echo_rr p50 / raw memif p50", ("stack", "rr_p50"), ("floor", "p50"), False),
+    "stream": ("stream / kernel stream (bit/s)", ("stack", "stream_bps"),
+               (LINUX, "stream_bps"), True),
+    "crr": ("crr / kernel crr (conn/s)", ("stack", "crr_cps"), (LINUX, "crr_cps"), True),
+}
+KERNEL_CEILING = "kernel rr / floor (the kernel ratio's ceiling)"
 
 
 def pingpong_bin() -> Path:
@@ -188,47 +191,70 @@ def give_back_hugepages(before: int) -> None:
             f"write {before} to {NR_HUGEPAGES} once it has ended")
 
 
-def one_round(duration: float, warmup: float, stack_opts: list[str]) -> dict:
-    """Every figure once, back to back: the floor, then each scenario on both backends."""
-    f: dict = {}
+def figures(m: dict) -> dict:
+    """What a round keeps of echo_rr's metrics."""
+    return {"rr_p50": m["latency_ns"]["p50"], "rr_p99": m["latency_ns"]["p99"],
+            "rr_tps": m["tps"]}
+
+
+def one_round(chosen: list[str], duration: float, warmup: float,
+              stack_opts: list[str]) -> dict:
+    """Every figure once, back to back: the floor, then each scenario on every stack and on
+    the kernel: {"floor": {p50, p99}, "kernel": {...}, "stacks": {NAME: {...}}}."""
     pp = floor(duration, warmup)
-    f["floor_p50"], f["floor_p99"] = pp["p50_ns"], pp["p99_ns"]
-    sides = ((STACK, [*STACK_FLAGS, *(a for o in stack_opts for a in ("--stack-opt", o))]),
-             (LINUX, []))
+    f: dict = {"floor": {"p50": pp["p50_ns"], "p99": pp["p99_ns"]}, LINUX: {},
+               "stacks": {s: {} for s in chosen}}
+    opts = [a for o in stack_opts for a in ("--stack-opt", o)]
+    sides = [(s, [*STACK_FLAGS, *opts], f["stacks"][s]) for s in chosen] + \
+        [(LINUX, [], f[LINUX])]
     for name in ("echo_rr", "stream_send", "crr"):
-        for backend, flags in sides:
+        for backend, flags, out in sides:
             m = scenario(name, backend, duration, warmup, flags)
             if name == "echo_rr":
-                f[f"{backend}_rr_p50"] = m["latency_ns"]["p50"]
-                if backend == STACK:
-                    f["lwip_hugepages"] = m["stack_counters"].get("hugepages", 0)
-                f[f"{backend}_rr_p99"] = m["latency_ns"]["p99"]
-                f[f"{backend}_rr_tps"] = m["tps"]
+                out.update(figures(m))
+                if backend != LINUX:
+                    out["hugepages"] = m["stack_counters"].get("hugepages", 0)
             elif name == "stream_send":
-                f[f"{backend}_stream_bps"] = m["throughput_bps"]
+                out["stream_bps"] = m["throughput_bps"]
             else:
-                f[f"{backend}_crr_cps"] = m["connections_per_s"]
+                out["crr_cps"] = m["connections_per_s"]
     return f
 
 
+def figure(f: dict, stack: str, where: tuple[str, str]) -> float:
+    whose, key = where
+    return f["stacks"][stack][key] if whose == "stack" else f[whose][key]
+
+
 def ratios(f: dict) -> dict:
-    return {label: (f[num] / f[den] if f[den] else float("inf"))
-            for label, num, den, _, _ in TARGETS}
+    """{stack: {ratio: value}} of one round."""
+    out = {}
+    for s in f["stacks"]:
+        out[s] = {}
+        for name, (_, num, den, _) in RATIOS.items():
+            d = figure(f, s, den)
+            out[s][name] = figure(f, s, num) / d if d else float("inf")
+    return out
 
 
 def reach(f: dict) -> dict:
-    """The kernel ratio on this host, and its ceiling (lwIP at the raw floor itself): no
-    targets, they say how fast this host's kernel loopback is."""
-    return {label: (f[num] / f[den] if f[den] else float("inf"))
-            for label, num, den in REACH}
+    """The kernel ratio on this host, per stack, and its ceiling (a stack at the raw floor
+    itself): no targets, they say how fast this host's kernel loopback is."""
+    k = f[LINUX]["rr_p50"]
+    out = {f"kernel echo_rr p50 / {s} echo_rr p50": (k / v["rr_p50"] if v["rr_p50"] else
+                                                       float("inf"))
+           for s, v in f["stacks"].items()}
+    out[KERNEL_CEILING] = k / f["floor"]["p50"] if f["floor"]["p50"] else float("inf")
+    return out
 
 
-def measure(rounds: int, duration: float, warmup: float, stack_opts: list[str]) -> list[dict]:
+def measure(chosen: list[str], rounds: int, duration: float, warmup: float,
+            stack_opts: list[str]) -> list[dict]:
     out = []
     for i in range(rounds):
         log(f"round {i + 1}/{rounds}: raw memif ping-pong, echo_rr, stream_send, crr "
-            f"(lwip, kernel)")
-        out.append(one_round(duration, warmup, stack_opts))
+            f"({', '.join([*chosen, LINUX])})")
+        out.append(one_round(chosen, duration, warmup, stack_opts))
     return out
 
 
@@ -240,46 +266,84 @@ def spread(values: list[float], scale: float, fmt: str) -> str:
     return text
 
 
-def report(per_round: list[dict]) -> None:
-    col = {k: [r[k] for r in per_round] for k in per_round[0]}
+def pages(per_round: list[dict], stack: str) -> str:
+    huge = sorted({r["stacks"][stack].get("hugepages", 0) for r in per_round})
+    what = "hugepages" if huge == [1] else "4 KiB pages (--no-huge)" if huge == [0] else \
+        "mixed pages"
+    return f"{stack} on {what}"
+
+
+def report_figures(per_round: list[dict], chosen: list[str]) -> None:
     us, gbit = 1e3, 1e9
-    huge = sorted({r.get("lwip_hugepages", 0) for r in per_round})
-    pages = 'hugepages' if huge == [1] else '4 KiB pages (--no-huge)' if huge == [0] else \
-        'mixed pages'
-    print(f"figures: median of {len(per_round)} round(s), (min..max) over rounds; lwip on "
-          f"{pages}")
-    print(f"raw memif 64 B round trip   p50 {spread(col['floor_p50'], us, '.2f')} us   "
-          f"p99 {spread(col['floor_p99'], us, '.2f')} us")
-    for b in (STACK, LINUX):	# the figures' keys start with the backend's name
-        print(f"{b:6} echo_rr              p50 {spread(col[f'{b}_rr_p50'], us, '.2f')} us   "
-              f"p99 {spread(col[f'{b}_rr_p99'], us, '.2f')} us")
-        print(f"{b:6} stream_send          {spread(col[f'{b}_stream_bps'], gbit, '.2f')} Gbit/s")
-        print(f"{b:6} crr                  {spread(col[f'{b}_crr_cps'], 1, '.0f')} conn/s")
+    floor_col = {k: [r["floor"][k] for r in per_round] for k in ("p50", "p99")}
+    print(f"figures: median of {len(per_round)} round(s), (min..max) over rounds; "
+          + ", ".join(pages(per_round, s) for s in chosen))
+    print(f"raw memif 64 B round trip   p50 {spread(floor_col['p50'], us, '.2f')} us   "
+          f"p99 {spread(floor_col['p99'], us, '.2f')} us")
+    width = max(len(b) for b in [*chosen, LINUX])
+    for b in [*chosen, LINUX]:
+        col = {k: [r[LINUX][k] if b == LINUX else r["stacks"][b][k] for r in per_round]
+               for k in ("rr_p50", "rr_p99", "stream_bps", "crr_cps")}
+        print(f"{b:{width}} echo_rr              p50 {spread(col['rr_p50'], us, '.2f')} us   "
+              f"p99 {spread(col['rr_p99'], us, '.2f')} us")
+        print(f"{b:{width}} stream_send          {spread(col['stream_bps'], gbit, '.2f')} "
+              f"Gbit/s")
+        print(f"{b:{width}} crr                  {spread(col['crr_cps'], 1, '.0f')} conn/s")
+
+
+def verdict(vals: list[float], target: float | None, at_least: bool) -> str:
+    if target is None:
+        return "no target"
+    ok = median(vals) >= target if at_least else median(vals) <= target
+    return f"target {'>=' if at_least else '<='} {target:<5g} {'ok' if ok else 'MISSED'}"
+
+
+def report(per_round: list[dict], chosen: list[str]) -> None:
+    report_figures(per_round, chosen)
     print()
-    print("ratios: each round's figures divided within that round; median (min..max)")
+    print("ratios: each round's figures divided within that round; median (min..max); "
+          "targets: tcplab.stacks.EXPECTED")
     per = [ratios(r) for r in per_round]
-    for label, _, _, target, at_least in TARGETS:
-        vals = [p[label] for p in per]
-        ok = median(vals) >= target if at_least else median(vals) <= target
-        print(f"{label:42} {spread(vals, 1, '8.2f'):24} target {'>=' if at_least else '<='} "
-              f"{target:<5g} {'ok' if ok else 'MISSED'}")
+    for s in chosen:
+        goals = stacks.targets(s)
+        for name, (label, _, _, at_least) in RATIOS.items():
+            vals = [p[s][name] for p in per]
+            print(f"{s + ' ' + label:48} {spread(vals, 1, '8.2f'):24} "
+                  f"{verdict(vals, goals.get(name), at_least)}")
     print()
     print("the kernel ratio on this host (no target: it is the host kernel's loopback "
           "speed), per round: median (min..max)")
-    per = [reach(r) for r in per_round]
-    for label in per[0]:
-        print(f"{label:48} {spread([p[label] for p in per], 1, '8.2f')}")
+    per_reach = [reach(r) for r in per_round]
+    for label in per_reach[0]:
+        print(f"{label:48} {spread([p[label] for p in per_reach], 1, '8.2f')}")
+
+
+def pick_stacks(wanted: list[str], table: Table) -> list[str]:
+    """The stacks to measure: those named (each a DPDK stack the binary has), else every one
+    it has; UsageError naming what is wrong, or why there is none."""
+    have = stacks.built(table)
+    for w in wanted:
+        if w not in have:
+            raise UsageError(f"--backend {w}: not a DPDK stack built here (DPDK stacks: "
+                             f"{', '.join(have) or 'none'})")
+    if not have:
+        why = "; ".join(p.why for p in stacks.survey(table) if not p.built)
+        raise UsageError(f"no DPDK stack built here{': ' + why if why else ''}")
+    return list(dict.fromkeys(wanted)) or have
 
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="tcplab bench stack", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--backend", action="append", default=[], metavar="NAME",
+                    help="a DPDK stack to measure (repeatable; default: every one built)")
     ap.add_argument("--rounds", type=int, default=5,
                     help="rounds of every figure, back to back (5); ratios are per round")
     ap.add_argument("--duration", type=float, default=2.0, help="seconds per run (2)")
     ap.add_argument("--warmup", type=float, default=0.5, help="warm-up seconds (0.5)")
     ap.add_argument("--stack-opt", action="append", default=[], metavar="K=V",
-                    help="a backend setting for the lwip runs, e.g. mtu=1500 (repeatable)")
+                    help="a setting for every stack measured, e.g. mtu=1500 (repeatable; a "
+                         "stack's own setting: measure that stack alone with --backend)")
     ap.add_argument("--hugepages", type=int, default=0, metavar="N",
                     help="reserve N more 2 MiB hugepages for the run, given back after (root; "
                          "320 covers both DPDK processes); default 0: whatever the host has")
@@ -290,17 +354,24 @@ def main(argv: list[str]) -> int:
     for o in args.stack_opt:
         if "=" not in o:
             ap.error(f"--stack-opt {o}: expected KEY=VALUE")
+    try:
+        chosen = pick_stacks(args.backend, Table.load())
+    except UsageError as e:
+        log(f"stack: {e}")
+        return 2
     t0 = time.monotonic()
     try:
         with hugepages(args.hugepages):
-            per_round = measure(args.rounds, args.duration, args.warmup, args.stack_opt)
+            per_round = measure(chosen, args.rounds, args.duration, args.warmup,
+                                args.stack_opt)
     except (RuntimeError, subprocess.TimeoutExpired, OSError, KeyError,
             subprocess.CalledProcessError) as e:
         log(f"stack: {e}")
         return 2
-    report(per_round)
+    report(per_round, chosen)
     if args.json:
-        print(json.dumps({"rounds": per_round, "ratios": [ratios(r) for r in per_round],
+        print(json.dumps({"stacks": chosen, "targets": {s: stacks.targets(s) for s in chosen},
+                          "rounds": per_round, "ratios": [ratios(r) for r in per_round],
                           "reach": [reach(r) for r in per_round]}, indent=1))
     log(f"stack: done in {time.monotonic() - t0:.0f} s")
     return 0

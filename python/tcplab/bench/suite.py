@@ -1,6 +1,7 @@
-"""tcplab bench SUITE: run a named suite of scenarios on every available backend, each
-repeated N times, into results/runs/<commit>[-dirty]/<UTC timestamp>/: one tcplab.result/1
-JSON per run (<scenario>.<backend>.rNN.json) and manifest.json (tcplab.manifest/1).
+"""tcplab bench SUITE: run a named suite of scenarios on every backend `tcplab list` shows (the
+kernel and every DPDK stack built, tcplab.stacks), each repeated N times, into
+results/runs/<commit>[-dirty]/<UTC timestamp>/: one tcplab.result/1 JSON per run
+(<scenario>.<backend>.rNN.json) and manifest.json (tcplab.manifest/1).
 
     tcplab bench quick             the CI suite: 9 core scenarios, 1.5 s each, 5 repetitions
     tcplab bench full              every scenario, 10 s each, 7 repetitions
@@ -16,7 +17,9 @@ of the machine spreads over all scenarios instead of landing on one.
 
 A backend whose first run fails to start (exit 2: not built, no DPDK, no hugepages...) is
 reported and skipped. The total time is bounded: the suite refuses to start when its
-estimate exceeds --budget, and stops before a run that would end past it. Progress goes to
+estimate exceeds --budget (default: the suite's budget per backend, times the backends, so
+a stack built is never the reason a suite will not start), and stops before a run that would
+end past it. Progress goes to
 stderr; the run directory is printed on stdout. Exit 0 when every run passed, 1 when a run
 failed its checks, failed or the budget cut the suite short, 2 on bad usage or when no
 backend could run.
@@ -39,7 +42,7 @@ from resultkit.resultset import MANIFEST_SCHEMA, host_kind
 
 from .common import ROOT, log, tcplab_bin
 
-RUN_OVERHEAD_S = 2.0	# start, SUT spawn, drain, result: ~0.1 s kernel, ~2 s lwip (DPDK start) here
+RUN_OVERHEAD_S = 2.0	# start, SUT spawn, drain, result: ~0.1 s kernel, ~2 s a DPDK stack here
 RUN_GRACE_MIN_S = 15.0	# a run past duration + warm-up + its grace is killed: the grace is
 RUN_GRACE_FACTOR = 4.0	# 4x the run's length, at least 15 s (DPDK start-up included)
 
@@ -51,17 +54,17 @@ class Suite(NamedTuple):
     repetitions: int
     duration_s: float
     warmup_s: float
-    budget_s: float
+    budget_s: float		# per backend
 
 
 SUITES = {
     # quick: the transport scenarios and one of each buffered-I/O kind, so it stays a few
-    # minutes on both backends as scenarios are added (full runs them all)
+    # minutes a backend as scenarios are added (full runs them all)
     "quick": Suite("quick", "the core scenarios, short runs: CI and a first look",
                    ("echo_rr", "echo_rr_open", "rr_many", "stream_send", "stream_recv", "crr",
-                    "read_full_4m", "write_once_4m", "seek_in_buffer"), 5, 1.5, 0.5, 600.0),
+                    "read_full_4m", "write_once_4m", "seek_in_buffer"), 5, 1.5, 0.5, 300.0),
     "full": Suite("full", "every scenario at its own length, more repetitions: lab hosts",
-                  None, 7, 10.0, 1.0, 3600.0),
+                  None, 7, 10.0, 1.0, 1800.0),
 }
 
 
@@ -125,8 +128,9 @@ def build_parser(suite: Suite) -> Parser:
                     help=f"warm-up of each run (default {suite.warmup_s:g}s)")
     ap.add_argument("--backend", action="append", help="only this backend (repeatable)")
     ap.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
-    ap.add_argument("--budget", type=parse_seconds, default=suite.budget_s,
-                    help=f"most seconds the suite may take (default {suite.budget_s:g})")
+    ap.add_argument("--budget", type=parse_seconds,
+                    help=f"most seconds the suite may take (default {suite.budget_s:g} per "
+                         "backend)")
     ap.add_argument("--runs-dir", default=str(ROOT / "results" / "runs"),
                     help="where run directories go (default results/runs)")
     ap.add_argument("--engine-cpu", type=int, help="pin the engine side of every run")
@@ -164,7 +168,8 @@ def make_plan(suite: Suite, args: argparse.Namespace) -> Plan:
         pin += ["--engine-cpu", str(args.engine_cpu)]
     if args.sut_cpu is not None:
         pin += ["--sut-cpu", str(args.sut_cpu)]
-    return Plan(suite, scenarios, backends, args.reps, args.duration, args.warmup, args.budget,
+    budget = args.budget if args.budget is not None else suite.budget_s * len(backends)
+    return Plan(suite, scenarios, backends, args.reps, args.duration, args.warmup, budget,
                 tuple(pin))
 
 
@@ -316,7 +321,8 @@ def list_suites() -> int:
     for s in SUITES.values():
         which = ", ".join(s.scenarios) if s.scenarios else "every scenario of tcplab list"
         print(f"{s.name:6s} {s.description}: {which}; {s.repetitions} repetitions of "
-              f"{s.duration_s:g}s + {s.warmup_s:g}s warm-up; budget {s.budget_s:g}s")
+              f"{s.duration_s:g}s + {s.warmup_s:g}s warm-up; budget {s.budget_s:g}s a "
+              "backend")
     print("usage: tcplab bench SUITE [--reps N] [--duration T] [--warmup T] [--backend B] "
           "[--scenario S] [--budget T] [--runs-dir DIR] [--engine-cpu N] [--sut-cpu N] [--dry-run]")
     return 0

@@ -1,7 +1,8 @@
-"""`tcplab run --topology tap`: lwIP on a DPDK tap port against the Linux stack at the tap's
-kernel end, both in a namespace the run makes, in both directions. Every transport scenario
-passes each way, the namespace is gone afterwards (also after SIGINT, and a SIGKILLed run's
-is removed by the next tap run), and bad combinations exit 2."""
+"""`tcplab run --topology tap`: each DPDK stack (conftest.py, dpdk_stack) on a DPDK tap port
+against the Linux stack at the tap's kernel end, both in a namespace the run makes, in both
+directions. Every transport scenario passes each way, the namespace is gone afterwards (also
+after SIGINT, and a SIGKILLed run's is removed by the next tap run), and bad combinations
+exit 2."""
 from __future__ import annotations
 
 import json
@@ -13,15 +14,23 @@ from pathlib import Path
 
 import pytest
 
-from tcplab import namespaces, topology
+from tcplab import namespaces
+from tcplab.topology import LINUX
 
 SCENARIOS = ["echo_rr", "echo_rr_open", "rr_many", "stream_send", "stream_recv", "crr"]
-DIRECTIONS = {"lwip-engine": ["--backend", "lwip"],
-              "lwip-sut": ["--backend", "kernel", "--sut-backend", "lwip"]}
+DIRECTIONS = ("stack-engine", "stack-sut")
 
-pytestmark = [pytest.mark.root, pytest.mark.dpdk, pytest.mark.netns,
-              pytest.mark.skipif("lwip" not in topology.backend_names(),
-                                 reason="dpdk: the lwip backend is not built into this binary")]
+pytestmark = [pytest.mark.root, pytest.mark.dpdk, pytest.mark.netns]
+
+
+def sides(direction: str, stack: str) -> tuple[str, str]:
+    """(engine, SUT) backends: the stack on the side the direction names, Linux on the other."""
+    return (stack, LINUX) if direction == "stack-engine" else (LINUX, stack)
+
+
+def side_flags(direction: str, stack: str) -> list[str]:
+    engine, sut = sides(direction, stack)
+    return ["--backend", engine] + (["--sut-backend", sut] if sut != LINUX else [])
 
 
 def run(tcplab_bin: Path, out: Path, scenario: str, *flags: str) -> subprocess.CompletedProcess:
@@ -32,13 +41,13 @@ def run(tcplab_bin: Path, out: Path, scenario: str, *flags: str) -> subprocess.C
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_scenario_over_tap(tcplab_bin: Path, tmp_path: Path, scenario: str,
+def test_scenario_over_tap(dpdk_stack: str, tcplab_bin: Path, tmp_path: Path, scenario: str,
                            direction: str) -> None:
     before = namespaces.listed("tcplab-rt")
-    done = run(tcplab_bin, tmp_path, scenario, *DIRECTIONS[direction])
+    done = run(tcplab_bin, tmp_path, scenario, *side_flags(direction, dpdk_stack))
     assert done.returncode == 0, done.stdout + done.stderr
     doc = json.loads((tmp_path / f"{scenario}.json").read_text())
-    engine, sut = ("lwip", "kernel") if direction == "lwip-engine" else ("kernel", "lwip")
+    engine, sut = sides(direction, dpdk_stack)
     assert (doc["backend"], doc["sut_backend"], doc["topology"]) == (engine, sut, "tap")
     assert doc["passed"] and doc["metrics"]["errors"] == 0
     assert all(c["ok"] for c in doc["checks"] if "integrity" in c["name"]
@@ -67,9 +76,9 @@ def children_of(pid: int) -> list[int]:
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
-def test_kernel_side_runs_off_the_lwip_core(tcplab_bin: Path, tmp_path: Path,
-                                            direction: str) -> None:
-    """The kernel side of a tap run is pinned to a CPU the spinning lwip side does not take
+def test_kernel_side_runs_off_the_stacks_core(dpdk_stack: str, tcplab_bin: Path,
+                                              tmp_path: Path, direction: str) -> None:
+    """The kernel side of a tap run is pinned to a CPU the spinning DPDK side does not take
     (the engine the lowest allowed, the SUT the highest), so neither waits out the other's
     time slices."""
     allowed = sorted(os.sched_getaffinity(0))
@@ -77,7 +86,7 @@ def test_kernel_side_runs_off_the_lwip_core(tcplab_bin: Path, tmp_path: Path,
         pytest.skip("one CPU allowed: nothing to choose")
     proc = subprocess.Popen([str(tcplab_bin), "run", "echo_rr", "--topology", "tap",
                              "--duration", "3", "--warmup", "0", "--quiet", "--out",
-                             str(tmp_path), *DIRECTIONS[direction]],
+                             str(tmp_path), *side_flags(direction, dpdk_stack)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     want_engine, want_sut = {allowed[0]}, {allowed[-1]}
     seen: tuple[set[int], set[int]] = (set(), set())
@@ -98,10 +107,12 @@ def test_kernel_side_runs_off_the_lwip_core(tcplab_bin: Path, tmp_path: Path,
     assert seen == (want_engine, want_sut), f"engine and SUT CPUs: {seen}"
 
 
-def test_sigint_removes_the_namespace(tcplab_bin: Path, tmp_path: Path) -> None:
+def test_sigint_removes_the_namespace(dpdk_stack: str, tcplab_bin: Path,
+                                      tmp_path: Path) -> None:
     before = namespaces.listed("tcplab-rt")
     proc = subprocess.Popen([str(tcplab_bin), "run", "echo_rr", "--topology", "tap",
-                             "--duration", "30", "--quiet", "--out", str(tmp_path)],
+                             "--backend", dpdk_stack, "--duration", "30", "--quiet", "--out",
+                             str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -119,10 +130,11 @@ def test_sigint_removes_the_namespace(tcplab_bin: Path, tmp_path: Path) -> None:
     assert namespaces.listed("tcplab-rt") <= before
 
 
-def test_a_killed_runs_namespace_is_removed_by_the_next(tcplab_bin: Path,
+def test_a_killed_runs_namespace_is_removed_by_the_next(dpdk_stack: str, tcplab_bin: Path,
                                                          tmp_path: Path) -> None:
     proc = subprocess.Popen([str(tcplab_bin), "run", "echo_rr", "--topology", "tap",
-                             "--duration", "30", "--quiet", "--out", str(tmp_path / "a")],
+                             "--backend", dpdk_stack, "--duration", "30", "--quiet", "--out",
+                             str(tmp_path / "a")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     name = f"tcplab-rt{proc.pid}"
     try:
@@ -134,7 +146,7 @@ def test_a_killed_runs_namespace_is_removed_by_the_next(tcplab_bin: Path,
         os.kill(proc.pid, signal.SIGKILL)	# its SUT dies with it (PR_SET_PDEATHSIG)
         proc.wait()
     assert name in namespaces.listed("tcplab-rt")	# too hard to clean up after...
-    done = run(tcplab_bin, tmp_path / "b", "echo_rr", "--backend", "lwip")
+    done = run(tcplab_bin, tmp_path / "b", "echo_rr", "--backend", dpdk_stack)
     assert done.returncode == 0, done.stderr
     assert name not in namespaces.listed("tcplab-rt")	# ...so the next tap run does
 
@@ -142,14 +154,16 @@ def test_a_killed_runs_namespace_is_removed_by_the_next(tcplab_bin: Path,
 @pytest.mark.parametrize("flags,message", [
     (["--topology", "tap", "--backend", "kernel", "--sut-backend", "kernel"],
      "--topology tap joins one dpdk side and one sockets side"),
-    (["--topology", "tap", "--backend", "lwip", "--peer", "127.0.0.1:1"],
+    (["--topology", "tap", "--backend", "STACK", "--peer", "127.0.0.1:1"],
      "--topology tap runs both sides here"),
-    (["--sut-backend", "lwip"], "--sut-backend is for --topology tap"),
+    (["--sut-backend", "STACK"], "--sut-backend is for --topology tap"),
     (["--topology", "tap", "--sut-backend", "nosuch"], "unknown backend 'nosuch'"),
 ])
-def test_bad_tap_combinations_exit_2(tcplab_bin: Path, tmp_path: Path, flags: list[str],
-                                     message: str) -> None:
+def test_bad_tap_combinations_exit_2(dpdk_stack: str, tcplab_bin: Path, tmp_path: Path,
+                                     flags: list[str], message: str) -> None:
+    """(STACK: the DPDK stack of the test)"""
     before = namespaces.listed("tcplab-rt")
+    flags = [dpdk_stack if f == "STACK" else f for f in flags]
     done = subprocess.run([str(tcplab_bin), "run", "echo_rr", "--out", str(tmp_path), *flags],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2

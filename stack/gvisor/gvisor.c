@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,32 @@ static void pin_runtime_threads(void)
 			sched_setaffinity(tid, sizeof(mine), &mine);
 	}
 	closedir(d);
+}
+
+/*
+ * Every signal handler in the process on the alternate signal stack. Go runs goroutines on
+ * small stacks and gives each of its threads an alternate stack; a handler without
+ * SA_ONSTACK that a signal runs on a Go thread writes its frame (with the FPU state, a few
+ * KiB) below a goroutine's stack, over its neighbours' (os/signal: "Go programs that use cgo").
+ * DPDK's tap port installs one for SIGIO (a frame arrived), the burst guard one for SIGSEGV
+ * and SIGBUS, the harness its SIGINT and SIGTERM: a GC then met zeroed goroutine stacks
+ * ("unexpected return pc") on tap runs. Handlers already on the alternate stack (Go's) and
+ * the default and ignore actions are left as they are.
+ */
+static void handlers_on_altstack(void)
+{
+	struct sigaction sa;
+	int sig;
+
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) < 0)
+			continue;
+		if ((sa.sa_flags & SA_ONSTACK) || (!(sa.sa_flags & SA_SIGINFO) &&
+		    (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)))
+			continue;
+		sa.sa_flags |= SA_ONSTACK;
+		sigaction(sig, &sa, NULL);
+	}
 }
 
 /* ---- crossings and the poll loop ---- */
@@ -350,6 +377,7 @@ static int start(struct gv_stack *g, const struct tl_stack_params *p, char *err,
 		g->bound = true;
 	}
 	pin_runtime_threads();
+	handlers_on_altstack();
 	r = gvStart(g->sh, mac, (uint8_t *)&ip, __builtin_popcount(mask.s_addr),
 		    dpk_port_mtu(&g->port), g->cfg.checksum, (int)procs, (int)inl, (int)loop_timers, err, (int)len);
 	if (r < 0)

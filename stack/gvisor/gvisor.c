@@ -104,6 +104,7 @@ static const struct dpk_opt gv_opts[] = {
 	{ "procs", "Go's GOMAXPROCS: Ps for the polling thread and netstack's goroutines" },
 	{ "inline", "1: TCP segments are processed on the polling thread; 0: by netstack's goroutines" },
 	{ "loop_timers", "1: netstack's timers run on the polling thread; 0: as Go runtime timers" },
+	{ "tw_reuse", "off | global | loopback: a TIME_WAIT port reused for a new connection" },
 };
 
 static struct gv_stack *gst(struct tl_stack *st)
@@ -111,8 +112,29 @@ static struct gv_stack *gst(struct tl_stack *st)
 	return (struct gv_stack *)st;
 }
 
+/*
+ * tw_reuse: netstack's TCPTimeWaitReuseOption. The default is global, where netstack's is
+ * loopback only: Linux's (net.ipv4.tcp_tw_reuse=2) reuses TIME_WAIT ports on loopback,
+ * where the kernel side of a comparison runs, and a netstack engine on memif without reuse
+ * runs out of its 28232 ephemeral ports within 2.5 s of crr (connect fails).
+ */
+static int tw_reuse_of(int *v, const struct tl_stack_params *p, char *err, size_t len)
+{
+	static const char *const names[] = { "off", "global", "loopback" };	/* netstack's order */
+	const char *s = tl_params_get(p, "tw_reuse", "global");
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*v = i;
+			return 0;
+		}
+	snprintf(err, len, "stack option tw_reuse=%s: expected off, global or loopback", s);
+	return -EINVAL;
+}
+
 static int parse(struct dpk_cfg *cfg, unsigned int *bound, unsigned int *procs, unsigned int *inl,
-		 unsigned int *loop_timers,
+		 unsigned int *loop_timers, int *tw_reuse,
 		 const struct tl_stack_params *p, char *err, size_t len)
 {
 	int r = dpk_cfg_parse(cfg, p, gv_opts, sizeof(gv_opts) / sizeof(gv_opts[0]), err, len);
@@ -127,6 +149,8 @@ static int parse(struct dpk_cfg *cfg, unsigned int *bound, unsigned int *procs, 
 		r = dpk_opt_uint(inl, p, "inline", 1, 0, 1, err, len);
 	if (r == 0)
 		r = dpk_opt_uint(loop_timers, p, "loop_timers", 1, 0, 1, err, len);
+	if (r == 0)
+		r = tw_reuse_of(tw_reuse, p, err, len);
 	return r;
 }
 
@@ -340,10 +364,11 @@ static int start(struct gv_stack *g, const struct tl_stack_params *p, char *err,
 {
 	struct in_addr ip, mask;
 	unsigned int bound, procs, inl, loop_timers;
+	int tw_reuse;
 	uint8_t mac[6];
 	int r;
 
-	r = parse(&g->cfg, &bound, &procs, &inl, &loop_timers, p, err, len);
+	r = parse(&g->cfg, &bound, &procs, &inl, &loop_timers, &tw_reuse, p, err, len);
 	if (r < 0)
 		return r;
 	if (inet_pton(AF_INET, g->cfg.ip, &ip) != 1 ||
@@ -379,7 +404,7 @@ static int start(struct gv_stack *g, const struct tl_stack_params *p, char *err,
 	pin_runtime_threads();
 	handlers_on_altstack();
 	r = gvStart(g->sh, mac, (uint8_t *)&ip, __builtin_popcount(mask.s_addr),
-		    dpk_port_mtu(&g->port), g->cfg.checksum, (int)procs, (int)inl, (int)loop_timers, err, (int)len);
+		    dpk_port_mtu(&g->port), g->cfg.checksum, (int)procs, (int)inl, (int)loop_timers, tw_reuse, err, (int)len);
 	if (r < 0)
 		goto err_unbind;
 	g->started = true;
@@ -425,8 +450,9 @@ static int gv_check(const struct tl_stack_params *p, char *err, size_t len)
 {
 	struct dpk_cfg cfg;
 	unsigned int bound, procs, inl, loop_timers;
+	int tw_reuse;
 
-	return parse(&cfg, &bound, &procs, &inl, &loop_timers, p, err, len);
+	return parse(&cfg, &bound, &procs, &inl, &loop_timers, &tw_reuse, p, err, len);
 }
 
 static unsigned int settle(struct gv_stack *g, unsigned int *time_wait, int64_t ns);

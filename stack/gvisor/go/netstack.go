@@ -163,7 +163,7 @@ func setErr(err *C.char, errLen C.int, msg string) {
 
 //export gvStart
 func gvStart(sh *C.struct_gv_shared, mac *C.uint8_t, ip *C.uint8_t, prefix C.int, mtu C.uint,
-	checksum C.int, procs C.int, inl C.int, loopTimers C.int, err *C.char, errLen C.int) C.int {
+	checksum C.int, procs C.int, inl C.int, loopTimers C.int, twReuse C.int, err *C.char, errLen C.int) C.int {
 	if g != nil {
 		setErr(err, errLen, "gvisor: netstack already runs in this process")
 		return -16 // EBUSY
@@ -215,6 +215,9 @@ func gvStart(sh *C.struct_gv_shared, mac *C.uint8_t, ip *C.uint8_t, prefix C.int
 	// Nagle on, as on Linux (netstack's TCPDelayEnabled defaults to off)
 	delay := tcpip.TCPDelayEnabled(true)
 	s.SetTransportProtocolOption(tcp.ProtocolNumber, &delay)
+	// reuse of a TIME_WAIT port for a new connection (tw_reuse=, gvisor.c says why)
+	tw := tcpip.TCPTimeWaitReuseOption(twReuse)
+	s.SetTransportProtocolOption(tcp.ProtocolNumber, &tw)
 	// net.ipv4.ip_local_port_range's default (netstack's starts at 16000)
 	s.SetPortRange(32768, 60999)
 	return 0

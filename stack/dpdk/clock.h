@@ -45,6 +45,27 @@ static inline uint64_t dpk_clock_ns(void)
 	return hz == 0 ? 0 : c / hz * 1000000000u + c % hz * 1000000000u / hz;
 }
 
+/*
+ * A socket timeout as a deadline, for the blocking calls a polling stack makes of
+ * non-blocking ones and its poll loop (SO_RCVTIMEO, SO_SNDTIMEO): dpk_deadline_of gives the
+ * dpk_clock_ns deadline of @p timeout_ms (0: none, also 0), dpk_ms_left the whole ms left
+ * before it (at least 1), 0 once it passed, -1 when there is none.
+ */
+static inline int64_t dpk_deadline_of(int timeout_ms)
+{
+	return timeout_ms > 0 ? (int64_t)dpk_clock_ns() + (int64_t)timeout_ms * 1000000 : 0;
+}
+
+static inline int dpk_ms_left(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline == 0)
+		return -1;
+	left = deadline - (int64_t)dpk_clock_ns();
+	return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
+}
+
 /** Now, in ms since an arbitrary start. */
 static inline uint64_t dpk_clock_ms(void)
 {

@@ -531,27 +531,11 @@ static int gv_listen_op(struct tl_stack *st, int s, int backlog)
 	return (int)crossed(gst(st), gvListen(s, backlog));
 }
 
-/* Deadline for a timeout in ms (0: none); ms left (>= 1), 0 when passed, -1 when none. */
-static int64_t deadline_of(int timeout_ms)
-{
-	return timeout_ms > 0 ? now_ns() + (int64_t)timeout_ms * 1000000 : 0;
-}
-
-static int ms_left(int64_t deadline)
-{
-	int64_t left;
-
-	if (deadline == 0)
-		return -1;
-	left = deadline - now_ns();
-	return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
-}
-
 /* Spin until @p s shows @p ev (or an error or hangup): 1, -EAGAIN at the deadline, or why. */
 static int wait_for(struct gv_stack *g, int s, short ev, int64_t deadline)
 {
 	struct pollfd pf = { .fd = s, .events = ev };
-	int left = ms_left(deadline), r;
+	int left = dpk_ms_left(deadline), r;
 
 	if (left == 0)
 		return -EAGAIN;
@@ -569,7 +553,7 @@ static int gv_accept_op(struct tl_stack *st, int s, struct sockaddr *a, socklen_
 {
 	struct gv_stack *g = gst(st);
 	const struct sock_state *k = blocking(g, s);
-	int64_t deadline = deadline_of(k ? k->rcvtimeo_ms : 0);
+	int64_t deadline = dpk_deadline_of(k ? k->rcvtimeo_ms : 0);
 	uint8_t ip[4];
 	int port, n, w;
 
@@ -600,7 +584,7 @@ static int gv_connect_op(struct tl_stack *st, int s, const struct sockaddr *a, s
 	r = (int)crossed(g, gvConnect(s, ip, port));
 	if (r != -EINPROGRESS || k == NULL)
 		return r;
-	w = wait_for(g, s, POLLOUT, deadline_of(k->sndtimeo_ms));
+	w = wait_for(g, s, POLLOUT, dpk_deadline_of(k->sndtimeo_ms));
 	if (w < 0)
 		return w == -EAGAIN ? -EINPROGRESS : w;
 	/* as Linux's blocking connect does inside: the outcome is told once, by this call
@@ -629,7 +613,7 @@ static ssize_t gv_send_op(struct tl_stack *st, int s, const void *buf, size_t le
 	/* no signals here: MSG_NOSIGNAL is implied */
 	if (k == NULL || (flags & MSG_DONTWAIT))
 		return send_once(g, s, buf, len, flags);
-	deadline = deadline_of(k->sndtimeo_ms);
+	deadline = dpk_deadline_of(k->sndtimeo_ms);
 	for (;;) {
 		r = send_once(g, s, (const char *)buf + sent, len - sent, flags);
 		if (r < 0 && r != -EAGAIN)
@@ -648,7 +632,7 @@ static ssize_t gv_recv_op(struct tl_stack *st, int s, void *buf, size_t len, int
 {
 	struct gv_stack *g = gst(st);
 	const struct sock_state *k = blocking(g, s);
-	int64_t deadline = deadline_of(k ? k->rcvtimeo_ms : 0);
+	int64_t deadline = dpk_deadline_of(k ? k->rcvtimeo_ms : 0);
 	bool all = (flags & MSG_WAITALL) && !(flags & MSG_PEEK);
 	int peek = (flags & MSG_PEEK) != 0;
 	size_t got = 0;

@@ -260,22 +260,6 @@ static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n,
 
 /* ---- blocking calls, made of non-blocking ones and the poll loop ---- */
 
-/* Deadline for a timeout in ms (0: none); ms left (>= 1), 0 when passed, -1 when none. */
-static int64_t deadline_of(int timeout_ms)
-{
-	return timeout_ms > 0 ? now_ns() + (int64_t)timeout_ms * 1000000 : 0;
-}
-
-static int ms_left(int64_t deadline)
-{
-	int64_t left;
-
-	if (deadline == 0)
-		return -1;
-	left = deadline - now_ns();
-	return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
-}
-
 /*
  * Spin the loop until @p s shows @p ev (or an error or hangup) or @p deadline passes.
  * 1 when ready, -EAGAIN when the time ran out, another negative errno when the stack gave up.
@@ -283,7 +267,7 @@ static int ms_left(int64_t deadline)
 static int wait_for(struct lwip_stack *l, int s, short ev, int64_t deadline)
 {
 	struct pollfd pf = { .fd = s, .events = ev };
-	int left = ms_left(deadline), r;
+	int left = dpk_ms_left(deadline), r;
 
 	if (left == 0)
 		return -EAGAIN;
@@ -295,7 +279,7 @@ static int lwip_accept_op(struct tl_stack *st, int s, struct sockaddr *a, sockle
 {
 	struct lwip_stack *l = lst(st);
 	const struct sock_state *k = blocking(l, s);
-	int64_t deadline = deadline_of(k ? k->rcvtimeo_ms : 0);
+	int64_t deadline = dpk_deadline_of(k ? k->rcvtimeo_ms : 0);
 	int n, w;
 
 	for (;;) {
@@ -331,7 +315,7 @@ static int lwip_connect_op(struct tl_stack *st, int s, const struct sockaddr *a,
 		ks->connecting = 1;
 	if (r == 0 || k == NULL || errno != EINPROGRESS)
 		return (int)lwip_ret(r);
-	w = wait_for(l, s, POLLOUT, deadline_of(k->sndtimeo_ms));
+	w = wait_for(l, s, POLLOUT, dpk_deadline_of(k->sndtimeo_ms));
 	if (w < 0)
 		return w == -EAGAIN ? -EINPROGRESS : w;
 	if (lwip_getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
@@ -394,7 +378,7 @@ static ssize_t send_raw(struct tl_stack *st, int s, const void *buf, size_t len,
 		return r;
 	if (k == NULL || (flags & MSG_DONTWAIT))
 		return lwip_ret(lwip_send(s, buf, len, flags));
-	deadline = deadline_of(k->sndtimeo_ms);
+	deadline = dpk_deadline_of(k->sndtimeo_ms);
 	for (;;) {
 		r = lwip_send(s, (const char *)buf + sent, len - sent, flags | MSG_DONTWAIT);
 		if (r < 0 && errno != EAGAIN)
@@ -414,7 +398,7 @@ static ssize_t recv_raw(struct tl_stack *st, int s, void *buf, size_t len, int f
 {
 	struct lwip_stack *l = lst(st);
 	const struct sock_state *k = blocking(l, s);
-	int64_t deadline = deadline_of(k ? k->rcvtimeo_ms : 0);
+	int64_t deadline = dpk_deadline_of(k ? k->rcvtimeo_ms : 0);
 	bool all = (flags & MSG_WAITALL) && !(flags & MSG_PEEK);
 	size_t got = 0;
 	ssize_t r;
@@ -456,7 +440,7 @@ static ssize_t sendv_raw(struct tl_stack *st, int s, const struct iovec *iov, in
 {
 	struct lwip_stack *l = lst(st);
 	const struct sock_state *k = blocking(l, s);
-	int64_t deadline = deadline_of(k ? k->sndtimeo_ms : 0);
+	int64_t deadline = dpk_deadline_of(k ? k->sndtimeo_ms : 0);
 	struct iovec v[IOV_MAX > 64 ? 64 : IOV_MAX], *at = v;
 	size_t sent = 0;
 	int cnt = iovcnt, w;
@@ -483,7 +467,7 @@ static ssize_t recvv_raw(struct tl_stack *st, int s, const struct iovec *iov, in
 {
 	struct lwip_stack *l = lst(st);
 	const struct sock_state *k = blocking(l, s);
-	int64_t deadline = deadline_of(k ? k->rcvtimeo_ms : 0);
+	int64_t deadline = dpk_deadline_of(k ? k->rcvtimeo_ms : 0);
 	ssize_t r;
 	int w;
 

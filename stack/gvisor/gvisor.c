@@ -72,6 +72,7 @@ struct gv_stack {
 	bool started;			/* gvStart succeeded */
 	bool peer_lost_told;
 	unsigned int passes;
+	int64_t next_link_check;	/* CLOCK_MONOTONIC ns */
 	unsigned int mbufs_start;
 	uint64_t cycles_per_ms;
 	uint64_t c[GV_C__COUNT];
@@ -250,18 +251,31 @@ static int64_t monotonic_ns(void)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* Go left word (a frame queued, a readiness changed), or a timer of netstack's is due: the
- * clock is read every TIMER_PASSES passes only (a read is ~25 ns, an idle pass less) */
-#define TIMER_PASSES 8
+/*
+ * Go left word (a frame queued, a readiness changed), or a timer of netstack's is due. The
+ * clock is read every CLOCK_PASSES passes only (a read is ~25 ns, an idle pass less); each
+ * LINK_CHECK_NS the port's link is looked at, so that a peer that died is seen (the client
+ * gives up: dpk_port_peer_lost) even when nothing is being sent.
+ */
+#define CLOCK_PASSES 8
+#define LINK_CHECK_NS 1000000
 
 static bool go_has_work(struct gv_stack *g)
 {
 	const struct gv_shared *sh = g->sh;
+	int64_t now;
 
-	return __atomic_load_n(&sh->tx_waiting, __ATOMIC_RELAXED) ||
-	       __atomic_load_n(&sh->dirty, __ATOMIC_RELAXED) ||
-	       (++g->passes % TIMER_PASSES == 0 &&
-		monotonic_ns() >= __atomic_load_n(&sh->next_timer_ns, __ATOMIC_RELAXED));
+	if (__atomic_load_n(&sh->tx_waiting, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&sh->dirty, __ATOMIC_RELAXED))
+		return true;
+	if (++g->passes % CLOCK_PASSES != 0)
+		return false;
+	now = monotonic_ns();
+	if (now >= g->next_link_check) {
+		g->next_link_check = now + LINK_CHECK_NS;
+		dpk_port_link_up(&g->port);
+	}
+	return now >= __atomic_load_n(&sh->next_timer_ns, __ATOMIC_RELAXED);
 }
 
 /* One pass; returns the frames received. */

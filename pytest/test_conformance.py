@@ -125,11 +125,29 @@ def test_peer_side_differences_count() -> None:
     assert verdicts.first_difference(a, b)["side"] == "peer"
 
 
+LACKS = verdicts.Listed("sut:0", "stk lacks it")
+
+
 def test_listed_divergence_carries_its_reason() -> None:
     a = Run(sut=trace("EAGAIN"), peer=[])
     b = Run(sut=trace("EINVAL"), peer=[])
-    v = verdicts.verdict_for("x", "stk", a, b, {"x": "stk lacks it"})
+    v = verdicts.verdict_for("x", "stk", a, b, {"x": LACKS})
     assert v["verdict"] == "listed-divergence" and v["reason"] == "stk lacks it"
+
+
+def test_a_listed_divergence_excuses_only_its_own_difference() -> None:
+    """The same case differing at another line, or failing, is a divergence, not listed."""
+    a = Run(sut=trace("EAGAIN", "ECONNRESET"), peer=[])
+    elsewhere = Run(sut=trace("EAGAIN", "EPIPE"), peer=[])
+    v = verdicts.verdict_for("x", "stk", a, elsewhere, {"x": LACKS})
+    assert v["verdict"] == "divergence", v
+    assert "at sut:1, not the listed difference at sut:0" in v["reason"], v
+    on_the_peer = Run(sut=a.sut, peer=trace("EINVAL"))
+    assert verdicts.verdict_for("x", "stk", a, on_the_peer, {"x": LACKS})["verdict"] == \
+        "divergence"
+    crashed = Run(sut=trace("EINVAL"), peer=[], error="sut exited -11")
+    v = verdicts.verdict_for("x", "stk", a, crashed, {"x": LACKS})
+    assert v["verdict"] == "divergence" and v["reason"] == "sut exited -11", v
 
 
 def test_a_failed_run_is_never_a_match() -> None:
@@ -141,8 +159,9 @@ def test_a_failed_run_is_never_a_match() -> None:
 def test_divergences_are_per_stack(tmp_path: Path) -> None:
     """A difference listed for one stack is no excuse for another."""
     listed = tmp_path / "d.txt"
-    listed.write_text("# comment\nstk1 x: stk1 lacks it\nstk2 y: stk2 too\n")
-    assert verdicts.divergences_of("stk1", listed) == {"x": "stk1 lacks it"}
+    listed.write_text("# comment\nstk1 x @sut:0: stk1 lacks it\nstk2 y @peer:3: stk2 too\n")
+    assert verdicts.divergences_of("stk1", listed) == {"x": verdicts.Listed("sut:0",
+                                                                            "stk1 lacks it")}
     assert verdicts.divergences_of("stk3", listed) == {}
     a = Run(sut=trace("EAGAIN"), peer=[])
     b = Run(sut=trace("EINVAL"), peer=[])
@@ -150,11 +169,15 @@ def test_divergences_are_per_stack(tmp_path: Path) -> None:
     assert v["verdict"] == "divergence", v
 
 
-def test_divergences_file_is_well_formed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("line", ["stk connect_ok\n", "stk connect_ok: no place\n",
+                                  "stk connect_ok @here:1: bad side\n",
+                                  "stk connect_ok @sut:x: bad line\n"])
+def test_divergences_file_is_well_formed(tmp_path: Path, line: str) -> None:
     verdicts.load_divergences()  # the real one parses
     bad = tmp_path / "d.txt"
-    bad.write_text("stk connect_ok\n")
-    with pytest.raises(UsageError, match=r"d.txt:1: expected 'BACKEND CASE: reason'"):
+    bad.write_text(line)
+    with pytest.raises(UsageError,
+                       match=r"d.txt:1: expected 'BACKEND CASE @SIDE:LINE\[:FIELD\]: reason'"):
         verdicts.load_divergences(bad)
 
 
@@ -175,7 +198,8 @@ def record(name: str, *others: tuple[str, str, str]) -> dict:
 def test_markdown_has_a_column_per_stack_and_each_stacks_divergences(tmp_path: Path) -> None:
     results = [record("x", ("stk_a", "listed-divergence", "why a"), ("stk_b", "match", "")),
                record("y", ("stk_a", "match", ""), ("stk_b", "divergence", "differs"))]
-    scope = conform.Scope(["stk_a", "stk_b"], {"stk_a": {"x": "why a", "z": "gone"},
+    scope = conform.Scope(["stk_a", "stk_b"], {"stk_a": {"x": verdicts.Listed("sut:7", "why a"),
+                                                     "z": verdicts.Listed("peer:2", "gone")},
                                                "stk_b": {}},
                           [{"name": "stk_c", "why": "stk_c: pkg not installed"}], True)
     md = tmp_path / "c.md"
@@ -190,8 +214,8 @@ def test_markdown_has_a_column_per_stack_and_each_stacks_divergences(tmp_path: P
                                  "line 7)"), rows[2]
     assert "Not in this run: stk_c: pkg not installed." in text
     a = text[text.index("## stk_a: listed divergences"):text.index("## stk_b")]
-    assert "- **x** (first difference: sut line 7): why a" in a
-    assert "- **z** (not in this run): gone" in a
+    assert "- **x** at sut:7 (first difference: sut line 7): why a" in a
+    assert "- **z** at peer:2 (not in this run): gone" in a
     assert "## stk_b: listed divergences\n\nNone listed." in text
 
 

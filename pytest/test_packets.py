@@ -406,7 +406,7 @@ def test_verdicts() -> None:
     same = Run(sut=[step(0, reply="tcp", flags="A")])
     other = Run(sut=[step(0, reply="none")])
     failed = Run(sut=[step(0, reply="tcp", flags="A")], error="no SYN-ACK")
-    listed = {"pkt_x": "stk sends no challenge ACK"}	# stk's own list
+    listed = {"pkt_x": verdicts.Listed("sut:0:reply", "stk sends no challenge ACK")}
     assert verdicts.verdict_for("pkt_x", "stk", k, same, {})["verdict"] == "match"
     v = verdicts.verdict_for("pkt_x", "stk", k, other, {})
     assert v["verdict"] == "divergence" and v["reason"] == "step 0 (op0) field reply"

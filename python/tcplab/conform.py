@@ -39,8 +39,8 @@ from .namespaces import TopologyNamespaces
 from .packets import packet_records
 from .proc import ROOT
 from .topology import SOCKETS, Table
-from .verdicts import (ORACLE, counts, first_difference, load_divergences, summarize,
-                       unexpected, verdict_for)
+from .verdicts import (ORACLE, Listed, counts, first_difference, load_divergences,
+                       summarize, unexpected, verdict_for)
 
 PREFIX = "tcplab-c"	# the run's namespaces: PREFIX + e|s|b + pid-index
 
@@ -116,7 +116,7 @@ class Scope:
     """What one run covers: its stacks (the table's columns, as --backend named them), their
     divergence lists, the DPDK stacks left out and why, and whether it is the whole table."""
     stacks: list[str]
-    divergences: dict[str, dict[str, str]]
+    divergences: dict[str, dict[str, Listed]]
     not_run: list[dict[str, str]]
     whole: bool
 
@@ -153,14 +153,15 @@ def linux_cell(r: dict[str, Any]) -> str:
 
 
 def divergence_section(stack: str, results: list[dict[str, Any]],
-                       listed: dict[str, str]) -> list[str]:
+                       listed: dict[str, Listed]) -> list[str]:
     """A stack's listed divergences and their reasons; those that now match are marked."""
     rows = [f"## {stack}: listed divergences", ""]
     if not listed:
         return rows + ["None listed.", ""]
     seen = {r["name"]: o for r in results for o in r["others"] if o["backend"] == stack}
-    for case, reason in sorted(listed.items()):
-        rows.append(f"- **{case}**{listed_note(seen.get(case))}: {reason}")
+    for case, known in sorted(listed.items()):
+        rows.append(f"- **{case}** at {known.where}{listed_note(seen.get(case))}: "
+                    f"{known.reason}")
     return rows + [""]
 
 
@@ -292,7 +293,10 @@ def main(argv: list[str]) -> int:
     if json_out is not None:
         json_out.write_text(json.dumps({
             "schema": "tcplab.conformance/1", "oracle": ORACLE, "stacks": scope.stacks,
-            "divergences": scope.divergences, "not_run": scope.not_run, "namespaces": names,
+            "divergences": {b: {case: {"at": k.where, "reason": k.reason}
+                                for case, k in d.items()}
+                            for b, d in scope.divergences.items()},
+            "not_run": scope.not_run, "namespaces": names,
             "cases": results}, indent=1) + "\n")
     if md_out is not None:
         write_markdown(results, md_out, scope)

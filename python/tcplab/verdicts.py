@@ -7,13 +7,17 @@ side. first_difference() finds the first step where two runs differ (for wire st
 field); verdict_for() turns it into a verdict, with the reason given in
 scenarios/conformance/divergences.txt when the difference is one listed for that stack.
 
-The divergences are per stack: each line of divergences.txt names the stack it is about
-(`BACKEND CASE: reason`), load_divergences() reads them all by stack, divergences_of() one
-stack's list, which is all verdict_for() is given: a difference listed for one stack is never
-an excuse for another.
+The divergences are per stack: each line of divergences.txt names the stack it is about and
+where its difference first shows (`BACKEND CASE @SIDE:LINE: reason`, or
+`@SIDE:STEP:FIELD` for a packet check), load_divergences() reads them all by stack,
+divergences_of() one stack's list, which is all verdict_for() is given. A listed divergence
+excuses exactly its own difference: a difference listed for one stack is never an excuse for
+another, a difference elsewhere in a listed case is a divergence, and so is a run that
+failed (a crash or a hang is never the behaviour a reason describes).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,7 @@ from .topology import LINUX
 ORACLE = LINUX		# Linux's sockets: the reference every backend is compared with
 DIVERGENCES = ROOT / "scenarios" / "conformance" / "divergences.txt"
 SIDES = ("sut", "peer")
+WHERE = re.compile(r"(sut|peer):\d+(:[a-z_]+)?$")
 
 
 @dataclass
@@ -65,39 +70,61 @@ def field_difference(side: str, i: int, a: dict[str, Any], b: dict[str, Any]) ->
     raise AssertionError("steps differ in no field")
 
 
-def load_divergences(path: Path = DIVERGENCES) -> dict[str, dict[str, str]]:
-    """divergences.txt by stack: {stack: {case: reason}}; the file has 'BACKEND CASE: reason'
-    per line, '#' comments; UsageError naming the line of one that is not."""
-    out: dict[str, dict[str, str]] = {}
+@dataclass(frozen=True)
+class Listed:
+    """A listed divergence: where its first difference is (SIDE:LINE, or SIDE:STEP:FIELD for a
+    packet check's wire step) and why the stack differs there."""
+    where: str
+    reason: str
+
+
+def where_of(diff: dict[str, Any]) -> str:
+    """A first difference's place as divergences.txt writes it."""
+    at = f"{diff['side']}:{diff['line']}"
+    return f"{at}:{diff['field']}" if "field" in diff else at
+
+
+def load_divergences(path: Path = DIVERGENCES) -> dict[str, dict[str, Listed]]:
+    """divergences.txt by stack: {stack: {case: Listed}}; the file has
+    'BACKEND CASE @WHERE: reason' per line, '#' comments; UsageError naming the line of one
+    that is not."""
+    out: dict[str, dict[str, Listed]] = {}
     if not path.exists():
         return out
     for n, raw in enumerate(path.read_text().splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        head, sep, reason = line.partition(":")
+        head, sep, reason = line.partition(": ")
         words = head.split()
-        if not sep or len(words) != 2 or not reason.strip():
-            raise UsageError(f"{path}:{n}: expected 'BACKEND CASE: reason'")
-        out.setdefault(words[0], {})[words[1]] = reason.strip()
+        if not sep or len(words) != 3 or not words[2].startswith("@") or \
+                not WHERE.match(words[2][1:]) or not reason.strip():
+            raise UsageError(f"{path}:{n}: expected 'BACKEND CASE @SIDE:LINE[:FIELD]: reason'")
+        out.setdefault(words[0], {})[words[1]] = Listed(words[2][1:], reason.strip())
     return out
 
 
-def divergences_of(backend: str, path: Path = DIVERGENCES) -> dict[str, str]:
-    """The divergences listed for @backend: {case: reason} (none listed: empty)."""
+def divergences_of(backend: str, path: Path = DIVERGENCES) -> dict[str, Listed]:
+    """The divergences listed for @backend: {case: Listed} (none listed: empty)."""
     return load_divergences(path).get(backend, {})
 
 
 def classify(name: str, error: str | None, diff: dict[str, Any] | None, differs: str,
-             listed: dict[str, str]) -> tuple[str, str]:
-    """The verdict of one case or packet check on one backend, and its reason: a match, a
-    difference the backend's own list has (its reason), or a divergence (what went wrong)."""
-    reason = listed.get(name)
-    if error is None and diff is None:
-        return "match", reason or ""
-    if reason:
-        return "listed-divergence", reason
-    return "divergence", error or differs
+             listed: dict[str, Listed]) -> tuple[str, str]:
+    """The verdict of one case or packet check on one backend, and its reason: a match, the
+    difference the backend's own list has for it (its reason), or a divergence (what went
+    wrong: a failed run, a difference nobody listed, or one elsewhere than the listed one)."""
+    known = listed.get(name)
+    if error is not None:
+        return "divergence", error
+    if diff is None:
+        return "match", known.reason if known else ""
+    if known is None:
+        return "divergence", differs
+    if where_of(diff) != known.where:
+        return "divergence", (f"{differs} at {where_of(diff)}, not the listed difference "
+                              f"at {known.where}")
+    return "listed-divergence", known.reason
 
 
 def describe_difference(diff: dict[str, Any] | None) -> str:
@@ -109,7 +136,7 @@ def describe_difference(diff: dict[str, Any] | None) -> str:
 
 
 def verdict_for(name: str, backend: str, oracle: Run, other: Run,
-                listed: dict[str, str]) -> dict[str, Any]:
+                listed: dict[str, Listed]) -> dict[str, Any]:
     """The record of @other (on @backend) against the kernel's @oracle, @listed being
     @backend's divergences (divergences_of). A run that failed is not compared: its error is
     the reason."""

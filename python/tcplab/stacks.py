@@ -40,11 +40,12 @@ class Expected:
 
 
 LWIP = "lwip"		# its own settings and build have their own tests (pytest/test_lwip.py)
+GVISOR = "gvisor"	# likewise (pytest/test_gvisor.py)
 
 EXPECTED: tuple[Expected, ...] = (
     Expected(LWIP, "stack/lwip", ("libdpdk-dev", "liblwip-dev"),
              {"floor": 2.0, "stream": 1.3, "crr": 2.0}),
-    Expected("gvisor", "stack/gvisor", ("libdpdk-dev", "golang-go", "golang-gvisor-gvisor-dev"),
+    Expected(GVISOR, "stack/gvisor", ("libdpdk-dev", "golang-go", "golang-gvisor-gvisor-dev"),
              {"floor": 5.0}),
 )
 

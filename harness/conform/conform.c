@@ -45,6 +45,7 @@ static const struct cf_option options[] = {
 	{ "TCP_QUICKACK", IPPROTO_TCP, TCP_QUICKACK, CF_OPT_INT },
 	{ "TCP_CORK", IPPROTO_TCP, TCP_CORK, CF_OPT_INT },
 	{ "SO_RCVLOWAT", SOL_SOCKET, SO_RCVLOWAT, CF_OPT_INT },
+	{ "SO_ACCEPTCONN", SOL_SOCKET, SO_ACCEPTCONN, CF_OPT_INT },
 	/* an option no stack has, for the ENOPROTOOPT case */
 	{ "TCP_UNKNOWN", IPPROTO_TCP, 9999, CF_OPT_INT },
 	{ NULL, 0, 0, CF_OPT_INT },
@@ -143,6 +144,7 @@ static int parse_option(struct cparser *p, const char *s, struct cf_step *st)
 	}
 	return fail(p, "unknown option '%s' (valid: SO_REUSEADDR, SO_KEEPALIVE, SO_RCVBUF, "
 		    "SO_SNDBUF, SO_LINGER, SO_RCVTIMEO, SO_SNDTIMEO, SO_ERROR, SO_TYPE, SO_RCVLOWAT, "
+		    "SO_ACCEPTCONN, "
 		    "IP_TTL, TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_QUICKACK, "
 		    "TCP_CORK, TCP_UNKNOWN)", s);
 }

@@ -196,20 +196,30 @@ static int parse_shutdown(struct cparser *p, const char *s, struct cf_step *st)
 	return 0;
 }
 
+/* poll's events: in, out, inout, rdhup, joined with '+' (in+rdhup); none asks for nothing
+ * (errors and hangups need no asking). */
 static int parse_poll(struct cparser *p, char **w, unsigned int n, struct cf_step *st)
 {
-	if (n != 2)
-		return fail(p, "poll: expected 'poll SOCK in|out|inout|none TIMEOUT_MS'");
-	if (strcmp(w[0], "none") == 0)	/* errors and hangups only: they need no asking */
-		st->flags = 0;
-	else if (strcmp(w[0], "in") == 0)
-		st->flags = POLLIN;
-	else if (strcmp(w[0], "out") == 0)
-		st->flags = POLLOUT;
-	else if (strcmp(w[0], "inout") == 0)
-		st->flags = POLLIN | POLLOUT;
-	else
-		return fail(p, "poll: '%s' is not in, out, inout or none", w[0]);
+	static const struct { const char *name; short ev; } evs[] = {
+		{ "in", POLLIN }, { "out", POLLOUT }, { "inout", POLLIN | POLLOUT },
+		{ "rdhup", POLLRDHUP }, { "none", 0 },
+	};
+	char events[CF_NAME_MAX], *tok, *save = NULL;
+	unsigned int i;
+
+	if (n != 2 || strlen(w[0]) >= sizeof(events))
+		return fail(p, "poll: expected 'poll SOCK EVENTS TIMEOUT_MS' (EVENTS: in, out, "
+			    "inout, rdhup joined with '+', or none)");
+	snprintf(events, sizeof(events), "%s", w[0]);
+	st->flags = 0;
+	for (tok = strtok_r(events, "+", &save); tok != NULL; tok = strtok_r(NULL, "+", &save)) {
+		for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+			if (strcmp(tok, evs[i].name) == 0)
+				break;
+		if (i == sizeof(evs) / sizeof(evs[0]))
+			return fail(p, "poll: '%s' is not in, out, inout, rdhup or none", tok);
+		st->flags |= evs[i].ev;
+	}
 	return parse_int(p, w[1], 0, 10000, &st->n);
 }
 

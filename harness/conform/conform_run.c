@@ -104,6 +104,7 @@ static void revents_field(struct runner *r, short ev)
 	static const struct { short bit; const char *name; } bits[] = {
 		{ POLLIN, "POLLIN" }, { POLLPRI, "POLLPRI" }, { POLLOUT, "POLLOUT" },
 		{ POLLERR, "POLLERR" }, { POLLHUP, "POLLHUP" }, { POLLNVAL, "POLLNVAL" },
+		{ POLLRDHUP, "POLLRDHUP" },	/* only when asked for (`poll V in+rdhup T`) */
 	};
 	unsigned int i;
 

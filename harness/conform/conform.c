@@ -43,6 +43,9 @@ static const struct cf_option options[] = {
 	{ "TCP_KEEPINTVL", IPPROTO_TCP, TCP_KEEPINTVL, CF_OPT_INT },
 	{ "TCP_KEEPCNT", IPPROTO_TCP, TCP_KEEPCNT, CF_OPT_INT },
 	{ "TCP_QUICKACK", IPPROTO_TCP, TCP_QUICKACK, CF_OPT_INT },
+	{ "TCP_CORK", IPPROTO_TCP, TCP_CORK, CF_OPT_INT },
+	{ "SO_RCVLOWAT", SOL_SOCKET, SO_RCVLOWAT, CF_OPT_INT },
+	{ "SO_ACCEPTCONN", SOL_SOCKET, SO_ACCEPTCONN, CF_OPT_INT },
 	/* an option no stack has, for the ENOPROTOOPT case */
 	{ "TCP_UNKNOWN", IPPROTO_TCP, 9999, CF_OPT_INT },
 	{ NULL, 0, 0, CF_OPT_INT },
@@ -51,7 +54,7 @@ static const struct cf_option options[] = {
 static const char *const ops =
 	"socket, bind, listen, accept, connect, send, recv, sendv, recvv, shutdown, close, "
 	"setsockopt, getsockopt, getsockname, getpeername, nonblock, poll, available, "
-	"signal, wait";
+	"signal, wait, acked, fill, drain";
 
 const struct cf_option *cf_option_find(int level, int name)
 {
@@ -140,9 +143,10 @@ static int parse_option(struct cparser *p, const char *s, struct cf_step *st)
 		}
 	}
 	return fail(p, "unknown option '%s' (valid: SO_REUSEADDR, SO_KEEPALIVE, SO_RCVBUF, "
-		    "SO_SNDBUF, SO_LINGER, SO_RCVTIMEO, SO_SNDTIMEO, SO_ERROR, SO_TYPE, IP_TTL, "
-		    "TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_QUICKACK, "
-		    "TCP_UNKNOWN)", s);
+		    "SO_SNDBUF, SO_LINGER, SO_RCVTIMEO, SO_SNDTIMEO, SO_ERROR, SO_TYPE, SO_RCVLOWAT, "
+		    "SO_ACCEPTCONN, "
+		    "IP_TTL, TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_QUICKACK, "
+		    "TCP_CORK, TCP_UNKNOWN)", s);
 }
 
 static int parse_msg_flags(struct cparser *p, char **w, unsigned int n, int *flags)
@@ -192,18 +196,30 @@ static int parse_shutdown(struct cparser *p, const char *s, struct cf_step *st)
 	return 0;
 }
 
+/* poll's events: in, out, inout, rdhup, joined with '+' (in+rdhup); none asks for nothing
+ * (errors and hangups need no asking). */
 static int parse_poll(struct cparser *p, char **w, unsigned int n, struct cf_step *st)
 {
-	if (n != 2)
-		return fail(p, "poll: expected 'poll SOCK in|out|inout TIMEOUT_MS'");
-	if (strcmp(w[0], "in") == 0)
-		st->flags = POLLIN;
-	else if (strcmp(w[0], "out") == 0)
-		st->flags = POLLOUT;
-	else if (strcmp(w[0], "inout") == 0)
-		st->flags = POLLIN | POLLOUT;
-	else
-		return fail(p, "poll: '%s' is not in, out or inout", w[0]);
+	static const struct { const char *name; short ev; } evs[] = {
+		{ "in", POLLIN }, { "out", POLLOUT }, { "inout", POLLIN | POLLOUT },
+		{ "rdhup", POLLRDHUP }, { "none", 0 },
+	};
+	char events[CF_NAME_MAX], *tok, *save = NULL;
+	unsigned int i;
+
+	if (n != 2 || strlen(w[0]) >= sizeof(events))
+		return fail(p, "poll: expected 'poll SOCK EVENTS TIMEOUT_MS' (EVENTS: in, out, "
+			    "inout, rdhup joined with '+', or none)");
+	snprintf(events, sizeof(events), "%s", w[0]);
+	st->flags = 0;
+	for (tok = strtok_r(events, "+", &save); tok != NULL; tok = strtok_r(NULL, "+", &save)) {
+		for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+			if (strcmp(tok, evs[i].name) == 0)
+				break;
+		if (i == sizeof(evs) / sizeof(evs[0]))
+			return fail(p, "poll: '%s' is not in, out, inout, rdhup or none", tok);
+		st->flags |= evs[i].ev;
+	}
 	return parse_int(p, w[1], 0, 10000, &st->n);
 }
 
@@ -281,8 +297,23 @@ static const struct {
 	{ "getpeername", CF_GETPEERNAME, true, false },
 	{ "nonblock", CF_NONBLOCK, true, false }, { "poll", CF_POLL, true, false },
 	{ "available", CF_AVAILABLE, true, false }, { "signal", CF_SIGNAL, false, false },
-	{ "wait", CF_WAIT, false, false },
+	{ "wait", CF_WAIT, false, false }, { "acked", CF_ACKED, true, false },
+	{ "fill", CF_FILL, true, false }, { "drain", CF_DRAIN, true, false },
 };
+
+/* A trailing `took MIN MAX`: the call must last MIN to MAX ms. Returns the words left. */
+static int parse_took(struct cparser *p, struct cf_step *st, char **w, unsigned int n)
+{
+	if (n < 4 || strcmp(w[n - 3], "took") != 0)
+		return (int)n;
+	if (parse_int(p, w[n - 2], 0, 60000, &st->took_min_ms) < 0 ||
+	    parse_int(p, w[n - 1], st->took_min_ms, 60000, &st->took_max_ms) < 0)
+		return -EINVAL;
+	if (st->op == CF_SIGNAL || st->op == CF_WAIT)
+		return fail(p, "%s: 'took' times a call, not an ordering step", w[0]);
+	st->timed = true;
+	return (int)n - 3;
+}
 
 static int parse_step(struct cparser *p, char **w, unsigned int n)
 {
@@ -308,6 +339,10 @@ static int parse_step(struct cparser *p, char **w, unsigned int n)
 	st->op = op_table[i].op;
 	st->line = p->line;
 	st->dst = st->sock = -1;
+	v = parse_took(p, st, w, n);
+	if (v < 0)
+		return -EINVAL;
+	n = (unsigned int)v;
 	if (op_table[i].assigns != (dst != NULL))
 		return fail(p, dst ? "'%s' returns nothing to assign" : "'%s' needs 'VAR = %s ...'",
 			    w[0], w[0]);

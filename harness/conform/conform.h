@@ -13,6 +13,7 @@
 #ifndef HX_CONFORM_H
 #define HX_CONFORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,9 @@ enum cf_op {
 	CF_AVAILABLE,
 	CF_SIGNAL,
 	CF_WAIT,
+	CF_ACKED,
+	CF_FILL,
+	CF_DRAIN,
 };
 
 /** Where an address argument points: resolved at run time from the topology's addresses. */
@@ -65,6 +69,9 @@ struct cf_step {
 	unsigned int n_iov;
 	uint32_t iov[CF_MAX_IOV];
 	char text[CF_NAME_MAX];		/* signal/wait name, option name */
+	bool timed;			/* `took MIN MAX`: the call's duration is checked */
+	int64_t took_min_ms;
+	int64_t took_max_ms;
 };
 
 struct cf_side {

@@ -15,6 +15,8 @@
  * called), for at most 10 s.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -34,6 +36,8 @@
 
 #define WAIT_MS 10000
 #define BUF_MAX (16u << 20)
+#define FILL_CHUNK (64u << 10)
+#define FILL_MAX (64u << 20)		/* fill and drain give up past this: "never full" */
 #define EPHEMERAL_MIN 32768
 
 struct runner {
@@ -100,6 +104,7 @@ static void revents_field(struct runner *r, short ev)
 	static const struct { short bit; const char *name; } bits[] = {
 		{ POLLIN, "POLLIN" }, { POLLPRI, "POLLPRI" }, { POLLOUT, "POLLOUT" },
 		{ POLLERR, "POLLERR" }, { POLLHUP, "POLLHUP" }, { POLLNVAL, "POLLNVAL" },
+		{ POLLRDHUP, "POLLRDHUP" },	/* only when asked for (`poll V in+rdhup T`) */
 	};
 	unsigned int i;
 
@@ -335,6 +340,105 @@ static long do_socket(struct runner *r, const struct cf_step *st)
 	return ret;
 }
 
+/*
+ * Linux's struct tcp_info up to tcpi_notsent_bytes; glibc's <netinet/tcp.h> stops at
+ * tcpi_total_retrans (104 bytes, so the u64 fields that follow need no padding).
+ */
+struct tcp_info_notsent {
+	struct tcp_info base;
+	uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+	uint32_t segs_out, segs_in, notsent_bytes;
+};
+
+/*
+ * `acked V`: wait until the other side has acknowledged every byte sent on V (nothing
+ * unsent, nothing unacknowledged, from Linux's TCP_INFO), or the connection is closed; at most
+ * WAIT_MS, the stack kept polled. It orders the sides by what reached the other stack, where
+ * signal/wait orders them by what the scripts did: after it, the data is in the other side's
+ * receive queue. Linux's TCP_INFO only: a call for the peer side.
+ */
+static long do_acked(struct runner *r, int s)
+{
+	int64_t deadline = hx_now_ns() + (int64_t)WAIT_MS * 1000000;
+	struct tcp_info_notsent ti;
+	socklen_t len;
+	long ret;
+
+	for (;;) {
+		memset(&ti, 0, sizeof(ti));
+		len = sizeof(ti);
+		ret = tl_getsockopt(r->st, s, IPPROTO_TCP, TCP_INFO, &ti, &len);
+		if (ret < 0)
+			break;
+		if (ti.base.tcpi_state == TCP_CLOSE || (ti.base.tcpi_unacked == 0 &&
+		    (len < sizeof(ti) || ti.notsent_bytes == 0)))
+			break;
+		if (hx_now_ns() >= deadline || hx_stop) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		tl_poll(r->st, NULL, 0, 1);
+	}
+	ret_field(r, ret, false);
+	return ret;
+}
+
+/*
+ * `fill V`: non-blocking sends of FILL_CHUNK until one takes nothing (EAGAIN): "full". What
+ * a full buffer holds is the stack's choice; that it fills, and that everything taken arrives
+ * (`drain` on the other side), is what must match.
+ */
+static long do_fill(struct runner *r, const struct cf_step *st, int s)
+{
+	uint64_t total = 0;
+	long ret;
+
+	do {
+		ret = tl_send(r->st, s, r->out + r->tx_off[st->sock] % HX_PATTERN_PERIOD,
+			      FILL_CHUNK, MSG_DONTWAIT);
+		if (ret > 0) {
+			r->tx_off[st->sock] += (uint64_t)ret;
+			total += (uint64_t)ret;
+		}
+	} while (ret > 0 && total < FILL_MAX);
+	if (ret == -EAGAIN)
+		hx_json_str(&r->j, "ret", "full");
+	else if (ret > 0)
+		hx_json_str(&r->j, "ret", "never full");
+	else
+		ret_field(r, ret, false);
+	return ret == -EAGAIN ? 0 : ret;
+}
+
+/*
+ * `drain V`: blocking receives until the end of the stream: "eof" with data_ok (every byte
+ * the pattern the other side sent), or the error that ended it.
+ */
+static long do_drain(struct runner *r, const struct cf_step *st, int s)
+{
+	uint64_t total = 0;
+	bool ok = true;
+	long ret;
+
+	do {
+		ret = tl_recv(r->st, s, r->in, FILL_CHUNK, 0);
+		if (ret > 0) {
+			ok = ok && hx_pattern_check(&r->pattern, r->in, (size_t)ret,
+						    r->rx_off[st->sock]);
+			r->rx_off[st->sock] += (uint64_t)ret;
+			total += (uint64_t)ret;
+		}
+	} while (ret > 0 && total < FILL_MAX);
+	if (ret == 0)
+		hx_json_str(&r->j, "ret", "eof");
+	else if (ret > 0)
+		hx_json_str(&r->j, "ret", "no end");
+	else
+		ret_field(r, ret, false);
+	hx_json_bool(&r->j, "data_ok", ok);
+	return ret;
+}
+
 static long exec_call(struct runner *r, const struct cf_step *st)
 {
 	int s = st->sock >= 0 ? r->handles[st->sock] : -1;
@@ -353,6 +457,9 @@ static long exec_call(struct runner *r, const struct cf_step *st)
 	case CF_GETSOCKNAME:
 	case CF_GETPEERNAME: return do_name(r, st, s);
 	case CF_POLL: return do_poll(r, st, s);
+	case CF_ACKED: return do_acked(r, s);
+	case CF_FILL: return do_fill(r, st, s);
+	case CF_DRAIN: return do_drain(r, st, s);
 	default: return do_simple(r, st, s);
 	}
 }
@@ -360,8 +467,29 @@ static long exec_call(struct runner *r, const struct cf_step *st)
 static const char *const op_names[] = {
 	"socket", "bind", "listen", "accept", "connect", "send", "recv", "sendv", "recvv",
 	"shutdown", "close", "setsockopt", "getsockopt", "getsockname", "getpeername",
-	"nonblock", "poll", "available", "signal", "wait",
+	"nonblock", "poll", "available", "signal", "wait", "acked", "fill", "drain",
 };
+
+/*
+ * A call, timed when the case says `took MIN MAX`: "took": "ok" within the bounds, else the
+ * milliseconds it took (compared with the kernel's "ok", a difference).
+ */
+static void exec_timed(struct runner *r, const struct cf_step *st)
+{
+	int64_t t0 = hx_now_ns(), ms;
+	char text[48];
+
+	exec_call(r, st);
+	if (!st->timed)
+		return;
+	ms = (hx_now_ns() - t0) / 1000000;
+	if (ms >= st->took_min_ms && ms <= st->took_max_ms)
+		snprintf(text, sizeof(text), "ok");
+	else
+		snprintf(text, sizeof(text), "%lld ms, not %lld-%lld", (long long)ms,
+			 (long long)st->took_min_ms, (long long)st->took_max_ms);
+	hx_json_str(&r->j, "took", text);
+}
 
 /* One step: a call traced as one line, or a signal/wait for the orchestrator. */
 static int run_step(struct runner *r, const struct cf_step *st)
@@ -386,7 +514,7 @@ static int run_step(struct runner *r, const struct cf_step *st)
 		hx_json_str(&r->j, "op", op_names[st->op]);
 		if (st->op == CF_SETSOCKOPT || st->op == CF_GETSOCKOPT)
 			hx_json_str(&r->j, "option", st->text);
-		exec_call(r, st);
+		exec_timed(r, st);
 	}
 	hx_json_obj_end(&r->j);
 	printf("\n");

@@ -479,7 +479,7 @@ static void gv_free(struct tl_stack *st)
 
 	for (s = 0; s < GV_MAX_SOCKETS; s++)
 		if (g->sk[s].open) {
-			crossed(g, gvClose(s));
+			crossed(g, gvClose(s, 0));
 			g->sk[s].open = 0;
 		}
 	/* a FIN just queued must reach the peer, and the peer's FIN be answered, before the
@@ -641,6 +641,25 @@ static ssize_t gv_send_op(struct tl_stack *st, int s, const void *buf, size_t le
 	}
 }
 
+/*
+ * MSG_PEEK with MSG_WAITALL on a blocking socket: as on Linux, wait until @p len bytes are
+ * there (or the stream ends, or an error, or the timeout), then peek them all. Readable
+ * stays set while fewer are there, so the wait is loop passes, not poll.
+ */
+static ssize_t peek_waitall(struct gv_stack *g, int s, void *buf, size_t len, int64_t deadline)
+{
+	ssize_t r;
+
+	for (;;) {
+		r = crossed(g, gvRecv(s, buf, len, 1));
+		if ((r < 0 && r != -EAGAIN) || r == 0 || (size_t)r == len)
+			return r;
+		if (dpk_ms_left(deadline) == 0)
+			return r > 0 ? r : -EAGAIN;
+		loop_once(g);
+	}
+}
+
 /* A blocking recv returns what is there once something is; MSG_WAITALL waits for all. */
 static ssize_t gv_recv_op(struct tl_stack *st, int s, void *buf, size_t len, int flags)
 {
@@ -648,6 +667,7 @@ static ssize_t gv_recv_op(struct tl_stack *st, int s, void *buf, size_t len, int
 	const struct sock_state *k = blocking(g, s);
 	int64_t deadline = dpk_deadline_of(k ? k->rcvtimeo_ms : 0);
 	bool all = (flags & MSG_WAITALL) && !(flags & MSG_PEEK);
+	bool peek_all = (flags & MSG_WAITALL) && (flags & MSG_PEEK);
 	int peek = (flags & MSG_PEEK) != 0;
 	size_t got = 0;
 	ssize_t r;
@@ -655,6 +675,8 @@ static ssize_t gv_recv_op(struct tl_stack *st, int s, void *buf, size_t len, int
 
 	if (k == NULL || (flags & MSG_DONTWAIT))
 		return crossed(g, gvRecv(s, buf, len, peek));
+	if (peek_all)
+		return peek_waitall(g, s, buf, len, deadline);
 	for (;;) {
 		r = crossed(g, gvRecv(s, (char *)buf + got, len - got, peek));
 		if (r < 0 && r != -EAGAIN)
@@ -715,11 +737,19 @@ static int gv_shutdown_op(struct tl_stack *st, int s, int how)
 static int gv_close_op(struct tl_stack *st, int s)
 {
 	struct gv_stack *g = gst(st);
-	int r = (int)crossed(g, gvClose(s));
+	int r = (int)crossed(g, gvClose(s, blocking(g, s) != NULL));
+	int64_t deadline;
 
-	if (r == 0)
-		g->sk[s].open = 0;
-	return r;
+	if (r < 0)
+		return r;
+	g->sk[s].open = 0;
+	if (r > 0) {
+		/* SO_LINGER with a timeout: the loop runs until the peer has it all, or r ms */
+		deadline = (int64_t)dpk_clock_ns() + (int64_t)r * 1000000;
+		while (!crossed(g, gvLingered((int64_t)dpk_clock_ns() >= deadline)))
+			loop_once(g);
+	}
+	return 0;
 }
 
 static int gv_setsockopt_op(struct tl_stack *st, int s, int level, int name, const void *val,

@@ -81,6 +81,7 @@ const (
 	soLinger    = 13
 	soReusePort = 15
 	soAcceptConn = 30
+	soRcvLowat  = 18
 	ipTOS       = 1
 	ipTTL       = 2
 	tcpNoDelay  = 1
@@ -132,6 +133,8 @@ type instance struct {
 	dirtyMu sync.Mutex
 	dirty   []int
 	reader  bytes.Reader
+	// a lingering close's endpoint (gvClose, gvLingered)
+	lingering tcpip.Endpoint
 	// netstack's TCP processing on the polling thread (package inline); nil: its goroutines
 	inl     *inline.Runner
 	inlOff  bool
@@ -413,7 +416,9 @@ func gvListen(s C.int, backlog C.int) C.int {
 	if k == nil {
 		return -eBADF
 	}
-	return in.done(s, errno(k.ep.Listen(int(backlog))))
+	// one more than asked, as gVisor's sentry does for parity with Linux, which admits a
+	// connection more than the backlog (syscalls/linux/sys_socket.go Listen)
+	return in.done(s, errno(k.ep.Listen(int(backlog)+1)))
 }
 
 //export gvAccept
@@ -482,6 +487,16 @@ func gvRecv(s C.int, buf unsafe.Pointer, n C.size_t, peek C.int) C.long {
 	if k == nil {
 		return -eBADF
 	}
+	if n == 0 {
+		// Linux answers a zero-length read from the socket's state, moving nothing:
+		// peek into a writer that takes nothing, so that no data is consumed
+		_, e := k.ep.Read(io.Discard, tcpip.ReadOptions{Peek: true})
+		switch e.(type) {
+		case nil, *tcpip.ErrClosedForReceive:
+			return C.long(in.done(s, 0))
+		}
+		return C.long(in.done(s, errno(e)))
+	}
 	w := sliceWriter{b: unsafe.Slice((*byte)(buf), int(n))}
 	_, e := k.ep.Read(&w, tcpip.ReadOptions{Peek: peek != 0})
 	switch e.(type) {
@@ -518,12 +533,24 @@ func gvShutdown(s C.int, how C.int) C.int {
 	return in.done(s, errno(k.ep.Shutdown(f)))
 }
 
+// gvClose closes socket s. With SO_LINGER on and a timeout, a blocking close waits, as
+// gVisor's sentry does (socket/netstack Release) and for what its comment says: until the
+// endpoint has left FIN-WAIT-1, CLOSING and LAST-ACK (what it sent is acknowledged; here
+// also ESTABLISHED and CLOSE-WAIT, where the FIN still waits behind unsent data), or the
+// timeout. gvClose returns the timeout in ms (> 0) for the glue to wait with the poll
+// loop running, and gvLingered tells it when the wait is over.
+//
 //export gvClose
-func gvClose(s C.int) C.int {
+func gvClose(s C.int, blocking C.int) C.int {
 	in := g
 	k := in.sock(s)
 	if k == nil {
 		return -eBADF
+	}
+	var wait C.int
+	if l := k.ep.SocketOptions().GetLinger(); blocking != 0 && l.Enabled && l.Timeout > 0 {
+		in.lingering = k.ep
+		wait = C.int(l.Timeout / time.Millisecond)
 	}
 	k.wq.EventUnregister(&k.entry)
 	k.ep.Close()
@@ -531,7 +558,29 @@ func gvClose(s C.int) C.int {
 	in.free = append(in.free, int(s))
 	in.open--
 	in.sh.ready[s] = 0
-	return in.done(-1, 0)
+	return in.done(-1, wait)
+}
+
+// gvLingered: 1 once the lingering close's FIN is acknowledged, or the connection gone
+// (or, with giveUp, the glue's timeout passed); 0 while it still waits.
+//
+//export gvLingered
+func gvLingered(giveUp C.int) C.int {
+	in := g
+	in.settle(false)
+	if in.lingering == nil {
+		return 1
+	}
+	switch tcp.EndpointState(in.lingering.State()) {
+	// the sentry's three states, and those where the FIN still waits behind unsent data
+	case tcp.StateFinWait1, tcp.StateClosing, tcp.StateLastAck, tcp.StateEstablished,
+		tcp.StateCloseWait:
+		if giveUp == 0 {
+			return 0
+		}
+	}
+	in.lingering = nil
+	return 1
 }
 
 func b2i(b bool) C.int {
@@ -566,6 +615,8 @@ func gvSetsockopt(s C.int, level C.int, name C.int, v C.int, v2 C.int) C.int {
 		o.SetReceiveBufferSize(2*int64(v), true)
 	case level == solSocket && name == soLinger:
 		o.SetLinger(tcpip.LingerOption{Enabled: v != 0, Timeout: time.Duration(v2) * time.Second})
+	case level == solSocket && name == soRcvLowat:
+		e = o.SetRcvlowat(int32(v))
 	case level == solIP && name == ipTTL:
 		e = k.ep.SetSockOptInt(tcpip.IPv4TTLOption, int(v))
 	case level == solIP && name == ipTOS:
@@ -649,6 +700,8 @@ func gvGetsockopt(s C.int, level C.int, name C.int, v *C.int, v2 *C.int) C.int {
 		*v = -errno(k.ep.LastError())
 		for k.ep.LastError() != nil {
 		}
+	case level == solSocket && name == soRcvLowat:
+		*v = C.int(o.GetRcvlowat())
 	case level == solSocket && name == soLinger:
 		l := o.GetLinger()
 		*v, *v2 = b2i(l.Enabled), C.int(l.Timeout/time.Second)
@@ -795,7 +848,7 @@ func gvStop() {
 	in := g
 	for s, k := range in.socks {
 		if k != nil {
-			gvClose(C.int(s))
+			gvClose(C.int(s), 0)
 		}
 	}
 	in.settle(true)

@@ -721,6 +721,24 @@ static int linux_revents(struct lwip_stack *l, struct pollfd *fds, unsigned int 
 }
 
 /*
+ * lwip_poll fails (-1, errno untouched) when an entry is no socket, though it has set that
+ * entry's POLLNVAL; Linux reports such entries as ready. The entries with events, or @p r
+ * when none has POLLNVAL (a real failure).
+ */
+static int nval_count(const struct pollfd *fds, unsigned int n, int r)
+{
+	unsigned int i;
+	int ready = 0;
+	bool nval = false;
+
+	for (i = 0; i < n; i++) {
+		nval |= (fds[i].revents & POLLNVAL) != 0;
+		ready += fds[i].revents != 0;
+	}
+	return nval ? ready : r;
+}
+
+/*
  * Spin the loop until a socket is ready or @p timeout_ms is up (0: one pass; < 0: no limit;
  * the time is counted from the first clock read, POLL_CLOCK_PASSES passes in).
  * The client side gives up with -ENETDOWN when its link goes down: the server is gone and
@@ -744,6 +762,8 @@ static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n,
 			idle_since = now;
 		if ((changed || ran) && n > 0) {
 			r = lwip_poll(fds, n, 0);
+			if (r < 0)
+				r = nval_count(fds, n, r);
 			if (r != 0)
 				return r < 0 ? (int)lwip_ret(r) : linux_revents(l, fds, n, r);
 		}

@@ -243,9 +243,21 @@ static int lwip_socket_op(struct tl_stack *st)
 	return (int)lwip_ret(s);
 }
 
+/*
+ * A socket that has an address already (bound, or connected) is refused with EINVAL, as
+ * Linux's inet_bind does. lwIP 2.1's tcp_bind checks only that the pcb is CLOSED, which a
+ * bound pcb still is: it binds again, and TCP_REG puts the pcb on tcp_bound_pcbs a second
+ * time, a loop in that list (a third bind then never returns).
+ */
 static int lwip_bind_op(struct tl_stack *st, int s, const struct sockaddr *a, socklen_t len)
 {
+	struct sockaddr_storage now;
+	socklen_t now_len = sizeof(now);
+
 	(void)st;
+	if (lwip_getsockname(s, (struct sockaddr *)&now, &now_len) == 0 &&
+	    now.ss_family == AF_INET && ((struct sockaddr_in *)&now)->sin_port != 0)
+		return -EINVAL;
 	return (int)lwip_ret(lwip_bind(s, a, len));
 }
 

@@ -184,5 +184,11 @@ unsigned int dpk_port_mtu(const struct dpk_port *pt);
  */
 unsigned int dpk_port_counters(const struct dpk_port *pt, struct tl_counter *out,
 			       unsigned int max, unsigned int n);
+/**
+ * Counter @p name = @p value into @p out[*n] when there is room (*n < @p max); *n counts it
+ * either way, so a stack's counters op returns how many it has (the ABI's rule).
+ */
+void dpk_counter_put(struct tl_counter *out, unsigned int max, unsigned int *n,
+		     const char *name, uint64_t value);
 
 #endif /* DPDK_PORT_H */

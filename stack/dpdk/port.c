@@ -404,8 +404,8 @@ static const char *const counter_names[DPK_C__COUNT] = {
 	[DPK_C_PORT_VANISHED] = "port_vanished",
 };
 
-static void put(struct tl_counter *out, unsigned int max, unsigned int *n, const char *name,
-		uint64_t value)
+void dpk_counter_put(struct tl_counter *out, unsigned int max, unsigned int *n,
+		     const char *name, uint64_t value)
 {
 	if (*n < max)
 		out[*n] = (struct tl_counter){ .name = name, .value = value };
@@ -418,8 +418,8 @@ unsigned int dpk_port_counters(const struct dpk_port *pt, struct tl_counter *out
 	unsigned int i;
 
 	for (i = 0; i < DPK_C__COUNT; i++)
-		put(out, max, &n, counter_names[i], pt->c[i]);
-	put(out, max, &n, "mbufs_in_use", dpk_port_mbufs_in_use(pt));
-	put(out, max, &n, "hugepages", rte_eal_has_hugepages() ? 1 : 0);
+		dpk_counter_put(out, max, &n, counter_names[i], pt->c[i]);
+	dpk_counter_put(out, max, &n, "mbufs_in_use", dpk_port_mbufs_in_use(pt));
+	dpk_counter_put(out, max, &n, "hugepages", rte_eal_has_hugepages() ? 1 : 0);
 	return n;
 }

@@ -876,14 +876,6 @@ static unsigned int settle(struct gv_stack *g, unsigned int *time_wait, int64_t 
 	}
 }
 
-static void put(struct tl_counter *out, unsigned int max, unsigned int *n, const char *name,
-		uint64_t value)
-{
-	if (*n < max)
-		out[*n] = (struct tl_counter){ .name = name, .value = value };
-	(*n)++;
-}
-
 /*
  * The counters, after a settle: the port's (dpk_port_counters), the glue's, netstack's
  * (gvCounters: frames, drops by reason, sockets, netstack's own TCP statistics), connections
@@ -899,15 +891,15 @@ static unsigned int gv_counters(struct tl_stack *st, struct tl_counter *out, uns
 	active = settle(g, &tw, SETTLE_NS);
 	n = dpk_port_counters(&g->port, out, max, n);
 	for (i = 0; i < GV_C__COUNT; i++)
-		put(out, max, &n, gv_counter_names[i], g->c[i]);
+		dpk_counter_put(out, max, &n, gv_counter_names[i], g->c[i]);
 	crossed(g, gvCounters(v, GO_COUNTERS));
 	for (i = 0; i < GO_COUNTERS; i++)
-		put(out, max, &n, go_counter_names[i], v[i]);
-	put(out, max, &n, "tcp_active", active);
-	put(out, max, &n, "tcp_time_wait", tw);
-	put(out, max, &n, "mbufs_in_use_start", g->mbufs_start);
-	put(out, max, &n, "go_goroutines", (uint64_t)crossed(g, gvGoroutines()));
-	put(out, max, &n, "bound_thread", g->bound);
+		dpk_counter_put(out, max, &n, go_counter_names[i], v[i]);
+	dpk_counter_put(out, max, &n, "tcp_active", active);
+	dpk_counter_put(out, max, &n, "tcp_time_wait", tw);
+	dpk_counter_put(out, max, &n, "mbufs_in_use_start", g->mbufs_start);
+	dpk_counter_put(out, max, &n, "go_goroutines", (uint64_t)crossed(g, gvGoroutines()));
+	dpk_counter_put(out, max, &n, "bound_thread", g->bound);
 	return n;
 }
 

@@ -828,14 +828,6 @@ static unsigned int settle(struct lwip_stack *l, unsigned int *time_wait, int64_
 	}
 }
 
-static void put(struct tl_counter *out, unsigned int max, unsigned int *n, const char *name,
-		uint64_t value)
-{
-	if (*n < max)
-		out[*n] = (struct tl_counter){ .name = name, .value = value };
-	(*n)++;
-}
-
 /*
  * The counters, after a settle: the port's (dpk_port_counters: frames, bursts, drops by
  * reason, mbufs out of the pool, hugepages), then lwIP's drops by reason, connections lwIP
@@ -851,13 +843,13 @@ static unsigned int lwip_counters(struct tl_stack *st, struct tl_counter *out, u
 	active = settle(l, &tw, SETTLE_NS);
 	n = dpk_port_counters(&l->port, out, max, n);
 	for (i = 0; i < STK_C__COUNT; i++)
-		put(out, max, &n, counter_names[i], l->c[i]);
-	put(out, max, &n, "tcp_active", active);
-	put(out, max, &n, "tcp_time_wait", tw);
-	put(out, max, &n, "sockets_open", l->n_open);
-	put(out, max, &n, "mbufs_in_use_start", l->mbufs_start);
-	put(out, max, &n, "netif_mtu", stk_netif_mtu(l->nf));
-	put(out, max, &n, "netif_checksum", stk_netif_checksum(l->nf));
+		dpk_counter_put(out, max, &n, counter_names[i], l->c[i]);
+	dpk_counter_put(out, max, &n, "tcp_active", active);
+	dpk_counter_put(out, max, &n, "tcp_time_wait", tw);
+	dpk_counter_put(out, max, &n, "sockets_open", l->n_open);
+	dpk_counter_put(out, max, &n, "mbufs_in_use_start", l->mbufs_start);
+	dpk_counter_put(out, max, &n, "netif_mtu", stk_netif_mtu(l->nf));
+	dpk_counter_put(out, max, &n, "netif_checksum", stk_netif_checksum(l->nf));
 	return n;
 }
 

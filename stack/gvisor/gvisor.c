@@ -745,8 +745,8 @@ static int gv_close_op(struct tl_stack *st, int s)
 	g->sk[s].open = 0;
 	if (r > 0) {
 		/* SO_LINGER with a timeout: the loop runs until the peer has it all, or r ms */
-		deadline = (int64_t)dpk_clock_ns() + (int64_t)r * 1000000;
-		while (!crossed(g, gvLingered((int64_t)dpk_clock_ns() >= deadline)))
+		deadline = dpk_deadline_of(r);
+		while (!crossed(g, gvLingered(dpk_ms_left(deadline) == 0)))
 			loop_once(g);
 	}
 	return 0;

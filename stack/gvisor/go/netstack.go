@@ -69,32 +69,32 @@ const (
 
 // Linux option levels and names (<sys/socket.h>, <netinet/in.h>, <netinet/tcp.h>)
 const (
-	solSocket   = 1
-	solIP       = 0
-	solTCP      = 6
-	soReuseAddr = 2
-	soType      = 3
-	soError     = 4
-	soSndBuf    = 7
-	soRcvBuf    = 8
-	soKeepAlive = 9
-	soLinger    = 13
-	soReusePort = 15
-	soAcceptConn = 30
-	soRcvLowat  = 18
-	ipTOS       = 1
-	ipTTL       = 2
-	tcpNoDelay  = 1
-	tcpMaxSeg   = 2
-	tcpCork     = 3
-	tcpKeepIdle = 4
-	tcpKeepIntvl = 5
-	tcpKeepCnt  = 6
-	tcpSynCnt   = 7
-	tcpLinger2  = 8
+	solSocket      = 1
+	solIP          = 0
+	solTCP         = 6
+	soReuseAddr    = 2
+	soType         = 3
+	soError        = 4
+	soSndBuf       = 7
+	soRcvBuf       = 8
+	soKeepAlive    = 9
+	soLinger       = 13
+	soReusePort    = 15
+	soAcceptConn   = 30
+	soRcvLowat     = 18
+	ipTOS          = 1
+	ipTTL          = 2
+	tcpNoDelay     = 1
+	tcpMaxSeg      = 2
+	tcpCork        = 3
+	tcpKeepIdle    = 4
+	tcpKeepIntvl   = 5
+	tcpKeepCnt     = 6
+	tcpSynCnt      = 7
+	tcpLinger2     = 8
 	tcpDeferAccept = 9
 	tcpWindowClamp = 10
-	tcpQuickAck = 12
+	tcpQuickAck    = 12
 	tcpUserTimeout = 18
 )
 
@@ -136,10 +136,10 @@ type instance struct {
 	// a lingering close's endpoint (gvClose, gvLingered)
 	lingering tcpip.Endpoint
 	// netstack's TCP processing on the polling thread (package inline); nil: its goroutines
-	inl     *inline.Runner
-	inlOff  bool
+	inl    *inline.Runner
+	inlOff bool
 	// netstack's timers, run by the polling thread (loopclock.go); nil: Go's runtime timers
-	clock *loopClock
+	clock                                    *loopClock
 	rxFrames, rxDrops, txFrames, txSlotsFull uint64
 }
 
@@ -590,6 +590,48 @@ func b2i(b bool) C.int {
 	return 0
 }
 
+// optKey is a Linux option: its level and name.
+type optKey struct{ level, name C.int }
+
+// netstack's integer options, set and read back as they are.
+var intOpts = map[optKey]tcpip.SockOptInt{
+	{solIP, ipTOS}:           tcpip.IPv4TOSOption,
+	{solTCP, tcpMaxSeg}:      tcpip.MaxSegOption,
+	{solTCP, tcpKeepCnt}:     tcpip.KeepaliveCountOption,
+	{solTCP, tcpSynCnt}:      tcpip.TCPSynCountOption,
+	{solTCP, tcpWindowClamp}: tcpip.TCPWindowClampOption,
+}
+
+// durOpt is one of netstack's duration options: a new value of its type (and that value as
+// a time.Duration), the unit Linux counts it in, and the least value Linux takes.
+type durOpt struct {
+	make func() (durValue, *time.Duration)
+	unit time.Duration
+	min  C.int
+}
+
+type durValue interface {
+	tcpip.SettableSocketOption
+	tcpip.GettableSocketOption
+}
+
+// dur makes a new option of duration type T: the option, and its value as a time.Duration.
+func dur[T ~int64, P interface {
+	*T
+	durValue
+}]() (durValue, *time.Duration) {
+	p := P(new(T))
+	return p, (*time.Duration)(unsafe.Pointer(p))
+}
+
+var durOpts = map[optKey]durOpt{
+	{solTCP, tcpKeepIdle}:    {dur[tcpip.KeepaliveIdleOption], time.Second, 1},
+	{solTCP, tcpKeepIntvl}:   {dur[tcpip.KeepaliveIntervalOption], time.Second, 1},
+	{solTCP, tcpLinger2}:     {dur[tcpip.TCPLingerTimeoutOption], time.Second, math.MinInt32},
+	{solTCP, tcpDeferAccept}: {dur[tcpip.TCPDeferAcceptOption], time.Second, math.MinInt32},
+	{solTCP, tcpUserTimeout}: {dur[tcpip.TCPUserTimeoutOption], time.Millisecond, math.MinInt32},
+}
+
 //export gvSetsockopt
 func gvSetsockopt(s C.int, level C.int, name C.int, v C.int, v2 C.int) C.int {
 	in := g
@@ -597,9 +639,19 @@ func gvSetsockopt(s C.int, level C.int, name C.int, v C.int, v2 C.int) C.int {
 	if k == nil {
 		return -eBADF
 	}
+	if opt, ok := intOpts[optKey{level, name}]; ok {
+		return in.done(s, errno(k.ep.SetSockOptInt(opt, int(v))))
+	}
+	if d, ok := durOpts[optKey{level, name}]; ok {
+		if v < d.min {
+			return -eINVAL
+		}
+		opt, dur := d.make()
+		*dur = time.Duration(v) * d.unit
+		return in.done(s, errno(k.ep.SetSockOpt(opt)))
+	}
 	o := k.ep.SocketOptions()
 	var e tcpip.Error
-	sec := time.Duration(v) * time.Second
 	switch {
 	case level == solSocket && name == soReuseAddr:
 		o.SetReuseAddress(v != 0)
@@ -619,43 +671,12 @@ func gvSetsockopt(s C.int, level C.int, name C.int, v C.int, v2 C.int) C.int {
 		e = o.SetRcvlowat(int32(v))
 	case level == solIP && name == ipTTL:
 		e = k.ep.SetSockOptInt(tcpip.IPv4TTLOption, int(v))
-	case level == solIP && name == ipTOS:
-		e = k.ep.SetSockOptInt(tcpip.IPv4TOSOption, int(v))
 	case level == solTCP && name == tcpNoDelay:
 		o.SetDelayOption(v == 0)
 	case level == solTCP && name == tcpCork:
 		o.SetCorkOption(v != 0)
 	case level == solTCP && name == tcpQuickAck:
 		o.SetQuickAck(v != 0)
-	case level == solTCP && name == tcpMaxSeg:
-		e = k.ep.SetSockOptInt(tcpip.MaxSegOption, int(v))
-	case level == solTCP && name == tcpKeepCnt:
-		e = k.ep.SetSockOptInt(tcpip.KeepaliveCountOption, int(v))
-	case level == solTCP && name == tcpSynCnt:
-		e = k.ep.SetSockOptInt(tcpip.TCPSynCountOption, int(v))
-	case level == solTCP && name == tcpWindowClamp:
-		e = k.ep.SetSockOptInt(tcpip.TCPWindowClampOption, int(v))
-	case level == solTCP && name == tcpKeepIdle:
-		if v < 1 {
-			return -eINVAL
-		}
-		opt := tcpip.KeepaliveIdleOption(sec)
-		e = k.ep.SetSockOpt(&opt)
-	case level == solTCP && name == tcpKeepIntvl:
-		if v < 1 {
-			return -eINVAL
-		}
-		opt := tcpip.KeepaliveIntervalOption(sec)
-		e = k.ep.SetSockOpt(&opt)
-	case level == solTCP && name == tcpLinger2:
-		opt := tcpip.TCPLingerTimeoutOption(sec)
-		e = k.ep.SetSockOpt(&opt)
-	case level == solTCP && name == tcpDeferAccept:
-		opt := tcpip.TCPDeferAcceptOption(sec)
-		e = k.ep.SetSockOpt(&opt)
-	case level == solTCP && name == tcpUserTimeout:
-		opt := tcpip.TCPUserTimeoutOption(time.Duration(v) * time.Millisecond)
-		e = k.ep.SetSockOpt(&opt)
 	default:
 		return -eNOPROTOOPT
 	}
@@ -669,16 +690,20 @@ func gvGetsockopt(s C.int, level C.int, name C.int, v *C.int, v2 *C.int) C.int {
 	if k == nil {
 		return -eBADF
 	}
+	if opt, ok := intOpts[optKey{level, name}]; ok {
+		n, e := k.ep.GetSockOptInt(opt)
+		*v = C.int(n)
+		return in.done(s, errno(e))
+	}
+	if d, ok := durOpts[optKey{level, name}]; ok {
+		opt, dur := d.make()
+		e := k.ep.GetSockOpt(opt)
+		*v = C.int(*dur / d.unit)
+		return in.done(s, errno(e))
+	}
 	o := k.ep.SocketOptions()
 	var e tcpip.Error
 	var n int
-	getDur := func(opt interface {
-		tcpip.GettableSocketOption
-	}, d *time.Duration, unit time.Duration) {
-		if e = k.ep.GetSockOpt(opt); e == nil {
-			*v = C.int(*d / unit)
-		}
-	}
 	switch {
 	case level == solSocket && name == soReuseAddr:
 		*v = b2i(o.GetReuseAddress())
@@ -713,42 +738,12 @@ func gvGetsockopt(s C.int, level C.int, name C.int, v *C.int, v2 *C.int) C.int {
 			n = int(ttl)
 		}
 		*v = C.int(n)
-	case level == solIP && name == ipTOS:
-		n, e = k.ep.GetSockOptInt(tcpip.IPv4TOSOption)
-		*v = C.int(n)
 	case level == solTCP && name == tcpNoDelay:
 		*v = b2i(!o.GetDelayOption())
 	case level == solTCP && name == tcpCork:
 		*v = b2i(o.GetCorkOption())
 	case level == solTCP && name == tcpQuickAck:
 		*v = b2i(o.GetQuickAck())
-	case level == solTCP && name == tcpMaxSeg:
-		n, e = k.ep.GetSockOptInt(tcpip.MaxSegOption)
-		*v = C.int(n)
-	case level == solTCP && name == tcpKeepCnt:
-		n, e = k.ep.GetSockOptInt(tcpip.KeepaliveCountOption)
-		*v = C.int(n)
-	case level == solTCP && name == tcpSynCnt:
-		n, e = k.ep.GetSockOptInt(tcpip.TCPSynCountOption)
-		*v = C.int(n)
-	case level == solTCP && name == tcpWindowClamp:
-		n, e = k.ep.GetSockOptInt(tcpip.TCPWindowClampOption)
-		*v = C.int(n)
-	case level == solTCP && name == tcpKeepIdle:
-		var opt tcpip.KeepaliveIdleOption
-		getDur(&opt, (*time.Duration)(&opt), time.Second)
-	case level == solTCP && name == tcpKeepIntvl:
-		var opt tcpip.KeepaliveIntervalOption
-		getDur(&opt, (*time.Duration)(&opt), time.Second)
-	case level == solTCP && name == tcpLinger2:
-		var opt tcpip.TCPLingerTimeoutOption
-		getDur(&opt, (*time.Duration)(&opt), time.Second)
-	case level == solTCP && name == tcpDeferAccept:
-		var opt tcpip.TCPDeferAcceptOption
-		getDur(&opt, (*time.Duration)(&opt), time.Second)
-	case level == solTCP && name == tcpUserTimeout:
-		var opt tcpip.TCPUserTimeoutOption
-		getDur(&opt, (*time.Duration)(&opt), time.Millisecond)
 	default:
 		return -eNOPROTOOPT
 	}

@@ -36,7 +36,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tcplab import schema, stacks
+from tcplab import namespaces, schema, stacks
 from tcplab.binary import EXIT_USAGE, Listing, Tcplab, find_binary, hist_tool_path
 from tcplab.proc import ProcessManager
 from tcplab.topology import LINUX, Table
@@ -239,3 +239,19 @@ def procs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProcessMan
 @pytest.fixture
 def tcplab(tcplab_bin: Path, procs: ProcessManager) -> Tcplab:
     return Tcplab(tcplab_bin, procs)
+
+
+def assert_run_refused(tcplab_bin: Path, out: Path, stack: str, flags: list[str],
+                       message: str, namespace_prefix: str) -> None:
+    """`tcplab run echo_rr FLAGS` (STACK in them standing for @stack) is refused as bad
+    input should be: exit 2, one line saying @message, no result written, and no namespace
+    named @namespace_prefix* made or left."""
+    before = namespaces.listed(namespace_prefix)
+    flags = [stack if f == "STACK" else f for f in flags]
+    done = subprocess.run([str(tcplab_bin), "run", "echo_rr", "--out", str(out), *flags],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert message in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert not (out / "echo_rr.json").exists()
+    assert namespaces.listed(namespace_prefix) == before
+

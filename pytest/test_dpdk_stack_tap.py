@@ -17,6 +17,8 @@ import pytest
 from tcplab import namespaces
 from tcplab.topology import LINUX
 
+from conftest import assert_run_refused
+
 SCENARIOS = ["echo_rr", "echo_rr_open", "rr_many", "stream_send", "stream_recv", "crr"]
 DIRECTIONS = ("stack-engine", "stack-sut")
 
@@ -162,11 +164,4 @@ def test_a_killed_runs_namespace_is_removed_by_the_next(dpdk_stack: str, tcplab_
 def test_bad_tap_combinations_exit_2(dpdk_stack: str, tcplab_bin: Path, tmp_path: Path,
                                      flags: list[str], message: str) -> None:
     """(STACK: the DPDK stack of the test)"""
-    before = namespaces.listed("tcplab-rt")
-    flags = [dpdk_stack if f == "STACK" else f for f in flags]
-    done = subprocess.run([str(tcplab_bin), "run", "echo_rr", "--out", str(tmp_path), *flags],
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2
-    assert message in done.stderr and done.stderr.count("\n") == 1, done.stderr
-    assert not (tmp_path / "echo_rr.json").exists()
-    assert namespaces.listed("tcplab-rt") == before
+    assert_run_refused(tcplab_bin, tmp_path, dpdk_stack, flags, message, "tcplab-rt")

@@ -16,6 +16,8 @@ import pytest
 from tcplab import namespaces, stacks
 from tcplab.topology import LINUX, Table
 
+from conftest import assert_run_refused
+
 SCENARIOS = ["echo_rr", "echo_rr_open", "rr_many", "stream_send", "stream_recv", "crr"]
 MIXED = ("echo_rr", "stream_send", "crr")
 PAIRS = ("stack-stack", "stack-kernel", "kernel-stack")
@@ -77,14 +79,7 @@ def test_default_sides_are_the_default_stack(tcplab_bin: Path, table: Table,
 def test_bad_veth_combinations_exit_2(dpdk_stack: str, tcplab_bin: Path, tmp_path: Path,
                                       flags: list[str], message: str) -> None:
     """(STACK: the DPDK stack of the test)"""
-    before = namespaces.listed("tcplab-r")
-    flags = [dpdk_stack if f == "STACK" else f for f in flags]
-    done = subprocess.run([str(tcplab_bin), "run", "echo_rr", "--out", str(tmp_path), *flags],
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2
-    assert message in done.stderr and done.stderr.count("\n") == 1, done.stderr
-    assert not (tmp_path / "echo_rr.json").exists()
-    assert namespaces.listed("tcplab-r") == before
+    assert_run_refused(tcplab_bin, tmp_path, dpdk_stack, flags, message, "tcplab-r")
 
 
 def test_a_stack_refuses_veth_outside_a_run_namespace(dpdk_stack: str,

@@ -87,7 +87,7 @@ static const char *const gv_counter_names[GV_C__COUNT] = {
 
 /* netstack.go's gvCounters, in its order */
 static const char *const go_counter_names[] = {
-	"rx_frames_netstack", "drop_rx_runt", "tx_frames_netstack", "drop_tx_queue_full",
+	"rx_frames_netstack", "tx_frames_netstack", "drop_tx_queue_full",
 	"tx_slots_full", "sockets_open", "sockets_opened",
 	"tcp_active_openings", "tcp_passive_openings", "tcp_current_established",
 	"tcp_established_resets", "tcp_failed_connection_attempts",

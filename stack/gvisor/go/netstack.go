@@ -139,8 +139,8 @@ type instance struct {
 	inl    *inline.Runner
 	inlOff bool
 	// netstack's timers, run by the polling thread (loopclock.go); nil: Go's runtime timers
-	clock                                    *loopClock
-	rxFrames, rxDrops, txFrames, txSlotsFull uint64
+	clock                           *loopClock
+	rxFrames, txFrames, txSlotsFull uint64
 }
 
 var g *instance
@@ -346,11 +346,8 @@ func gvPoll() {
 	in := g
 	sh := in.sh
 	for i := 0; i < int(sh.rx_n); i++ {
+		// runts and chained mbufs stayed in C (drop_rx_bad_frame)
 		b := unsafe.Slice((*byte)(unsafe.Pointer(sh.rx_data[i])), int(sh.rx_len[i]))
-		if len(b) < header.EthernetMinimumSize {
-			in.rxDrops++
-			continue
-		}
 		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{
 			Payload: bufferv2.MakeWithData(b),
 		})
@@ -817,7 +814,7 @@ func gvCounters(out *C.uint64_t, max C.int) C.int {
 	t := in.st.Stats().TCP
 	ip := in.st.Stats().IP
 	v := []uint64{
-		in.rxFrames, in.rxDrops, in.txFrames, in.link.dropsFull.Load(), in.txSlotsFull,
+		in.rxFrames, in.txFrames, in.link.dropsFull.Load(), in.txSlotsFull,
 		uint64(in.open), in.opened,
 		t.ActiveConnectionOpenings.Value(), t.PassiveConnectionOpenings.Value(),
 		t.CurrentEstablished.Value(), t.EstablishedResets.Value(),

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -292,6 +293,11 @@ def test_the_leak_check_sees_a_process_left_running(tmp_path: Path) -> None:
     """refused()'s check for processes left behind can fail: it finds one that is."""
     p = subprocess.Popen(["sleep", "30"], env={**os.environ, "TL_TEST_MARK": str(tmp_path)})
     try:
+        # Popen returns once the child's exec has begun; its new environment can be read a
+        # moment later (seen empty once in CI), so the check gets up to 2 s to see it
+        deadline = time.monotonic() + 2
+        while pids_mentioning(str(tmp_path)) != [p.pid] and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert pids_mentioning(str(tmp_path)) == [p.pid]
     finally:
         p.kill()

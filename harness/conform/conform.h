@@ -88,4 +88,16 @@ struct cf_side {
 int cf_side_load(struct cf_side *cs, const char *path, const char *side, char *err,
 		 size_t errlen);
 
+/** The first port the stacks draw ephemeral ports from; a case's fixed ports are below. */
+#define CF_EPHEMERAL_MIN 32768
+
+/**
+ * Write @p port as a trace shows it into @p out (@p len bytes): a port below
+ * CF_EPHEMERAL_MIN (the ports scripts name) as its number; one from there up, the stack's
+ * pick, as "eph", unless it is a port the script @p cs names (bind, connect) with its bytes
+ * swapped, which prints as "swapped:N" (a stack that forgot a byte order; no correct stack
+ * shows it).
+ */
+void cf_port_text(const struct cf_side *cs, unsigned int port, char *out, size_t len);
+
 #endif /* HX_CONFORM_H */

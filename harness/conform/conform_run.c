@@ -10,7 +10,8 @@
  *
  * Values that legitimately differ between runs are normalized so traces compare across
  * stacks: new handles print as "handle", addresses as sut/peer/any, ephemeral ports (32768
- * and up: Linux and lwIP both draw them there) as "eph". `wait NAME` reads lines on stdin
+ * and up: every stack here draws them there) as "eph", but a named port byte-swapped as
+ * "swapped:N". `wait NAME` reads lines on stdin
  * until NAME arrives, keeping the stack polled meanwhile (a polling stack only moves when
  * called), for at most 10 s.
  */
@@ -38,7 +39,6 @@
 #define BUF_MAX (16u << 20)
 #define FILL_CHUNK (64u << 10)
 #define FILL_MAX (64u << 20)		/* fill and drain give up past this: "never full" */
-#define EPHEMERAL_MIN 32768
 
 struct runner {
 	struct tl_stack *st;
@@ -79,10 +79,33 @@ static void ret_field(struct runner *r, long ret, bool handle)
 	hx_json_str(&r->j, "err", e);
 }
 
+/* Whether @p port is one the script @p cs names (bind, connect). */
+static bool named_port(const struct cf_side *cs, unsigned int port)
+{
+	unsigned int i;
+
+	for (i = 0; i < cs->n_steps; i++)
+		if ((cs->steps[i].op == CF_BIND || cs->steps[i].op == CF_CONNECT) &&
+		    cs->steps[i].port == port)
+			return true;
+	return false;
+}
+
+void cf_port_text(const struct cf_side *cs, unsigned int port, char *out, size_t len)
+{
+	unsigned int swapped = ((port & 0xff) << 8) | (port >> 8);
+
+	if (port < CF_EPHEMERAL_MIN)
+		snprintf(out, len, "%u", port);
+	else if (named_port(cs, swapped))
+		snprintf(out, len, "swapped:%u", swapped);
+	else
+		snprintf(out, len, "eph");
+}
+
 static void addr_field(struct runner *r, const char *key, const struct sockaddr_in *sin)
 {
-	char host[INET_ADDRSTRLEN + 8], out[64];
-	unsigned int port = ntohs(sin->sin_port);
+	char host[INET_ADDRSTRLEN + 8], port[24], out[64];
 
 	if (sin->sin_addr.s_addr == r->sut.s_addr)
 		snprintf(host, sizeof(host), "sut");
@@ -92,10 +115,8 @@ static void addr_field(struct runner *r, const char *key, const struct sockaddr_
 		snprintf(host, sizeof(host), "any");
 	else
 		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-	if (port >= EPHEMERAL_MIN)
-		snprintf(out, sizeof(out), "%s:eph", host);
-	else
-		snprintf(out, sizeof(out), "%s:%u", host, port);
+	cf_port_text(r->cs, ntohs(sin->sin_port), port, sizeof(port));
+	snprintf(out, sizeof(out), "%s:%s", host, port);
 	hx_json_str(&r->j, key, out);
 }
 

@@ -602,11 +602,12 @@ def syscall(s: Stmt, when: Timing, end: int | None) -> Syscall:
     name = s.take()
     if name.text not in SYSCALLS:
         raise _Unsupported(f"system call {name.text}")
-    s.expect("(", f"'(' after {name.text}")
+    s.take()						# '(': event() saw it
     args = arguments(s, ")")
     if len(args) not in SYSCALLS[name.text]:
-        counts = " or ".join(map(str, SYSCALLS[name.text]))
-        raise s.error(f"{name.text} takes {counts} arguments, not {len(args)}", name)
+        counts = SYSCALLS[name.text]
+        said = " or ".join(map(str, counts)) + (" argument" if counts == (1,) else " arguments")
+        raise s.error(f"{name.text} takes {said}, not {len(args)}", name)
     s.expect("=", "'= result' after the call")
     ret = expression(s)
     errno = None
@@ -706,7 +707,8 @@ def tcp_flags(s: Stmt) -> str:
 
 def sequence(s: Stmt) -> tuple[Num, Num, Num]:
     """`start:end(length)` or `...`; end - start must equal the length (mod 2^32)."""
-    if s.accept("..."):
+    if s.at("...") and s.peek(1).text != ":":
+        s.take()
         return ANY, ANY, ANY
     first = s.peek()
     start = number(s, "the sequence start:end(length)")

@@ -15,8 +15,10 @@ from tcplab.pktscript import (ANY, SOCKOPTS, SYSCALLS, Array, Call, Eol, Int, Ms
                               Option, Or, Ref, Sack, SackOK, Script, Segment, Str, Struct,
                               Sym, Syscall, Timestamp, Timing, Unsupported, WScale, describe,
                               load, parse)
+from tcplab.proc import ROOT
 
 BAD = "bad.pkt"
+README = ROOT / "scenarios" / "pkt" / "README.md"
 
 
 def one(text: str) -> Syscall | Segment | Unsupported:
@@ -457,3 +459,21 @@ def test_error_is_usage_error_for_exit_2() -> None:
     with pytest.raises(UsageError):
         parse("0 bogus", BAD)
     assert Option(1, "a", None) == Option(9, "a", None)	# lines never decide equality
+
+
+# --- the reference agrees with the parser ---------------------------------------------------
+
+def test_readme_example_parses() -> None:
+    blocks = re.findall(r"```\n(.*?)```", README.read_text(), re.S)
+    example = next(b for b in blocks if b.startswith("//"))
+    s = parse(example, str(README))
+    assert s.tolerance_usecs() == 20000 and s.unsupported() == ()
+    assert [type(e) for e in s.events].count(Segment) == 6
+
+
+def test_readme_lists_every_socket_option_and_call() -> None:
+    text = README.read_text()
+    for name in {o for opts in SOCKOPTS.values() for o in opts} | set(SOCKOPTS):
+        assert f"`{name}`" in text, name
+    for name in SYSCALLS:
+        assert f"`{name}`" in text, name

@@ -5,6 +5,7 @@ read back to the same AST, and each malformed form rejected as `file:line: messa
 what was expected. The scripts are small and written here."""
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -163,6 +164,7 @@ def test_syscall_results() -> None:
     assert c.ret is ANY
     c = call("0 shutdown(4, SHUT_RDWR) = -1 ENOTCONN (Transport endpoint isn't connected)")
     assert c.note == "Transport endpoint isn't connected"
+    assert call("0 close(3) = -1 EBADF (a (nested) note)").note == "a (nested) note"
 
 
 @pytest.mark.parametrize("level, opt", sorted((lv, o) for lv, opts in SOCKOPTS.items()
@@ -288,6 +290,8 @@ def test_options_lines_and_header_comments() -> None:
         (2, "tolerance_usecs", "25000"), (4, "mss", "1000"), (4, "no_cleanup", None),
         (6, "ip_version", "ipv4")]
     assert s.tolerance_usecs() == 25000
+    s = parse("--a=x(y  // a comment\n--b={\n0 close(3) = 0\n", "o.pkt")
+    assert [(o.line, o.name, o.value) for o in s.options] == [(1, "a", "x(y"), (2, "b", "{")]
     assert s.option("no_cleanup") is None and s.option("absent") is None
 
 
@@ -416,6 +420,8 @@ ERRORS = [
     ("0 close(3)", 1, "expected '= result' after the call, found end of line"),
     ("0 close(3) = 0 (oops", 1, "expected ')' closing the note"),
     ("0 close(3) = 0 junk", 1, "expected end of line after the expected result, found 'junk'"),
+    ("0 close(3) = -1 EBADF (a (b) c) d", 1, "expected end of line after the expected result"),
+    ("0 close(3) = 0 (x)[\n+0 close(4) = 0 (y)\n]", 1, "expected end of line after the"),
     ("0 setsockopt(3, SOL_SOCKET, SO_LINGER,\n {l_onoff=1,\n l_linger=0 x}, 8) = 0", 3,
      "expected ',' or '}', found 'x'"),
     ("0 < 0:0(0) win 1", 1, "expected TCP flags"),
@@ -477,3 +483,32 @@ def test_readme_lists_every_socket_option_and_call() -> None:
         assert f"`{name}`" in text, name
     for name in SYSCALLS:
         assert f"`{name}`" in text, name
+
+
+def test_mutated_scripts_parse_or_fail_cleanly() -> None:
+    """Seeded random edits of HANDSHAKE (with comments, strings and unsupported lines):
+    each one either parses and round trips, or is a UsageError naming the file; never
+    another exception (an IndexError would be a parser bug, not a message)."""
+    base = "/* header\n   --mss=1000 */\n" + HANDSHAKE + '+0 write(6, "a // b", 6) = 6 // end\n'
+    rng = random.Random(15)
+    alphabet = "()[]{}<>:.,=|&~+*-`%\"/\n 0123456789SEW.x_"
+    parsed = 0
+    for _ in range(1000):
+        text = list(base)
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(text))
+            op = rng.random()
+            if op < 0.4:
+                text[i] = rng.choice(alphabet)
+            elif op < 0.7:
+                del text[i]
+            else:
+                text.insert(i, rng.choice(alphabet))
+        try:
+            script = parse("".join(text), "m.pkt")
+        except UsageError as e:
+            assert str(e).startswith("m.pkt:"), e
+            continue
+        round_trip(script)
+        parsed += 1
+    assert 50 < parsed < 1000		# both outcomes were exercised

@@ -326,6 +326,10 @@ def strip_comments(text: str, path: str) -> Source:
     mode, mode_line = "", 0		# "", '"', '`' or "%{": inside a literal since mode_line
     while i < len(text):
         c, two = text[i], text[i:i + 2]
+        if not mode and not depth and (i == 0 or text[i - 1] == "\n") \
+                and re.match(r"[ \t]*--", text[i:i + 256]):
+            i = option_line(text, i, line, src, out)
+            continue
         if not mode and two in ("//", "/*"):
             i, line = comment(text, i, line, path, src, out)
             continue
@@ -359,6 +363,20 @@ def strip_comments(text: str, path: str) -> Source:
         raise fail(path, mode_line, f"unterminated {mode}: {close} is missing")
     src.clean = "".join(out)
     return src
+
+
+def option_line(text: str, i: int, line: int, src: Source, out: list[str]) -> int:
+    """Copy a line of --options as it is (a value's brackets open nothing), but for a //
+    comment after them; the index of its end."""
+    end = text.find("\n", i)
+    end = len(text) if end < 0 else end
+    cut = text.find("//", i, end)
+    if cut >= 0:
+        src.comments.append((line, text[cut + 2:end]))
+        out.append(text[i:cut] + " " * (end - cut))
+    else:
+        out.append(text[i:end])
+    return end
 
 
 def comment(text: str, i: int, line: int, path: str, src: Source,
@@ -462,6 +480,17 @@ class Stmt:
         if not self.at(text):
             raise self.error(f"expected {what}")
         return self.take()
+
+    def note(self) -> str:
+        """Free text in parentheses, from here to the matching ')' (it need not lex)."""
+        start, depth = self.peek().pos, 0
+        for i in range(start, len(self.text)):
+            depth += {"(": 1, ")": -1}.get(self.text[i], 0)
+            if depth == 0:
+                while self.peek().pos <= i and self.peek().kind != "end":
+                    self.take()
+                return self.text[start + 1:i].strip()
+        raise self.error("expected ')' closing the note")
 
     def rest(self) -> str:
         return self.text[self.peek().pos:].strip()
@@ -599,6 +628,7 @@ def struct(s: Stmt) -> Struct:
 
 
 def syscall(s: Stmt, when: Timing, end: int | None) -> Syscall:
+    """`name(args) = result [ERRNO] [(note)]`; a call outside SYSCALLS is not parsed."""
     name = s.take()
     if name.text not in SYSCALLS:
         raise _Unsupported(f"system call {name.text}")
@@ -613,13 +643,7 @@ def syscall(s: Stmt, when: Timing, end: int | None) -> Syscall:
     errno = None
     if s.peek().kind == "name" and ERRNO.match(s.peek().text):
         errno = s.take().text
-    note = None
-    if s.at("("):
-        close = s.text.rfind(")")
-        if close < s.peek().pos:
-            raise s.error("expected ')' closing the note")
-        note = s.text[s.peek().pos + 1:close].strip()
-        s.i = len(s.toks) - 1
+    note = s.note() if s.at("(") else None
     s.end("the expected result")
     call = Syscall(s.line, when, name.text, args, ret, errno, note, end)
     check_call(call)
@@ -656,6 +680,7 @@ def check_call(call: Syscall) -> None:
 # --- segments -------------------------------------------------------------------------------
 
 def segment(s: Stmt, when: Timing) -> Segment:
+    """`DIR [ECN] FLAGS SEQ` then ack, win, urg and <options>, each at most once."""
     direction = s.take().text
     proto = s.peek()
     if proto.kind == "name" and proto.text.lower() in ("udp", "icmp"):
@@ -917,10 +942,10 @@ def segment_text(g: Segment) -> str:
     for key in ("ack", "win", "urg"):
         if getattr(g, key) is not None:
             parts.append(f"{key} {getattr(g, key)}")
-    if g.options is ANY:
+    if isinstance(g.options, AnyValue):
         parts.append("<...>")
     elif g.options:
-        parts.append("<" + ",".join(map(option_text, g.options)) + ">")  # type: ignore
+        parts.append("<" + ",".join(map(option_text, g.options)) + ">")
     return " ".join(parts)
 
 

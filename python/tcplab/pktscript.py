@@ -313,13 +313,16 @@ def fail(path: str, line: int, message: str) -> UsageError:
 @dataclass
 class Source:
     """A script with its comments blanked out (line numbers kept): the comments by line,
-    and the lines whose end falls inside brackets, a string, `...` or %{ }% (continued)."""
+    and the lines whose end falls inside brackets, a string, a backquoted command or
+    %{ }% (the statement continues on the next line)."""
     clean: str
     comments: list[tuple[int, str]]
     continued: set[int]
 
 
 def strip_comments(text: str, path: str) -> Source:
+    """One pass over the text: comments out (but inside literals), option lines as they
+    are, and the bracket depth and open literal at each line's end."""
     src = Source("", [], set())
     out: list[str] = []
     i, line, depth = 0, 1, 0

@@ -78,6 +78,7 @@ const (
 	soSndBuf       = 7
 	soRcvBuf       = 8
 	soKeepAlive    = 9
+	soOOBInline    = 10
 	soLinger       = 13
 	soReusePort    = 15
 	soAcceptConn   = 30
@@ -666,6 +667,8 @@ func gvSetsockopt(s C.int, level C.int, name C.int, v C.int, v2 C.int) C.int {
 		o.SetLinger(tcpip.LingerOption{Enabled: v != 0, Timeout: time.Duration(v2) * time.Second})
 	case level == solSocket && name == soRcvLowat:
 		e = o.SetRcvlowat(int32(v))
+	case level == solSocket && name == soOOBInline:
+		o.SetOutOfBandInline(v != 0)
 	case level == solIP && name == ipTTL:
 		e = k.ep.SetSockOptInt(tcpip.IPv4TTLOption, int(v))
 	case level == solTCP && name == tcpNoDelay:
@@ -724,6 +727,8 @@ func gvGetsockopt(s C.int, level C.int, name C.int, v *C.int, v2 *C.int) C.int {
 		}
 	case level == solSocket && name == soRcvLowat:
 		*v = C.int(o.GetRcvlowat())
+	case level == solSocket && name == soOOBInline:
+		*v = b2i(o.GetOutOfBandInline())
 	case level == solSocket && name == soLinger:
 		l := o.GetLinger()
 		*v, *v2 = b2i(l.Enabled), C.int(l.Timeout/time.Second)

@@ -335,10 +335,11 @@ static long do_addr(struct runner *r, const struct cf_step *st, int s)
  */
 static long do_socket(struct runner *r, const struct cf_step *st)
 {
-	long ret = tl_socket(r->st), e;
+	long ret = tl_socket(r->st), e = 0;
 
-	if (ret >= 0 && (st->flags & SOCK_NONBLOCK) && (e = tl_set_nonblock(r->st, (int)ret,
-									     true)) < 0) {
+	if (ret >= 0 && (st->flags & SOCK_NONBLOCK))
+		e = tl_set_nonblock(r->st, (int)ret, true);
+	if (e < 0) {
 		tl_close(r->st, (int)ret);
 		ret = e;
 	}

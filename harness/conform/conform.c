@@ -46,6 +46,10 @@ static const struct cf_option options[] = {
 	{ "TCP_CORK", IPPROTO_TCP, TCP_CORK, CF_OPT_INT },
 	{ "SO_RCVLOWAT", SOL_SOCKET, SO_RCVLOWAT, CF_OPT_INT },
 	{ "SO_ACCEPTCONN", SOL_SOCKET, SO_ACCEPTCONN, CF_OPT_INT },
+	{ "SO_OOBINLINE", SOL_SOCKET, SO_OOBINLINE, CF_OPT_INT },
+	{ "IP_TOS", IPPROTO_IP, IP_TOS, CF_OPT_INT },
+	{ "TCP_MAXSEG", IPPROTO_TCP, TCP_MAXSEG, CF_OPT_INT },
+	{ "TCP_USER_TIMEOUT", IPPROTO_TCP, TCP_USER_TIMEOUT, CF_OPT_INT },
 	/* an option no stack has, for the ENOPROTOOPT case */
 	{ "TCP_UNKNOWN", IPPROTO_TCP, 9999, CF_OPT_INT },
 	{ NULL, 0, 0, CF_OPT_INT },
@@ -54,7 +58,7 @@ static const struct cf_option options[] = {
 static const char *const ops =
 	"socket, bind, listen, accept, connect, send, recv, sendv, recvv, shutdown, close, "
 	"setsockopt, getsockopt, getsockname, getpeername, nonblock, poll, available, "
-	"signal, wait, acked, fill, drain";
+	"signal, wait, acked, fill, drain, handle";
 
 const struct cf_option *cf_option_find(int level, int name)
 {
@@ -132,6 +136,8 @@ static int parse_addr(struct cparser *p, const char *s, struct cf_step *st)
 
 static int parse_option(struct cparser *p, const char *s, struct cf_step *st)
 {
+	char valid[512];
+	size_t at = 0;
 	unsigned int i;
 
 	for (i = 0; options[i].text != NULL; i++) {
@@ -142,26 +148,31 @@ static int parse_option(struct cparser *p, const char *s, struct cf_step *st)
 			return 0;
 		}
 	}
-	return fail(p, "unknown option '%s' (valid: SO_REUSEADDR, SO_KEEPALIVE, SO_RCVBUF, "
-		    "SO_SNDBUF, SO_LINGER, SO_RCVTIMEO, SO_SNDTIMEO, SO_ERROR, SO_TYPE, SO_RCVLOWAT, "
-		    "SO_ACCEPTCONN, "
-		    "IP_TTL, TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_QUICKACK, "
-		    "TCP_CORK, TCP_UNKNOWN)", s);
+	valid[0] = '\0';
+	for (i = 0; options[i].text != NULL && at < sizeof(valid); i++)
+		at += (size_t)snprintf(valid + at, sizeof(valid) - at, "%s%s", i ? ", " : "",
+				       options[i].text);
+	return fail(p, "unknown option '%s' (valid: %s)", s, valid);
 }
+
+/* MSG_* flags of send and recv, by the name a case gives them */
+static const struct { const char *name; int flag; } msg_flags[] = {
+	{ "peek", MSG_PEEK }, { "dontwait", MSG_DONTWAIT }, { "waitall", MSG_WAITALL },
+	{ "oob", MSG_OOB }, { "more", MSG_MORE },
+};
 
 static int parse_msg_flags(struct cparser *p, char **w, unsigned int n, int *flags)
 {
-	unsigned int i;
+	unsigned int i, f;
 
 	for (i = 0; i < n; i++) {
-		if (strcmp(w[i], "peek") == 0)
-			*flags |= MSG_PEEK;
-		else if (strcmp(w[i], "dontwait") == 0)
-			*flags |= MSG_DONTWAIT;
-		else if (strcmp(w[i], "waitall") == 0)
-			*flags |= MSG_WAITALL;
-		else
-			return fail(p, "unknown flag '%s' (valid: peek, dontwait, waitall)", w[i]);
+		for (f = 0; f < sizeof(msg_flags) / sizeof(msg_flags[0]); f++)
+			if (strcmp(w[i], msg_flags[f].name) == 0)
+				break;
+		if (f == sizeof(msg_flags) / sizeof(msg_flags[0]))
+			return fail(p, "unknown flag '%s' (valid: peek, dontwait, waitall, oob, "
+				    "more)", w[i]);
+		*flags |= msg_flags[f].flag;
 	}
 	return 0;
 }
@@ -196,20 +207,20 @@ static int parse_shutdown(struct cparser *p, const char *s, struct cf_step *st)
 	return 0;
 }
 
-/* poll's events: in, out, inout, rdhup, joined with '+' (in+rdhup); none asks for nothing
+/* poll's events: in, out, inout, rdhup, pri, joined with '+' (in+rdhup); none asks for nothing
  * (errors and hangups need no asking). */
 static int parse_poll(struct cparser *p, char **w, unsigned int n, struct cf_step *st)
 {
 	static const struct { const char *name; short ev; } evs[] = {
 		{ "in", POLLIN }, { "out", POLLOUT }, { "inout", POLLIN | POLLOUT },
-		{ "rdhup", POLLRDHUP }, { "none", 0 },
+		{ "rdhup", POLLRDHUP }, { "pri", POLLPRI }, { "none", 0 },
 	};
 	char events[CF_NAME_MAX], *tok, *save = NULL;
 	unsigned int i;
 
 	if (n != 2 || strlen(w[0]) >= sizeof(events))
 		return fail(p, "poll: expected 'poll SOCK EVENTS TIMEOUT_MS' (EVENTS: in, out, "
-			    "inout, rdhup joined with '+', or none)");
+			    "inout, rdhup, pri joined with '+', or none)");
 	snprintf(events, sizeof(events), "%s", w[0]);
 	st->flags = 0;
 	for (tok = strtok_r(events, "+", &save); tok != NULL; tok = strtok_r(NULL, "+", &save)) {
@@ -217,7 +228,7 @@ static int parse_poll(struct cparser *p, char **w, unsigned int n, struct cf_ste
 			if (strcmp(tok, evs[i].name) == 0)
 				break;
 		if (i == sizeof(evs) / sizeof(evs[0]))
-			return fail(p, "poll: '%s' is not in, out, inout, rdhup or none", tok);
+			return fail(p, "poll: '%s' is not in, out, inout, rdhup, pri or none", tok);
 		st->flags |= evs[i].ev;
 	}
 	return parse_int(p, w[1], 0, 10000, &st->n);
@@ -242,6 +253,12 @@ static int parse_args(struct cparser *p, struct cf_step *st, char **w, unsigned 
 	int64_t v;
 
 	switch (st->op) {
+	case CF_SOCKET:
+		if (n == 1 && strcmp(w[0], "nonblock") == 0)
+			st->flags = SOCK_NONBLOCK;
+		return n == 0 || st->flags ? 0 : fail(p, "socket: expected nothing or nonblock");
+	case CF_HANDLE:
+		return n == 1 ? parse_int(p, w[0], 0, 65535, &st->n) : fail(p, "expected a number");
 	case CF_BIND:
 	case CF_CONNECT:
 		return n == 1 ? parse_addr(p, w[0], st) : fail(p, "expected one address");
@@ -299,6 +316,7 @@ static const struct {
 	{ "available", CF_AVAILABLE, true, false }, { "signal", CF_SIGNAL, false, false },
 	{ "wait", CF_WAIT, false, false }, { "acked", CF_ACKED, true, false },
 	{ "fill", CF_FILL, true, false }, { "drain", CF_DRAIN, true, false },
+	{ "handle", CF_HANDLE, false, true },
 };
 
 /* A trailing `took MIN MAX`: the call must last MIN to MAX ms. Returns the words left. */

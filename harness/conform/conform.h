@@ -46,6 +46,7 @@ enum cf_op {
 	CF_ACKED,
 	CF_FILL,
 	CF_DRAIN,
+	CF_HANDLE,
 };
 
 /** Where an address argument points: resolved at run time from the topology's addresses. */
@@ -62,8 +63,9 @@ struct cf_step {
 	int sock;			/* variable used, -1 if none */
 	enum cf_host host;		/* bind, connect */
 	unsigned int port;
-	int64_t n;			/* bytes, backlog, option value, timeout ms */
-	int flags;			/* MSG_* for send/recv, SHUT_* for shutdown, POLL* for poll */
+	int64_t n;			/* bytes, backlog, option value, timeout ms, handle */
+	int flags;			/* MSG_* for send/recv, SHUT_* for shutdown, POLL* for poll,
+					 * SOCK_NONBLOCK for socket */
 	int level;			/* socket option */
 	int name;
 	unsigned int n_iov;

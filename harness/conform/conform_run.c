@@ -349,10 +349,21 @@ static long do_addr(struct runner *r, const struct cf_step *st, int s)
 	return ret;
 }
 
+/*
+ * `V = socket nonblock` is socket(SOCK_NONBLOCK): the plug-in ABI's socket call takes no
+ * flags (stack.h, version 1), so the new socket is made non-blocking before any other call
+ * on it, the fcntl that socket(2) says the flag saves. Traced as one call.
+ */
 static long do_socket(struct runner *r, const struct cf_step *st)
 {
-	long ret = tl_socket(r->st);
+	long ret = tl_socket(r->st), e = 0;
 
+	if (ret >= 0 && (st->flags & SOCK_NONBLOCK))
+		e = tl_set_nonblock(r->st, (int)ret, true);
+	if (e < 0) {
+		tl_close(r->st, (int)ret);
+		ret = e;
+	}
 	ret_field(r, ret, true);
 	if (ret >= 0) {
 		r->handles[st->dst] = (int)ret;
@@ -460,6 +471,15 @@ static long do_drain(struct runner *r, const struct cf_step *st, int s)
 	return ret;
 }
 
+/* `V = handle N`: V names handle N as it is, one no call returned, for the EBADF cases. */
+static long do_handle(struct runner *r, const struct cf_step *st)
+{
+	r->handles[st->dst] = (int)st->n;
+	r->tx_off[st->dst] = r->rx_off[st->dst] = 0;
+	hx_json_int(&r->j, "ret", st->n);
+	return 0;
+}
+
 static long exec_call(struct runner *r, const struct cf_step *st)
 {
 	int s = st->sock >= 0 ? r->handles[st->sock] : -1;
@@ -481,6 +501,7 @@ static long exec_call(struct runner *r, const struct cf_step *st)
 	case CF_ACKED: return do_acked(r, s);
 	case CF_FILL: return do_fill(r, st, s);
 	case CF_DRAIN: return do_drain(r, st, s);
+	case CF_HANDLE: return do_handle(r, st);
 	default: return do_simple(r, st, s);
 	}
 }
@@ -488,7 +509,7 @@ static long exec_call(struct runner *r, const struct cf_step *st)
 static const char *const op_names[] = {
 	"socket", "bind", "listen", "accept", "connect", "send", "recv", "sendv", "recvv",
 	"shutdown", "close", "setsockopt", "getsockopt", "getsockname", "getpeername",
-	"nonblock", "poll", "available", "signal", "wait", "acked", "fill", "drain",
+	"nonblock", "poll", "available", "signal", "wait", "acked", "fill", "drain", "handle",
 };
 
 /*

@@ -78,6 +78,7 @@ const (
 	soSndBuf       = 7
 	soRcvBuf       = 8
 	soKeepAlive    = 9
+	soOOBInline    = 10
 	soLinger       = 13
 	soReusePort    = 15
 	soAcceptConn   = 30
@@ -600,11 +601,19 @@ var intOpts = map[optKey]tcpip.SockOptInt{
 }
 
 // durOpt is one of netstack's duration options: a new value of its type (and that value as
-// a time.Duration), the unit Linux counts it in, and the least value Linux takes.
+// a time.Duration) and the unit Linux counts it in.
 type durOpt struct {
 	make func() (durValue, *time.Duration)
 	unit time.Duration
-	min  C.int
+}
+
+// The values Linux takes for the keep-alive options (tcp(7): MAX_TCP_KEEPIDLE,
+// MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT), checked before netstack sees them, as gVisor's sentry
+// does (sentry/socket/netstack/netstack.go setSockOptTCP): netstack's endpoint takes any.
+var optRange = map[optKey][2]C.int{
+	{solTCP, tcpKeepIdle}:  {1, 32767},
+	{solTCP, tcpKeepIntvl}: {1, 32767},
+	{solTCP, tcpKeepCnt}:   {1, 127},
 }
 
 type durValue interface {
@@ -622,11 +631,11 @@ func dur[T ~int64, P interface {
 }
 
 var durOpts = map[optKey]durOpt{
-	{solTCP, tcpKeepIdle}:    {dur[tcpip.KeepaliveIdleOption], time.Second, 1},
-	{solTCP, tcpKeepIntvl}:   {dur[tcpip.KeepaliveIntervalOption], time.Second, 1},
-	{solTCP, tcpLinger2}:     {dur[tcpip.TCPLingerTimeoutOption], time.Second, math.MinInt32},
-	{solTCP, tcpDeferAccept}: {dur[tcpip.TCPDeferAcceptOption], time.Second, math.MinInt32},
-	{solTCP, tcpUserTimeout}: {dur[tcpip.TCPUserTimeoutOption], time.Millisecond, math.MinInt32},
+	{solTCP, tcpKeepIdle}:    {dur[tcpip.KeepaliveIdleOption], time.Second},
+	{solTCP, tcpKeepIntvl}:   {dur[tcpip.KeepaliveIntervalOption], time.Second},
+	{solTCP, tcpLinger2}:     {dur[tcpip.TCPLingerTimeoutOption], time.Second},
+	{solTCP, tcpDeferAccept}: {dur[tcpip.TCPDeferAcceptOption], time.Second},
+	{solTCP, tcpUserTimeout}: {dur[tcpip.TCPUserTimeoutOption], time.Millisecond},
 }
 
 //export gvSetsockopt
@@ -636,13 +645,13 @@ func gvSetsockopt(s C.int, level C.int, name C.int, v C.int, v2 C.int) C.int {
 	if k == nil {
 		return -eBADF
 	}
+	if r, ok := optRange[optKey{level, name}]; ok && (v < r[0] || v > r[1]) {
+		return -eINVAL
+	}
 	if opt, ok := intOpts[optKey{level, name}]; ok {
 		return in.done(s, errno(k.ep.SetSockOptInt(opt, int(v))))
 	}
 	if d, ok := durOpts[optKey{level, name}]; ok {
-		if v < d.min {
-			return -eINVAL
-		}
 		opt, dur := d.make()
 		*dur = time.Duration(v) * d.unit
 		return in.done(s, errno(k.ep.SetSockOpt(opt)))
@@ -666,6 +675,8 @@ func gvSetsockopt(s C.int, level C.int, name C.int, v C.int, v2 C.int) C.int {
 		o.SetLinger(tcpip.LingerOption{Enabled: v != 0, Timeout: time.Duration(v2) * time.Second})
 	case level == solSocket && name == soRcvLowat:
 		e = o.SetRcvlowat(int32(v))
+	case level == solSocket && name == soOOBInline:
+		o.SetOutOfBandInline(v != 0)
 	case level == solIP && name == ipTTL:
 		e = k.ep.SetSockOptInt(tcpip.IPv4TTLOption, int(v))
 	case level == solTCP && name == tcpNoDelay:
@@ -724,6 +735,8 @@ func gvGetsockopt(s C.int, level C.int, name C.int, v *C.int, v2 *C.int) C.int {
 		}
 	case level == solSocket && name == soRcvLowat:
 		*v = C.int(o.GetRcvlowat())
+	case level == solSocket && name == soOOBInline:
+		*v = b2i(o.GetOutOfBandInline())
 	case level == solSocket && name == soLinger:
 		l := o.GetLinger()
 		*v, *v2 = b2i(l.Enabled), C.int(l.Timeout/time.Second)

@@ -109,12 +109,16 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
         {"op": "data_beyond_window", "reply": "tcp", "flags": "A", "seq": 1, "ack": 1,
          "len": 0},
         {"op": "data_after", "reply": "tcp", "ack": 10, "echo": "in-window"}],
-    # RFC 9293 3.8.6.1 / 3.10.7.4: a probe below the window is answered with the current
-    # ACK and window (8 bytes exchanged before: both sides at 1 + 8).
+    # RFC 9293 3.8.6.1 / 3.10.7.4: a true zero window. Ours closes with the 7-byte echo;
+    # the SUT's once its buffers are full (Linux: about 300 KB here); Linux's own probe
+    # (SND.UNA - 1, no data) gets an ACK of all, window zero; our window opening lets the
+    # echo drain, and the SUT's window opens.
     "pkt_zero_window_probe": [
-        {"op": "data", "reply": "tcp", "ack": 9, "echo": "probe-me"},
-        {"op": "window_probe", "reply": "tcp", "flags": "A", "seq": 9, "ack": 9, "len": 0,
-         "window_open": True}],
+        {"op": "our_window_closed", "reply": "tcp", "echo": "warm-up", "our_window": 0},
+        {"op": "fill_sut_window", "reply": "tcp", "sut_window": "zero"},
+        {"op": "window_probe", "reply": "tcp", "flags": "A", "len": 0, "win": "zero",
+         "acks_all": True},
+        {"op": "our_window_opens", "reply": "tcp", "sut_window": "open"}],
     # RFC 9293 3.10.7.4: a duplicate is acknowledged at once; RFC 2883: with SACK agreed,
     # Linux (tcp_dsack=1) names it in a D-SACK block [1, 10); never delivered twice.
     "pkt_duplicate_data": [
@@ -124,10 +128,12 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
         {"op": "no_second_delivery", **NO_REPLY}],
     # RFC 9293 3.10.7.4 eighth step: FIN acknowledged (ACK = 1 + 1). Left out: whether
     # that ACK rides on the SUT's own FIN (delayed ACK timing). The echo program closes on
-    # end of stream: the SUT's FIN follows at its sequence number 1.
+    # end of stream: the SUT's FIN+ACK follows at its sequence number 1, no data; once we
+    # acknowledge it, nothing more.
     "pkt_fin_acked": [
         {"op": "fin", "reply": "tcp", "ack": 2},
-        {"op": "sut_fin", "reply": "tcp", "fin": True, "fin_seq": 1}],
+        {"op": "sut_fin", "reply": "tcp", "flags": "FA", "seq": 1, "ack": 2, "len": 0},
+        {"op": "after_fin_acked", **NO_REPLY}],
     # RFC 5961 5.2 / RFC 9293 3.10.7.4: SEG.ACK > SND.NXT -> an ACK, segment (and its
     # data) discarded; the same data with a valid ACK is then new data.
     "pkt_ack_unsent_data": [
@@ -220,7 +226,8 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
     # RFC 9293 3.10.7.4: old duplicate [4, 8) after [1, 11) -> ACK seq 11 ack 11, dropped.
     "pkt_old_duplicate": [
         {"op": "data", "reply": "tcp", "ack": 11, "echo": "first-data"},
-        {"op": "old_duplicate", "reply": "tcp", "flags": "A", "seq": 11, "ack": 11, "len": 0},
+        {"op": "old_duplicate", "reply": "tcp", "flags": "A", "seq": 11, "ack": 11, "len": 0,
+         "win": "open"},
         {"op": "not_delivered", **NO_REPLY}],
     # RFC 5961 5.2: SEG.ACK < SND.UNA - MAX.SND.WND -> challenge ACK, data dropped (Linux
     # tcp_ack: TCP_TOO_OLD_ACK); the same 7 bytes with a valid ACK are then new.
@@ -282,10 +289,10 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
         {"op": "small_segment", "reply": "tcp", "flags": "A", "ack": 14, "len": 0,
          "within_500ms": True}],
     # RFC 9293 3.10.7.4: data delivered, then the FIN: ACK 1 + 10 + 1; the SUT's FIN after
-    # its 10-byte echo, at 11.
+    # its 10-byte echo, at 11; MUST-61: PSH on the echo's last segment.
     "pkt_fin_with_data": [
         {"op": "data_and_fin", "reply": "tcp", "ack": 12, "echo": "last-words", "fin": True,
-         "fin_seq": 11}],
+         "fin_seq": 11, "psh": True}],
     # RFC 9293 3.10.7.4 LAST-ACK: text after the FIN ignored, never acknowledged.
     "pkt_data_after_fin": [
         {"op": "data_after_fin", "reply": "tcp", "acked": False, "echo": ""}],

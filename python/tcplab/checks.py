@@ -110,17 +110,50 @@ def pkt_data_beyond_window(w: Wire, tr: Trace) -> None:
 
 
 def pkt_zero_window_probe(w: Wire, tr: Trace) -> None:
-    """A window probe as Linux sends it (SEQ=SND.UNA-1, no data) is answered with an ACK
-    carrying RCV.NXT and the window (RFC 9293 3.8.6.1)."""
-    c = Conn(w)
-    c.connect()
-    tr.add("data", c.works(b"probe-me"))
+    """RFC 9293 3.8.6.1: a true zero window at the SUT: our own window closed (the echo
+    cannot write back), we send what its window allows until it advertises zero with all
+    acknowledged; a window probe as Linux sends it (SEQ=SND.UNA-1, no data) is answered
+    with an ACK of everything and the window still zero (win: zero or open; the SUT's
+    sequence number is left out: a stack may have probed our window with a byte); once we
+    open ours, the echo drains and the SUT's window opens again."""
+    c = zero_window(w)
+    tr.add("our_window_closed", {"reply": "tcp", "echo": c.echo.decode("latin-1"),
+                                 "our_window": c.window})
+    tr.add("fill_sut_window", {"reply": "tcp",
+                               "sut_window": "zero" if fill_window(c) else "never zero"})
     w.send(c.seg("A", seq=c.snd_nxt - 1))
-    r = c.wait(lambda p: True)
-    tr.reply("window_probe", r, c, "flags", "seq", "ack", "len")
+    r = c.wait(lambda p: not tcp_payload(p, c.sc))
+    tr.reply("window_probe", r, c, "flags", "len", "win")
     if r is not None:
-        tr.steps[-1]["window_open"] = r[c.sc.TCP].window > 0
+        tr.steps[-1]["acks_all"] = rel(r[c.sc.TCP].ack, c.snd_nxt) == 0
+    c.window, c.reading = 65535, True
+    w.send(c.seg("A"))
+    r = c.wait(lambda p: p[c.sc.TCP].window > 0, REPLY_S)
+    tr.add("our_window_opens", {"reply": "tcp" if r is not None else "none",
+                                "sut_window": "open" if r is not None else "zero"})
     c.abort()
+
+
+FILL_BYTES = 8 << 20	# at most this is sent to close the SUT's window (its buffers)
+FILL_S = 4.0
+
+
+def fill_window(c: Conn) -> bool:
+    """Send what the SUT's window allows, ours closed, until it advertises a zero window
+    with everything acknowledged (True), or FILL_BYTES or FILL_S run out."""
+    chunk = pattern(1460)
+    sent, deadline = 0, time.monotonic() + FILL_S
+    while sent < FILL_BYTES and time.monotonic() < deadline:
+        room = rel(c.snd_una_seen + c.peer_window, c.snd_nxt)
+        if room <= 0 and c.peer_window == 0 and rel(c.snd_una_seen, c.snd_nxt) >= 0:
+            return True
+        while room > 0:
+            n = min(room, len(chunk))
+            c.send_data(chunk[:n])
+            sent, room = sent + n, room - n
+        c.wait(lambda p: bool(p[c.sc.TCP].flags & 0x10), 0.2)
+        c.w.drain(lambda p: c.absorb(p) if c.ours(p) else None)
+    return False
 
 
 def pkt_duplicate_data(w: Wire, tr: Trace) -> None:
@@ -139,17 +172,19 @@ def pkt_duplicate_data(w: Wire, tr: Trace) -> None:
 
 def pkt_fin_acked(w: Wire, tr: Trace) -> None:
     """Our FIN is acknowledged (ACK = its sequence number + 1); the echo program then
-    closes, so the SUT's own FIN follows. Whether the ACK rides on that FIN is the stack's
-    choice (delayed ACK), so the first step keeps only the ACK number."""
+    closes, so the SUT's FIN follows: FIN+ACK at its sequence number 1, ACK 2, no data
+    (RFC 9293 3.10.7.4, CLOSE-WAIT -> LAST-ACK). Whether the first ACK rides on that FIN is
+    the stack's choice (delayed ACK), so the first step keeps only the ACK number. Once we
+    acknowledge the SUT's FIN nothing more comes: no data, no reset."""
     c = Conn(w)
     c.connect()
     w.send(c.seg("FA"))
     c.snd_nxt = (c.snd_nxt + 1) % M32
     tr.reply("fin", c.wait(c.acked(c.snd_nxt)), c, "ack")
-    fin = c.wait(lambda p: bool(p[c.sc.TCP].flags & 0x01)) if not c.fin_seen else True
-    tr.add("sut_fin", {"reply": "tcp", "fin": c.fin_seen} if fin else NO_REPLY)
-    if fin:
-        tr.steps[-1].update({"fin_seq": rel(c.rcv_nxt - 1, c.irs or 0)})
+    fins = [p for _, p in c.seen if p[c.sc.TCP].flags & 0x01]
+    fin = fins[0] if fins else c.wait(lambda p: bool(p[c.sc.TCP].flags & 0x01))
+    tr.reply("sut_fin", fin, c, "flags", "seq", "ack", "len")
+    tr.reply("after_fin_acked", c.silence(), c, "flags", "seq", "ack", "len")
 
 
 def pkt_ack_unsent_data(w: Wire, tr: Trace) -> None:
@@ -513,13 +548,13 @@ def pkt_data_without_ack(w: Wire, tr: Trace) -> None:
 
 def pkt_old_duplicate(w: Wire, tr: Trace) -> None:
     """RFC 9293 3.10.7.4: a segment wholly below RCV.NXT (an old duplicate, cut
-    differently from the original) is answered with an ACK <SEQ=SND.NXT><ACK=RCV.NXT> and
-    not delivered again."""
+    differently from the original) is answered with an ACK <SEQ=SND.NXT><ACK=RCV.NXT>, the
+    window open (win: zero or open), and not delivered again."""
     c = Conn(w)
     c.connect(options=[("MSS", 1460)])
     tr.add("data", c.works(b"first-data"))
     w.send(c.seg("PA", seq=c.snd_nxt - 7, data=b"st-d"))
-    tr.reply("old_duplicate", c.wait(lambda p: True), c, "flags", "seq", "ack", "len")
+    tr.reply("old_duplicate", c.wait(lambda p: True), c, "flags", "seq", "ack", "len", "win")
     tr.reply("not_delivered", c.silence(), c, "flags", "seq", "ack", "len")
     c.abort()
 
@@ -772,15 +807,18 @@ def pkt_ack_within_500ms(w: Wire, tr: Trace) -> None:
 def pkt_fin_with_data(w: Wire, tr: Trace) -> None:
     """RFC 9293 3.10.7.4 (seventh and eighth steps): data and FIN in one segment: the data
     is delivered (echoed), then the FIN: ACK = 1 + 10 + 1; the echo program then closes and
-    the SUT's FIN follows its echo."""
+    the SUT's FIN follows its echo; the echo's last data segment has PSH (RFC 9293 3.9.1.2,
+    MUST-61: PSH on the last buffered segment)."""
     c = Conn(w)
     c.connect()
     w.send(c.seg("FPA", data=b"last-words"))
     c.snd_nxt = (c.snd_nxt + 11) % M32
     c.collect(lambda: c.fin_seen and rel(c.snd_una_seen, c.snd_nxt) >= 0, REPLY_S)
+    last = c.data_segments()[-1:]
     tr.add("data_and_fin", {"reply": "tcp", "ack": rel(c.snd_una_seen, c.iss),
                             "echo": c.echo.decode("latin-1"), "fin": c.fin_seen,
-                            "fin_seq": rel(c.rcv_nxt - 1, c.irs or 0)})
+                            "fin_seq": rel(c.rcv_nxt - 1, c.irs or 0),
+                            "psh": bool(last and last[0][c.sc.TCP].flags & 0x08)})
 
 
 def pkt_data_after_fin(w: Wire, tr: Trace) -> None:

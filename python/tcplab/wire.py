@@ -43,7 +43,8 @@ def rel(value: int, base: int) -> int:
 
 
 def flag_str(bits: int) -> str:
-    """TCP flags as letters in a fixed order, PSH left out (where it is set is a choice)."""
+    """TCP flags as letters in a fixed order, PSH left out (where it is set is a choice):
+    a check where PSH is the RFC's asks for it as its own field, "psh"."""
     return "".join(ch for ch, bit in (("S", 0x02), ("F", 0x01), ("R", 0x04), ("A", 0x10),
                                       ("U", 0x20), ("E", 0x40), ("C", 0x80)) if bits & bit)
 
@@ -173,6 +174,7 @@ class Conn:
         self.auto_ack = True		# absorb() acknowledges the SUT's data and FIN
         self.over_window = 0		# most bytes the SUT sent past our window's right edge
         self.reading = True		# False: what we take fills our window (zero at the end)
+        self.peer_window = 0		# the SUT's window, from its latest ACK
         self.seen: list[tuple[float, Any]] = []	# (when, segment): every one absorbed
 
     # -- building ---------------------------------------------------------------------
@@ -222,8 +224,9 @@ class Conn:
         if t.flags & 0x01 and (t.seq + len(data)) % M32 == self.rcv_nxt:
             self.rcv_nxt = (self.rcv_nxt + 1) % M32
             self.fin_seen = need_ack = True
-        if t.flags & 0x10 and rel(t.ack, self.snd_una_seen) > 0:
+        if t.flags & 0x10 and rel(t.ack, self.snd_una_seen) >= 0:
             self.snd_una_seen = t.ack
+            self.peer_window = t.window	# unscaled: the checks that read it offer no scale
         if need_ack and self.auto_ack:
             self.w.send(self.seg("A"))
 
@@ -318,8 +321,9 @@ def tcp_fields(pkt: Any, c: Conn, *keys: str) -> dict[str, Any]:
         "flags": lambda: flag_str(int(t.flags)),
         "seq": lambda: t.seq if c.irs is None else rel(t.seq, c.irs),
         "ack": lambda: rel(t.ack, c.iss),
-        "win": lambda: t.window,
+        "win": lambda: "zero" if t.window == 0 else "open",	# its size is the stack's
         "len": lambda: len(tcp_payload(pkt, sc)),
+        "psh": lambda: bool(t.flags & 0x08),
         "options": lambda: tcp_options(t, c),
     }
     return {"reply": "tcp", **{k: every[k]() for k in keys}}

@@ -172,9 +172,9 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
     # MUST-65: MSS only on SYN segments.
     "pkt_mss_only_on_syn": [
         {"op": "echo_3000", "reply": "tcp", "echo_ok": True, "mss_option": False}],
-    # RFC 7323 2.3: window 8 << 7 = 1024 bytes respected, the echo complete.
+    # RFC 7323 2.3: window 32 << 7 = 4096 bytes respected, the echo complete.
     "pkt_wscale_applied": [
-        {"op": "echo_4000", "reply": "tcp", "echo_ok": True, "beyond_window": False}],
+        {"op": "echo_8000", "reply": "tcp", "echo_ok": True, "beyond_window": False}],
     # MUST-1: 0xFFFF is 65535, not -1.
     "pkt_window_unsigned": [
         {"op": "echo_20000", "reply": "tcp", "echo_ok": True, "beyond_window": False}],

@@ -321,15 +321,16 @@ def pkt_mss_only_on_syn(w: Wire, tr: Trace) -> None:
 
 
 def pkt_wscale_applied(w: Wire, tr: Trace) -> None:
-    """RFC 7323 2.3: we offer window scale 7 and then advertise a window field of 8, 1024
-    bytes once scaled; 4000 bytes echoed never run past our window's right edge, and all
-    arrive (a stack reading the field unscaled would send 8 bytes at a time)."""
+    """RFC 7323 2.3: we offer window scale 7 and then advertise a window field of 32, 4096
+    bytes once scaled (more than two segments, so no sender waits on silly-window
+    avoidance); 8000 bytes echoed never run past our window's right edge, and all arrive (a
+    stack reading the field unscaled would send 32 bytes at a time)."""
     c = Conn(w)
-    c.connect(options=[("MSS", 1460), ("WScale", 7)], window=1024)
-    c.window, c.shift = 8, 7
-    w.send(c.seg("A"))	# the window update: from 1024 unscaled to 8 << 7
-    ok = echo_of(c, 4000)
-    tr.add("echo_4000", {"reply": "tcp" if c.data_segments() else "none", "echo_ok": ok,
+    c.connect(options=[("MSS", 1460), ("WScale", 7)], window=4096)
+    c.window, c.shift = 32, 7
+    w.send(c.seg("A"))	# the window update: from 4096 unscaled to 32 << 7
+    ok = echo_of(c, 8000)
+    tr.add("echo_8000", {"reply": "tcp" if c.data_segments() else "none", "echo_ok": ok,
                          "beyond_window": c.over_window > 0})
     c.abort()
 
@@ -432,11 +433,12 @@ def pkt_rto_retransmit(w: Wire, tr: Trace) -> None:
 
 def pkt_synack_retransmit(w: Wire, tr: Trace) -> None:
     """RFC 9293 3.8.1 (MUST-22): a SYN-ACK not acknowledged is retransmitted, the same
-    segment again (SYN-ACK, same sequence number and ACK), within 4 s."""
+    segment again (SYN-ACK, same sequence number and ACK), within 5 s (lwIP: its 3 s
+    initial RTO in 500 ms ticks; Linux 1 s)."""
     c = Conn(w)
     r = c.syn()
     tr.reply("syn", r, c, "flags", "seq", "ack")
-    again = c.wait(lambda p: flag_str(int(p[c.sc.TCP].flags)) == "SA", 4.0)
+    again = c.wait(lambda p: flag_str(int(p[c.sc.TCP].flags)) == "SA", 5.0)
     tr.reply("synack_again", again, c, "flags", "seq", "ack")
     w.send(c.seg("R", seq=c.snd_nxt))
 

@@ -174,7 +174,8 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
         {"op": "echo_3000", "reply": "tcp", "echo_ok": True, "mss_option": False}],
     # RFC 7323 2.3: window 32 << 7 = 4096 bytes respected, the echo complete.
     "pkt_wscale_applied": [
-        {"op": "echo_8000", "reply": "tcp", "echo_ok": True, "beyond_window": False}],
+        {"op": "echo_8000", "reply": "tcp", "echo_ok": True, "beyond_window": False,
+         "window_used": "scaled"}],
     # MUST-1: 0xFFFF is 65535, not -1.
     "pkt_window_unsigned": [
         {"op": "echo_20000", "reply": "tcp", "echo_ok": True, "beyond_window": False}],

@@ -323,15 +323,18 @@ def pkt_mss_only_on_syn(w: Wire, tr: Trace) -> None:
 def pkt_wscale_applied(w: Wire, tr: Trace) -> None:
     """RFC 7323 2.3: we offer window scale 7 and then advertise a window field of 32, 4096
     bytes once scaled (more than two segments, so no sender waits on silly-window
-    avoidance); 8000 bytes echoed never run past our window's right edge, and all arrive (a
-    stack reading the field unscaled would send 32 bytes at a time)."""
+    avoidance); 8000 bytes echoed never run past our window's right edge, and all arrive in
+    segments larger than 32 bytes (window_used "scaled"; a stack reading the field
+    unscaled would send 32 bytes at a time)."""
     c = Conn(w)
     c.connect(options=[("MSS", 1460), ("WScale", 7)], window=4096)
     c.window, c.shift = 32, 7
     w.send(c.seg("A"))	# the window update: from 4096 unscaled to 32 << 7
     ok = echo_of(c, 8000)
-    tr.add("echo_8000", {"reply": "tcp" if c.data_segments() else "none", "echo_ok": ok,
-                         "beyond_window": c.over_window > 0})
+    big = max((len(tcp_payload(p, c.sc)) for p in c.data_segments()), default=0)
+    tr.add("echo_8000", {"reply": "tcp" if big else "none", "echo_ok": ok,
+                         "beyond_window": c.over_window > 0,
+                         "window_used": "scaled" if big > 32 else "unscaled"})
     c.abort()
 
 

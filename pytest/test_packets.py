@@ -109,12 +109,16 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
         {"op": "data_beyond_window", "reply": "tcp", "flags": "A", "seq": 1, "ack": 1,
          "len": 0},
         {"op": "data_after", "reply": "tcp", "ack": 10, "echo": "in-window"}],
-    # RFC 9293 3.8.6.1 / 3.10.7.4: a probe below the window is answered with the current
-    # ACK and window (8 bytes exchanged before: both sides at 1 + 8).
+    # RFC 9293 3.8.6.1 / 3.10.7.4: a true zero window. Ours closes with the 7-byte echo;
+    # the SUT's once its buffers are full (Linux: about 300 KB here); Linux's own probe
+    # (SND.UNA - 1, no data) gets an ACK of all, window zero; our window opening lets the
+    # echo drain, and the SUT's window opens.
     "pkt_zero_window_probe": [
-        {"op": "data", "reply": "tcp", "ack": 9, "echo": "probe-me"},
-        {"op": "window_probe", "reply": "tcp", "flags": "A", "seq": 9, "ack": 9, "len": 0,
-         "window_open": True}],
+        {"op": "our_window_closed", "reply": "tcp", "echo": "warm-up", "our_window": 0},
+        {"op": "fill_sut_window", "reply": "tcp", "sut_window": "zero"},
+        {"op": "window_probe", "reply": "tcp", "flags": "A", "len": 0, "win": "zero",
+         "acks_all": True},
+        {"op": "our_window_opens", "reply": "tcp", "sut_window": "open"}],
     # RFC 9293 3.10.7.4: a duplicate is acknowledged at once; RFC 2883: with SACK agreed,
     # Linux (tcp_dsack=1) names it in a D-SACK block [1, 10); never delivered twice.
     "pkt_duplicate_data": [
@@ -124,10 +128,12 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
         {"op": "no_second_delivery", **NO_REPLY}],
     # RFC 9293 3.10.7.4 eighth step: FIN acknowledged (ACK = 1 + 1). Left out: whether
     # that ACK rides on the SUT's own FIN (delayed ACK timing). The echo program closes on
-    # end of stream: the SUT's FIN follows at its sequence number 1.
+    # end of stream: the SUT's FIN+ACK follows at its sequence number 1, no data; once we
+    # acknowledge it, nothing more.
     "pkt_fin_acked": [
         {"op": "fin", "reply": "tcp", "ack": 2},
-        {"op": "sut_fin", "reply": "tcp", "fin": True, "fin_seq": 1}],
+        {"op": "sut_fin", "reply": "tcp", "flags": "FA", "seq": 1, "ack": 2, "len": 0},
+        {"op": "after_fin_acked", **NO_REPLY}],
     # RFC 5961 5.2 / RFC 9293 3.10.7.4: SEG.ACK > SND.NXT -> an ACK, segment (and its
     # data) discarded; the same data with a valid ACK is then new data.
     "pkt_ack_unsent_data": [
@@ -153,6 +159,144 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
          "options": {"mss": 1460, "sack_permitted": True}},
         {"op": "data_option_length_0", "reply": "tcp", "ack": 16, "echo": "bad-option-data"},
         {"op": "data_after", "reply": "tcp", "ack": 27, "echo": "still-works"}],
+    # ---- on the wire (issue 14). Sizes, windows and times are recorded as what two
+    # correct stacks agree on: bounds met, booleans, buckets; each check's docstring says
+    # its tolerance. Segment sizes need the veth's offloads off (namespaces.py), so scapy
+    # sees the segments the wire would carry, not one GSO packet.
+    # RFC 9293 3.7.1 MUST-14/16: our MSS 536 bounds every echoed segment.
+    "pkt_mss_honoured": [
+        {"op": "echo_3000", "reply": "tcp", "echo_ok": True, "max_len": "<=536"}],
+    # MUST-15: no MSS option -> 536 (Linux TCP_MSS_DEFAULT).
+    "pkt_default_mss": [
+        {"op": "echo_3000", "reply": "tcp", "echo_ok": True, "max_len": "<=536"}],
+    # MUST-65: MSS only on SYN segments.
+    "pkt_mss_only_on_syn": [
+        {"op": "echo_3000", "reply": "tcp", "echo_ok": True, "mss_option": False}],
+    # RFC 7323 2.3: window 32 << 7 = 4096 bytes respected, the echo complete.
+    "pkt_wscale_applied": [
+        {"op": "echo_8000", "reply": "tcp", "echo_ok": True, "beyond_window": False,
+         "window_used": "scaled"}],
+    # MUST-1: 0xFFFF is 65535, not -1.
+    "pkt_window_unsigned": [
+        {"op": "echo_20000", "reply": "tcp", "echo_ok": True, "beyond_window": False}],
+    # MUST-35/36/37, MUST-61: our window filled by the 7-byte echo; the 24 bytes sent then
+    # are acknowledged (1 + 7 + 24 = 32) with the SUT's window open, probed for (Linux: a
+    # bare ACK at SND.UNA - 1 after its RTO), echoed once the window opens, PSH last.
+    "pkt_zero_window_persist": [
+        {"op": "fill_our_window", "reply": "tcp", "echo": "warm-up", "our_window": 0},
+        {"op": "data_to_zero_window", "reply": "tcp", "flags": "A", "ack": 32, "win": "open"},
+        {"op": "probe", "reply": "tcp", "beyond_window": False},
+        {"op": "window_opened", "reply": "tcp", "echo": "held-back-by-zero-window",
+         "psh": True}],
+    # MUST-19, RFC 6298 5.5: three retransmissions within 5 s (Linux: a tail loss probe,
+    # then RTOs of 200 ms and 400 ms), the last gap at least 1.5 times the one before.
+    "pkt_rto_retransmit": [
+        {"op": "echo_never_acked", "reply": "tcp", "retransmissions": 3, "backoff": True}],
+    # MUST-22: the SYN-ACK again, the same one (Linux: after 1 s, TCP_TIMEOUT_INIT).
+    "pkt_synack_retransmit": [
+        {"op": "syn", "reply": "tcp", "flags": "SA", "seq": 0, "ack": 1},
+        {"op": "synack_again", "reply": "tcp", "flags": "SA", "seq": 0, "ack": 1}],
+    # RFC 5681 3.2: the segment at 1 + 536 again, within 150 ms of the duplicate ACKs.
+    "pkt_fast_retransmit": [
+        {"op": "three_dup_acks", "reply": "tcp", "seq": 537, "fast": True}],
+    # RFC 5681 4.2: an immediate duplicate ACK for RCV.NXT, then one ACK for both (1 + 8).
+    "pkt_out_of_order": [
+        {"op": "second_segment_first", "reply": "tcp", "flags": "A", "seq": 1, "ack": 1,
+         "len": 0},
+        {"op": "first_segment", "reply": "tcp", "ack": 9, "echo": "AAAABBBB"}],
+    # RFC 9293 3.10.7.2: without a Fast Open cookie Linux acknowledges only the SYN.
+    "pkt_syn_with_data": [
+        {"op": "syn_with_data", "reply": "tcp", "flags": "SA", "ack": 1},
+        {"op": "handshake_done", **NO_REPLY},
+        {"op": "data_again", "reply": "tcp", "ack": 9, "echo": "syn-data"}],
+    # RFC 9293 3.10.7.4 SYN-RECEIVED: <SEQ=SEG.ACK><CTL=RST> (our ACK was ISN + 1 + 1000);
+    # Linux (tcp_check_req) keeps the request: the right ACK completes it.
+    "pkt_bad_ack_in_syn_rcvd": [
+        {"op": "ack_not_sent", "reply": "tcp", "flags": "R", "seq": 1001, "len": 0},
+        {"op": "right_ack_then_data", "reply": "tcp", "ack": 12, "echo": "still-works"}],
+    # RFC 9293 3.10.7.4 SYN-RECEIVED: the RST drops the request silently; the ACK after
+    # it meets the listener: <SEQ=SEG.ACK><CTL=RST>; the same port connects again.
+    "pkt_rst_in_syn_rcvd": [
+        {"op": "rst", **NO_REPLY},
+        {"op": "ack_after_rst", "reply": "tcp", "flags": "R", "seq": 1, "len": 0},
+        {"op": "new_syn_same_port", "reply": "tcp", "ack": 12, "echo": "still-works"}],
+    # RFC 9293 3.10.7.4 fifth check: no ACK bit -> drop (Linux: TCP_FLAGS drop reason).
+    "pkt_data_without_ack": [
+        {"op": "data_without_ack", **NO_REPLY},
+        {"op": "data_after", "reply": "tcp", "ack": 12, "echo": "no-ack-flag"}],
+    # RFC 9293 3.10.7.4: old duplicate [4, 8) after [1, 11) -> ACK seq 11 ack 11, dropped.
+    "pkt_old_duplicate": [
+        {"op": "data", "reply": "tcp", "ack": 11, "echo": "first-data"},
+        {"op": "old_duplicate", "reply": "tcp", "flags": "A", "seq": 11, "ack": 11, "len": 0,
+         "win": "open"},
+        {"op": "not_delivered", **NO_REPLY}],
+    # RFC 5961 5.2: SEG.ACK < SND.UNA - MAX.SND.WND -> challenge ACK, data dropped (Linux
+    # tcp_ack: TCP_TOO_OLD_ACK); the same 7 bytes with a valid ACK are then new.
+    "pkt_old_ack_challenge": [
+        {"op": "data", "reply": "tcp", "ack": 10, "echo": "some-data"},
+        {"op": "ack_too_old", "reply": "tcp", "flags": "A", "seq": 10, "ack": 10, "len": 0},
+        {"op": "data_after", "reply": "tcp", "ack": 17, "echo": "old-ack"}],
+    # RFC 5961 7: Linux sends one challenge ACK per socket per 500 ms (tcp_oow_rate_limited).
+    "pkt_challenge_ack_rate_limit": [
+        {"op": "ten_syns", "reply": "tcp", "challenge_acks": "one"},
+        {"op": "data_after", "reply": "tcp", "ack": 12, "echo": "still-works"}],
+    # MUST-30: all 8 bytes acknowledged; Linux without SO_OOBINLINE keeps the urgent byte
+    # out of the stream (tcp_urg), so the echo reads "normal-" only.
+    "pkt_urgent_data": [
+        {"op": "urgent", "reply": "tcp", "ack": 9, "echo": "normal-"},
+        {"op": "data_after", "reply": "tcp", "ack": 14, "echo": "after"}],
+    # MUST-5/6: the unknown option is skipped by its length: MSS after it is read.
+    "pkt_unknown_option": [
+        {"op": "syn_unknown_option", "reply": "tcp", "flags": "SA", "ack": 1,
+         "options": {"mss": 1460}},
+        {"op": "data_unknown_option", "reply": "tcp", "ack": 12, "echo": "unknown-opt"}],
+    # MUST-64: window scale then MSS at offset 3: the SYN-ACK answers the scale.
+    "pkt_unaligned_options": [
+        {"op": "syn_unaligned", "reply": "tcp", "flags": "SA", "ack": 1, "wscale": "set"},
+        {"op": "data_after", "reply": "tcp", "ack": 12, "echo": "still-works"}],
+    # MUST-57: Linux's tcp_v4_conn_request drops SYNs routed as broadcast.
+    "pkt_syn_to_broadcast": [
+        {"op": "syn_to_broadcast", **NO_REPLY},
+        {"op": "syn_to_sut", "reply": "tcp", "flags": "SA", "ack": 1}],
+    # MUST-63: Linux drops a multicast or limited-broadcast source as martian.
+    "pkt_syn_from_multicast_source": [
+        {"op": "syn_from_multicast", **NO_REPLY},
+        {"op": "syn_from_broadcast", **NO_REPLY}],
+    # RFC 1191: Linux (tcp_v4_mtu_reduced) resends at once in packets of at most 1000.
+    "pkt_icmp_frag_needed": [
+        {"op": "frag_needed", "reply": "tcp", "fits": True},
+        {"op": "acked", "reply": "tcp", "echo_ok": True},
+        {"op": "data_after", "reply": "tcp", "ack": 4392, "echo": "still-works"}],
+    # MUST-55: source quench ignored (Linux: icmp_err_convert has no error for it).
+    "pkt_icmp_source_quench": [
+        {"op": "data", "reply": "tcp", "ack": 12, "echo": "before-icmp"},
+        {"op": "icmp_4_0", **NO_REPLY},
+        {"op": "data_after", "reply": "tcp", "ack": 23, "echo": "still-works"}],
+    # MUST-56: net and host unreachable are soft errors in ESTABLISHED (sk_err_soft).
+    "pkt_icmp_unreachable_soft": [
+        {"op": "data", "reply": "tcp", "ack": 12, "echo": "before-icmp"},
+        {"op": "icmp_3_0", **NO_REPLY},
+        {"op": "icmp_3_1", **NO_REPLY},
+        {"op": "data_after", "reply": "tcp", "ack": 23, "echo": "still-works"}],
+    # MUST-50: NOP/EOL IP options do not stop delivery.
+    "pkt_ip_options_ignored": [
+        {"op": "data_with_ip_options", "reply": "tcp", "ack": 11, "echo": "ip-options"}],
+    # MUST-49 (net.ipv4.ip_default_ttl 64), RFC 1191 (ip_no_pmtu_disc 0: DF set).
+    "pkt_ttl_and_df": [
+        {"op": "synack", "reply": "tcp", "ttl": 64, "df": True},
+        {"op": "echo_segment", "reply": "tcp", "ttl": 64, "df": True}],
+    # MUST-40: a pure ACK of "ack-me" (1 + 7 + 6 = 14) within 0.5 s.
+    "pkt_ack_within_500ms": [
+        {"op": "small_segment", "reply": "tcp", "flags": "A", "ack": 14, "len": 0,
+         "within_500ms": True}],
+    # RFC 9293 3.10.7.4: data delivered, then the FIN: ACK 1 + 10 + 1; the SUT's FIN after
+    # its 10-byte echo, at 11; MUST-61: PSH on the echo's last segment.
+    "pkt_fin_with_data": [
+        {"op": "data_and_fin", "reply": "tcp", "ack": 12, "echo": "last-words", "fin": True,
+         "fin_seq": 11, "psh": True}],
+    # RFC 9293 3.10.7.4 LAST-ACK: text after the FIN ignored, never acknowledged.
+    "pkt_data_after_fin": [
+        {"op": "data_after_fin", "reply": "tcp", "acked": False, "echo": ""}],
 }
 
 
@@ -248,7 +392,7 @@ def test_check(sut: Any, name: str, request: pytest.FixtureRequest) -> None:
 
 def test_every_check_has_expectations() -> None:
     assert list(EXPECT) == list(checks.CHECK_NAMES)
-    assert len(checks.CHECK_NAMES) == 15
+    assert len(checks.CHECK_NAMES) == 45
 
 
 # ---- the command: records, parity table, cleanup ------------------------------------------
@@ -286,7 +430,7 @@ def test_packets_command_writes_records_for_the_parity_table(tcplab_bin: Path, t
     done = run_packets(tcplab_bin, "--packets", "--json", str(out), timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     compared = [b.name for b in table.backends if b.name != verdicts.ORACLE]
-    assert f"15 packet checks on {', '.join(compared) or 'the kernel alone'}: " in done.stdout
+    assert f"45 packet checks on {', '.join(compared) or 'the kernel alone'}: " in done.stdout
     records = json.loads(out.read_text())["cases"]
     assert [r["name"] for r in records] == list(checks.CHECK_NAMES)
     for r in records:
@@ -312,7 +456,7 @@ def test_sigterm_mid_run_removes_everything(tcplab_bin: Path, table: Table) -> N
                             env=module_env({"TCPLAB_BIN": str(tcplab_bin)}))
     try:
         line = first_line(proc, 30)	# the first progress line: all is up and running
-        assert "[1/15]" in line, line
+        assert "[1/45]" in line, line
         made = 1 if kernel_topo.namespaces == "shared" else 2
         assert len(namespaces_of(proc.pid)) == made
         kids = children(proc.pid)

@@ -4,12 +4,14 @@ The kernel's replies are the oracle (verdicts.py compares the traces).
 """
 from __future__ import annotations
 
+import ipaddress
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .wire import (CLOSED_PORT, M32, NO_REPLY, REPLY_S, CheckError, Conn, Trace, Wire,
-                   rel)
+from .wire import (CLOSED_PORT, M32, NO_REPLY, REPLY_S, SILENCE_S, CheckError, Conn, Trace,
+                   Wire, flag_str, rel, tcp_options, tcp_payload)
 
 
 def corrupt(frame: Any, where: str) -> bytes:
@@ -108,17 +110,50 @@ def pkt_data_beyond_window(w: Wire, tr: Trace) -> None:
 
 
 def pkt_zero_window_probe(w: Wire, tr: Trace) -> None:
-    """A window probe as Linux sends it (SEQ=SND.UNA-1, no data) is answered with an ACK
-    carrying RCV.NXT and the window (RFC 9293 3.8.6.1)."""
-    c = Conn(w)
-    c.connect()
-    tr.add("data", c.works(b"probe-me"))
+    """RFC 9293 3.8.6.1: a true zero window at the SUT: our own window closed (the echo
+    cannot write back), we send what its window allows until it advertises zero with all
+    acknowledged; a window probe as Linux sends it (SEQ=SND.UNA-1, no data) is answered
+    with an ACK of everything and the window still zero (win: zero or open; the SUT's
+    sequence number is left out: a stack may have probed our window with a byte); once we
+    open ours, the echo drains and the SUT's window opens again."""
+    c = zero_window(w)
+    tr.add("our_window_closed", {"reply": "tcp", "echo": c.echo.decode("latin-1"),
+                                 "our_window": c.window})
+    tr.add("fill_sut_window", {"reply": "tcp",
+                               "sut_window": "zero" if fill_window(c) else "never zero"})
     w.send(c.seg("A", seq=c.snd_nxt - 1))
-    r = c.wait(lambda p: True)
-    tr.reply("window_probe", r, c, "flags", "seq", "ack", "len")
+    r = c.wait(lambda p: not tcp_payload(p, c.sc))
+    tr.reply("window_probe", r, c, "flags", "len", "win")
     if r is not None:
-        tr.steps[-1]["window_open"] = r[c.sc.TCP].window > 0
+        tr.steps[-1]["acks_all"] = rel(r[c.sc.TCP].ack, c.snd_nxt) == 0
+    c.window, c.reading = 65535, True
+    w.send(c.seg("A"))
+    r = c.wait(lambda p: p[c.sc.TCP].window > 0, REPLY_S)
+    tr.add("our_window_opens", {"reply": "tcp" if r is not None else "none",
+                                "sut_window": "open" if r is not None else "zero"})
     c.abort()
+
+
+FILL_BYTES = 8 << 20	# at most this is sent to close the SUT's window (its buffers)
+FILL_S = 4.0
+
+
+def fill_window(c: Conn) -> bool:
+    """Send what the SUT's window allows, ours closed, until it advertises a zero window
+    with everything acknowledged (True), or FILL_BYTES or FILL_S run out."""
+    chunk = pattern(1460)
+    sent, deadline = 0, time.monotonic() + FILL_S
+    while sent < FILL_BYTES and time.monotonic() < deadline:
+        room = rel(c.snd_una_seen + c.peer_window, c.snd_nxt)
+        if room <= 0 and c.peer_window == 0 and rel(c.snd_una_seen, c.snd_nxt) >= 0:
+            return True
+        while room > 0:
+            n = min(room, len(chunk))
+            c.send_data(chunk[:n])
+            sent, room = sent + n, room - n
+        c.wait(lambda p: bool(p[c.sc.TCP].flags & 0x10), 0.2)
+        c.w.drain(lambda p: c.absorb(p) if c.ours(p) else None)
+    return False
 
 
 def pkt_duplicate_data(w: Wire, tr: Trace) -> None:
@@ -137,17 +172,19 @@ def pkt_duplicate_data(w: Wire, tr: Trace) -> None:
 
 def pkt_fin_acked(w: Wire, tr: Trace) -> None:
     """Our FIN is acknowledged (ACK = its sequence number + 1); the echo program then
-    closes, so the SUT's own FIN follows. Whether the ACK rides on that FIN is the stack's
-    choice (delayed ACK), so the first step keeps only the ACK number."""
+    closes, so the SUT's FIN follows: FIN+ACK at its sequence number 1, ACK 2, no data
+    (RFC 9293 3.10.7.4, CLOSE-WAIT -> LAST-ACK). Whether the first ACK rides on that FIN is
+    the stack's choice (delayed ACK), so the first step keeps only the ACK number. Once we
+    acknowledge the SUT's FIN nothing more comes: no data, no reset."""
     c = Conn(w)
     c.connect()
     w.send(c.seg("FA"))
     c.snd_nxt = (c.snd_nxt + 1) % M32
     tr.reply("fin", c.wait(c.acked(c.snd_nxt)), c, "ack")
-    fin = c.wait(lambda p: bool(p[c.sc.TCP].flags & 0x01)) if not c.fin_seen else True
-    tr.add("sut_fin", {"reply": "tcp", "fin": c.fin_seen} if fin else NO_REPLY)
-    if fin:
-        tr.steps[-1].update({"fin_seq": rel(c.rcv_nxt - 1, c.irs or 0)})
+    fins = [p for _, p in c.seen if p[c.sc.TCP].flags & 0x01]
+    fin = fins[0] if fins else c.wait(lambda p: bool(p[c.sc.TCP].flags & 0x01))
+    tr.reply("sut_fin", fin, c, "flags", "seq", "ack", "len")
+    tr.reply("after_fin_acked", c.silence(), c, "flags", "seq", "ack", "len")
 
 
 def pkt_ack_unsent_data(w: Wire, tr: Trace) -> None:
@@ -229,6 +266,587 @@ def pkt_bad_option_length(w: Wire, tr: Trace) -> None:
     c.abort()
 
 
+# ---- on the wire: sizes, windows, timers, states, options, ICMP and IP (issue 14) ------
+
+def pattern(n: int) -> bytes:
+    """@n bytes that show a reordering or a loss when echoed (letters, repeating)."""
+    return bytes(97 + i % 26 for i in range(n))
+
+
+def echo_of(c: Conn, n: int, timeout: float = 3.0) -> bool:
+    """@n bytes sent in 1000-byte segments and echoed back whole, in order, within @timeout."""
+    data = pattern(n)
+    start = len(c.echo)
+    c.send_bulk(data)
+    c.collect(lambda: len(c.echo) - start >= n, timeout)
+    return c.echo[start:] == data
+
+
+def sizes_step(c: Conn, ok: bool, limit: int) -> dict[str, Any]:
+    lens = [len(tcp_payload(p, c.sc)) for p in c.data_segments()]
+    big = max(lens, default=0)
+    return {"reply": "tcp" if lens else "none", "echo_ok": ok,
+            "max_len": f"<={limit}" if big <= limit else big}
+
+
+def pkt_mss_honoured(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.7.1 (MUST-14, MUST-16): our SYN offers MSS 536; 3000 bytes sent to the echo
+    come back whole in segments of at most 536 bytes."""
+    c = Conn(w)
+    c.connect(options=[("MSS", 536)])
+    tr.add("echo_3000", sizes_step(c, echo_of(c, 3000), 536))
+    c.abort()
+
+
+def pkt_default_mss(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.7.1 (MUST-15): a SYN without an MSS option means a send MSS of 536: 3000
+    bytes echoed come back in segments of at most 536 bytes."""
+    c = Conn(w)
+    c.connect(options=[])
+    tr.add("echo_3000", sizes_step(c, echo_of(c, 3000), 536))
+    c.abort()
+
+
+def pkt_mss_only_on_syn(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.7.1 (MUST-65): the MSS option is sent only on SYN segments: none of the
+    SUT's segments after its SYN-ACK carries one (3000 bytes echoed)."""
+    c = Conn(w)
+    c.connect()
+    ok = echo_of(c, 3000)
+    later = [p for _, p in c.seen if not p[c.sc.TCP].flags & 0x02]
+    tr.add("echo_3000", {"reply": "tcp" if later else "none", "echo_ok": ok,
+                         "mss_option": any(n == "MSS" for p in later
+                                           for n, _ in p[c.sc.TCP].options)})
+    c.abort()
+
+
+def pkt_wscale_applied(w: Wire, tr: Trace) -> None:
+    """RFC 7323 2.3: we offer window scale 7 and then advertise a window field of 32, 4096
+    bytes once scaled (more than two segments, so no sender waits on silly-window
+    avoidance); 8000 bytes echoed never run past our window's right edge, and all arrive in
+    segments larger than 32 bytes (window_used "scaled"; a stack reading the field
+    unscaled would send 32 bytes at a time)."""
+    c = Conn(w)
+    c.connect(options=[("MSS", 1460), ("WScale", 7)], window=4096)
+    c.window, c.shift = 32, 7
+    w.send(c.seg("A"))	# the window update: from 4096 unscaled to 32 << 7
+    ok = echo_of(c, 8000)
+    big = max((len(tcp_payload(p, c.sc)) for p in c.data_segments()), default=0)
+    tr.add("echo_8000", {"reply": "tcp" if big else "none", "echo_ok": ok,
+                         "beyond_window": c.over_window > 0,
+                         "window_used": "scaled" if big > 32 else "unscaled"})
+    c.abort()
+
+
+def pkt_window_unsigned(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.1 (MUST-1): the window field is unsigned: 0xFFFF unscaled is 65535 bytes
+    (read as a signed 16-bit number it would be -1, no room): 20000 bytes are echoed whole,
+    never past our window."""
+    c = Conn(w)
+    c.connect(options=[("MSS", 1460)], window=0xFFFF)
+    ok = echo_of(c, 20000)
+    tr.add("echo_20000", {"reply": "tcp" if c.data_segments() else "none", "echo_ok": ok,
+                          "beyond_window": c.over_window > 0})
+    c.abort()
+
+
+def win(pkt: Any, c: Conn) -> str:
+    """A window field as what two correct stacks agree on: zero or open."""
+    return "zero" if pkt[c.sc.TCP].window == 0 else "open"
+
+
+PROBE_S = 3.0	# the first zero-window probe comes within this (Linux: RTO, 200 ms and up)
+
+
+def zero_window(w: Wire) -> Conn:
+    """A connection whose window we fill: our SYN offers 7 bytes, we read nothing, so the
+    7-byte echo of "warm-up" closes it (the right edge never moves left: no shrinking)."""
+    c = Conn(w)
+    c.connect(window=7)
+    c.window, c.reading = 7, False
+    c.send_data(b"warm-up")
+    c.collect(lambda: len(c.echo) >= 7 and rel(c.snd_una_seen, c.snd_nxt) >= 0, REPLY_S)
+    return c
+
+
+def pkt_zero_window_persist(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.8.6.1 (MUST-35, MUST-36, MUST-37): once the SUT's 7-byte echo has filled
+    our window (zero), data sent to the echo is acknowledged, the SUT's own window open
+    (win: zero or open), but not echoed past our window (a probe may carry one byte); the
+    SUT probes the window within 3 s; once we open it, the whole echo arrives, PSH set on
+    its last segment (MUST-61: PSH on the last buffered segment)."""
+    c = zero_window(w)
+    tr.add("fill_our_window", {"reply": "tcp", "echo": c.echo.decode("latin-1"),
+                               "our_window": c.window})
+    c.send_data(b"held-back-by-zero-window")
+    r = c.wait(c.acked(c.snd_nxt))
+    tr.reply("data_to_zero_window", r, c, "flags", "ack")
+    if r is not None:
+        tr.steps[-1]["win"] = win(r, c)
+    probe = c.wait(lambda p: True, PROBE_S)
+    tr.add("probe", {"reply": "tcp" if probe is not None else "none",
+                     "beyond_window": c.over_window > 1})
+    c.window, c.reading = 65535, True
+    start = len(c.echo)
+    w.send(c.seg("A"))	# the window opens
+    c.collect(lambda: len(c.echo) - start >= 24, REPLY_S)
+    last = c.data_segments()[-1:] or [None]
+    tr.add("window_opened", {"reply": "tcp" if last[0] is not None else "none",
+                             "echo": c.echo[start:].decode("latin-1"),
+                             "psh": bool(last[0] is not None and
+                                         last[0][c.sc.TCP].flags & 0x08)})
+    c.abort()
+
+
+def retransmissions(c: Conn, seq: int, want: int, timeout: float) -> list[float]:
+    """The arrival times of the SUT's data segments at @seq, until @want of them."""
+    times: list[float] = []
+    deadline = time.monotonic() + timeout
+    while len(times) < want and time.monotonic() < deadline:
+        p = c.wait(lambda p: p[c.sc.TCP].seq == seq and bool(tcp_payload(p, c.sc)),
+                   deadline - time.monotonic())
+        if p is not None:
+            times.append(time.monotonic())
+    return times
+
+
+RTO_S = 5.0	# the first transmission and three retransmissions arrive within this
+
+
+def pkt_rto_retransmit(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.8.1 (MUST-19), RFC 6298 5.5: an echo we never acknowledge is retransmitted
+    at the same sequence number, three times within 5 s, and the timer backs off: the third
+    retransmission's gap is at least 1.5 times the second's (exponential backoff doubles
+    it; 0.5 is slack for a loaded host; the first gap may be a tail loss probe's, RFC 8985
+    7, so it is not compared)."""
+    c = Conn(w)
+    c.connect()
+    c.auto_ack = False
+    assert c.irs is not None
+    c.send_data(b"retransmit-me")
+    t = retransmissions(c, (c.irs + 1) % M32, 4, RTO_S)
+    step: dict[str, Any] = {"reply": "tcp" if t else "none",
+                            "retransmissions": max(len(t) - 1, 0)}
+    if len(t) == 4:
+        step["backoff"] = (t[3] - t[2]) >= 1.5 * (t[2] - t[1])
+    tr.add("echo_never_acked", step)
+    c.auto_ack = True
+    c.abort()
+
+
+def pkt_synack_retransmit(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.8.1 (MUST-22): a SYN-ACK not acknowledged is retransmitted, the same
+    segment again (SYN-ACK, same sequence number and ACK), within 5 s (lwIP: its 3 s
+    initial RTO in 500 ms ticks; Linux 1 s)."""
+    c = Conn(w)
+    r = c.syn()
+    tr.reply("syn", r, c, "flags", "seq", "ack")
+    again = c.wait(lambda p: flag_str(int(p[c.sc.TCP].flags)) == "SA", 5.0)
+    tr.reply("synack_again", again, c, "flags", "seq", "ack")
+    w.send(c.seg("R", seq=c.snd_nxt))
+
+
+FAST_S = 0.15	# a fast retransmission comes within this of our ACKs; any RTO is 200 ms up
+
+
+def pkt_fast_retransmit(w: Wire, tr: Trace) -> None:
+    """RFC 5681 3.2: with MSS 536 the echo of 3000 bytes is several segments; we acknowledge
+    the first, then send three duplicate ACKs for it: the second segment is retransmitted
+    within 150 ms (a retransmission timeout, 200 ms or more after our new ACK, cannot)."""
+    c = Conn(w)
+    c.connect(options=[("MSS", 536)])
+    c.auto_ack = False
+    assert c.irs is not None
+    c.send_bulk(pattern(3000))
+    c.collect(lambda: len(c.data_segments()) >= 4, REPLY_S)
+    first = (c.irs + 1) % M32
+    if len(c.data_segments()) < 4:
+        tr.add("first_segments", {"reply": "none", "segments": len(c.data_segments())})
+        c.abort()
+        return
+    head = [p for p in c.data_segments() if p[c.sc.TCP].seq == first]
+    second = (first + len(tcp_payload(head[0], c.sc))) % M32 if head else first
+    sent = time.monotonic()
+    for _ in range(4):	# a new ACK, then three duplicates of it
+        w.send(c.seg("A", ack=second))
+    r = c.wait(lambda p: p[c.sc.TCP].seq == second and bool(tcp_payload(p, c.sc)), 1.0)
+    tr.add("three_dup_acks", {"reply": "none"} if r is None else {
+        "reply": "tcp", "seq": rel(second, c.irs), "fast": time.monotonic() - sent < FAST_S})
+    c.auto_ack = True
+    c.abort()
+
+
+def pkt_out_of_order(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.10.7.4, RFC 5681 4.2: the second of two segments sent first is queued and
+    answered at once with a duplicate ACK for RCV.NXT; the first then gets one ACK covering
+    both (SHLD-31), and the echo is in order."""
+    c = Conn(w)
+    c.connect(options=[("MSS", 1460)])
+    c.send_data(b"BBBB", seq=c.snd_nxt + 4)
+    tr.reply("second_segment_first", c.wait(lambda p: True), c, "flags", "seq", "ack", "len")
+    c.send_data(b"AAAA")
+    c.snd_nxt = (c.snd_nxt + 4) % M32
+    c.collect(lambda: len(c.echo) >= 8 and rel(c.snd_una_seen, c.snd_nxt) >= 0, REPLY_S)
+    tr.add("first_segment", {"reply": "tcp", "ack": rel(c.snd_una_seen, c.iss),
+                             "echo": c.echo.decode("latin-1")})
+    c.abort()
+
+
+def pkt_syn_with_data(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.10.7.2-3: data on a SYN (no Fast Open cookie) is not acknowledged by the
+    SYN-ACK (ACK = ISN + 1) and not delivered; sent again after the handshake it is new data,
+    acknowledged and echoed once."""
+    c = Conn(w)
+    r = c.syn(options=[("MSS", 1460)], data=b"syn-data")
+    tr.reply("syn_with_data", r, c, "flags", "ack")
+    if c.irs is None:
+        return
+    w.send(c.seg("A"))
+    tr.reply("handshake_done", c.silence(), c, "flags", "seq", "ack", "len")
+    tr.add("data_again", c.works(b"syn-data"))
+    c.abort()
+
+
+def pkt_bad_ack_in_syn_rcvd(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.10.7.4, SYN-RECEIVED: an ACK of something never sent gets <SEQ=SEG.ACK>
+    <CTL=RST> and the half-open connection stays: the right ACK then completes it."""
+    c = Conn(w)
+    c.syn(options=[("MSS", 1460)])
+    if c.irs is None:
+        raise CheckError("no SYN-ACK")
+    w.send(c.seg("A", ack=c.rcv_nxt + 1000))
+    tr.reply("ack_not_sent", c.wait(lambda p: True), c, "flags", "seq", "len")
+    w.send(c.seg("A"))
+    tr.add("right_ack_then_data", c.works())
+    c.abort()
+
+
+def pkt_rst_in_syn_rcvd(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.10.7.4, SYN-RECEIVED: a reset of a passive open is taken silently and the
+    connection goes back to LISTEN: the ACK that would have completed it meets no connection
+    (<SEQ=SEG.ACK><CTL=RST>), and a new SYN from the same port is answered."""
+    c = Conn(w)
+    c.syn(options=[("MSS", 1460)])
+    if c.irs is None:
+        raise CheckError("no SYN-ACK")
+    w.send(c.seg("R", seq=c.snd_nxt))
+    tr.reply("rst", c.silence(), c, "flags", "seq", "len")
+    w.send(c.seg("A"))
+    tr.reply("ack_after_rst", c.wait(lambda p: True), c, "flags", "seq", "len")
+    again = Conn(w)
+    again.sport = c.sport
+    again.connect(options=[("MSS", 1460)])
+    tr.add("new_syn_same_port", again.works())
+    again.abort()
+
+
+def pkt_data_without_ack(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.10.7.4, fifth check: a segment without the ACK bit on a synchronized
+    connection is dropped (no reply, not delivered); the same data with ACK is then new."""
+    c = Conn(w)
+    c.connect()
+    w.send(c.seg("P", data=b"no-ack-flag"))
+    tr.reply("data_without_ack", c.silence(), c, "flags", "seq", "ack", "len")
+    tr.add("data_after", c.works(b"no-ack-flag"))
+    c.abort()
+
+
+def pkt_old_duplicate(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.10.7.4: a segment wholly below RCV.NXT (an old duplicate, cut
+    differently from the original) is answered with an ACK <SEQ=SND.NXT><ACK=RCV.NXT>, the
+    window open (win: zero or open), and not delivered again."""
+    c = Conn(w)
+    c.connect(options=[("MSS", 1460)])
+    tr.add("data", c.works(b"first-data"))
+    w.send(c.seg("PA", seq=c.snd_nxt - 7, data=b"st-d"))
+    tr.reply("old_duplicate", c.wait(lambda p: True), c, "flags", "seq", "ack", "len", "win")
+    tr.reply("not_delivered", c.silence(), c, "flags", "seq", "ack", "len")
+    c.abort()
+
+
+def pkt_old_ack_challenge(w: Wire, tr: Trace) -> None:
+    """RFC 5961 5.2: a segment whose ACK is older than SND.UNA - MAX.SND.WND (here 2^20
+    below it) gets a challenge ACK and is dropped, its data too; the data with a valid ACK
+    is then new."""
+    c = Conn(w)
+    c.connect()
+    tr.add("data", c.works(b"some-data"))
+    w.send(c.seg("PA", data=b"old-ack", ack=c.rcv_nxt - (1 << 20)))
+    tr.reply("ack_too_old", c.wait(lambda p: True), c, "flags", "seq", "ack", "len")
+    tr.add("data_after", c.works(b"old-ack"))
+    c.abort()
+
+
+def how_many(n: int, of: int) -> str:
+    return "none" if n == 0 else "one" if n == 1 else "all" if n >= of else "several"
+
+
+def pkt_challenge_ack_rate_limit(w: Wire, tr: Trace) -> None:
+    """RFC 5961 7: challenge ACKs should be rate-limited; ten in-window SYNs back to back on
+    one connection are answered with "one", "several" or "all" challenge ACKs (Linux: one
+    per socket per 500 ms, tcp_invalid_ratelimit); the connection lives on."""
+    c = Conn(w)
+    c.connect()
+    for i in range(10):
+        w.send(c.seg("S", seq=c.snd_nxt + 100 + i))
+    acks = 0
+    while c.wait(lambda p: True, SILENCE_S) is not None:
+        acks += 1
+    tr.add("ten_syns", {"reply": "tcp" if acks else "none", "challenge_acks": how_many(acks, 10)})
+    tr.add("data_after", c.works())
+    c.abort()
+
+
+def pkt_urgent_data(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.8.5 (MUST-30, MUST-62): 8 bytes with URG, the urgent pointer at the last
+    one, are all acknowledged; what the echo reads shows the stack's urgent mode: Linux
+    without SO_OOBINLINE holds the last urgent byte out of band ("normal-" comes back)."""
+    c = Conn(w)
+    c.connect()
+    w.send(c.seg("PAU", data=b"normal-U", urgptr=8))
+    c.snd_nxt = (c.snd_nxt + 8) % M32
+    c.collect(lambda: rel(c.snd_una_seen, c.snd_nxt) >= 0 and len(c.echo) >= 7, REPLY_S)
+    c.silence(0.2)	# an eighth byte, if it is echoed
+    tr.add("urgent", {"reply": "tcp", "ack": rel(c.snd_una_seen, c.iss),
+                      "echo": c.echo.decode("latin-1")})
+    tr.add("data_after", c.works(b"after"))
+    c.abort()
+
+
+def pkt_unknown_option(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.1 (MUST-5, MUST-6): an option of a kind the stack does not know (253, the
+    RFC 6994 experimental kind, length 4) is skipped by its length: the SYN carrying it
+    before MSS is answered (MSS seen), and data carrying it is delivered."""
+    c = Conn(w)
+    r = c.syn(raw_options=bytes([253, 4, 0x12, 0x34, 2, 4, 0x05, 0xB4]))
+    tr.reply("syn_unknown_option", r, c, "flags", "ack", "options")
+    if c.irs is None:
+        return
+    w.send(c.seg("A"))
+    tr.add("data_unknown_option", c.works(b"unknown-opt", raw_options=bytes([253, 4, 0, 1])))
+    c.abort()
+
+
+def pkt_unaligned_options(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.1 (MUST-64): options need not be aligned: window scale (3 bytes) then MSS
+    at offset 3, then EOL; both are parsed (the SYN-ACK offers a window scale, whose value
+    is the stack's own, and data flows)."""
+    c = Conn(w)
+    r = c.syn(raw_options=bytes([3, 3, 7, 2, 4, 0x05, 0xB4, 0]))
+    tr.reply("syn_unaligned", r, c, "flags", "ack")
+    if r is not None and c.irs is not None:
+        o = tcp_options(r[c.sc.TCP], c)
+        tr.steps[-1]["wscale"] = "set" if "wscale" in o else "absent"
+    else:
+        return
+    c.shift = 7
+    w.send(c.seg("A"))
+    tr.add("data_after", c.works())
+    c.abort()
+
+
+def tcp_from(w: Wire, sport: int) -> Callable[[Any], bool]:
+    """Any TCP segment to our @sport, whatever its addresses."""
+    sc = w.sc
+    return lambda p: sc.TCP in p and p[sc.TCP].dport == sport
+
+
+def lone_syn(w: Wire, src: str, dst: str) -> tuple[int, Any | None]:
+    """A SYN from @src to @dst (the SUT's MAC), its source port and any TCP answer."""
+    sc = w.sc
+    sport = w.port()
+    w.send(w.eth() / sc.IP(src=src, dst=dst) /
+           sc.TCP(sport=sport, dport=w.sut_port, seq=w.rng.randrange(M32), flags="S",
+                  options=[("MSS", 1460)]))
+    return sport, w.wait(tcp_from(w, sport), SILENCE_S)
+
+
+def answered(r: Any | None) -> dict[str, Any]:
+    return NO_REPLY if r is None else {"reply": "tcp"}
+
+
+def pkt_syn_to_broadcast(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.10.7.2 (MUST-57): a SYN to the subnet's broadcast address (sent to the
+    SUT's MAC) is ignored; the SUT still answers a SYN to its own address."""
+    bcast = str(ipaddress.ip_network(f"{w.sut_addr}/{w.prefix_len}", strict=False)
+                .broadcast_address)
+    _, r = lone_syn(w, w.peer_addr, bcast)
+    tr.add("syn_to_broadcast", answered(r))
+    c = Conn(w)
+    tr.reply("syn_to_sut", c.syn(), c, "flags", "ack")
+    w.send(c.seg("R", seq=c.snd_nxt))
+
+
+def pkt_syn_from_multicast_source(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.10.7.2 (MUST-63), RFC 1122 3.2.1.3: a SYN whose source is a multicast
+    address (233.252.0.1) or the limited broadcast is ignored, no SYN-ACK sent."""
+    _, r = lone_syn(w, "233.252.0.1", w.sut_addr)
+    tr.add("syn_from_multicast", answered(r))
+    _, r = lone_syn(w, "255.255.255.255", w.sut_addr)
+    tr.add("syn_from_broadcast", answered(r))
+
+
+def quote(c: Conn, seq: int) -> bytes:
+    """The first 28 bytes of a segment the SUT sent on @c at @seq: what ICMP quotes."""
+    sc = c.sc
+    ip = sc.IP(src=c.w.sut_addr, dst=c.w.peer_addr, flags="DF", ttl=64) / \
+        sc.TCP(sport=c.dport, dport=c.sport, seq=seq % M32, ack=c.snd_nxt % M32, flags="A")
+    return bytes(ip)[:28]
+
+
+def icmp(c: Conn, kind: int, code: int, quoted: bytes, nexthop: int = 0) -> Any:
+    sc = c.sc
+    return c.w.ip() / sc.ICMP(type=kind, code=code, nexthopmtu=nexthop) / sc.Raw(quoted)
+
+
+def pkt_icmp_frag_needed(w: Wire, tr: Trace) -> None:
+    """RFC 1191, RFC 1122 4.2.3.9: an ICMP "fragmentation needed" (next-hop MTU 1000) quoting
+    a full-sized segment of an echo of 4380 bytes that we took but did not acknowledge makes
+    the SUT send that data again in packets of at most 1000 bytes; acknowledged, the
+    connection carries on."""
+    c = Conn(w)
+    c.connect()
+    c.auto_ack = False
+    assert c.irs is not None
+    data = pattern(4380)
+    for i in range(0, len(data), 1460):
+        c.send_data(data[i:i + 1460])
+    c.collect(lambda: len(c.echo) >= len(data), REPLY_S)
+    c.silence(0.1)	# a tail loss probe (RFC 8985 7.2), if any, comes before the ICMP
+    big = [p for p in c.data_segments() if p[c.sc.IP].len > 1000]
+    if not big:
+        tr.add("full_sized", {"reply": "none"})
+        c.abort()
+        return
+    before = len(c.seen)
+    w.send(icmp(c, 3, 4, bytes(big[0][c.sc.IP])[:28], nexthop=1000))
+    again = c.wait(lambda p: bool(tcp_payload(p, c.sc)), REPLY_S)
+    after = [p for _, p in c.seen[before:] if tcp_payload(p, c.sc)]
+    tr.add("frag_needed", {"reply": "tcp" if again is not None else "none",
+                           "fits": all(p[c.sc.IP].len <= 1000 for p in after)})
+    c.auto_ack = True
+    w.send(c.seg("A"))
+    tr.add("acked", {"reply": "tcp", "echo_ok": c.echo == data})
+    tr.add("data_after", c.works())
+    c.abort()
+
+
+def icmp_then_works(w: Wire, tr: Trace, kinds: tuple[tuple[int, int], ...]) -> None:
+    c = Conn(w)
+    c.connect()
+    tr.add("data", c.works(b"before-icmp"))
+    assert c.irs is not None
+    for kind, code in kinds:
+        w.send(icmp(c, kind, code, quote(c, c.rcv_nxt)))
+        tr.reply(f"icmp_{kind}_{code}", c.silence(), c, "flags", "seq", "ack", "len")
+    tr.add("data_after", c.works())
+    c.abort()
+
+
+def pkt_icmp_source_quench(w: Wire, tr: Trace) -> None:
+    """RFC 1122 4.2.3.9 (MUST-55), RFC 6633: a source quench quoting a live connection does
+    not abort it (it is to be ignored): no reply, and data still flows."""
+    icmp_then_works(w, tr, ((4, 0),))
+
+
+def pkt_icmp_unreachable_soft(w: Wire, tr: Trace) -> None:
+    """RFC 1122 4.2.3.9 (MUST-56): destination unreachable codes 0 (net) and 1 (host) are
+    soft errors: quoting a live connection they do not abort it; data still flows."""
+    icmp_then_works(w, tr, ((3, 0), (3, 1)))
+
+
+def pkt_ip_options_ignored(w: Wire, tr: Trace) -> None:
+    """RFC 1122 3.2.1.8 (MUST-50): IP options do not stop delivery: a data segment whose IP
+    header carries NOP, NOP, NOP, EOL is acknowledged and echoed."""
+    c = Conn(w)
+    c.connect()
+    start = len(c.echo)
+    c.send_data(b"ip-options", ip={"options": [c.sc.IPOption(b"\x01\x01\x01\x00")]})
+    c.collect(lambda: len(c.echo) - start >= 10 and rel(c.snd_una_seen, c.snd_nxt) >= 0,
+              REPLY_S)
+    tr.add("data_with_ip_options", {"reply": "tcp", "ack": rel(c.snd_una_seen, c.iss),
+                                    "echo": c.echo[start:].decode("latin-1")})
+    c.abort()
+
+
+def ip_fields(pkt: Any | None, c: Conn) -> dict[str, Any]:
+    if pkt is None:
+        return NO_REPLY
+    ip = c.sc.IP
+    return {"reply": "tcp", "ttl": pkt[ip].ttl, "df": bool(pkt[ip].flags & 0x2)}
+
+
+def pkt_ttl_and_df(w: Wire, tr: Trace) -> None:
+    """RFC 1122 3.2.1.7 (MUST-49: a fixed default TTL, 64 as IANA recommends), RFC 1191: the
+    SYN-ACK and the echo's data segment carry TTL 64 and Don't Fragment (path MTU discovery
+    on)."""
+    c = Conn(w)
+    r = c.syn(options=[("MSS", 1460)])
+    tr.add("synack", ip_fields(r, c))
+    if c.irs is None:
+        return
+    w.send(c.seg("A"))
+    c.send_data(b"ttl-df")
+    r = c.wait(lambda p: bool(tcp_payload(p, c.sc)))
+    tr.add("echo_segment", ip_fields(r, c))
+    c.abort()
+
+
+ACK_S = 0.5	# RFC 9293 3.8.6.3 (MUST-40): the ACK delay is less than 0.5 s
+
+
+def pkt_ack_within_500ms(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.8.6.3 (MUST-40): with our window at zero (the SUT's echo filled it, so no
+    echo can carry the ACK) one small segment of ours is acknowledged by a pure ACK within
+    0.5 s (measured at scapy, which adds its own latency: the bound has no slack)."""
+    c = zero_window(w)
+    c.send_data(b"ack-me")
+    sent = time.monotonic()
+    r = c.wait(c.acked(c.snd_nxt), 2 * ACK_S)
+    tr.reply("small_segment", r, c, "flags", "ack", "len")
+    if r is not None:
+        tr.steps[-1]["within_500ms"] = time.monotonic() - sent < ACK_S
+    c.abort()
+
+
+def pkt_fin_with_data(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.10.7.4 (seventh and eighth steps): data and FIN in one segment: the data
+    is delivered (echoed), then the FIN: ACK = 1 + 10 + 1; the echo program then closes and
+    the SUT's FIN follows its echo; the echo's last data segment has PSH (RFC 9293 3.9.1.2,
+    MUST-61: PSH on the last buffered segment)."""
+    c = Conn(w)
+    c.connect()
+    w.send(c.seg("FPA", data=b"last-words"))
+    c.snd_nxt = (c.snd_nxt + 11) % M32
+    c.collect(lambda: c.fin_seen and rel(c.snd_una_seen, c.snd_nxt) >= 0, REPLY_S)
+    last = c.data_segments()[-1:]
+    tr.add("data_and_fin", {"reply": "tcp", "ack": rel(c.snd_una_seen, c.iss),
+                            "echo": c.echo.decode("latin-1"), "fin": c.fin_seen,
+                            "fin_seq": rel(c.rcv_nxt - 1, c.irs or 0),
+                            "psh": bool(last and last[0][c.sc.TCP].flags & 0x08)})
+
+
+def pkt_data_after_fin(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.10.7.4, CLOSE-WAIT and LAST-ACK: segment text after the peer's FIN is
+    ignored: after our FIN (the echo then closes, its FIN left unacknowledged), data past
+    the FIN is not delivered and no ACK acknowledges it (an ACK of the FIN alone may come:
+    the stack's choice)."""
+    c = Conn(w)
+    c.connect()
+    w.send(c.seg("FA"))
+    c.snd_nxt = (c.snd_nxt + 1) % M32
+    c.auto_ack = False
+    c.collect(lambda: rel(c.snd_una_seen, c.snd_nxt) >= 0 and
+              any(p[c.sc.TCP].flags & 0x01 for _, p in c.seen), REPLY_S)
+    fin_acked = c.snd_una_seen
+    c.send_data(b"after-fin")
+    c.silence()
+    tr.add("data_after_fin", {"reply": "tcp", "acked": rel(c.snd_una_seen, fin_acked) > 0,
+                              "echo": c.echo.decode("latin-1")})
+    c.auto_ack = True
+    c.abort()
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -243,7 +861,15 @@ CHECKS: tuple[Check, ...] = tuple(Check(f.__name__, f) for f in (
     pkt_syn_closed_port, pkt_synack_options, pkt_bad_tcp_checksum, pkt_bad_ip_checksum,
     pkt_rst_out_of_window, pkt_rst_in_window, pkt_syn_on_established, pkt_data_beyond_window,
     pkt_zero_window_probe, pkt_duplicate_data, pkt_fin_acked, pkt_ack_unsent_data,
-    pkt_icmp_echo, pkt_arp_request, pkt_bad_option_length))
+    pkt_icmp_echo, pkt_arp_request, pkt_bad_option_length,
+    pkt_mss_honoured, pkt_default_mss, pkt_mss_only_on_syn, pkt_wscale_applied,
+    pkt_window_unsigned, pkt_zero_window_persist, pkt_rto_retransmit, pkt_synack_retransmit,
+    pkt_fast_retransmit, pkt_out_of_order, pkt_syn_with_data, pkt_bad_ack_in_syn_rcvd,
+    pkt_rst_in_syn_rcvd, pkt_data_without_ack, pkt_old_duplicate, pkt_old_ack_challenge,
+    pkt_challenge_ack_rate_limit, pkt_urgent_data, pkt_unknown_option, pkt_unaligned_options,
+    pkt_syn_to_broadcast, pkt_syn_from_multicast_source, pkt_icmp_frag_needed,
+    pkt_icmp_source_quench, pkt_icmp_unreachable_soft, pkt_ip_options_ignored, pkt_ttl_and_df,
+    pkt_ack_within_500ms, pkt_fin_with_data, pkt_data_after_fin))
 CHECK_NAMES = tuple(c.name for c in CHECKS)
 
 

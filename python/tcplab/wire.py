@@ -43,7 +43,8 @@ def rel(value: int, base: int) -> int:
 
 
 def flag_str(bits: int) -> str:
-    """TCP flags as letters in a fixed order, PSH left out (where it is set is a choice)."""
+    """TCP flags as letters in a fixed order, PSH left out (where it is set is a choice):
+    a check where PSH is the RFC's asks for it as its own field, "psh"."""
     return "".join(ch for ch, bit in (("S", 0x02), ("F", 0x01), ("R", 0x04), ("A", 0x10),
                                       ("U", 0x20), ("E", 0x40), ("C", 0x80)) if bits & bit)
 
@@ -168,22 +169,31 @@ class Conn:
         self.fin_seen = False
         self.reset_seen = False
         self.tsval = 0
+        self.window = OUR_WINDOW	# the window field of what we send, as sent (unscaled)
+        self.shift = 0			# the window scale we offered (applies after the SYN)
+        self.auto_ack = True		# absorb() acknowledges the SUT's data and FIN
+        self.over_window = 0		# most bytes the SUT sent past our window's right edge
+        self.reading = True		# False: what we take fills our window (zero at the end)
+        self.peer_window = 0		# the SUT's window, from its latest ACK
+        self.seen: list[tuple[float, Any]] = []	# (when, segment): every one absorbed
 
     # -- building ---------------------------------------------------------------------
     def seg(self, flags: str, seq: int | None = None, ack: int | None = None,
             data: bytes = b"", options: list | None = None, raw_options: bytes = b"",
-            window: int = OUR_WINDOW) -> Any:
+            window: int | None = None, urgptr: int = 0, ip: dict | None = None) -> Any:
         sc = self.sc
+        window = self.window if window is None else window
         if ack is None:
             ack = self.rcv_nxt if "A" in flags else 0
         tcp = sc.TCP(sport=self.sport, dport=self.dport,
                      seq=(self.snd_nxt if seq is None else seq) % M32, ack=ack % M32,
-                     flags=flags, window=window, options=options or [])
+                     flags=flags, window=window, urgptr=urgptr, options=options or [])
         if raw_options:
             assert len(raw_options) % 4 == 0 and not options
             tcp.dataofs = 5 + len(raw_options) // 4
         body = raw_options + data
-        return self.w.ip() / tcp / sc.Raw(body) if body else self.w.ip() / tcp
+        head = self.w.ip(**(ip or {}))
+        return head / tcp / sc.Raw(body) if body else head / tcp
 
     def ours(self, pkt: Any) -> bool:
         sc = self.sc
@@ -194,22 +204,30 @@ class Conn:
     # -- receiving --------------------------------------------------------------------
     def absorb(self, pkt: Any) -> None:
         t = pkt[self.sc.TCP]
+        self.seen.append((time.monotonic(), pkt))
         if t.flags & 0x04:
             self.reset_seen = True
             return
         if self.irs is None:
             return
         data = tcp_payload(pkt, self.sc)
-        need_ack = bool(data)
-        if data and t.seq == self.rcv_nxt:
+        beyond = rel(t.seq + len(data), self.rcv_nxt) - (self.window << self.shift)
+        self.over_window = max(self.over_window, beyond)
+        # a receiver with a zero window takes no data but acknowledges, and so it does a
+        # segment below RCV.NXT (a window probe): RFC 9293 3.10.7.4
+        need_ack = bool(data) or rel(t.seq, self.rcv_nxt) < 0
+        if data and t.seq == self.rcv_nxt and len(data) <= self.window << self.shift:
             self.echo += data
             self.rcv_nxt = (self.rcv_nxt + len(data)) % M32
+            if not self.reading:	# the bytes stay in our buffer: the right edge stays
+                self.window -= len(data) >> self.shift
         if t.flags & 0x01 and (t.seq + len(data)) % M32 == self.rcv_nxt:
             self.rcv_nxt = (self.rcv_nxt + 1) % M32
             self.fin_seen = need_ack = True
-        if t.flags & 0x10 and rel(t.ack, self.snd_una_seen) > 0:
+        if t.flags & 0x10 and rel(t.ack, self.snd_una_seen) >= 0:
             self.snd_una_seen = t.ack
-        if need_ack:
+            self.peer_window = t.window	# unscaled: the checks that read it offer no scale
+        if need_ack and self.auto_ack:
             self.w.send(self.seg("A"))
 
     def wait(self, match: Callable[[Any], bool], timeout: float = REPLY_S) -> Any | None:
@@ -226,9 +244,11 @@ class Conn:
         return self.wait(lambda p: True, timeout)
 
     # -- doing ------------------------------------------------------------------------
-    def syn(self, options: list | None = None, raw_options: bytes = b"") -> Any | None:
+    def syn(self, options: list | None = None, raw_options: bytes = b"",
+            window: int | None = None, data: bytes = b"") -> Any | None:
         """Send our SYN; the SYN-ACK (or whatever answers first), or None."""
-        self.w.send(self.seg("S", seq=self.iss, options=options, raw_options=raw_options))
+        self.w.send(self.seg("S", seq=self.iss, options=options, raw_options=raw_options,
+                             window=window, data=data))
         self.snd_nxt = (self.iss + 1) % M32
         reply = self.wait(lambda p: True)
         if reply is not None and flag_str(int(reply[self.sc.TCP].flags)) == "SA":
@@ -236,9 +256,11 @@ class Conn:
             self.rcv_nxt = (self.irs + 1) % M32
         return reply
 
-    def connect(self) -> None:
-        """Three-way handshake with MSS and SACK permitted (no timestamps, no scaling)."""
-        reply = self.syn(options=[("MSS", 1460), ("SAckOK", b"")])
+    def connect(self, options: list | None = None, window: int | None = None) -> None:
+        """Three-way handshake, by default with MSS and SACK permitted (no timestamps, no
+        scaling); @window: the SYN's window field (our later segments carry self.window)."""
+        reply = self.syn(options=[("MSS", 1460), ("SAckOK", b"")] if options is None
+                         else options, window=window)
         if reply is None or self.irs is None:
             raise CheckError(f"no SYN-ACK from {self.w.sut_addr}:{self.dport} within {REPLY_S} s "
                              f"(got {reply and reply.summary()})")
@@ -269,6 +291,21 @@ class Conn:
             self.wait(lambda p: True, deadline - time.monotonic())
         return rel(self.snd_una_seen, end) >= 0, self.echo[start:]
 
+    def send_bulk(self, data: bytes, size: int = 1000) -> None:
+        """@data in segments of @size bytes, back to back (the SUT's window is larger)."""
+        for i in range(0, len(data), size):
+            self.send_data(data[i:i + size])
+
+    def collect(self, until: Callable[[], bool], timeout: float) -> None:
+        """Absorb this connection's segments until @until() holds or @timeout passes."""
+        deadline = time.monotonic() + timeout
+        while not until() and time.monotonic() < deadline:
+            self.wait(lambda p: True, deadline - time.monotonic())
+
+    def data_segments(self) -> list[Any]:
+        """The SUT's segments seen so far that carry data."""
+        return [p for _, p in self.seen if tcp_payload(p, self.sc)]
+
     def works(self, data: bytes = b"still-works", raw_options: bytes = b"") -> dict[str, Any]:
         """The step that proves the connection carries data: its ACK and its echo."""
         acked, echoed = self.exchange(data, raw_options=raw_options)
@@ -284,8 +321,9 @@ def tcp_fields(pkt: Any, c: Conn, *keys: str) -> dict[str, Any]:
         "flags": lambda: flag_str(int(t.flags)),
         "seq": lambda: t.seq if c.irs is None else rel(t.seq, c.irs),
         "ack": lambda: rel(t.ack, c.iss),
-        "win": lambda: t.window,
+        "win": lambda: "zero" if t.window == 0 else "open",	# its size is the stack's
         "len": lambda: len(tcp_payload(pkt, sc)),
+        "psh": lambda: bool(t.flags & 0x08),
         "options": lambda: tcp_options(t, c),
     }
     return {"reply": "tcp", **{k: every[k]() for k in keys}}

@@ -5,8 +5,10 @@ veth ends and taps inside it).
 
     per-side  two namespaces (engine, SUT) joined by the entry's veth pair; a sockets side
               gets its role's address on its end, a DPDK side takes its end itself
-              (af_packet), so offloads are off on both ends (its frames are at most MTU
-              long, their checksums done)
+              (af_packet). Offloads are off on both ends whatever the sides: a DPDK side
+              needs frames at most MTU long with their checksums done, and a packet check
+              at the wire must see the segments a wire would carry, not one GSO packet
+              holding several (checks.py measures segment sizes)
     shared    one namespace for both sides; a tap link is made by the DPDK side, which gives
               its kernel end the other role's address (its settings say so)
 """
@@ -15,9 +17,9 @@ from __future__ import annotations
 import json
 import subprocess
 
-from .topology import DPDK, SOCKETS, Topology
+from .topology import SOCKETS, Topology
 
-# a veth end's kernel offloads that a DPDK side on it cannot take (harness/topology.c)
+# the veth ends' kernel offloads, turned off (a DPDK side cannot take them; harness/topology.c)
 OFFLOADS = ("tx", "tso", "gso", "gro")
 ROLE_LETTER = {"engine": "e", "sut": "s"}
 SHARED_LETTER = "b"	# both sides
@@ -126,13 +128,11 @@ class TopologyNamespaces(Namespaces):
         assert link is not None and addrs is not None
         ip("link", "add", str(link.engine_if), "netns", self.ns["engine"], "type", "veth",
            "peer", "name", str(link.sut_if), "netns", self.ns["sut"])
-        offloads_off = DPDK in self.kinds.values()
         for role in ROLE_LETTER:
             dev, ns = str(link.iface(role)), self.ns[role]
             if self.kinds[role] == SOCKETS:
                 ip("addr", "add", f"{addrs.of(role)}/{addrs.prefix_len}", "dev", dev, ns=ns)
-            if offloads_off:
-                ns_run(ns, "ethtool", "-K", dev, *(a for o in OFFLOADS for a in (o, "off")))
+            ns_run(ns, "ethtool", "-K", dev, *(a for o in OFFLOADS for a in (o, "off")))
             ip("link", "set", dev, "up", ns=ns)
 
     def peer_netdev(self, mac: str) -> str:

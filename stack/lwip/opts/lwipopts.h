@@ -147,4 +147,11 @@ void sys_unlock_tcpip_core(void);
  * (half the buffer) does not fit the 16-bit limit lwIP checks it against */
 #define TCP_SNDLOWAT			(4 * TCP_MSS)
 
+/*
+ * TTL 64, Linux's net.ipv4.ip_default_ttl (opt.h: 255). The glue sets IP_TTL 64 on every
+ * socket, but a SYN-ACK leaves from the pcb tcp_listen_input makes with tcp_alloc, before
+ * any socket exists, and that one takes IP_DEFAULT_TTL (pkt_ttl_and_df saw 255).
+ */
+#define IP_DEFAULT_TTL			64
+
 #endif /* TCPLAB_LWIPOPTS_H */

@@ -7,7 +7,9 @@ plug-in loaded. The kernel run is the oracle: a stack's traces (both sides: what
 and what the peer saw) must equal the kernel's, or the case must be listed for that stack in
 scenarios/conformance/divergences.txt with a reason (verdicts.py). The packet-level checks
 (pkt_*, `tcplab packets`) join the same table: one row per case or check, a column for
-Linux and one per stack, then each stack's listed divergences with their reasons.
+Linux and one per stack, then each stack's listed divergences with their reasons, then the
+requirement matrix (requirements.py): each RFC requirement, what tests it, and per stack
+whether it passes.
 
 Topologies come from the binary's table (`tcplab list --json`): each SUT, the kernel's and
 every backend's, runs on the first topology with a Linux engine side, the SUT's attach kind
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import UsageError, stacks
+from . import UsageError, requirements, stacks
 from .cases import Place, check_syntax, describe, pick_cases, run_case
 from .checks import CHECK_NAMES
 from .namespaces import TopologyNamespaces
@@ -119,6 +121,7 @@ class Scope:
     divergences: dict[str, dict[str, Listed]]
     not_run: list[dict[str, str]]
     whole: bool
+    matrix: list[requirements.Requirement] | None = None	# the requirement matrix
 
 
 def cell(text: str) -> str:
@@ -198,6 +201,7 @@ def write_markdown(results: list[dict], path: Path, scope: Scope | None = None) 
     rows.append("")
     for n in names:
         rows += divergence_section(n, results, scope.divergences.get(n, {}))
+    rows += requirements.section(results, names, scope.matrix)
     path.write_text("\n".join(rows).rstrip("\n") + "\n")
 
 
@@ -270,6 +274,7 @@ def run(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[str], Scop
     case_names, checks = split_names(args.cases)
     cases = pick_cases(case_names) if case_names or not args.cases else []
     check_syntax(cases)
+    reqs = requirements.load()	# a broken matrix stops the run before it starts
     table = Table.load(backends=args.backend)
     scope = scope_of(args, table)
     for b in scope.stacks:
@@ -278,6 +283,7 @@ def run(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[str], Scop
     if checks and not args.no_packets:
         print(f"tcplab conform: {len(checks)} packet-level checks", file=sys.stderr)
         results += packet_records(checks, scope.stacks, table=table)
+    scope.matrix = reqs
     return results, names, scope
 
 
@@ -297,6 +303,7 @@ def main(argv: list[str]) -> int:
                                 for case, k in d.items()}
                             for b, d in scope.divergences.items()},
             "not_run": scope.not_run, "namespaces": names,
+            "requirements": requirements.as_json(results, scope.stacks, scope.matrix),
             "cases": results}, indent=1) + "\n")
     if md_out is not None:
         write_markdown(results, md_out, scope)

@@ -179,3 +179,26 @@ def test_open_loop_keeps_its_rate(tcplab: Tcplab, backend: str, tmp_path: Path) 
     assert doc["params"]["rate"] == rate
     assert doc["metrics"]["tps"] == pytest.approx(rate, rel=0.10)
     assert doc["metrics"]["errors"] == 0
+
+
+def test_control_sets_options_and_opens_connections(tcplab: Tcplab, backend: str) -> None:
+    """`sockopt` and `connect` (what the packet checks use): answered with ret 0, or -EINVAL
+    for what is not taken; a connection the SUT opens is served like an accepted one."""
+    with tcplab.serve("echo", backend=backend) as sv:
+        for command, ret in (("sockopt TCP_NODELAY 0", 0), ("sockopt TCP_NOPE 1", -22),
+                             ("sockopt TCP_KEEPCNT -1", -22), ("sockopt reset", 0),
+                             ("connect nowhere", -22)):
+            sv.proc.send(command)
+            arg = command.split(" ", 1)[1]
+            key = "addr" if command.startswith("connect") else "arg"
+            assert sv.read_event() == {"event": command.split()[0], key: arg, "ret": ret}
+        with socket.create_server(("127.0.0.1", 0)) as lsock:
+            lsock.settimeout(10)
+            port = lsock.getsockname()[1]
+            sv.proc.send(f"connect 127.0.0.1:{port}")
+            assert sv.read_event() == {"event": "connect", "addr": f"127.0.0.1:{port}",
+                                       "ret": 0}
+            conn, _ = lsock.accept()
+            with conn:
+                conn.sendall(b"opened by the SUT")
+                assert recv_exact(conn, 17) == b"opened by the SUT"

@@ -7,6 +7,14 @@
  *   stats   reply with a JSON stats line once every connection has closed (or after 3 s)
  *   quit    print final stats and exit (end of stdin does the same, so a SUT whose
  *           harness died never outlives it)
+ *   sockopt NAME VALUE   set a socket option on every connection accepted or opened from
+ *           now on (NAME: TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL,
+ *           TCP_KEEPCNT); `sockopt reset` restores the default (TCP_NODELAY 1 alone).
+ *           Answered with {"event":"sockopt",...}: what the packet checks use to see
+ *           Nagle and keep-alives on the wire
+ *   connect ADDR:PORT   open a connection actively and run the program on it as on an
+ *           accepted one; answered with {"event":"connect","ret":0 or -errno} once the
+ *           call returns (a refused or unanswered connection then just closes)
  *
  * Flow: parse flags -> create stack -> listen -> {"event":"ready",...} -> loop { tl_poll over
  * listener and connections; accept; program->ready; control } -> final stats -> exit.
@@ -48,7 +56,24 @@ struct serve_opts {
 	char listen_buf[64];
 };
 
+/* The socket options `sockopt` sets for the connections to come (-1: not set). */
+enum { CO_NODELAY, CO_KA, CO_KA_IDLE, CO_KA_INTVL, CO_KA_CNT, N_CONN_OPTS };
+
+static const struct {
+	const char *name;
+	int level;
+	int opt;
+	int dflt;
+} conn_opts[N_CONN_OPTS] = {
+	[CO_NODELAY] = { "TCP_NODELAY", IPPROTO_TCP, TCP_NODELAY, 1 },
+	[CO_KA] = { "SO_KEEPALIVE", SOL_SOCKET, SO_KEEPALIVE, -1 },
+	[CO_KA_IDLE] = { "TCP_KEEPIDLE", IPPROTO_TCP, TCP_KEEPIDLE, -1 },
+	[CO_KA_INTVL] = { "TCP_KEEPINTVL", IPPROTO_TCP, TCP_KEEPINTVL, -1 },
+	[CO_KA_CNT] = { "TCP_KEEPCNT", IPPROTO_TCP, TCP_KEEPCNT, -1 },
+};
+
 struct control {
+	int opts[N_CONN_OPTS];	/* for each of conn_opts, the value to set, or -1 */
 	char line[256];
 	size_t len;
 	int64_t next_check;
@@ -147,9 +172,29 @@ static void conn_close(struct hx_serve *sv, struct hx_sconn *c, bool error)
 		sv->stats.resets++;
 }
 
-static void accept_all(struct hx_serve *sv, int listener)
+/* Serve socket @p s from now on, with the options the control channel set; false: no room. */
+static bool conn_add(struct hx_serve *sv, const struct control *ctl, int s)
 {
-	struct hx_sconn *c;
+	struct hx_sconn *c = conn_slot(sv);
+	unsigned int i;
+
+	if (c == NULL || (c->buf = malloc(HX_SERVE_BUF)) == NULL) {
+		fprintf(stderr, "tcplab serve: out of memory, dropping a connection\n");
+		tl_close(sv->st, s);
+		return false;
+	}
+	c->s = s;
+	tl_set_nonblock(sv->st, s, true);
+	for (i = 0; i < N_CONN_OPTS; i++)
+		if (ctl->opts[i] >= 0)
+			tl_setsockopt_int(sv->st, s, conn_opts[i].level, conn_opts[i].opt,
+					  ctl->opts[i]);
+	sv->stats.open++;
+	return true;
+}
+
+static void accept_all(struct hx_serve *sv, const struct control *ctl, int listener)
+{
 	int s;
 
 	for (;;) {
@@ -159,21 +204,73 @@ static void accept_all(struct hx_serve *sv, int listener)
 				fprintf(stderr, "tcplab serve: accept: %s\n", strerror(-s));
 			return;
 		}
-		c = conn_slot(sv);
-		if (c == NULL || (c->buf = malloc(HX_SERVE_BUF)) == NULL) {
-			fprintf(stderr, "tcplab serve: out of memory, dropping a connection\n");
-			tl_close(sv->st, s);
-			continue;
-		}
-		c->s = s;
-		tl_set_nonblock(sv->st, s, true);
-		tl_setsockopt_int(sv->st, s, IPPROTO_TCP, TCP_NODELAY, 1);
-		sv->stats.accepted++;
-		sv->stats.open++;
+		if (conn_add(sv, ctl, s))
+			sv->stats.accepted++;
 	}
 }
 
 /* ---- control channel ---- */
+
+static void print_reply(const char *event, const char *key, const char *text, long ret)
+{
+	struct hx_json j;
+
+	hx_json_init(&j, stdout, false);
+	hx_json_obj_begin(&j, NULL);
+	hx_json_str(&j, "event", event);
+	hx_json_str(&j, key, text);
+	hx_json_int(&j, "ret", ret);
+	hx_json_obj_end(&j);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+static void control_defaults(struct control *ctl)
+{
+	unsigned int i;
+
+	for (i = 0; i < N_CONN_OPTS; i++)
+		ctl->opts[i] = conn_opts[i].dflt;
+}
+
+/* `sockopt NAME VALUE` or `sockopt reset`: 0, or -EINVAL for a name or value not taken. */
+static int control_sockopt(struct control *ctl, const char *arg)
+{
+	char name[32];
+	unsigned int i;
+	int value;
+
+	if (strcmp(arg, "reset") == 0) {
+		control_defaults(ctl);
+		return 0;
+	}
+	if (sscanf(arg, "%31s %d", name, &value) != 2 || value < 0)
+		return -EINVAL;
+	for (i = 0; i < N_CONN_OPTS; i++)
+		if (strcmp(name, conn_opts[i].name) == 0) {
+			ctl->opts[i] = value;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* `connect ADDR:PORT`: a non-blocking active open, served as an accepted connection is. */
+static int control_connect(struct hx_serve *sv, const struct control *ctl, const char *arg)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int s, r;
+
+	if (hx_parse_addr(arg, &ss, &len) < 0)
+		return -EINVAL;
+	s = tl_socket(sv->st);
+	if (s < 0)
+		return s;
+	if (!conn_add(sv, ctl, s))
+		return -ENOMEM;
+	r = tl_connect(sv->st, s, (struct sockaddr *)&ss, len);
+	return r == -EINPROGRESS ? 0 : r;
+}
 
 static void control_command(struct hx_serve *sv, struct control *ctl, const char *cmd)
 {
@@ -181,10 +278,13 @@ static void control_command(struct hx_serve *sv, struct control *ctl, const char
 		ctl->stats_due = hx_now_ns() + STATS_WAIT_NS;
 	else if (strcmp(cmd, "quit") == 0)
 		ctl->eof = true;
+	else if (strncmp(cmd, "sockopt ", 8) == 0)
+		print_reply("sockopt", "arg", cmd + 8, control_sockopt(ctl, cmd + 8));
+	else if (strncmp(cmd, "connect ", 8) == 0)
+		print_reply("connect", "addr", cmd + 8, control_connect(sv, ctl, cmd + 8));
 	else if (cmd[0] != '\0')
-		fprintf(stderr, "tcplab serve: unknown control command '%s' (valid: stats, quit)\n",
-			cmd);
-	(void)sv;
+		fprintf(stderr, "tcplab serve: unknown control command '%s' (valid: stats, quit, "
+			"sockopt NAME VALUE, connect ADDR:PORT)\n", cmd);
 }
 
 static void control_poll(struct hx_serve *sv, struct control *ctl, int64_t now)
@@ -245,6 +345,8 @@ static int serve_loop(struct hx_serve *sv, int listener, bool forever)
 	unsigned int *map = NULL, n, i, cap = 0;
 	int r;
 
+	control_defaults(&ctl);
+
 	while (!hx_stop && !(ctl.eof && !forever)) {
 		if (cap < sv->n_conns + 1) {
 			cap = (sv->n_conns + 1) * 2;
@@ -268,7 +370,7 @@ static int serve_loop(struct hx_serve *sv, int listener, bool forever)
 		}
 		if (r > 0) {
 			if (pf[0].revents)
-				accept_all(sv, listener);
+				accept_all(sv, &ctl, listener);
 			serve_ready(sv, pf + 1, map + 1, n - 1);
 		}
 		/* the clock is read on an idle pass, or every CONTROL_BUSY_PASSES busy ones: on a

@@ -297,6 +297,44 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
     # RFC 9293 3.10.7.4 LAST-ACK: text after the FIN ignored, never acknowledged.
     "pkt_data_after_fin": [
         {"op": "data_after_fin", "reply": "tcp", "acked": False, "echo": ""}],
+    # RFC 9293 3.7.4 (Nagle): with TCP_NODELAY off, "b" waits while "a" is unacknowledged
+    # and leaves once it is acknowledged.
+    "pkt_nagle_on_wire": [
+        {"op": "first_small_echo", "reply": "tcp", "seq": 1, "len": 1},
+        {"op": "second_while_first_unacked", **NO_REPLY},
+        {"op": "after_the_ack", "reply": "tcp", "seq": 2, "len": 1},
+        {"op": "echoed", "data": "ab"}],
+    # MUST-17: with TCP_NODELAY on, "b" leaves though "a" is unacknowledged.
+    "pkt_nodelay_on_wire": [
+        {"op": "first_small_echo", "reply": "tcp", "seq": 1, "len": 1},
+        {"op": "second_while_first_unacked", "reply": "tcp", "seq": 2, "len": 1},
+        {"op": "after_the_ack", **NO_REPLY},
+        {"op": "echoed", "data": "ab"}],
+    # RFC 9293 3.8.4: after the idle time, probes <SEQ=SND.NXT-1> (1 + 9 - 1) with no data,
+    # TCP_KEEPCNT (2) of them; Linux then drops the connection with a reset
+    # (tcp_keepalive_timer: tcp_send_active_reset), RST+ACK.
+    "pkt_keepalive_probes": [
+        {"op": "data", "reply": "tcp", "ack": 10, "echo": "keepalive"},
+        {"op": "probes", "reply": "tcp", "count": 2, "first_after_idle": True, "seq": [9],
+         "len": [0]},
+        {"op": "after_the_probes", "reply": "tcp", "flags": "RA"}],
+    # RFC 6298 5 / RFC 9293 3.8.1: the SYN again, same ISN; our SYN-ACK then gets the ACK
+    # that completes the connection.
+    "pkt_syn_retransmit": [
+        {"op": "syn", "reply": "tcp", "flags": "S", "seq": 0, "len": 0},
+        {"op": "syn_again", "reply": "tcp", "flags": "S", "seq": 0, "len": 0},
+        {"op": "synack", "reply": "tcp", "flags": "A", "seq": 1, "ack": 1, "len": 0}],
+    # RFC 9293 3.5 figure 8: our SYN in SYN-SENT -> <SEQ=ISS><ACK=our ISN+1><SYN,ACK>; our
+    # SYN-ACK then makes it ESTABLISHED: 12 bytes acked (1 + 12) and echoed.
+    "pkt_simultaneous_open": [
+        {"op": "crossing_syn", "reply": "tcp", "flags": "SA", "seq": 0, "ack": 1, "len": 0},
+        {"op": "data_after", "reply": "tcp", "ack": 13, "echo": "simultaneous"}],
+    # RFC 9293 3.10.7.3: a SYN-ACK acknowledging 1001 (never sent) -> <SEQ=SEG.ACK><RST>;
+    # still SYN-SENT, so the good SYN-ACK gets an ACK and the connection works.
+    "pkt_synsent_bad_ack": [
+        {"op": "synack_bad_ack", "reply": "tcp", "flags": "R", "seq": 1001, "len": 0},
+        {"op": "good_synack", "reply": "tcp", "flags": "A", "seq": 1, "ack": 1, "len": 0},
+        {"op": "data_after", "reply": "tcp", "ack": 14, "echo": "after-bad-ack"}],
 }
 
 
@@ -392,7 +430,7 @@ def test_check(sut: Any, name: str, request: pytest.FixtureRequest) -> None:
 
 def test_every_check_has_expectations() -> None:
     assert list(EXPECT) == list(checks.CHECK_NAMES)
-    assert len(checks.CHECK_NAMES) == 45
+    assert len(checks.CHECK_NAMES) == 51
 
 
 # ---- the command: records, parity table, cleanup ------------------------------------------

@@ -847,17 +847,129 @@ def pkt_data_after_fin(w: Wire, tr: Trace) -> None:
     c.abort()
 
 
+# ---- checks that have the SUT act: socket options on its connections, an active open -------
+# (`tcplab serve`'s control channel, relayed by the lab: Wire.sut)
+
+NAGLE_ON = ("TCP_NODELAY 0",)		# the echo server's connections keep Nagle on
+# How long "b" may take and still count as sent at once: shorter than any timer that would
+# send it anyway (Linux's tail loss probe, RFC 8985, sends new data as its probe with Nagle
+# off about 200 ms after "a"; gVisor's RTO, 200 ms at least, resends "a"), far longer than
+# an echo takes.
+NAGLE_WAIT_S = 0.1
+KEEPALIVE_FAST = ("SO_KEEPALIVE 1", "TCP_KEEPIDLE 1", "TCP_KEEPINTVL 1", "TCP_KEEPCNT 2")
+
+
+def small_echo_while_unacked(w: Wire, tr: Trace) -> None:
+    """Two one-byte echoes, the first left unacknowledged; then it is acknowledged."""
+    c = Conn(w)
+    c.connect()
+    c.auto_ack = False
+    before = c.rcv_nxt
+    c.send_data(b"a")
+    has_data = lambda p: bool(tcp_payload(p, c.sc))	# noqa: E731
+    tr.reply("first_small_echo", c.wait(has_data), c, "seq", "len")
+    c.send_data(b"b", ack=before)	# "a" stays unacknowledged
+    tr.reply("second_while_first_unacked", c.wait(has_data, NAGLE_WAIT_S), c, "seq", "len")
+    w.send(c.seg("A"))		# acknowledge everything the SUT sent
+    tr.reply("after_the_ack", c.wait(has_data, SILENCE_S) if c.echo != b"ab" else None,
+             c, "seq", "len")
+    tr.add("echoed", {"data": c.echo.decode("latin-1")})
+    c.abort()
+
+
+def pkt_nagle_on_wire(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.7.4 (Nagle, SHLD-7) with TCP_NODELAY off on the SUT's connection: a small
+    segment leaves at once when nothing is unacknowledged, a second one waits (none within
+    100 ms) while the first is unacknowledged, and leaves once it is acknowledged."""
+    small_echo_while_unacked(w, tr)
+
+
+def pkt_nodelay_on_wire(w: Wire, tr: Trace) -> None:
+    """RFC 9293 MUST-17: with TCP_NODELAY on (the echo server's default), a second small
+    segment leaves within 100 ms while the first is still unacknowledged."""
+    small_echo_while_unacked(w, tr)
+
+
+def pkt_keepalive_probes(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.8.4 (MUST-24..MUST-29) with SO_KEEPALIVE, TCP_KEEPIDLE 1, TCP_KEEPINTVL 1
+    and TCP_KEEPCNT 2 on the SUT's connection: after 1 s idle, probes <SEQ=SND.NXT-1> with
+    no data, 1 s apart; none answered, the connection is dropped after the second with a
+    reset. Times within 0.5-3.5 s of idle for the first probe (lwIP's timer ticks at 500 ms)."""
+    c = Conn(w)
+    c.connect()
+    tr.add("data", c.works(b"keepalive"))
+    c.auto_ack = False
+    idle = time.monotonic()
+    probes, end = [], None
+    while len(probes) < 5 and (p := c.wait(lambda p: True, 6.0)) is not None:
+        if p[c.sc.TCP].flags & 0x04:
+            end = p
+            break
+        probes.append((time.monotonic() - idle, p))
+    t0 = probes[0][0] if probes else 0
+    tr.add("probes", {"reply": "tcp" if probes else "none", "count": len(probes),
+                      "first_after_idle": 0.5 <= t0 <= 3.5,
+                      "seq": sorted({rel(p[c.sc.TCP].seq, c.irs or 0) for _, p in probes}),
+                      "len": sorted({len(tcp_payload(p, c.sc)) for _, p in probes})})
+    tr.reply("after_the_probes", end, c, "flags")
+
+
+def pkt_syn_retransmit(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.8.1 / RFC 6298 5 (MUST-19, MUST-22): the SUT's SYN, unanswered, is sent
+    again with the same sequence number within 4.5 s (Linux's first SYN RTO is 1 s,
+    lwIP's 3 s); our SYN-ACK then completes the connection."""
+    c = Conn(w)
+    syn = c.sut_connects()
+    tr.reply("syn", syn, c, "flags", "seq", "len")
+    again = c.wait(lambda p: bool(p[c.sc.TCP].flags & 0x02), 4.5)
+    tr.reply("syn_again", again, c, "flags", "seq", "len")
+    tr.reply("synack", c.accept(), c, "flags", "seq", "ack", "len")
+    c.abort()
+
+
+def pkt_simultaneous_open(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.5 figure 8 (MUST-10): the SUT's SYN crosses ours; it answers ours with a
+    SYN-ACK <SEQ=ISS><ACK=our ISN+1>; our SYN-ACK then completes the connection, which
+    carries data."""
+    c = Conn(w)
+    c.sut_connects()
+    w.send(c.seg("S", seq=c.iss, options=[("MSS", 1460)]))
+    c.snd_nxt = (c.iss + 1) % M32
+    tr.reply("crossing_syn", c.wait(lambda p: True), c, "flags", "seq", "ack", "len")
+    w.send(c.seg("SA", seq=c.iss, ack=c.rcv_nxt))
+    tr.add("data_after", c.works(b"simultaneous"))
+    c.abort()
+
+
+def pkt_synsent_bad_ack(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.10.7.3: in SYN-SENT, a SYN-ACK whose ACK acknowledges nothing sent gets
+    <SEQ=SEG.ACK><CTL=RST> and is dropped; the SUT stays in SYN-SENT, so a good SYN-ACK
+    then completes the connection."""
+    c = Conn(w)
+    c.sut_connects()
+    w.send(c.seg("SA", seq=c.iss, ack=c.rcv_nxt + 1000))
+    tr.reply("synack_bad_ack", c.wait(lambda p: True), c, "flags", "seq", "len")
+    tr.reply("good_synack", c.accept(), c, "flags", "seq", "ack", "len")
+    tr.add("data_after", c.works(b"after-bad-ack"))
+    c.abort()
+
+
+SUT_SETTINGS: dict[Callable[[Wire, Trace], None], tuple[str, ...]] = {
+    pkt_nagle_on_wire: NAGLE_ON, pkt_keepalive_probes: KEEPALIVE_FAST}
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
     run: Callable[[Wire, Trace], None]
+    sut: tuple[str, ...] = ()	# `sockopt` settings for the SUT's connections meanwhile
 
     @property
     def description(self) -> str:
         return " ".join((self.run.__doc__ or "").split())
 
 
-CHECKS: tuple[Check, ...] = tuple(Check(f.__name__, f) for f in (
+CHECKS: tuple[Check, ...] = tuple(Check(f.__name__, f, SUT_SETTINGS.get(f, ())) for f in (
     pkt_syn_closed_port, pkt_synack_options, pkt_bad_tcp_checksum, pkt_bad_ip_checksum,
     pkt_rst_out_of_window, pkt_rst_in_window, pkt_syn_on_established, pkt_data_beyond_window,
     pkt_zero_window_probe, pkt_duplicate_data, pkt_fin_acked, pkt_ack_unsent_data,
@@ -869,7 +981,9 @@ CHECKS: tuple[Check, ...] = tuple(Check(f.__name__, f) for f in (
     pkt_challenge_ack_rate_limit, pkt_urgent_data, pkt_unknown_option, pkt_unaligned_options,
     pkt_syn_to_broadcast, pkt_syn_from_multicast_source, pkt_icmp_frag_needed,
     pkt_icmp_source_quench, pkt_icmp_unreachable_soft, pkt_ip_options_ignored, pkt_ttl_and_df,
-    pkt_ack_within_500ms, pkt_fin_with_data, pkt_data_after_fin))
+    pkt_ack_within_500ms, pkt_fin_with_data, pkt_data_after_fin,
+    pkt_nagle_on_wire, pkt_nodelay_on_wire, pkt_keepalive_probes, pkt_syn_retransmit,
+    pkt_simultaneous_open, pkt_synsent_bad_ack))
 CHECK_NAMES = tuple(c.name for c in CHECKS)
 
 
@@ -879,8 +993,14 @@ def run_check(w: Wire, name: str) -> dict[str, Any]:
         return {"check": name, "trace": [], "error": f"unknown check '{name}'"}
     w.drain()	# what earlier checks left queued must not answer this one
     tr = Trace()
+    error = None
     try:
+        for setting in check.sut:
+            w.sut(f"sockopt {setting}")
         check.run(w, tr)
     except CheckError as e:
-        return {"check": name, "trace": tr.steps, "error": str(e)}
-    return {"check": name, "trace": tr.steps, "error": None}
+        error = str(e)
+    finally:
+        if check.sut and w.sut_control is not None:
+            w.sut_control("sockopt reset")	# the next check's connections are plain
+    return {"check": name, "trace": tr.steps, "error": error}

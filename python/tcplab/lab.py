@@ -7,7 +7,9 @@ fuzz run. Everything is torn down in reverse on exit, on every path.
 Flow: PacketLab (root namespace) -> TopologyNamespaces -> `tcplab serve echo` in the SUT's
 namespace (a DPDK SUT with the table's settings for the SUT role; its JSON ready line) ->
 `ip netns exec ENGINE_NS python3 -m tcplab.peer ...` on the engine side's netdev: one JSON
-request per line on stdin ({"check": NAME} or {"fuzz": {...}}), one JSON answer per line.
+request per line on stdin ({"check": NAME} or {"fuzz": {...}}), one JSON answer per line;
+a check's requests for the SUT ({"sut": COMMAND}: `tcplab serve`'s control channel) are
+relayed to the SUT's stdin and its reply back.
 """
 from __future__ import annotations
 
@@ -100,8 +102,14 @@ class PacketLab:
         self.stack.close()
 
     def check(self, name: str) -> dict[str, Any]:
-        """One check's answer: {"check", "trace", "error"}."""
-        return self.wire.request({"check": name}, REQUEST_S)
+        """One check's answer: {"check", "trace", "error"}. On the way, the wire may ask for
+        SUT control commands ({"sut": COMMAND}): each goes to the SUT's stdin, its reply
+        back to the wire."""
+        self.wire.send(json.dumps({"check": name}))
+        while "sut" in (line := self.wire.read(REQUEST_S)):
+            self.sut.send(line["sut"])
+            self.wire.send(json.dumps(self.sut.read(REPLY_S + 5)))
+        return line
 
     def fuzz(self, count: int, seed: int) -> dict[str, Any]:
         return self.wire.request({"fuzz": {"count": count, "seed": seed}}, REQUEST_S)["fuzz"]

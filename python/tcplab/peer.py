@@ -2,6 +2,8 @@
 (lab.py) inside the engine's namespace. It prints {"event": "ready", "mac": ...}, then
 answers one JSON request per stdin line with one JSON line: {"check": NAME} runs a check
 (checks.py), {"fuzz": {"count": N, "seed": S}} a fuzz run (fuzz.py). End of stdin ends it.
+A check that needs the SUT to act (set a socket option on its connections, open one to
+us) prints {"sut": COMMAND} first and reads the SUT's reply on stdin; the lab relays.
 """
 from __future__ import annotations
 
@@ -31,6 +33,16 @@ def serve_request(w: Wire, req: dict[str, Any]) -> dict[str, Any]:
         return {"fuzz": {"frames": 0, "error": f"{e!r}: {tb}"}}
 
 
+def sut_control(command: str) -> dict[str, Any]:
+    """A control command for the SUT, through the lab: {"sut": COMMAND} out, the SUT's JSON
+    reply back on stdin (lab.py relays it)."""
+    print(json.dumps({"sut": command}), flush=True)
+    line = sys.stdin.readline()
+    if not line:
+        return {"ret": -1, "error": "stdin closed"}
+    return json.loads(line)
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python3 -m tcplab.peer")
     ap.add_argument("--iface", required=True)
@@ -42,7 +54,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--sut-port", type=int, required=True, help="the SUT's echo server")
     args = ap.parse_args(argv)
     w = Wire(args.iface, args.sut_mac.lower(), args.seed, args.peer_addr, args.sut_addr,
-             args.prefix_len, args.sut_port)
+             args.prefix_len, args.sut_port, sut_control)
     print(json.dumps({"event": "ready", "mac": w.mac}), flush=True)
     for line in sys.stdin:
         print(json.dumps(serve_request(w, json.loads(line))), flush=True)

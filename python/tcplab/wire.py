@@ -58,8 +58,10 @@ class Wire:
     ARP for our address whenever it reads. @sut_mac "arp": learned from the SUT's answer."""
 
     def __init__(self, iface: str, sut_mac: str, seed: int, peer_addr: str, sut_addr: str,
-                 prefix_len: int, sut_port: int) -> None:
+                 prefix_len: int, sut_port: int,
+                 sut_control: Callable[[str], dict[str, Any]] | None = None) -> None:
         sc = scapy()
+        self.sut_control = sut_control
         sc.conf.verb = 0
         self.sc = sc
         self.iface = iface
@@ -73,6 +75,17 @@ class Wire:
         self.sut_mac = sut_mac if sut_mac != "arp" else self.learn_mac()
         self.next_port = WIRE_PORTS[0] + self.rng.randrange(0, 5000)
         self.arp_answered = 0
+
+    def sut(self, command: str) -> dict[str, Any]:
+        """Have the SUT run a control command (`tcplab serve`'s: `sockopt NAME VALUE`,
+        `sockopt reset`, `connect ADDR:PORT`) and return its JSON reply; the lab relays it.
+        A refusal (ret < 0) ends the check."""
+        if self.sut_control is None:
+            raise CheckError(f"no control channel to the SUT for '{command}'")
+        reply = self.sut_control(command)
+        if reply.get("ret") != 0:
+            raise CheckError(f"the SUT did not take '{command}': {reply}")
+        return reply
 
     def learn_mac(self, tries: int = 5) -> str:
         """The SUT's MAC from its answer to who-has its address."""
@@ -242,6 +255,39 @@ class Conn:
     def silence(self, timeout: float = SILENCE_S) -> Any | None:
         """None when the SUT sends nothing on this connection for @timeout seconds."""
         return self.wait(lambda p: True, timeout)
+
+    # -- the SUT's active open ---------------------------------------------------------
+    def sut_syn(self, timeout: float = REPLY_S) -> Any | None:
+        """The SUT's SYN to our port (self.sport) once the SUT was told to connect there:
+        the SUT's port and ISN are learned from it."""
+        sc = self.sc
+
+        def match(p: Any) -> bool:
+            return (sc.TCP in p and sc.IP in p and p[sc.IP].src == self.w.sut_addr and
+                    p[sc.TCP].dport == self.sport and bool(p[sc.TCP].flags & 0x02))
+        p = self.w.wait(match, timeout)
+        if p is not None:
+            self.dport = p[sc.TCP].sport
+            self.irs = p[sc.TCP].seq
+            self.rcv_nxt = (self.irs + 1) % M32
+            self.seen.append((time.monotonic(), p))
+        return p
+
+    def sut_connects(self) -> Any:
+        """Tell the SUT to connect to us; its SYN (a CheckError if none comes)."""
+        self.w.sut(f"connect {self.w.peer_addr}:{self.sport}")
+        syn = self.sut_syn()
+        if syn is None:
+            raise CheckError(f"no SYN from the SUT to {self.w.peer_addr}:{self.sport} within "
+                             f"{REPLY_S} s")
+        return syn
+
+    def accept(self, options: list | None = None) -> Any | None:
+        """Answer the SUT's SYN with our SYN-ACK; the SUT's ACK, or None."""
+        self.w.send(self.seg("SA", seq=self.iss, ack=self.rcv_nxt,
+                             options=[("MSS", 1460)] if options is None else options))
+        self.snd_nxt = (self.iss + 1) % M32
+        return self.wait(self.acked(self.snd_nxt))
 
     # -- doing ------------------------------------------------------------------------
     def syn(self, options: list | None = None, raw_options: bytes = b"",

@@ -297,6 +297,15 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
     # RFC 9293 3.10.7.4 LAST-ACK: text after the FIN ignored, never acknowledged.
     "pkt_data_after_fin": [
         {"op": "data_after_fin", "reply": "tcp", "acked": False, "echo": ""}],
+    # MUST-66: a RST at RCV.NXT is processed with the receive window zero; an ACK after it
+    # meets no connection: <SEQ=SEG.ACK><RST> (3.10.7.1), no ACK flag.
+    "pkt_rst_in_zero_window": [
+        {"op": "fill_sut_window", "reply": "tcp", "sut_window": "zero"},
+        {"op": "rst_at_rcv_nxt", **NO_REPLY},
+        {"op": "ack_after_rst", "reply": "tcp", "flags": "R", "len": 0}],
+    # MUST-69: nothing but zeros after an EOL in the SYN-ACK's options (Linux pads with NOP).
+    "pkt_option_padding": [
+        {"op": "synack", "reply": "tcp", "padding_zero": True}],
     # RFC 9293 3.7.4 (Nagle): with TCP_NODELAY off, "b" waits while "a" is unacknowledged
     # and leaves once it is acknowledged.
     "pkt_nagle_on_wire": [
@@ -430,7 +439,7 @@ def test_check(sut: Any, name: str, request: pytest.FixtureRequest) -> None:
 
 def test_every_check_has_expectations() -> None:
     assert list(EXPECT) == list(checks.CHECK_NAMES)
-    assert len(checks.CHECK_NAMES) == 51
+    assert len(checks.CHECK_NAMES) == 53
 
 
 # ---- the command: records, parity table, cleanup ------------------------------------------

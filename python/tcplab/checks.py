@@ -847,6 +847,51 @@ def pkt_data_after_fin(w: Wire, tr: Trace) -> None:
     c.abort()
 
 
+def pkt_rst_in_zero_window(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.10.7.4 (MUST-66): with the SUT's receive window zero (as in
+    pkt_zero_window_probe), a RST at exactly RCV.NXT is still processed: the connection is
+    reset, so an ACK sent on it afterwards meets no connection and gets a reset."""
+    c = zero_window(w)
+    tr.add("fill_sut_window", {"reply": "tcp",
+                               "sut_window": "zero" if fill_window(c) else "never zero"})
+    w.send(c.seg("RA"))
+    tr.reply("rst_at_rcv_nxt", c.silence(), c, "flags")
+    w.send(c.seg("A"))
+    tr.reply("ack_after_rst", c.wait(lambda p: True), c, "flags", "len")
+
+
+def option_padding_zero(options: bytes) -> bool:
+    """Whether every byte after an End of Option List (kind 0) is zero; True without one."""
+    i = 0
+    while i < len(options):
+        kind = options[i]
+        if kind == 0:
+            return not any(options[i + 1:])
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= len(options) or options[i + 1] < 2:
+            return False	# a malformed list: not what a SUT should send
+        i += options[i + 1]
+    return True
+
+
+def pkt_option_padding(w: Wire, tr: Trace) -> None:
+    """RFC 9293 3.1 (MUST-69, MUST-68): the SUT's SYN-ACK options are a well-formed list
+    (each option but EOL and NOP carries its length) and every byte after an End of Option
+    List is zero."""
+    c = Conn(w)
+    r = c.syn(options=[("MSS", 1460), ("SAckOK", b""), ("Timestamp", (1, 0)), ("NOP", None),
+                       ("WScale", 7)])
+    if r is None:
+        tr.add("synack", NO_REPLY)
+        return
+    t = r[c.sc.TCP]
+    tr.add("synack", {"reply": "tcp",
+                      "padding_zero": option_padding_zero(bytes(t)[20:t.dataofs * 4])})
+    w.send(c.seg("R", seq=c.snd_nxt))
+
+
 # ---- checks that have the SUT act: socket options on its connections, an active open -------
 # (`tcplab serve`'s control channel, relayed by the lab: Wire.sut)
 
@@ -981,9 +1026,9 @@ CHECKS: tuple[Check, ...] = tuple(Check(f.__name__, f, SUT_SETTINGS.get(f, ())) 
     pkt_challenge_ack_rate_limit, pkt_urgent_data, pkt_unknown_option, pkt_unaligned_options,
     pkt_syn_to_broadcast, pkt_syn_from_multicast_source, pkt_icmp_frag_needed,
     pkt_icmp_source_quench, pkt_icmp_unreachable_soft, pkt_ip_options_ignored, pkt_ttl_and_df,
-    pkt_ack_within_500ms, pkt_fin_with_data, pkt_data_after_fin,
-    pkt_nagle_on_wire, pkt_nodelay_on_wire, pkt_keepalive_probes, pkt_syn_retransmit,
-    pkt_simultaneous_open, pkt_synsent_bad_ack))
+    pkt_ack_within_500ms, pkt_fin_with_data, pkt_data_after_fin, pkt_rst_in_zero_window,
+    pkt_option_padding, pkt_nagle_on_wire, pkt_nodelay_on_wire, pkt_keepalive_probes,
+    pkt_syn_retransmit, pkt_simultaneous_open, pkt_synsent_bad_ack))
 CHECK_NAMES = tuple(c.name for c in CHECKS)
 
 

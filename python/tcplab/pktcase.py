@@ -83,9 +83,10 @@ class Translator:
         return f"f{fd}"
 
     def new_var(self, call: Syscall) -> str:
-        """`fN = ` for a call that returns descriptor N; none when it is to fail."""
+        """`fN = ` for a call that returns descriptor N; `fx = ` (a name no later call
+        uses) for one that is to fail: the case language wants a variable either way."""
         if not isinstance(call.ret, Int) or call.ret.value < 0:
-            return ""
+            return "fx = "
         self.fds.add(call.ret.value)
         return f"f{call.ret.value} = "
 

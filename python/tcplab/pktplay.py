@@ -276,7 +276,7 @@ class Player:
         flags = flag_letters(int(t.flags))
         if flags != g.flags:
             raise Mismatch(g.line, "flags", g.flags, flags, what)
-        if self.irs is None and t.flags & 0x02:
+        if t.flags & 0x02:	# every SYN: a connection made again has a new ISN
             self.irs = (t.seq - (0 if isinstance(g.seq, ps.AnyValue) else g.seq)) % M32
         seq = rel(t.seq, self.irs) if self.irs is not None else t.seq
         self.note_sent(t, len(data))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -27,7 +28,7 @@ from typing import Any
 from . import pktscript
 from .lab import PacketLab
 from .pktcase import NotRunnable, Ports, expected_usecs, translate
-from .proc import LineProc
+from .proc import LineProc, tcplab_bin
 from .topology import Table
 
 DEFAULT_TOLERANCE_US = 4000	# packetdrill's default --tolerance_usecs
@@ -123,6 +124,9 @@ def run_script(script: pktscript.Script, backend: str, table: Table, binary: str
         logs.mkdir(parents=True, exist_ok=True)
         case = logs / "script.case"
         case.write_text(text)
+        bad = check_case(case, binary)
+        if bad is not None:
+            return Outcome("error", message=f"the case made of it: {bad}")
         try:
             with ScriptLab(backend, case, binary=binary, log_dir=logs, table=table) as lab:
                 out = play(lab, script, tolerance_us)
@@ -133,6 +137,14 @@ def run_script(script: pktscript.Script, backend: str, table: Table, binary: str
                           if str(e) else repr(e))
     out.seconds = round(time.monotonic() - started, 2)
     return out
+
+
+def check_case(case: Path, binary: str | None) -> str | None:
+    """What `tcplab case --check` says against the translated case (a translation bug),
+    or None when it reads."""
+    done = subprocess.run([binary or str(tcplab_bin()), "case", str(case), "--side", "sut",
+                           "--check"], capture_output=True, text=True, timeout=30)
+    return None if done.returncode == 0 else done.stderr.strip()
 
 
 def play(lab: ScriptLab, script: pktscript.Script, tolerance_us: int) -> Outcome:

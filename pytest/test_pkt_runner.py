@@ -11,9 +11,11 @@ a mismatch) fails.
 from __future__ import annotations
 
 import os
+import selectors
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +119,8 @@ def test_silent_stack_fails_at_deadline_leaving_nothing(tcplab_bin: Path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=module_env({"TCPLAB_BIN": str(tcplab_bin)}))
     try:
-        out, err = proc.communicate(timeout=120)
+        kids = watch_children(proc, lambda: proc.poll() is not None, 120)
+        out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -127,23 +130,102 @@ def test_silent_stack_fails_at_deadline_leaving_nothing(tcplab_bin: Path,
     assert "line 5" in out and "segment: expected > S. 0:0(0) ack 1 <...>, seen nothing by " \
         "0.3" in out, out
     assert took < 60, f"took {took:.1f} s"	# the lab's start and stop, plus 0.32 s
-    assert [n for n in namespaces.listed(PREFIX) if n[len(PREFIX) + 1:]
-            .startswith(str(proc.pid))] == []
-    assert not leftovers(str(path)), "a process of the run outlived it"
+    assert namespaces_of(proc.pid) == []
+    assert kids, "the SUT and the wire ran as its children"
+    assert not [k for k in kids if running(k)], "a process of the run outlived it"
 
 
-def leftovers(text: str) -> list[int]:
-    """PIDs of processes whose command line names @text (the script or its case)."""
-    pids = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit() and d.name != str(os.getpid()):
-            try:
-                cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if text in cmd:
-                pids.append(int(d.name))
-    return pids
+@pytest.mark.root
+@pytest.mark.netns
+def test_sigterm_mid_script_removes_everything(tcplab_bin: Path, tmp_path: Path) -> None:
+    """TERM while a script pauses: the run exits 1 and its namespaces and processes go."""
+    path = tmp_path / "long.pkt"
+    path.write_text("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n"
+                    "+0 listen(3, 1) = 0\n+30 close(3) = 0\n")
+    proc = subprocess.Popen(module_argv("pkt", str(path), "--backend", LINUX),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=module_env({"TCPLAB_BIN": str(tcplab_bin)}))
+    try:
+        assert "[1/1]" in first_line(proc, 30)
+        kids = watch_children(proc, lambda: len(lab_children(proc.pid)) == 2, 30)
+        assert len(lab_children(proc.pid)) == 2, "the SUT and the wire run as its children"
+        assert namespaces_of(proc.pid), "its lab is up"
+    finally:
+        proc.send_signal(signal.SIGTERM)	# also when an assert failed: never SIGKILL first
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1
+    assert namespaces_of(proc.pid) == []
+    deadline = time.monotonic() + 10
+    while [k for k in kids if running(k)] and time.monotonic() < deadline:
+        time.sleep(0.05)	# polling a condition with a deadline, not a guess
+    assert not [k for k in kids if running(k)], "a process of the run outlived it"
+
+
+def namespaces_of(pid: int) -> list[str]:
+    return [n for n in namespaces.listed(PREFIX) if n[len(PREFIX) + 1:].startswith(str(pid))]
+
+
+def first_line(proc: subprocess.Popen, timeout: float) -> str:
+    """The first line @proc writes on stderr, waited for with a deadline."""
+    assert proc.stderr is not None
+    fd, buf = proc.stderr.fileno(), b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no line on stderr within {timeout} s: {buf!r}"
+            if sel.select(left):
+                chunk = os.read(fd, 4096)
+                assert chunk, f"stderr closed (exit {proc.poll()}): {buf!r}"
+                buf += chunk
+    return buf.decode(errors="replace").split("\n", 1)[0]
+
+
+def watch_children(proc: subprocess.Popen, until: Callable[[], bool],
+                   timeout: float) -> set[int]:
+    """Every child of @proc seen (polled) until @until() holds or @timeout passes."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen.update(children(proc.pid))
+        if until():
+            break
+        time.sleep(0.02)	# polling a condition with a deadline, not a guess
+    return seen
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def lab_children(pid: int) -> list[int]:
+    """Its children that are the SUT (`tcplab case`) or the wire (tcplab.peer)."""
+    found = []
+    for k in children(pid):
+        try:
+            cmd = Path(f"/proc/{k}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"tcplab.peer" in cmd or b"\0case\0" in cmd:
+            found.append(k)
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 # ---- bad input ---------------------------------------------------------------------------

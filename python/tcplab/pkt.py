@@ -116,9 +116,9 @@ def main(argv: list[str]) -> int:
         table = Table.load(tcplab_bin(), backends=args.backend)
         for b in args.backend:
             table.peer_topology(table.backend(b).attach)
-        named = [table.backend(b).name for b in args.backend]
-        backends = [b for b in named if b != LINUX] if named else \
-            [b.name for b in table.backends if b.name != LINUX]	# Linux always runs
+        # as given (a plug-in by path stays a path for `tcplab case`); Linux always runs
+        backends = [b for b in args.backend if table.backend(b).name != LINUX] \
+            if args.backend else [b.name for b in table.backends if b.name != LINUX]
         if os.geteuid() != 0:
             raise UsageError("needs root (it creates network namespaces)")
     except UsageError as e:

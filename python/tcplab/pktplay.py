@@ -306,7 +306,7 @@ class Player:
 
     def check_options(self, g: ps.Segment, t: Any, what: str) -> None:
         if isinstance(g.options, ps.AnyValue):
-            self.learn_ts(t.options, None)
+            self.learn_ts(t.options)
             return
         seen = [(n, v) for n, v in t.options]
         want = list(g.options)
@@ -345,7 +345,8 @@ class Player:
                                    rel(tsval, self.ts_offset) % M32, what)
         self.ts_latest = tsval
 
-    def learn_ts(self, options: list[tuple[str, Any]], _: None) -> None:
+    def learn_ts(self, options: list[tuple[str, Any]]) -> None:
+        """The stack's latest TS val, for a `<` segment's `TS ecr ...` to echo."""
         for n, v in options:
             if n == "Timestamp":
                 self.ts_latest = v[0]

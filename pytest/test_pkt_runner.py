@@ -99,7 +99,7 @@ def test_corpus_script(any_backend: str, script: str, tcplab_bin: Path, table: T
 
 
 def test_corpus_size() -> None:
-    assert len(SCRIPTS) >= 20
+    assert len(SCRIPTS) >= 21
     assert {name for name, _ in DIFFERS} <= set(SCRIPTS)
     for name in SCRIPTS:
         head = (CORPUS / name).read_text().split("\n", 1)[0]

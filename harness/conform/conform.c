@@ -287,10 +287,14 @@ static int parse_args(struct cparser *p, struct cf_step *st, char **w, unsigned 
 		return parse_poll(p, w, n, st);
 	case CF_SIGNAL:
 	case CF_WAIT:
-		if (n != 1 || strlen(w[0]) >= CF_NAME_MAX)
-			return fail(p, "expected one name");
+		/* `wait NAME [MS]`: at most MS ms (default 10 s); the .pkt runner's scripts
+		 * may pause longer between two calls */
+		if (n < 1 || n > (st->op == CF_WAIT ? 2u : 1u) || strlen(w[0]) >= CF_NAME_MAX)
+			return fail(p, st->op == CF_WAIT ? "expected a name and an optional timeout "
+				    "in ms" : "expected one name");
 		snprintf(st->text, sizeof(st->text), "%s", w[0]);
-		return 0;
+		st->n = 0;
+		return n == 2 ? parse_int(p, w[1], 1, 600000, &st->n) : 0;
 	default:
 		(void)v;
 		return n == 0 ? 0 : fail(p, "unexpected argument '%s'", w[0]);

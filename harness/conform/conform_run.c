@@ -11,9 +11,9 @@
  * Values that legitimately differ between runs are normalized so traces compare across
  * stacks: new handles print as "handle", addresses as sut/peer/any, ephemeral ports (32768
  * and up: every stack here draws them there) as "eph", but a named port byte-swapped as
- * "swapped:N". `wait NAME` reads lines on stdin
+ * "swapped:N". `wait NAME [MS]` reads lines on stdin
  * until NAME arrives, keeping the stack polled meanwhile (a polling stack only moves when
- * called), for at most 10 s.
+ * called), for at most MS ms (default 10 s).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -288,10 +288,10 @@ static long do_poll(struct runner *r, const struct cf_step *st, int s)
 	return ret;
 }
 
-/* Wait for @p name on stdin, polling the stack meanwhile. */
-static long do_wait(struct runner *r, const char *name)
+/* Wait for @p name on stdin, polling the stack meanwhile, for @p ms (0: WAIT_MS). */
+static long do_wait(struct runner *r, const char *name, int64_t ms)
 {
-	int64_t deadline = hx_now_ns() + (int64_t)WAIT_MS * 1000000;
+	int64_t deadline = hx_now_ns() + (ms > 0 ? ms : WAIT_MS) * 1000000;
 	struct pollfd in = { .fd = STDIN_FILENO, .events = POLLIN };
 	char *nl;
 	ssize_t n;
@@ -541,7 +541,7 @@ static int run_step(struct runner *r, const struct cf_step *st)
 	if (st->op == CF_SIGNAL) {
 		hx_json_str(&r->j, "signal", st->text);
 	} else if (st->op == CF_WAIT) {
-		long ret = do_wait(r, st->text);
+		long ret = do_wait(r, st->text, st->n);
 
 		hx_json_str(&r->j, "waited", st->text);
 		if (ret < 0) {

@@ -1,7 +1,9 @@
 """peer.py - the wire process: `python3 -m tcplab.peer --iface DEV ...`, started by a packet lab
 (lab.py) inside the engine's namespace. It prints {"event": "ready", "mac": ...}, then
 answers one JSON request per stdin line with one JSON line: {"check": NAME} runs a check
-(checks.py), {"fuzz": {"count": N, "seed": S}} a fuzz run (fuzz.py). End of stdin ends it.
+(checks.py), {"fuzz": {"count": N, "seed": S}} a fuzz run (fuzz.py), {"pkt": {"path": ...}}
+plays a .pkt script (pktplay.py: its calls go to the SUT as control commands `call N ...`
+and `result N ...`, which `tcplab pkt` answers). End of stdin ends it.
 A check that needs the SUT to act (set a socket option on its connections, open one to
 us) prints {"sut": COMMAND} first and reads the SUT's reply on stdin; the lab relays.
 """
@@ -15,6 +17,7 @@ from typing import Any
 
 from .checks import run_check
 from .fuzz import fuzz
+from .pktplay import play
 from .wire import Wire
 
 
@@ -25,11 +28,15 @@ def serve_request(w: Wire, req: dict[str, Any]) -> dict[str, Any]:
             return run_check(w, req["check"])
         if "fuzz" in req:
             return {"fuzz": fuzz(w, int(req["fuzz"]["count"]), int(req["fuzz"]["seed"]))}
+        if "pkt" in req and w.sut_control is not None:
+            return {"pkt": play(w, req["pkt"], w.sut_control)}
         return {"error": f"unknown request {req}"}
     except Exception as e:	# noqa: BLE001 (reported to the orchestrator, with its trace)
         tb = traceback.format_exc(limit=4)
         if "check" in req:
             return {"check": req["check"], "trace": [], "error": f"{e!r}: {tb}"}
+        if "pkt" in req:
+            return {"pkt": {"verdict": "error", "message": f"{e!r}: {tb}"}}
         return {"fuzz": {"frames": 0, "error": f"{e!r}: {tb}"}}
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from tcplab.proc import ManagedProcess, ProcessManager
+from tcplab.proc import ManagedProcess, ProcessManager, running
 from tcplab.binary import EXIT_PASS, EXIT_USAGE, Tcplab
 
 pytestmark = pytest.mark.dpdk
@@ -92,15 +92,6 @@ def leftovers(run_id: str) -> list[str]:
         if d.is_dir():
             found += [str(p) for p in d.glob(f"{run_id}*.memif")]
     return found
-
-
-def running(pid: int) -> bool:
-    """True while @pid exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
 
 
 def children(pid: int) -> list[int]:

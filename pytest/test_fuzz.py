@@ -90,7 +90,7 @@ def test_fuzz_run_leaves_the_sut_alive_clean_and_serving(tcplab_bin: Path, table
         assert res["sut_sockets"].get("ESTAB", 0) == 0, res["sut_sockets"]
         assert res["sut_sockets"].get("LISTEN") == 1, res["sut_sockets"]
     assert f"fuzz: {FRAMES} frames (seed {SEED}) at the {sut} SUT" in stdout
-    left = [n for n in namespaces.listed(PREFIX) if n[len(PREFIX) + 1:].startswith(str(proc.pid))]
+    left = namespaces.made_by(PREFIX, proc.pid)
     assert left == [], left
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import selectors
 import signal
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from typing import Any
 import pytest
 from tcplab import checks, conform, namespaces, verdicts, wire
 from tcplab.lab import PREFIX, PacketLab
-from tcplab.proc import module_argv, module_env
+from tcplab.proc import children, first_stderr_line, module_argv, module_env, running
 from tcplab.topology import Addresses, Table
 from tcplab.verdicts import Run
 
@@ -460,12 +459,6 @@ def run_packets(tcplab_bin: Path, *args: str, timeout: float = 120) -> \
     return subprocess.CompletedProcess([proc.pid], proc.returncode, out, err)
 
 
-def namespaces_of(pid: int) -> list[str]:
-    """The namespaces a `tcplab packets` process made (PREFIX, a letter, a tag that starts
-    with its PID)."""
-    return sorted(n for n in namespaces.listed(PREFIX)
-                  if n[len(PREFIX) + 1:].startswith(str(pid)))
-
 
 @pytest.mark.root
 @pytest.mark.netns
@@ -492,7 +485,7 @@ def test_packets_command_writes_records_for_the_parity_table(tcplab_bin: Path, t
             if line.startswith("| pkt_")]
     assert [r[0].strip("| ") for r in rows] == list(checks.CHECK_NAMES)
     assert all(len(r) == 2 + len(compared) for r in rows), rows
-    assert namespaces_of(done.args[0]) == []
+    assert namespaces.made_by(PREFIX, done.args[0]) == []
 
 
 @pytest.mark.root
@@ -503,10 +496,10 @@ def test_sigterm_mid_run_removes_everything(tcplab_bin: Path, table: Table) -> N
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env=module_env({"TCPLAB_BIN": str(tcplab_bin)}))
     try:
-        line = first_line(proc, 30)	# the first progress line: all is up and running
+        line = first_stderr_line(proc, 30)	# the first progress line: all is up and running
         assert f"[1/{len(checks.CHECK_NAMES)}]" in line, line
         made = 1 if kernel_topo.namespaces == "shared" else 2
-        assert len(namespaces_of(proc.pid)) == made
+        assert len(namespaces.made_by(PREFIX, proc.pid)) == made
         kids = children(proc.pid)
         assert kids, "the SUT and the wire run as its children"
     finally:
@@ -517,44 +510,14 @@ def test_sigterm_mid_run_removes_everything(tcplab_bin: Path, table: Table) -> N
             proc.kill()
             proc.wait()
     assert proc.returncode == 1
-    assert namespaces_of(proc.pid) == []
+    assert namespaces.made_by(PREFIX, proc.pid) == []
     deadline = time.monotonic() + 10
     while [k for k in kids if running(k)] and time.monotonic() < deadline:
         time.sleep(0.05)	# polling a condition with a deadline, not a guess
     assert not [k for k in kids if running(k)], "a child outlived its orchestrator"
 
 
-def first_line(proc: subprocess.Popen, timeout: float) -> str:
-    """The first line @proc writes on stderr, waited for with a deadline."""
-    assert proc.stderr is not None
-    fd, buf = proc.stderr.fileno(), b""
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as sel:
-        sel.register(fd, selectors.EVENT_READ)
-        while b"\n" not in buf:
-            left = deadline - time.monotonic()
-            assert left > 0, f"no line on stderr within {timeout} s: {buf!r}"
-            if sel.select(left):
-                chunk = os.read(fd, 4096)
-                assert chunk, f"stderr closed (exit {proc.poll()}): {buf!r}"
-                buf += chunk
-    return buf.decode(errors="replace").split("\n", 1)[0]
 
-
-def children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
-
-
-def running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 def test_unknown_check_is_one_line_exit_2(tcplab_bin: Path) -> None:

@@ -12,8 +12,6 @@ results, issue 15.)
 """
 from __future__ import annotations
 
-import os
-import selectors
 import signal
 import subprocess
 import time
@@ -24,7 +22,8 @@ from typing import Any
 import pytest
 from tcplab import namespaces, pktcase, pktplay, pktrun, pktscript
 from tcplab.lab import PREFIX
-from tcplab.proc import ROOT, module_argv, module_env
+from tcplab.proc import (ROOT, children, first_stderr_line, module_argv, module_env,
+                         running)
 from tcplab.topology import LINUX, Table
 
 CORPUS = ROOT / "scenarios" / "pkt"
@@ -159,7 +158,7 @@ def test_silent_stack_fails_at_deadline_leaving_nothing(tcplab_bin: Path,
     assert "line 5" in out and "segment: expected > S. 0:0(0) ack 1 <...>, seen nothing by " \
         "0.3" in out, out
     assert took < 60, f"took {took:.1f} s"	# the lab's start and stop, plus 0.32 s
-    assert namespaces_of(proc.pid) == []
+    assert namespaces.made_by(PREFIX, proc.pid) == []
     assert kids, "the SUT and the wire ran as its children"
     assert not [k for k in kids if running(k)], "a process of the run outlived it"
 
@@ -175,10 +174,10 @@ def test_sigterm_mid_script_removes_everything(tcplab_bin: Path, tmp_path: Path)
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env=module_env({"TCPLAB_BIN": str(tcplab_bin)}))
     try:
-        assert "[1/1]" in first_line(proc, 30)
+        assert "[1/1]" in first_stderr_line(proc, 30)
         kids = watch_children(proc, lambda: len(lab_children(proc.pid)) == 2, 30)
         assert len(lab_children(proc.pid)) == 2, "the SUT and the wire run as its children"
-        assert namespaces_of(proc.pid), "its lab is up"
+        assert namespaces.made_by(PREFIX, proc.pid), "its lab is up"
     finally:
         proc.send_signal(signal.SIGTERM)	# also when an assert failed: never SIGKILL first
         try:
@@ -187,32 +186,13 @@ def test_sigterm_mid_script_removes_everything(tcplab_bin: Path, tmp_path: Path)
             proc.kill()
             proc.wait()
     assert proc.returncode == 1
-    assert namespaces_of(proc.pid) == []
+    assert namespaces.made_by(PREFIX, proc.pid) == []
     deadline = time.monotonic() + 10
     while [k for k in kids if running(k)] and time.monotonic() < deadline:
         time.sleep(0.05)	# polling a condition with a deadline, not a guess
     assert not [k for k in kids if running(k)], "a process of the run outlived it"
 
 
-def namespaces_of(pid: int) -> list[str]:
-    return [n for n in namespaces.listed(PREFIX) if n[len(PREFIX) + 1:].startswith(str(pid))]
-
-
-def first_line(proc: subprocess.Popen, timeout: float) -> str:
-    """The first line @proc writes on stderr, waited for with a deadline."""
-    assert proc.stderr is not None
-    fd, buf = proc.stderr.fileno(), b""
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as sel:
-        sel.register(fd, selectors.EVENT_READ)
-        while b"\n" not in buf:
-            left = deadline - time.monotonic()
-            assert left > 0, f"no line on stderr within {timeout} s: {buf!r}"
-            if sel.select(left):
-                chunk = os.read(fd, 4096)
-                assert chunk, f"stderr closed (exit {proc.poll()}): {buf!r}"
-                buf += chunk
-    return buf.decode(errors="replace").split("\n", 1)[0]
 
 
 def watch_children(proc: subprocess.Popen, until: Callable[[], bool],
@@ -228,13 +208,6 @@ def watch_children(proc: subprocess.Popen, until: Callable[[], bool],
     return seen
 
 
-def children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
-
 
 def lab_children(pid: int) -> list[int]:
     """Its children that are the SUT (`tcplab case`) or the wire (tcplab.peer)."""
@@ -248,13 +221,6 @@ def lab_children(pid: int) -> list[int]:
             found.append(k)
     return found
 
-
-def running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 # ---- bad input ---------------------------------------------------------------------------

@@ -64,6 +64,12 @@ def listed(prefix: str) -> set[str]:
     return {line.split()[0] for line in out.splitlines() if line.startswith(prefix)}
 
 
+def made_by(prefix: str, pid: int) -> list[str]:
+    """The namespaces with @prefix that process @pid made (their tag, after the prefix and a
+    side letter, starts with its PID), sorted."""
+    return sorted(n for n in listed(prefix) if n[len(prefix) + 1:].startswith(str(pid)))
+
+
 class Namespaces:
     """Create NAMES (loopback up), remove them on exit in reverse order, also when setting
     them up fails half way. Subclasses configure more in setup()."""

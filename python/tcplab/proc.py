@@ -65,6 +65,42 @@ def module_argv(module: str, *args: str) -> list[str]:
 
 
 
+def children(pid: int) -> list[int]:
+    """The PIDs of @pid's children (of its main thread), as /proc lists them now."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def running(pid: int) -> bool:
+    """True while @pid exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def first_stderr_line(popen: subprocess.Popen, timeout: float) -> str:
+    """The first line @popen writes on stderr, waited for with a deadline (AssertionError:
+    none within @timeout, or stderr closed first)."""
+    assert popen.stderr is not None
+    fd, buf = popen.stderr.fileno(), b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no line on stderr within {timeout} s: {buf!r}"
+            if sel.select(left):
+                chunk = os.read(fd, 4096)
+                assert chunk, f"stderr closed (exit {popen.poll()}): {buf!r}"
+                buf += chunk
+    return buf.decode(errors="replace").split("\n", 1)[0]
+
+
 def terminate(popen: subprocess.Popen) -> None:
     """End a process we started, by PID: TERM, then KILL if it outlives STOP_WAIT_S; reaped."""
     popen.send_signal(signal.SIGTERM)

@@ -43,8 +43,10 @@ def conformance(tcplab_bin: Path, table: Table,
     if os.geteuid() != 0:
         pytest.skip("netns: needs root")
     out = tmp_path_factory.mktemp("conform")
-    # the packet-level checks have their own tests (test_packets.py)
-    args = ["--json", str(out / "c.json"), "--md", str(out / "c.md"), "--no-packets"]
+    # the packet-level checks and the .pkt scripts have their own tests (test_packets.py,
+    # test_pkt_runner.py)
+    args = ["--json", str(out / "c.json"), "--md", str(out / "c.md"), "--no-packets",
+            "--no-scripts"]
     for b in compared_backends(table):
         args += ["--backend", b]
     done = conform_cmd(tcplab_bin, *args, timeout=600)
@@ -227,15 +229,20 @@ def fake_table(*stacks: str) -> Table:
           for s in stacks)]})
 
 
-@pytest.mark.parametrize("cases,backends,whole", [
-    ([], [], True), ([], ["stk_a", "stk_b"], True), ([], ["stk_a"], False),
-    (["so_type"], [], False), (["pkt_icmp_echo"], ["stk_a", "stk_b"], False)])
+@pytest.mark.parametrize("cases,backends,left_out,whole", [
+    ([], [], "", True), ([], ["stk_a", "stk_b"], "", True), ([], ["stk_a"], "", False),
+    (["so_type"], [], "", False), (["pkt_icmp_echo"], ["stk_a", "stk_b"], "", False),
+    (["close_active.pkt"], [], "", False), ([], [], "no_packets", False),
+    ([], [], "no_scripts", False)])
 def test_only_every_case_on_every_stack_is_the_stored_table(cases: list[str],
                                                            backends: list[str],
+                                                           left_out: str,
                                                            whole: bool) -> None:
-    """The stored table is written by a run of the whole of it only: some cases, or some
-    stacks, would replace it with a few of its rows or columns."""
-    args = argparse.Namespace(cases=cases, backend=backends, json=None, md=None)
+    """The stored table is written by a run of the whole of it only: some cases, some
+    stacks, or no packet checks or scripts would replace it with a part of it."""
+    args = argparse.Namespace(cases=cases, backend=backends, json=None, md=None,
+                              no_packets=left_out == "no_packets",
+                              no_scripts=left_out == "no_scripts")
     scope = conform.scope_of(args, fake_table("stk_a", "stk_b"))
     assert scope.whole is whole
     assert scope.stacks == (backends or ["stk_a", "stk_b"])
@@ -257,6 +264,15 @@ def test_unknown_packet_check_exits_2(tcplab_bin: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("tcplab conform: unknown packet check 'pkt_nope' (valid: ")
     assert done.stderr.count("\n") == 1
+
+
+def test_unknown_script_exits_2(tcplab_bin: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("root: needs root")
+    done = conform_cmd(tcplab_bin, "nope.pkt")
+    assert done.returncode == 2
+    assert done.stderr == "tcplab conform: unknown script 'nope.pkt' (valid: the .pkt " \
+        "files in scenarios/pkt)\n"
 
 
 def test_unknown_case_exits_2(tcplab_bin: Path) -> None:
@@ -282,7 +298,7 @@ def test_named_cases_leave_the_stored_table_alone(tcplab_bin: Path) -> None:
         for p, text in zip(stored, before):
             p.write_bytes(text)
     assert done.returncode == 0, done.stderr
-    assert "1 cases and 0 packet checks on kernel" in done.stdout, done.stdout
+    assert "1 cases, 0 packet checks and 0 .pkt scripts on kernel" in done.stdout, done.stdout
     assert "are left as they are" in done.stdout, done.stdout
     assert after == before, "a run of one case rewrote the stored parity table"
 

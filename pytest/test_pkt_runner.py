@@ -4,11 +4,10 @@ field, a stack that never answers failing at the deadline with nothing left behi
 input exiting 2, and the translation of calls into the case language (no root needed).
 
 Each corpus script must pass on Linux (the oracle). On any other backend it must pass too,
-but for the differences from Linux in DIFFERS (script, backend -> the field of the first
-mismatch, and why, from the stack's source): those are expected failures. A mismatch
+but for the differences scenarios/conformance/divergences.txt lists for that stack
+(`BACKEND NAME.pkt @sut:LINE:FIELD: reason`, the first mismatch's line and field): those
+are expected failures, judged as `tcplab conform` judges them (pkt.judge). A mismatch
 elsewhere, another field, a run that breaks, or a listed one that now passes, fails.
-(DIFFERS moves to scenarios/conformance/divergences.txt once the parity table shows .pkt
-results, issue 15.)
 """
 from __future__ import annotations
 
@@ -20,35 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tcplab import namespaces, pktcase, pktplay, pktrun, pktscript
+from tcplab import namespaces, pkt, pktcase, pktplay, pktrun, pktscript
 from tcplab.lab import PREFIX
 from tcplab.proc import (ROOT, children, first_stderr_line, module_argv, module_env,
                          running)
 from tcplab.topology import LINUX, Table
+from tcplab import verdicts
+from tcplab.verdicts import Listed, divergences_of, load_divergences
 
 CORPUS = ROOT / "scenarios" / "pkt"
 SCRIPTS = sorted(p.name for p in CORPUS.glob("*.pkt"))
-
-DIFFERS: dict[tuple[str, str], tuple[str, str]] = {
-    ("passive_open_options.pkt", "lwip"): (
-        "options", "lwIP 2.1.3 is built without SACK (LWIP_TCP_SACK_OUT), as for "
-        "pkt_synack_options in divergences.txt"),
-    ("zero_window_probe.pkt", "lwip"): (
-        "seq", "lwIP probes with one byte at SND.UNA (tcp_out.c tcp_zero_window_probe: "
-        "len 1), which RFC 9293 3.8.6.1 allows; Linux sends SND.UNA - 1 and no data"),
-    ("synack_retransmit.pkt", "lwip"): (
-        "segment", "lwIP's initial RTO is 3 s (tcp.c tcp_alloc: rto = 3000 / "
-        "TCP_SLOW_INTERVAL), RFC 1122's value; RFC 6298 2.1 lowered it to 1 s"),
-    ("data_retransmit.pkt", "lwip"): (
-        "segment", "lwIP's RTT variance starts at 3 s (tcp.c tcp_alloc: sv) and loses a "
-        "quarter a sample (tcp_in.c tcp_receive), so one sample leaves an RTO near 2.5 s"),
-    ("out_of_order_dupack.pkt", "lwip"): (
-        "segment", "lwIP delays the ACK of the segment that fills the hole (tcp_in.c "
-        "tcp_receive: tcp_ack), where RFC 5681 4.2 says it SHOULD be immediate"),
-    ("rst_challenge_ack.pkt", "gvisor"): (
-        "segment", "netstack accepts a reset anywhere in the window (transport/tcp/"
-        "connect.go handleReset), as for pkt_rst_out_of_window in divergences.txt"),
-}
 
 HANDSHAKE = """// --tolerance_usecs=20000
 0      socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
@@ -87,19 +67,21 @@ def test_corpus_script(any_backend: str, script: str, tcplab_bin: Path, table: T
     if any_backend == LINUX:
         return
     got = run(tcplab_bin, table, CORPUS / script, any_backend, tmp_path / any_backend)
-    listed = DIFFERS.get((script, any_backend))
-    if listed is None:
-        assert got.verdict == "pass", f"{script} on {any_backend}: {got.text()}"
-        return
-    assert got.verdict == "fail", f"{script} now passes on {any_backend}: the DIFFERS " \
-        "entry can go"
-    assert got.field == listed[0], f"{script} on {any_backend}: {got.text()}"
-    pytest.xfail(f"{any_backend}: {listed[1]} ({got.message})")
+    listed = divergences_of(table.backend(any_backend).name)
+    verdict, reason = pkt.judge(script, pktrun.outcome_dict(got), listed)
+    assert verdict != "divergence", f"{script} on {any_backend}: {reason}"
+    assert not (verdict == "match" and reason), f"{script} now passes on {any_backend}: " \
+        "its line in divergences.txt can go"
+    if verdict == "listed-divergence":
+        pytest.xfail(f"{any_backend}: {reason} ({got.message})")
 
 
 def test_corpus_size() -> None:
-    assert len(SCRIPTS) >= 21
-    assert {name for name, _ in DIFFERS} <= set(SCRIPTS)
+    assert len(SCRIPTS) >= 40
+    listed = {case for d in load_divergences().values() for case in d
+              if case.endswith(".pkt")}
+    assert listed <= set(SCRIPTS), f"divergences.txt lists scripts that are not in " \
+        f"scenarios/pkt: {sorted(listed - set(SCRIPTS))}"
     for name in SCRIPTS:
         head = (CORPUS / name).read_text().split("\n", 1)[0]
         assert head.startswith("// "), f"{name}: no header comment"
@@ -328,3 +310,66 @@ def test_call_results(text: str, got: dict[str, Any], field: str | None) -> None
     with pytest.raises(pktplay.Mismatch) as e:
         pktplay.check_call(call(text), got)
     assert e.value.field == field and e.value.line == 1
+
+
+# ---- verdicts against divergences.txt, and rows of the parity table ----------------------
+
+MISMATCH = {"verdict": "fail", "line": 17, "field": "return value", "expected": "0",
+            "seen": "-1", "message": "line 17: close: return value: expected 0, seen -1"}
+
+
+def listing(where: str) -> dict[str, Listed]:
+    return {"close_active.pkt": Listed(where, "because")}
+
+
+@pytest.mark.parametrize("result, where, verdict", [
+    ({"verdict": "pass"}, None, "match"),
+    ({"verdict": "pass"}, "sut:17:return_value", "match"),	# listed, but now passes
+    (MISMATCH, None, "divergence"),
+    (MISMATCH, "sut:17:return_value", "listed-divergence"),
+    (MISMATCH, "sut:17:errno", "divergence"),		# listed elsewhere: not excused
+    (MISMATCH, "sut:18:return_value", "divergence"),
+    ({"verdict": "error", "message": "the SUT ended"}, "sut:17:return_value", "divergence"),
+])
+def test_a_script_is_judged_against_its_listing(result: dict[str, Any], where: str | None,
+                                                verdict: str) -> None:
+    got, reason = pkt.judge("close_active.pkt", result, listing(where) if where else {})
+    assert got == verdict
+    assert (reason == "because") == (where is not None and where.startswith("sut:17:ret")
+                                     and result["verdict"] != "error")
+
+
+def test_only_the_corpus_can_be_listed(tmp_path: Path) -> None:
+    """A script outside scenarios/pkt that shares a corpus script's name is not excused by
+    the corpus script's listing."""
+    assert pkt.corpus_name(CORPUS / "close_active.pkt") == "close_active.pkt"
+    assert pkt.corpus_name(tmp_path / "close_active.pkt") is None
+    got, _ = pkt.judge(pkt.corpus_name(tmp_path / "close_active.pkt"), MISMATCH,
+                       listing("sut:17:return_value"))
+    assert got == "divergence"
+
+
+def test_rows_of_the_parity_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_all's records become conform rows: Linux passes (else the row is a bad script),
+    each stack's verdict, the first difference at the script's line and field."""
+    monkeypatch.setattr(pkt, "load_divergences", lambda: {"stk": listing(
+        "sut:17:return_value")})
+    table = Table.parse({"topologies": [], "backends": [
+        {"name": LINUX, "attach": "sockets", "origin": "built-in"},
+        {"name": "stk", "attach": "dpdk", "origin": "plug-in", "path": "/x/stk.so"}]})
+    good = {"path": str(CORPUS / "close_active.pkt"),
+            "results": {LINUX: {"verdict": "pass"}, "stk": MISMATCH}}
+    bad = {"path": str(CORPUS / "close_passive.pkt"),
+           "results": {LINUX: {"verdict": "bad script", "message": "line 9: ..."},
+                       "stk": {"verdict": "not run"}}}
+    rows = pkt.conform_records([good, bad], table)
+    assert [r["name"] for r in rows] == ["close_active.pkt", "close_passive.pkt"]
+    assert rows[0]["description"].startswith("Active close: close() sends a FIN")
+    (o,) = rows[0]["others"]
+    assert (rows[0]["verdict"], o["verdict"], o["reason"]) == \
+        ("match", "listed-divergence", "because")
+    assert o["first_difference"] == {"side": "sut", "line": 17, "field": "return_value",
+                                     "kernel": "0", "other": "-1"}
+    assert o["summary"] == MISMATCH["message"]
+    assert (rows[1]["verdict"], rows[1]["others"]) == ("bad-script", [])
+    assert verdicts.unexpected(rows) == ["close_passive.pkt"]

@@ -6,9 +6,10 @@ backend the binary lists but the kernel, so every DPDK stack built (tcplab.stack
 plug-in loaded. The kernel run is the oracle: a stack's traces (both sides: what the SUT saw
 and what the peer saw) must equal the kernel's, or the case must be listed for that stack in
 scenarios/conformance/divergences.txt with a reason (verdicts.py). The packet-level checks
-(pkt_*, `tcplab packets`) join the same table: one row per case or check, a column for
-Linux and one per stack, then each stack's listed divergences with their reasons, then the
-requirement matrix (requirements.py): each RFC requirement, what tests it, and per stack
+(pkt_*, `tcplab packets`) and the .pkt scripts of scenarios/pkt (NAME.pkt, `tcplab pkt`:
+Linux must pass each, a stack's first mismatch is its difference) join the same table: one
+row per case, check or script, a column for Linux and one per stack, then each stack's
+listed divergences with their reasons, then the requirement matrix (requirements.py): each RFC requirement, what tests it, and per stack
 whether it passes.
 
 Topologies come from the binary's table (`tcplab list --json`): each SUT, the kernel's and
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import UsageError, requirements, stacks
+from . import UsageError, pkt, pktscript, requirements, stacks
 from .cases import Place, check_syntax, describe, pick_cases, run_case
 from .checks import CHECK_NAMES
 from .namespaces import TopologyNamespaces
@@ -133,6 +134,8 @@ def where(diff: dict[str, Any] | None) -> str:
     and line."""
     if not diff:
         return ""
+    if "field" in diff and "step" not in diff:	# a .pkt script's line
+        return f"first difference: line {diff['line']} field {diff['field']}"
     if "field" in diff:
         return f"first difference: step {diff['step']} ({diff.get('op')}) field {diff['field']}"
     return f"first difference: {diff.get('side')} line {diff.get('line')}"
@@ -141,7 +144,7 @@ def where(diff: dict[str, Any] | None) -> str:
 def stack_cell(o: dict[str, Any]) -> str:
     """A stack's verdict on one row: match, listed (what it did; the reason is below the
     table), or DIVERGES (what it did, why, where)."""
-    what = summarize(o["trace"]["sut"])
+    what = o.get("summary") or summarize(o["trace"]["sut"])
     if o["verdict"] == "match":
         return "match (listed)" if o["reason"] else "match"
     if o["verdict"] == "listed-divergence":
@@ -151,7 +154,7 @@ def stack_cell(o: dict[str, Any]) -> str:
 
 
 def linux_cell(r: dict[str, Any]) -> str:
-    linux = summarize(r["kernel"]["sut"])
+    linux = r.get("summary") or summarize(r["kernel"]["sut"])
     return linux if r["verdict"] == "match" else f"**{r['verdict'].upper()}**: {r['reason']}"
 
 
@@ -212,16 +215,24 @@ def columns(results: list[dict[str, Any]]) -> list[str]:
 
 # ---- command ---------------------------------------------------------------------------
 
-def split_names(names: list[str]) -> tuple[list[str], list[str]]:
-    """Socket cases and packet checks (pkt_*) among the names given; none given: all."""
+def split_names(names: list[str]) -> tuple[list[str], list[str], list[Path]]:
+    """Socket cases, packet checks (pkt_*) and .pkt scripts of the corpus (NAME.pkt) among
+    the names given; none given: all of them."""
+    scripts = sorted(pkt.CORPUS.glob("*.pkt"))
     if not names:
-        return [], list(CHECK_NAMES)
+        return [], list(CHECK_NAMES), scripts
     checks = [n for n in names if n.startswith("pkt_")]
     unknown = [n for n in checks if n not in CHECK_NAMES]
     if unknown:
         raise UsageError(f"unknown packet check '{unknown[0]}' "
                          f"(valid: {', '.join(sorted(CHECK_NAMES))})")
-    return [n for n in names if not n.startswith("pkt_")], checks
+    by_name = {p.name: p for p in scripts}
+    unknown = [n for n in names if n.endswith(".pkt") and n not in by_name]
+    if unknown:
+        raise UsageError(f"unknown script '{unknown[0]}' (valid: the .pkt files in "
+                         f"scenarios/pkt)")
+    return [n for n in names if not n.startswith("pkt_") and not n.endswith(".pkt")], \
+        checks, [by_name[n] for n in names if n.endswith(".pkt")]
 
 
 def outputs(args: argparse.Namespace, whole: bool) -> tuple[Path | None, Path | None]:
@@ -245,7 +256,8 @@ def scope_of(args: argparse.Namespace, table: Table) -> Scope:
     not_run += [{"name": n, "why": f"{n}: not asked for (--backend)"}
                 for n in stacks.built(table) if n not in names]
     return Scope(picked, {b: listed.get(table.backend(b).name, {}) for b in picked}, not_run,
-                 not args.cases and names >= set(everyone))
+                 not args.cases and not args.no_packets and not args.no_scripts
+                 and names >= set(everyone))
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -263,6 +275,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                          "stack: results/conformance.md)")
     ap.add_argument("--no-packets", action="store_true",
                     help="leave out the packet-level checks (pkt_*, tcplab packets)")
+    ap.add_argument("--no-scripts", action="store_true",
+                    help="leave out the .pkt scripts of scenarios/pkt (tcplab pkt)")
     return ap.parse_args(argv)
 
 
@@ -271,9 +285,10 @@ def run(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[str], Scop
     what the run covers."""
     if os.geteuid() != 0:
         raise UsageError("tcplab conform needs root (it creates network namespaces)")
-    case_names, checks = split_names(args.cases)
+    case_names, checks, script_paths = split_names(args.cases)
     cases = pick_cases(case_names) if case_names or not args.cases else []
     check_syntax(cases)
+    scripts = [pktscript.load(p) for p in script_paths]	# a bad one stops the run here
     reqs = requirements.load()	# a broken matrix stops the run before it starts
     table = Table.load(backends=args.backend)
     scope = scope_of(args, table)
@@ -283,6 +298,10 @@ def run(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[str], Scop
     if checks and not args.no_packets:
         print(f"tcplab conform: {len(checks)} packet-level checks", file=sys.stderr)
         results += packet_records(checks, scope.stacks, table=table)
+    if scripts and not args.no_scripts:
+        print(f"tcplab conform: {len(scripts)} .pkt scripts", file=sys.stderr)
+        results += pkt.conform_records(pkt.run_all(scripts, scope.stacks, table, None,
+                                                   "tcplab conform"), table)
     scope.matrix = reqs
     return results, names, scope
 
@@ -309,7 +328,9 @@ def main(argv: list[str]) -> int:
         write_markdown(results, md_out, scope)
     bad = unexpected(results)
     n_pkt = sum(1 for r in results if r["name"].startswith("pkt_"))
-    print(f"{len(results) - n_pkt} cases and {n_pkt} packet checks on "
+    n_scripts = sum(1 for r in results if r.get("kind") == "pkt")
+    print(f"{len(results) - n_pkt - n_scripts} cases, {n_pkt} packet checks and "
+          f"{n_scripts} .pkt scripts on "
           f"{', '.join(scope.stacks) or 'the kernel alone'}: "
           + ", ".join(f"{v} {k}" for k, v in sorted(counts(results).items())))
     for n in scope.not_run:

@@ -1,11 +1,12 @@
 """requirements.py - the requirement matrix: which RFC requirements the conformance run
-tests, by which socket cases and packet checks, and how each stack fares on them.
+tests, by which socket cases, packet checks and .pkt scripts, and how each stack fares.
 
 The matrix is scenarios/conformance/requirements.txt (its header gives the format): every
 MUST of RFC 9293 (MUST-1 .. MUST-69) and the RFC 9293 SHOULD/MAY, RFC 5961, RFC 7323 and
 RFC 1122 items a case or check covers, each tested (by which), n/a (why) or untested (what
 it would take). load() reads and checks it: a MUST missing, an ID twice, a tested row
-naming nothing or a name that is neither a case nor a check is a UsageError naming the line.
+naming nothing or a name that is not a case, a check or a .pkt script (NAME.pkt) is a
+UsageError naming the line.
 section() renders it from a conformance run's records, beside the parity table: per stack,
 a requirement passes when the stack matches Linux on every case and check that tests it.
 """
@@ -69,8 +70,8 @@ def load(path: Path = MATRIX, known: Iterable[str] | None = None) -> list[Requir
             raise UsageError(f"{where}: {req.id} is already at line {seen[req.id]}")
         unknown = [b for b in req.by if b not in names]
         if unknown:
-            raise UsageError(f"{where}: {req.id} names '{unknown[0]}', which is neither a "
-                             f"case in scenarios/conformance nor a packet check")
+            raise UsageError(f"{where}: {req.id} names '{unknown[0]}', which is not a case "
+                             f"in scenarios/conformance, a packet check or a .pkt script")
         seen[req.id] = n
         out.append(req)
     missing = [m for m in RFC9293_MUSTS if m not in seen]
@@ -82,7 +83,8 @@ def load(path: Path = MATRIX, known: Iterable[str] | None = None) -> list[Requir
 
 def known_names() -> set[str]:
     from .checks import CHECK_NAMES	# noqa: PLC0415 (checks imports scapy's helpers lazily)
-    return {p.stem for p in MATRIX.parent.glob("*.case")} | set(CHECK_NAMES)
+    scripts = {p.name for p in (ROOT / "scenarios" / "pkt").glob("*.pkt")}
+    return {p.stem for p in MATRIX.parent.glob("*.case")} | set(CHECK_NAMES) | scripts
 
 
 # ---- per stack ---------------------------------------------------------------------------

@@ -64,10 +64,6 @@ ABSENT = Pred("absent", lambda v: v is None)
 # "in-window" 9, "acks-unsent" 11, "bad-option-data" 15.
 NO_REPLY = {"reply": "none"}
 EXPECT: dict[str, list[dict[str, Any]]] = {
-    # RFC 9293 3.10.7.1, CLOSED: SYN without ACK -> <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
-    # (SEG.LEN counts the SYN). The RST's window is no RFC matter; it is not recorded.
-    "pkt_syn_closed_port": [
-        {"op": "syn", "reply": "tcp", "flags": "RA", "seq": 0, "ack": 1, "len": 0}],
     # RFC 9293 3.7.1 (MSS: the SUT's own, MTU 1500 - 40), RFC 2018 (SACK permitted when
     # offered), RFC 7323 (TSecr echoes our TSval; window scale sent because we sent one).
     # Left out: the TSval (Linux adds a random per-connection offset: only "set" is
@@ -93,11 +89,6 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
         {"op": "rst_in_window_not_exact", "reply": "tcp", "flags": "A", "seq": 1, "ack": 1,
          "len": 0},
         {"op": "data_after", "reply": "tcp", "ack": 12, "echo": "still-works"}],
-    # RFC 5961 3.2: RST at RCV.NXT resets (no reply to it); then RFC 9293 3.10.7.1: a
-    # segment with ACK to no connection -> <SEQ=SEG.ACK><CTL=RST>, no ACK flag.
-    "pkt_rst_in_window": [
-        {"op": "rst_exact", **NO_REPLY},
-        {"op": "data_after_rst", "reply": "tcp", "flags": "R", "seq": 1, "len": 0}],
     # RFC 5961 4.2: SYN in a synchronized state -> challenge ACK, connection untouched.
     "pkt_syn_on_established": [
         {"op": "syn_in_window", "reply": "tcp", "flags": "A", "seq": 1, "ack": 1, "len": 0},
@@ -438,7 +429,7 @@ def test_check(sut: Any, name: str, request: pytest.FixtureRequest) -> None:
 
 def test_every_check_has_expectations() -> None:
     assert list(EXPECT) == list(checks.CHECK_NAMES)
-    assert len(checks.CHECK_NAMES) == 53
+    assert len(checks.CHECK_NAMES) == 51
 
 
 # ---- the command: records, parity table, cleanup ------------------------------------------
@@ -524,7 +515,7 @@ def test_unknown_check_is_one_line_exit_2(tcplab_bin: Path) -> None:
     done = run_packets(tcplab_bin, "--packets", "pkt_no_such")
     assert done.returncode == 2
     assert done.stderr.startswith("tcplab packets: unknown check 'pkt_no_such' (valid: "
-                                  "pkt_syn_closed_port, ")
+                                  "pkt_synack_options, ")
     assert done.stderr.count("\n") == 1 and done.stdout == ""
 
 

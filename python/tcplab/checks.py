@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .wire import (CLOSED_PORT, M32, NO_REPLY, REPLY_S, SILENCE_S, CheckError, Conn, Trace,
-                   Wire, flag_str, rel, tcp_options, tcp_payload)
+from .wire import (M32, NO_REPLY, REPLY_S, SILENCE_S, CheckError, Conn, Trace, Wire, flag_str,
+                   rel, tcp_options, tcp_payload)
 
 
 def corrupt(frame: Any, where: str) -> bytes:
@@ -22,13 +22,6 @@ def corrupt(frame: Any, where: str) -> bytes:
     raw[off] ^= 0xFF
     raw[off + 1] ^= 0xFF
     return bytes(raw)
-
-
-def pkt_syn_closed_port(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.10.7.1: a SYN to a closed port gets <SEQ=0><ACK=SEG.SEQ+SEG.LEN><RST,ACK>."""
-    c = Conn(w, CLOSED_PORT)
-    w.send(c.seg("S", seq=c.iss, options=[("MSS", 1460)]))
-    tr.reply("syn", c.wait(lambda p: True), c, "flags", "seq", "ack", "len")
 
 
 def pkt_synack_options(w: Wire, tr: Trace) -> None:
@@ -73,17 +66,6 @@ def pkt_rst_out_of_window(w: Wire, tr: Trace) -> None:
     tr.reply("rst_in_window_not_exact", c.wait(lambda p: True), c, "flags", "seq", "ack", "len")
     tr.add("data_after", c.works())
     c.abort()
-
-
-def pkt_rst_in_window(w: Wire, tr: Trace) -> None:
-    """RFC 5961 3.2: a RST at exactly RCV.NXT resets the connection; a segment sent on it
-    afterwards meets no connection: <SEQ=SEG.ACK><RST> (RFC 9293 3.10.7.1)."""
-    c = Conn(w)
-    c.connect()
-    w.send(c.seg("RA"))
-    tr.reply("rst_exact", c.silence(), c, "flags", "seq", "ack", "len")
-    w.send(c.seg("PA", data=b"after-reset"))
-    tr.reply("data_after_rst", c.wait(lambda p: True), c, "flags", "seq", "len")
 
 
 def pkt_syn_on_established(w: Wire, tr: Trace) -> None:
@@ -1015,10 +997,9 @@ class Check:
 
 
 CHECKS: tuple[Check, ...] = tuple(Check(f.__name__, f, SUT_SETTINGS.get(f, ())) for f in (
-    pkt_syn_closed_port, pkt_synack_options, pkt_bad_tcp_checksum, pkt_bad_ip_checksum,
-    pkt_rst_out_of_window, pkt_rst_in_window, pkt_syn_on_established, pkt_data_beyond_window,
-    pkt_zero_window_probe, pkt_duplicate_data, pkt_fin_acked, pkt_ack_unsent_data,
-    pkt_icmp_echo, pkt_arp_request, pkt_bad_option_length,
+    pkt_synack_options, pkt_bad_tcp_checksum, pkt_bad_ip_checksum, pkt_rst_out_of_window,
+    pkt_syn_on_established, pkt_data_beyond_window, pkt_zero_window_probe, pkt_duplicate_data,
+    pkt_fin_acked, pkt_ack_unsent_data, pkt_icmp_echo, pkt_arp_request, pkt_bad_option_length,
     pkt_mss_honoured, pkt_default_mss, pkt_mss_only_on_syn, pkt_wscale_applied,
     pkt_window_unsigned, pkt_zero_window_persist, pkt_rto_retransmit, pkt_synack_retransmit,
     pkt_fast_retransmit, pkt_out_of_order, pkt_syn_with_data, pkt_bad_ack_in_syn_rcvd,

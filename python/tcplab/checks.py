@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .wire import (M32, NO_REPLY, REPLY_S, SILENCE_S, CheckError, Conn, Trace, Wire, flag_str,
-                   rel, tcp_options, tcp_payload)
+from .wire import (M32, NO_REPLY, REPLY_S, SILENCE_S, CheckError, Conn, Trace, Wire, rel,
+                   tcp_options, tcp_payload)
 
 
 def corrupt(frame: Any, where: str) -> bytes:
@@ -365,54 +365,6 @@ def pkt_zero_window_persist(w: Wire, tr: Trace) -> None:
                              "psh": bool(last[0] is not None and
                                          last[0][c.sc.TCP].flags & 0x08)})
     c.abort()
-
-
-def retransmissions(c: Conn, seq: int, want: int, timeout: float) -> list[float]:
-    """The arrival times of the SUT's data segments at @seq, until @want of them."""
-    times: list[float] = []
-    deadline = time.monotonic() + timeout
-    while len(times) < want and time.monotonic() < deadline:
-        p = c.wait(lambda p: p[c.sc.TCP].seq == seq and bool(tcp_payload(p, c.sc)),
-                   deadline - time.monotonic())
-        if p is not None:
-            times.append(time.monotonic())
-    return times
-
-
-RTO_S = 5.0	# the first transmission and three retransmissions arrive within this
-
-
-def pkt_rto_retransmit(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.8.1 (MUST-19), RFC 6298 5.5: an echo we never acknowledge is retransmitted
-    at the same sequence number, three times within 5 s, and the timer backs off: the third
-    retransmission's gap is at least 1.5 times the second's (exponential backoff doubles
-    it; 0.5 is slack for a loaded host; the first gap may be a tail loss probe's, RFC 8985
-    7, so it is not compared)."""
-    c = Conn(w)
-    c.connect()
-    c.auto_ack = False
-    assert c.irs is not None
-    c.send_data(b"retransmit-me")
-    t = retransmissions(c, (c.irs + 1) % M32, 4, RTO_S)
-    step: dict[str, Any] = {"reply": "tcp" if t else "none",
-                            "retransmissions": max(len(t) - 1, 0)}
-    if len(t) == 4:
-        step["backoff"] = (t[3] - t[2]) >= 1.5 * (t[2] - t[1])
-    tr.add("echo_never_acked", step)
-    c.auto_ack = True
-    c.abort()
-
-
-def pkt_synack_retransmit(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.8.1 (MUST-22): a SYN-ACK not acknowledged is retransmitted, the same
-    segment again (SYN-ACK, same sequence number and ACK), within 5 s (lwIP: its 3 s
-    initial RTO in 500 ms ticks; Linux 1 s)."""
-    c = Conn(w)
-    r = c.syn()
-    tr.reply("syn", r, c, "flags", "seq", "ack")
-    again = c.wait(lambda p: flag_str(int(p[c.sc.TCP].flags)) == "SA", 5.0)
-    tr.reply("synack_again", again, c, "flags", "seq", "ack")
-    w.send(c.seg("R", seq=c.snd_nxt))
 
 
 FAST_S = 0.15	# a fast retransmission comes within this of our ACKs; any RTO is 200 ms up
@@ -969,15 +921,15 @@ CHECKS: tuple[Check, ...] = tuple(Check(f.__name__, f, SUT_SETTINGS.get(f, ())) 
     pkt_data_beyond_window, pkt_zero_window_probe, pkt_duplicate_data, pkt_fin_acked,
     pkt_ack_unsent_data, pkt_icmp_echo, pkt_arp_request, pkt_bad_option_length,
     pkt_mss_honoured, pkt_default_mss, pkt_mss_only_on_syn, pkt_wscale_applied,
-    pkt_window_unsigned, pkt_zero_window_persist, pkt_rto_retransmit, pkt_synack_retransmit,
-    pkt_fast_retransmit, pkt_out_of_order, pkt_syn_with_data, pkt_bad_ack_in_syn_rcvd,
-    pkt_data_without_ack, pkt_old_duplicate, pkt_old_ack_challenge,
-    pkt_challenge_ack_rate_limit, pkt_urgent_data, pkt_unknown_option, pkt_unaligned_options,
-    pkt_syn_to_broadcast, pkt_syn_from_multicast_source, pkt_icmp_frag_needed,
-    pkt_icmp_source_quench, pkt_icmp_unreachable_soft, pkt_ip_options_ignored, pkt_ttl_and_df,
-    pkt_ack_within_500ms, pkt_fin_with_data, pkt_data_after_fin, pkt_rst_in_zero_window,
-    pkt_option_padding, pkt_nagle_on_wire, pkt_nodelay_on_wire, pkt_keepalive_probes,
-    pkt_syn_retransmit, pkt_simultaneous_open, pkt_synsent_bad_ack))
+    pkt_window_unsigned, pkt_zero_window_persist, pkt_fast_retransmit, pkt_out_of_order,
+    pkt_syn_with_data, pkt_bad_ack_in_syn_rcvd, pkt_data_without_ack, pkt_old_duplicate,
+    pkt_old_ack_challenge, pkt_challenge_ack_rate_limit, pkt_urgent_data, pkt_unknown_option,
+    pkt_unaligned_options, pkt_syn_to_broadcast, pkt_syn_from_multicast_source,
+    pkt_icmp_frag_needed, pkt_icmp_source_quench, pkt_icmp_unreachable_soft,
+    pkt_ip_options_ignored, pkt_ttl_and_df, pkt_ack_within_500ms, pkt_fin_with_data,
+    pkt_data_after_fin, pkt_rst_in_zero_window, pkt_option_padding, pkt_nagle_on_wire,
+    pkt_nodelay_on_wire, pkt_keepalive_probes, pkt_syn_retransmit, pkt_simultaneous_open,
+    pkt_synsent_bad_ack))
 CHECK_NAMES = tuple(c.name for c in CHECKS)
 
 

@@ -258,15 +258,6 @@ def sizes_step(c: Conn, ok: bool, limit: int) -> dict[str, Any]:
             "max_len": f"<={limit}" if big <= limit else big}
 
 
-def pkt_mss_honoured(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.7.1 (MUST-14, MUST-16): our SYN offers MSS 536; 3000 bytes sent to the echo
-    come back whole in segments of at most 536 bytes."""
-    c = Conn(w)
-    c.connect(options=[("MSS", 536)])
-    tr.add("echo_3000", sizes_step(c, echo_of(c, 3000), 536))
-    c.abort()
-
-
 def pkt_default_mss(w: Wire, tr: Trace) -> None:
     """RFC 9293 3.7.1 (MUST-15): a SYN without an MSS option means a send MSS of 536: 3000
     bytes echoed come back in segments of at most 536 bytes."""
@@ -394,22 +385,6 @@ def pkt_fast_retransmit(w: Wire, tr: Trace) -> None:
     tr.add("three_dup_acks", {"reply": "none"} if r is None else {
         "reply": "tcp", "seq": rel(second, c.irs), "fast": time.monotonic() - sent < FAST_S})
     c.auto_ack = True
-    c.abort()
-
-
-def pkt_out_of_order(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.10.7.4, RFC 5681 4.2: the second of two segments sent first is queued and
-    answered at once with a duplicate ACK for RCV.NXT; the first then gets one ACK covering
-    both (SHLD-31), and the echo is in order."""
-    c = Conn(w)
-    c.connect(options=[("MSS", 1460)])
-    c.send_data(b"BBBB", seq=c.snd_nxt + 4)
-    tr.reply("second_segment_first", c.wait(lambda p: True), c, "flags", "seq", "ack", "len")
-    c.send_data(b"AAAA")
-    c.snd_nxt = (c.snd_nxt + 4) % M32
-    c.collect(lambda: len(c.echo) >= 8 and rel(c.snd_una_seen, c.snd_nxt) >= 0, REPLY_S)
-    tr.add("first_segment", {"reply": "tcp", "ack": rel(c.snd_una_seen, c.iss),
-                             "echo": c.echo.decode("latin-1")})
     c.abort()
 
 
@@ -920,16 +895,15 @@ CHECKS: tuple[Check, ...] = tuple(Check(f.__name__, f, SUT_SETTINGS.get(f, ())) 
     pkt_synack_options, pkt_bad_tcp_checksum, pkt_bad_ip_checksum, pkt_syn_on_established,
     pkt_data_beyond_window, pkt_zero_window_probe, pkt_duplicate_data, pkt_fin_acked,
     pkt_ack_unsent_data, pkt_icmp_echo, pkt_arp_request, pkt_bad_option_length,
-    pkt_mss_honoured, pkt_default_mss, pkt_mss_only_on_syn, pkt_wscale_applied,
-    pkt_window_unsigned, pkt_zero_window_persist, pkt_fast_retransmit, pkt_out_of_order,
-    pkt_syn_with_data, pkt_bad_ack_in_syn_rcvd, pkt_data_without_ack, pkt_old_duplicate,
-    pkt_old_ack_challenge, pkt_challenge_ack_rate_limit, pkt_urgent_data, pkt_unknown_option,
-    pkt_unaligned_options, pkt_syn_to_broadcast, pkt_syn_from_multicast_source,
-    pkt_icmp_frag_needed, pkt_icmp_source_quench, pkt_icmp_unreachable_soft,
-    pkt_ip_options_ignored, pkt_ttl_and_df, pkt_ack_within_500ms, pkt_fin_with_data,
-    pkt_data_after_fin, pkt_rst_in_zero_window, pkt_option_padding, pkt_nagle_on_wire,
-    pkt_nodelay_on_wire, pkt_keepalive_probes, pkt_syn_retransmit, pkt_simultaneous_open,
-    pkt_synsent_bad_ack))
+    pkt_default_mss, pkt_mss_only_on_syn, pkt_wscale_applied, pkt_window_unsigned,
+    pkt_zero_window_persist, pkt_fast_retransmit, pkt_syn_with_data, pkt_bad_ack_in_syn_rcvd,
+    pkt_data_without_ack, pkt_old_duplicate, pkt_old_ack_challenge,
+    pkt_challenge_ack_rate_limit, pkt_urgent_data, pkt_unknown_option, pkt_unaligned_options,
+    pkt_syn_to_broadcast, pkt_syn_from_multicast_source, pkt_icmp_frag_needed,
+    pkt_icmp_source_quench, pkt_icmp_unreachable_soft, pkt_ip_options_ignored, pkt_ttl_and_df,
+    pkt_ack_within_500ms, pkt_fin_with_data, pkt_data_after_fin, pkt_rst_in_zero_window,
+    pkt_option_padding, pkt_nagle_on_wire, pkt_nodelay_on_wire, pkt_keepalive_probes,
+    pkt_syn_retransmit, pkt_simultaneous_open, pkt_synsent_bad_ack))
 CHECK_NAMES = tuple(c.name for c in CHECKS)
 
 

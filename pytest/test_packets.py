@@ -109,14 +109,6 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
         {"op": "same_segment_again", "reply": "tcp", "flags": "A", "seq": 10, "ack": 10,
          "len": 0, "options.sack": [1, 10]},
         {"op": "no_second_delivery", **NO_REPLY}],
-    # RFC 9293 3.10.7.4 eighth step: FIN acknowledged (ACK = 1 + 1). Left out: whether
-    # that ACK rides on the SUT's own FIN (delayed ACK timing). The echo program closes on
-    # end of stream: the SUT's FIN+ACK follows at its sequence number 1, no data; once we
-    # acknowledge it, nothing more.
-    "pkt_fin_acked": [
-        {"op": "fin", "reply": "tcp", "ack": 2},
-        {"op": "sut_fin", "reply": "tcp", "flags": "FA", "seq": 1, "ack": 2, "len": 0},
-        {"op": "after_fin_acked", **NO_REPLY}],
     # RFC 5961 5.2 / RFC 9293 3.10.7.4: SEG.ACK > SND.NXT -> an ACK, segment (and its
     # data) discarded; the same data with a valid ACK is then new data.
     "pkt_ack_unsent_data": [
@@ -250,11 +242,6 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
     "pkt_ack_within_500ms": [
         {"op": "small_segment", "reply": "tcp", "flags": "A", "ack": 14, "len": 0,
          "within_500ms": True}],
-    # RFC 9293 3.10.7.4: data delivered, then the FIN: ACK 1 + 10 + 1; the SUT's FIN after
-    # its 10-byte echo, at 11; MUST-61: PSH on the echo's last segment.
-    "pkt_fin_with_data": [
-        {"op": "data_and_fin", "reply": "tcp", "ack": 12, "echo": "last-words", "fin": True,
-         "fin_seq": 11, "psh": True}],
     # RFC 9293 3.10.7.4 LAST-ACK: text after the FIN ignored, never acknowledged.
     "pkt_data_after_fin": [
         {"op": "data_after_fin", "reply": "tcp", "acked": False, "echo": ""}],
@@ -400,7 +387,7 @@ def test_check(sut: Any, name: str, request: pytest.FixtureRequest) -> None:
 
 def test_every_check_has_expectations() -> None:
     assert list(EXPECT) == list(checks.CHECK_NAMES)
-    assert len(checks.CHECK_NAMES) == 45
+    assert len(checks.CHECK_NAMES) == 43
 
 
 # ---- the command: records, parity table, cleanup ------------------------------------------

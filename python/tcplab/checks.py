@@ -139,23 +139,6 @@ def pkt_duplicate_data(w: Wire, tr: Trace) -> None:
     c.abort()
 
 
-def pkt_fin_acked(w: Wire, tr: Trace) -> None:
-    """Our FIN is acknowledged (ACK = its sequence number + 1); the echo program then
-    closes, so the SUT's FIN follows: FIN+ACK at its sequence number 1, ACK 2, no data
-    (RFC 9293 3.10.7.4, CLOSE-WAIT -> LAST-ACK). Whether the first ACK rides on that FIN is
-    the stack's choice (delayed ACK), so the first step keeps only the ACK number. Once we
-    acknowledge the SUT's FIN nothing more comes: no data, no reset."""
-    c = Conn(w)
-    c.connect()
-    w.send(c.seg("FA"))
-    c.snd_nxt = (c.snd_nxt + 1) % M32
-    tr.reply("fin", c.wait(c.acked(c.snd_nxt)), c, "ack")
-    fins = [p for _, p in c.seen if p[c.sc.TCP].flags & 0x01]
-    fin = fins[0] if fins else c.wait(lambda p: bool(p[c.sc.TCP].flags & 0x01))
-    tr.reply("sut_fin", fin, c, "flags", "seq", "ack", "len")
-    tr.reply("after_fin_acked", c.silence(), c, "flags", "seq", "ack", "len")
-
-
 def pkt_ack_unsent_data(w: Wire, tr: Trace) -> None:
     """RFC 5961 5.2 / RFC 9293 3.10.7.4: a segment acknowledging data never sent
     (SEG.ACK > SND.NXT) is discarded (its data too); the same data with a valid ACK is then
@@ -686,23 +669,6 @@ def pkt_ack_within_500ms(w: Wire, tr: Trace) -> None:
     c.abort()
 
 
-def pkt_fin_with_data(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.10.7.4 (seventh and eighth steps): data and FIN in one segment: the data
-    is delivered (echoed), then the FIN: ACK = 1 + 10 + 1; the echo program then closes and
-    the SUT's FIN follows its echo; the echo's last data segment has PSH (RFC 9293 3.9.1.2,
-    MUST-61: PSH on the last buffered segment)."""
-    c = Conn(w)
-    c.connect()
-    w.send(c.seg("FPA", data=b"last-words"))
-    c.snd_nxt = (c.snd_nxt + 11) % M32
-    c.collect(lambda: c.fin_seen and rel(c.snd_una_seen, c.snd_nxt) >= 0, REPLY_S)
-    last = c.data_segments()[-1:]
-    tr.add("data_and_fin", {"reply": "tcp", "ack": rel(c.snd_una_seen, c.iss),
-                            "echo": c.echo.decode("latin-1"), "fin": c.fin_seen,
-                            "fin_seq": rel(c.rcv_nxt - 1, c.irs or 0),
-                            "psh": bool(last and last[0][c.sc.TCP].flags & 0x08)})
-
-
 def pkt_data_after_fin(w: Wire, tr: Trace) -> None:
     """RFC 9293 3.10.7.4, CLOSE-WAIT and LAST-ACK: segment text after the peer's FIN is
     ignored: after our FIN (the echo then closes, its FIN left unacknowledged), data past
@@ -893,17 +859,17 @@ class Check:
 
 CHECKS: tuple[Check, ...] = tuple(Check(f.__name__, f, SUT_SETTINGS.get(f, ())) for f in (
     pkt_synack_options, pkt_bad_tcp_checksum, pkt_bad_ip_checksum, pkt_syn_on_established,
-    pkt_data_beyond_window, pkt_zero_window_probe, pkt_duplicate_data, pkt_fin_acked,
-    pkt_ack_unsent_data, pkt_icmp_echo, pkt_arp_request, pkt_bad_option_length,
-    pkt_default_mss, pkt_mss_only_on_syn, pkt_wscale_applied, pkt_window_unsigned,
-    pkt_zero_window_persist, pkt_fast_retransmit, pkt_syn_with_data, pkt_bad_ack_in_syn_rcvd,
-    pkt_data_without_ack, pkt_old_duplicate, pkt_old_ack_challenge,
-    pkt_challenge_ack_rate_limit, pkt_urgent_data, pkt_unknown_option, pkt_unaligned_options,
-    pkt_syn_to_broadcast, pkt_syn_from_multicast_source, pkt_icmp_frag_needed,
-    pkt_icmp_source_quench, pkt_icmp_unreachable_soft, pkt_ip_options_ignored, pkt_ttl_and_df,
-    pkt_ack_within_500ms, pkt_fin_with_data, pkt_data_after_fin, pkt_rst_in_zero_window,
-    pkt_option_padding, pkt_nagle_on_wire, pkt_nodelay_on_wire, pkt_keepalive_probes,
-    pkt_syn_retransmit, pkt_simultaneous_open, pkt_synsent_bad_ack))
+    pkt_data_beyond_window, pkt_zero_window_probe, pkt_duplicate_data, pkt_ack_unsent_data,
+    pkt_icmp_echo, pkt_arp_request, pkt_bad_option_length, pkt_default_mss,
+    pkt_mss_only_on_syn, pkt_wscale_applied, pkt_window_unsigned, pkt_zero_window_persist,
+    pkt_fast_retransmit, pkt_syn_with_data, pkt_bad_ack_in_syn_rcvd, pkt_data_without_ack,
+    pkt_old_duplicate, pkt_old_ack_challenge, pkt_challenge_ack_rate_limit, pkt_urgent_data,
+    pkt_unknown_option, pkt_unaligned_options, pkt_syn_to_broadcast,
+    pkt_syn_from_multicast_source, pkt_icmp_frag_needed, pkt_icmp_source_quench,
+    pkt_icmp_unreachable_soft, pkt_ip_options_ignored, pkt_ttl_and_df, pkt_ack_within_500ms,
+    pkt_data_after_fin, pkt_rst_in_zero_window, pkt_option_padding, pkt_nagle_on_wire,
+    pkt_nodelay_on_wire, pkt_keepalive_probes, pkt_syn_retransmit, pkt_simultaneous_open,
+    pkt_synsent_bad_ack))
 CHECK_NAMES = tuple(c.name for c in CHECKS)
 
 

@@ -267,14 +267,6 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
         {"op": "second_while_first_unacked", "reply": "tcp", "seq": 2, "len": 1},
         {"op": "after_the_ack", **NO_REPLY},
         {"op": "echoed", "data": "ab"}],
-    # RFC 9293 3.8.4: after the idle time, probes <SEQ=SND.NXT-1> (1 + 9 - 1) with no data,
-    # TCP_KEEPCNT (2) of them; Linux then drops the connection with a reset
-    # (tcp_keepalive_timer: tcp_send_active_reset), RST+ACK.
-    "pkt_keepalive_probes": [
-        {"op": "data", "reply": "tcp", "ack": 10, "echo": "keepalive"},
-        {"op": "probes", "reply": "tcp", "count": 2, "first_after_idle": True, "seq": [9],
-         "len": [0]},
-        {"op": "after_the_probes", "reply": "tcp", "flags": "RA"}],
     # RFC 6298 5 / RFC 9293 3.8.1: the SYN again, same ISN; our SYN-ACK then gets the ACK
     # that completes the connection.
     "pkt_syn_retransmit": [
@@ -387,7 +379,7 @@ def test_check(sut: Any, name: str, request: pytest.FixtureRequest) -> None:
 
 def test_every_check_has_expectations() -> None:
     assert list(EXPECT) == list(checks.CHECK_NAMES)
-    assert len(checks.CHECK_NAMES) == 43
+    assert len(checks.CHECK_NAMES) == 42
 
 
 # ---- the command: records, parity table, cleanup ------------------------------------------

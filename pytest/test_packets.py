@@ -64,15 +64,6 @@ ABSENT = Pred("absent", lambda v: v is None)
 # "in-window" 9, "acks-unsent" 11, "bad-option-data" 15.
 NO_REPLY = {"reply": "none"}
 EXPECT: dict[str, list[dict[str, Any]]] = {
-    # RFC 9293 3.7.1 (MSS: the SUT's own, MTU 1500 - 40), RFC 2018 (SACK permitted when
-    # offered), RFC 7323 (TSecr echoes our TSval; window scale sent because we sent one).
-    # Left out: the TSval (Linux adds a random per-connection offset: only "set" is
-    # recorded), the window-scale value (Linux derives it from tcp_rmem), the window.
-    "pkt_synack_options": [
-        {"op": "syn_all_options", "reply": "tcp", "flags": "SA", "ack": 1,
-         "options.mss": 1460, "options.sack_permitted": True,
-         "options.timestamp": {"tsval": "set", "tsecr": "echo"},
-         "options.wscale": Pred("a shift 0..14 (RFC 7323 2.3)", lambda v: v in range(15))}],
     # RFC 9293 3.1 / RFC 1122 4.2.2.7: a bad TCP checksum is silently discarded; the same
     # sequence number with a good checksum is then new data: acked (1 + 11) and echoed once.
     "pkt_bad_tcp_checksum": [
@@ -379,7 +370,7 @@ def test_check(sut: Any, name: str, request: pytest.FixtureRequest) -> None:
 
 def test_every_check_has_expectations() -> None:
     assert list(EXPECT) == list(checks.CHECK_NAMES)
-    assert len(checks.CHECK_NAMES) == 42
+    assert len(checks.CHECK_NAMES) == 41
 
 
 # ---- the command: records, parity table, cleanup ------------------------------------------
@@ -465,7 +456,7 @@ def test_unknown_check_is_one_line_exit_2(tcplab_bin: Path) -> None:
     done = run_packets(tcplab_bin, "--packets", "pkt_no_such")
     assert done.returncode == 2
     assert done.stderr.startswith("tcplab packets: unknown check 'pkt_no_such' (valid: "
-                                  "pkt_synack_options, ")
+                                  "pkt_bad_tcp_checksum, ")
     assert done.stderr.count("\n") == 1 and done.stdout == ""
 
 

@@ -24,17 +24,6 @@ def corrupt(frame: Any, where: str) -> bytes:
     return bytes(raw)
 
 
-def pkt_synack_options(w: Wire, tr: Trace) -> None:
-    """The SYN-ACK's answer to MSS, window scale, SACK permitted and timestamps (RFC 7323:
-    TSecr echoes our TSval; the TSval itself is random on Linux, so only "set" is kept)."""
-    c = Conn(w)
-    c.tsval = w.rng.randrange(1, M32)
-    r = c.syn(options=[("MSS", 1460), ("SAckOK", b""), ("Timestamp", (c.tsval, 0)),
-                       ("NOP", None), ("WScale", 7)])
-    tr.reply("syn_all_options", r, c, "flags", "ack", "options")
-    c.w.send(c.seg("R", seq=c.snd_nxt))
-
-
 def dropped_then_works(w: Wire, tr: Trace, where: str) -> None:
     c = Conn(w)
     c.connect()
@@ -833,17 +822,17 @@ class Check:
 
 
 CHECKS: tuple[Check, ...] = tuple(Check(f.__name__, f, SUT_SETTINGS.get(f, ())) for f in (
-    pkt_synack_options, pkt_bad_tcp_checksum, pkt_bad_ip_checksum, pkt_syn_on_established,
-    pkt_data_beyond_window, pkt_zero_window_probe, pkt_duplicate_data, pkt_ack_unsent_data,
-    pkt_icmp_echo, pkt_arp_request, pkt_bad_option_length, pkt_default_mss,
-    pkt_mss_only_on_syn, pkt_wscale_applied, pkt_window_unsigned, pkt_zero_window_persist,
-    pkt_fast_retransmit, pkt_syn_with_data, pkt_bad_ack_in_syn_rcvd, pkt_data_without_ack,
-    pkt_old_duplicate, pkt_old_ack_challenge, pkt_challenge_ack_rate_limit, pkt_urgent_data,
-    pkt_unknown_option, pkt_unaligned_options, pkt_syn_to_broadcast,
-    pkt_syn_from_multicast_source, pkt_icmp_frag_needed, pkt_icmp_source_quench,
-    pkt_icmp_unreachable_soft, pkt_ip_options_ignored, pkt_ttl_and_df, pkt_ack_within_500ms,
-    pkt_data_after_fin, pkt_rst_in_zero_window, pkt_option_padding, pkt_nagle_on_wire,
-    pkt_nodelay_on_wire, pkt_syn_retransmit, pkt_simultaneous_open, pkt_synsent_bad_ack))
+    pkt_bad_tcp_checksum, pkt_bad_ip_checksum, pkt_syn_on_established, pkt_data_beyond_window,
+    pkt_zero_window_probe, pkt_duplicate_data, pkt_ack_unsent_data, pkt_icmp_echo,
+    pkt_arp_request, pkt_bad_option_length, pkt_default_mss, pkt_mss_only_on_syn,
+    pkt_wscale_applied, pkt_window_unsigned, pkt_zero_window_persist, pkt_fast_retransmit,
+    pkt_syn_with_data, pkt_bad_ack_in_syn_rcvd, pkt_data_without_ack, pkt_old_duplicate,
+    pkt_old_ack_challenge, pkt_challenge_ack_rate_limit, pkt_urgent_data, pkt_unknown_option,
+    pkt_unaligned_options, pkt_syn_to_broadcast, pkt_syn_from_multicast_source,
+    pkt_icmp_frag_needed, pkt_icmp_source_quench, pkt_icmp_unreachable_soft,
+    pkt_ip_options_ignored, pkt_ttl_and_df, pkt_ack_within_500ms, pkt_data_after_fin,
+    pkt_rst_in_zero_window, pkt_option_padding, pkt_nagle_on_wire, pkt_nodelay_on_wire,
+    pkt_syn_retransmit, pkt_simultaneous_open, pkt_synsent_bad_ack))
 CHECK_NAMES = tuple(c.name for c in CHECKS)
 
 

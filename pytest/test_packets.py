@@ -142,15 +142,6 @@ EXPECT: dict[str, list[dict[str, Any]]] = {
     # MUST-1: 0xFFFF is 65535, not -1.
     "pkt_window_unsigned": [
         {"op": "echo_20000", "reply": "tcp", "echo_ok": True, "beyond_window": False}],
-    # MUST-35/36/37, MUST-61: our window filled by the 7-byte echo; the 24 bytes sent then
-    # are acknowledged (1 + 7 + 24 = 32) with the SUT's window open, probed for (Linux: a
-    # bare ACK at SND.UNA - 1 after its RTO), echoed once the window opens, PSH last.
-    "pkt_zero_window_persist": [
-        {"op": "fill_our_window", "reply": "tcp", "echo": "warm-up", "our_window": 0},
-        {"op": "data_to_zero_window", "reply": "tcp", "flags": "A", "ack": 32, "win": "open"},
-        {"op": "probe", "reply": "tcp", "beyond_window": False},
-        {"op": "window_opened", "reply": "tcp", "echo": "held-back-by-zero-window",
-         "psh": True}],
     # RFC 5681 3.2: the segment at 1 + 536 again, within 150 ms of the duplicate ACKs.
     "pkt_fast_retransmit": [
         {"op": "three_dup_acks", "reply": "tcp", "seq": 537, "fast": True}],
@@ -370,7 +361,7 @@ def test_check(sut: Any, name: str, request: pytest.FixtureRequest) -> None:
 
 def test_every_check_has_expectations() -> None:
     assert list(EXPECT) == list(checks.CHECK_NAMES)
-    assert len(checks.CHECK_NAMES) == 41
+    assert len(checks.CHECK_NAMES) == 40
 
 
 # ---- the command: records, parity table, cleanup ------------------------------------------

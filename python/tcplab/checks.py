@@ -282,14 +282,6 @@ def pkt_window_unsigned(w: Wire, tr: Trace) -> None:
     c.abort()
 
 
-def win(pkt: Any, c: Conn) -> str:
-    """A window field as what two correct stacks agree on: zero or open."""
-    return "zero" if pkt[c.sc.TCP].window == 0 else "open"
-
-
-PROBE_S = 3.0	# the first zero-window probe comes within this (Linux: RTO, 200 ms and up)
-
-
 def zero_window(w: Wire) -> Conn:
     """A connection whose window we fill: our SYN offers 7 bytes, we read nothing, so the
     7-byte echo of "warm-up" closes it (the right edge never moves left: no shrinking)."""
@@ -299,35 +291,6 @@ def zero_window(w: Wire) -> Conn:
     c.send_data(b"warm-up")
     c.collect(lambda: len(c.echo) >= 7 and rel(c.snd_una_seen, c.snd_nxt) >= 0, REPLY_S)
     return c
-
-
-def pkt_zero_window_persist(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.8.6.1 (MUST-35, MUST-36, MUST-37): once the SUT's 7-byte echo has filled
-    our window (zero), data sent to the echo is acknowledged, the SUT's own window open
-    (win: zero or open), but not echoed past our window (a probe may carry one byte); the
-    SUT probes the window within 3 s; once we open it, the whole echo arrives, PSH set on
-    its last segment (MUST-61: PSH on the last buffered segment)."""
-    c = zero_window(w)
-    tr.add("fill_our_window", {"reply": "tcp", "echo": c.echo.decode("latin-1"),
-                               "our_window": c.window})
-    c.send_data(b"held-back-by-zero-window")
-    r = c.wait(c.acked(c.snd_nxt))
-    tr.reply("data_to_zero_window", r, c, "flags", "ack")
-    if r is not None:
-        tr.steps[-1]["win"] = win(r, c)
-    probe = c.wait(lambda p: True, PROBE_S)
-    tr.add("probe", {"reply": "tcp" if probe is not None else "none",
-                     "beyond_window": c.over_window > 1})
-    c.window, c.reading = 65535, True
-    start = len(c.echo)
-    w.send(c.seg("A"))	# the window opens
-    c.collect(lambda: len(c.echo) - start >= 24, REPLY_S)
-    last = c.data_segments()[-1:] or [None]
-    tr.add("window_opened", {"reply": "tcp" if last[0] is not None else "none",
-                             "echo": c.echo[start:].decode("latin-1"),
-                             "psh": bool(last[0] is not None and
-                                         last[0][c.sc.TCP].flags & 0x08)})
-    c.abort()
 
 
 FAST_S = 0.15	# a fast retransmission comes within this of our ACKs; any RTO is 200 ms up
@@ -825,14 +788,14 @@ CHECKS: tuple[Check, ...] = tuple(Check(f.__name__, f, SUT_SETTINGS.get(f, ())) 
     pkt_bad_tcp_checksum, pkt_bad_ip_checksum, pkt_syn_on_established, pkt_data_beyond_window,
     pkt_zero_window_probe, pkt_duplicate_data, pkt_ack_unsent_data, pkt_icmp_echo,
     pkt_arp_request, pkt_bad_option_length, pkt_default_mss, pkt_mss_only_on_syn,
-    pkt_wscale_applied, pkt_window_unsigned, pkt_zero_window_persist, pkt_fast_retransmit,
-    pkt_syn_with_data, pkt_bad_ack_in_syn_rcvd, pkt_data_without_ack, pkt_old_duplicate,
-    pkt_old_ack_challenge, pkt_challenge_ack_rate_limit, pkt_urgent_data, pkt_unknown_option,
-    pkt_unaligned_options, pkt_syn_to_broadcast, pkt_syn_from_multicast_source,
-    pkt_icmp_frag_needed, pkt_icmp_source_quench, pkt_icmp_unreachable_soft,
-    pkt_ip_options_ignored, pkt_ttl_and_df, pkt_ack_within_500ms, pkt_data_after_fin,
-    pkt_rst_in_zero_window, pkt_option_padding, pkt_nagle_on_wire, pkt_nodelay_on_wire,
-    pkt_syn_retransmit, pkt_simultaneous_open, pkt_synsent_bad_ack))
+    pkt_wscale_applied, pkt_window_unsigned, pkt_fast_retransmit, pkt_syn_with_data,
+    pkt_bad_ack_in_syn_rcvd, pkt_data_without_ack, pkt_old_duplicate, pkt_old_ack_challenge,
+    pkt_challenge_ack_rate_limit, pkt_urgent_data, pkt_unknown_option, pkt_unaligned_options,
+    pkt_syn_to_broadcast, pkt_syn_from_multicast_source, pkt_icmp_frag_needed,
+    pkt_icmp_source_quench, pkt_icmp_unreachable_soft, pkt_ip_options_ignored, pkt_ttl_and_df,
+    pkt_ack_within_500ms, pkt_data_after_fin, pkt_rst_in_zero_window, pkt_option_padding,
+    pkt_nagle_on_wire, pkt_nodelay_on_wire, pkt_syn_retransmit, pkt_simultaneous_open,
+    pkt_synsent_bad_ack))
 CHECK_NAMES = tuple(c.name for c in CHECKS)
 
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .wire import (CLOSED_PORT, M32, NO_REPLY, REPLY_S, SILENCE_S, CheckError, Conn, Trace,
-                   Wire, flag_str, rel, tcp_options, tcp_payload)
+from .wire import (M32, NO_REPLY, REPLY_S, SILENCE_S, CheckError, Conn, Trace, Wire, rel,
+                   tcp_options, tcp_payload)
 
 
 def corrupt(frame: Any, where: str) -> bytes:
@@ -22,24 +22,6 @@ def corrupt(frame: Any, where: str) -> bytes:
     raw[off] ^= 0xFF
     raw[off + 1] ^= 0xFF
     return bytes(raw)
-
-
-def pkt_syn_closed_port(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.10.7.1: a SYN to a closed port gets <SEQ=0><ACK=SEG.SEQ+SEG.LEN><RST,ACK>."""
-    c = Conn(w, CLOSED_PORT)
-    w.send(c.seg("S", seq=c.iss, options=[("MSS", 1460)]))
-    tr.reply("syn", c.wait(lambda p: True), c, "flags", "seq", "ack", "len")
-
-
-def pkt_synack_options(w: Wire, tr: Trace) -> None:
-    """The SYN-ACK's answer to MSS, window scale, SACK permitted and timestamps (RFC 7323:
-    TSecr echoes our TSval; the TSval itself is random on Linux, so only "set" is kept)."""
-    c = Conn(w)
-    c.tsval = w.rng.randrange(1, M32)
-    r = c.syn(options=[("MSS", 1460), ("SAckOK", b""), ("Timestamp", (c.tsval, 0)),
-                       ("NOP", None), ("WScale", 7)])
-    tr.reply("syn_all_options", r, c, "flags", "ack", "options")
-    c.w.send(c.seg("R", seq=c.snd_nxt))
 
 
 def dropped_then_works(w: Wire, tr: Trace, where: str) -> None:
@@ -60,30 +42,6 @@ def pkt_bad_tcp_checksum(w: Wire, tr: Trace) -> None:
 def pkt_bad_ip_checksum(w: Wire, tr: Trace) -> None:
     """RFC 1122 3.2.1.2: a datagram whose header checksum fails is silently discarded."""
     dropped_then_works(w, tr, "ip")
-
-
-def pkt_rst_out_of_window(w: Wire, tr: Trace) -> None:
-    """RFC 5961 3.2: a RST outside the window is dropped silently; one inside it but not at
-    RCV.NXT gets a challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT>; the connection lives on."""
-    c = Conn(w)
-    c.connect()
-    w.send(c.seg("RA", seq=c.snd_nxt + (1 << 30)))
-    tr.reply("rst_outside_window", c.silence(), c, "flags", "seq", "ack", "len")
-    w.send(c.seg("RA", seq=c.snd_nxt + 1))
-    tr.reply("rst_in_window_not_exact", c.wait(lambda p: True), c, "flags", "seq", "ack", "len")
-    tr.add("data_after", c.works())
-    c.abort()
-
-
-def pkt_rst_in_window(w: Wire, tr: Trace) -> None:
-    """RFC 5961 3.2: a RST at exactly RCV.NXT resets the connection; a segment sent on it
-    afterwards meets no connection: <SEQ=SEG.ACK><RST> (RFC 9293 3.10.7.1)."""
-    c = Conn(w)
-    c.connect()
-    w.send(c.seg("RA"))
-    tr.reply("rst_exact", c.silence(), c, "flags", "seq", "ack", "len")
-    w.send(c.seg("PA", data=b"after-reset"))
-    tr.reply("data_after_rst", c.wait(lambda p: True), c, "flags", "seq", "len")
 
 
 def pkt_syn_on_established(w: Wire, tr: Trace) -> None:
@@ -168,23 +126,6 @@ def pkt_duplicate_data(w: Wire, tr: Trace) -> None:
              "options")
     tr.reply("no_second_delivery", c.silence(), c, "flags", "seq", "ack", "len")
     c.abort()
-
-
-def pkt_fin_acked(w: Wire, tr: Trace) -> None:
-    """Our FIN is acknowledged (ACK = its sequence number + 1); the echo program then
-    closes, so the SUT's FIN follows: FIN+ACK at its sequence number 1, ACK 2, no data
-    (RFC 9293 3.10.7.4, CLOSE-WAIT -> LAST-ACK). Whether the first ACK rides on that FIN is
-    the stack's choice (delayed ACK), so the first step keeps only the ACK number. Once we
-    acknowledge the SUT's FIN nothing more comes: no data, no reset."""
-    c = Conn(w)
-    c.connect()
-    w.send(c.seg("FA"))
-    c.snd_nxt = (c.snd_nxt + 1) % M32
-    tr.reply("fin", c.wait(c.acked(c.snd_nxt)), c, "ack")
-    fins = [p for _, p in c.seen if p[c.sc.TCP].flags & 0x01]
-    fin = fins[0] if fins else c.wait(lambda p: bool(p[c.sc.TCP].flags & 0x01))
-    tr.reply("sut_fin", fin, c, "flags", "seq", "ack", "len")
-    tr.reply("after_fin_acked", c.silence(), c, "flags", "seq", "ack", "len")
 
 
 def pkt_ack_unsent_data(w: Wire, tr: Trace) -> None:
@@ -289,15 +230,6 @@ def sizes_step(c: Conn, ok: bool, limit: int) -> dict[str, Any]:
             "max_len": f"<={limit}" if big <= limit else big}
 
 
-def pkt_mss_honoured(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.7.1 (MUST-14, MUST-16): our SYN offers MSS 536; 3000 bytes sent to the echo
-    come back whole in segments of at most 536 bytes."""
-    c = Conn(w)
-    c.connect(options=[("MSS", 536)])
-    tr.add("echo_3000", sizes_step(c, echo_of(c, 3000), 536))
-    c.abort()
-
-
 def pkt_default_mss(w: Wire, tr: Trace) -> None:
     """RFC 9293 3.7.1 (MUST-15): a SYN without an MSS option means a send MSS of 536: 3000
     bytes echoed come back in segments of at most 536 bytes."""
@@ -350,14 +282,6 @@ def pkt_window_unsigned(w: Wire, tr: Trace) -> None:
     c.abort()
 
 
-def win(pkt: Any, c: Conn) -> str:
-    """A window field as what two correct stacks agree on: zero or open."""
-    return "zero" if pkt[c.sc.TCP].window == 0 else "open"
-
-
-PROBE_S = 3.0	# the first zero-window probe comes within this (Linux: RTO, 200 ms and up)
-
-
 def zero_window(w: Wire) -> Conn:
     """A connection whose window we fill: our SYN offers 7 bytes, we read nothing, so the
     7-byte echo of "warm-up" closes it (the right edge never moves left: no shrinking)."""
@@ -367,83 +291,6 @@ def zero_window(w: Wire) -> Conn:
     c.send_data(b"warm-up")
     c.collect(lambda: len(c.echo) >= 7 and rel(c.snd_una_seen, c.snd_nxt) >= 0, REPLY_S)
     return c
-
-
-def pkt_zero_window_persist(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.8.6.1 (MUST-35, MUST-36, MUST-37): once the SUT's 7-byte echo has filled
-    our window (zero), data sent to the echo is acknowledged, the SUT's own window open
-    (win: zero or open), but not echoed past our window (a probe may carry one byte); the
-    SUT probes the window within 3 s; once we open it, the whole echo arrives, PSH set on
-    its last segment (MUST-61: PSH on the last buffered segment)."""
-    c = zero_window(w)
-    tr.add("fill_our_window", {"reply": "tcp", "echo": c.echo.decode("latin-1"),
-                               "our_window": c.window})
-    c.send_data(b"held-back-by-zero-window")
-    r = c.wait(c.acked(c.snd_nxt))
-    tr.reply("data_to_zero_window", r, c, "flags", "ack")
-    if r is not None:
-        tr.steps[-1]["win"] = win(r, c)
-    probe = c.wait(lambda p: True, PROBE_S)
-    tr.add("probe", {"reply": "tcp" if probe is not None else "none",
-                     "beyond_window": c.over_window > 1})
-    c.window, c.reading = 65535, True
-    start = len(c.echo)
-    w.send(c.seg("A"))	# the window opens
-    c.collect(lambda: len(c.echo) - start >= 24, REPLY_S)
-    last = c.data_segments()[-1:] or [None]
-    tr.add("window_opened", {"reply": "tcp" if last[0] is not None else "none",
-                             "echo": c.echo[start:].decode("latin-1"),
-                             "psh": bool(last[0] is not None and
-                                         last[0][c.sc.TCP].flags & 0x08)})
-    c.abort()
-
-
-def retransmissions(c: Conn, seq: int, want: int, timeout: float) -> list[float]:
-    """The arrival times of the SUT's data segments at @seq, until @want of them."""
-    times: list[float] = []
-    deadline = time.monotonic() + timeout
-    while len(times) < want and time.monotonic() < deadline:
-        p = c.wait(lambda p: p[c.sc.TCP].seq == seq and bool(tcp_payload(p, c.sc)),
-                   deadline - time.monotonic())
-        if p is not None:
-            times.append(time.monotonic())
-    return times
-
-
-RTO_S = 5.0	# the first transmission and three retransmissions arrive within this
-
-
-def pkt_rto_retransmit(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.8.1 (MUST-19), RFC 6298 5.5: an echo we never acknowledge is retransmitted
-    at the same sequence number, three times within 5 s, and the timer backs off: the third
-    retransmission's gap is at least 1.5 times the second's (exponential backoff doubles
-    it; 0.5 is slack for a loaded host; the first gap may be a tail loss probe's, RFC 8985
-    7, so it is not compared)."""
-    c = Conn(w)
-    c.connect()
-    c.auto_ack = False
-    assert c.irs is not None
-    c.send_data(b"retransmit-me")
-    t = retransmissions(c, (c.irs + 1) % M32, 4, RTO_S)
-    step: dict[str, Any] = {"reply": "tcp" if t else "none",
-                            "retransmissions": max(len(t) - 1, 0)}
-    if len(t) == 4:
-        step["backoff"] = (t[3] - t[2]) >= 1.5 * (t[2] - t[1])
-    tr.add("echo_never_acked", step)
-    c.auto_ack = True
-    c.abort()
-
-
-def pkt_synack_retransmit(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.8.1 (MUST-22): a SYN-ACK not acknowledged is retransmitted, the same
-    segment again (SYN-ACK, same sequence number and ACK), within 5 s (lwIP: its 3 s
-    initial RTO in 500 ms ticks; Linux 1 s)."""
-    c = Conn(w)
-    r = c.syn()
-    tr.reply("syn", r, c, "flags", "seq", "ack")
-    again = c.wait(lambda p: flag_str(int(p[c.sc.TCP].flags)) == "SA", 5.0)
-    tr.reply("synack_again", again, c, "flags", "seq", "ack")
-    w.send(c.seg("R", seq=c.snd_nxt))
 
 
 FAST_S = 0.15	# a fast retransmission comes within this of our ACKs; any RTO is 200 ms up
@@ -476,22 +323,6 @@ def pkt_fast_retransmit(w: Wire, tr: Trace) -> None:
     c.abort()
 
 
-def pkt_out_of_order(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.10.7.4, RFC 5681 4.2: the second of two segments sent first is queued and
-    answered at once with a duplicate ACK for RCV.NXT; the first then gets one ACK covering
-    both (SHLD-31), and the echo is in order."""
-    c = Conn(w)
-    c.connect(options=[("MSS", 1460)])
-    c.send_data(b"BBBB", seq=c.snd_nxt + 4)
-    tr.reply("second_segment_first", c.wait(lambda p: True), c, "flags", "seq", "ack", "len")
-    c.send_data(b"AAAA")
-    c.snd_nxt = (c.snd_nxt + 4) % M32
-    c.collect(lambda: len(c.echo) >= 8 and rel(c.snd_una_seen, c.snd_nxt) >= 0, REPLY_S)
-    tr.add("first_segment", {"reply": "tcp", "ack": rel(c.snd_una_seen, c.iss),
-                             "echo": c.echo.decode("latin-1")})
-    c.abort()
-
-
 def pkt_syn_with_data(w: Wire, tr: Trace) -> None:
     """RFC 9293 3.10.7.2-3: data on a SYN (no Fast Open cookie) is not acknowledged by the
     SYN-ACK (ACK = ISN + 1) and not delivered; sent again after the handshake it is new data,
@@ -519,25 +350,6 @@ def pkt_bad_ack_in_syn_rcvd(w: Wire, tr: Trace) -> None:
     w.send(c.seg("A"))
     tr.add("right_ack_then_data", c.works())
     c.abort()
-
-
-def pkt_rst_in_syn_rcvd(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.10.7.4, SYN-RECEIVED: a reset of a passive open is taken silently and the
-    connection goes back to LISTEN: the ACK that would have completed it meets no connection
-    (<SEQ=SEG.ACK><CTL=RST>), and a new SYN from the same port is answered."""
-    c = Conn(w)
-    c.syn(options=[("MSS", 1460)])
-    if c.irs is None:
-        raise CheckError("no SYN-ACK")
-    w.send(c.seg("R", seq=c.snd_nxt))
-    tr.reply("rst", c.silence(), c, "flags", "seq", "len")
-    w.send(c.seg("A"))
-    tr.reply("ack_after_rst", c.wait(lambda p: True), c, "flags", "seq", "len")
-    again = Conn(w)
-    again.sport = c.sport
-    again.connect(options=[("MSS", 1460)])
-    tr.add("new_syn_same_port", again.works())
-    again.abort()
 
 
 def pkt_data_without_ack(w: Wire, tr: Trace) -> None:
@@ -809,23 +621,6 @@ def pkt_ack_within_500ms(w: Wire, tr: Trace) -> None:
     c.abort()
 
 
-def pkt_fin_with_data(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.10.7.4 (seventh and eighth steps): data and FIN in one segment: the data
-    is delivered (echoed), then the FIN: ACK = 1 + 10 + 1; the echo program then closes and
-    the SUT's FIN follows its echo; the echo's last data segment has PSH (RFC 9293 3.9.1.2,
-    MUST-61: PSH on the last buffered segment)."""
-    c = Conn(w)
-    c.connect()
-    w.send(c.seg("FPA", data=b"last-words"))
-    c.snd_nxt = (c.snd_nxt + 11) % M32
-    c.collect(lambda: c.fin_seen and rel(c.snd_una_seen, c.snd_nxt) >= 0, REPLY_S)
-    last = c.data_segments()[-1:]
-    tr.add("data_and_fin", {"reply": "tcp", "ack": rel(c.snd_una_seen, c.iss),
-                            "echo": c.echo.decode("latin-1"), "fin": c.fin_seen,
-                            "fin_seq": rel(c.rcv_nxt - 1, c.irs or 0),
-                            "psh": bool(last and last[0][c.sc.TCP].flags & 0x08)})
-
-
 def pkt_data_after_fin(w: Wire, tr: Trace) -> None:
     """RFC 9293 3.10.7.4, CLOSE-WAIT and LAST-ACK: segment text after the peer's FIN is
     ignored: after our FIN (the echo then closes, its FIN left unacknowledged), data past
@@ -901,7 +696,6 @@ NAGLE_ON = ("TCP_NODELAY 0",)		# the echo server's connections keep Nagle on
 # off about 200 ms after "a"; gVisor's RTO, 200 ms at least, resends "a"), far longer than
 # an echo takes.
 NAGLE_WAIT_S = 0.1
-KEEPALIVE_FAST = ("SO_KEEPALIVE 1", "TCP_KEEPIDLE 1", "TCP_KEEPINTVL 1", "TCP_KEEPCNT 2")
 
 
 def small_echo_while_unacked(w: Wire, tr: Trace) -> None:
@@ -933,30 +727,6 @@ def pkt_nodelay_on_wire(w: Wire, tr: Trace) -> None:
     """RFC 9293 MUST-17: with TCP_NODELAY on (the echo server's default), a second small
     segment leaves within 100 ms while the first is still unacknowledged."""
     small_echo_while_unacked(w, tr)
-
-
-def pkt_keepalive_probes(w: Wire, tr: Trace) -> None:
-    """RFC 9293 3.8.4 (MUST-24..MUST-29) with SO_KEEPALIVE, TCP_KEEPIDLE 1, TCP_KEEPINTVL 1
-    and TCP_KEEPCNT 2 on the SUT's connection: after 1 s idle, probes <SEQ=SND.NXT-1> with
-    no data, 1 s apart; none answered, the connection is dropped after the second with a
-    reset. Times within 0.5-3.5 s of idle for the first probe (lwIP's timer ticks at 500 ms)."""
-    c = Conn(w)
-    c.connect()
-    tr.add("data", c.works(b"keepalive"))
-    c.auto_ack = False
-    idle = time.monotonic()
-    probes, end = [], None
-    while len(probes) < 5 and (p := c.wait(lambda p: True, 6.0)) is not None:
-        if p[c.sc.TCP].flags & 0x04:
-            end = p
-            break
-        probes.append((time.monotonic() - idle, p))
-    t0 = probes[0][0] if probes else 0
-    tr.add("probes", {"reply": "tcp" if probes else "none", "count": len(probes),
-                      "first_after_idle": 0.5 <= t0 <= 3.5,
-                      "seq": sorted({rel(p[c.sc.TCP].seq, c.irs or 0) for _, p in probes}),
-                      "len": sorted({len(tcp_payload(p, c.sc)) for _, p in probes})})
-    tr.reply("after_the_probes", end, c, "flags")
 
 
 def pkt_syn_retransmit(w: Wire, tr: Trace) -> None:
@@ -1000,7 +770,7 @@ def pkt_synsent_bad_ack(w: Wire, tr: Trace) -> None:
 
 
 SUT_SETTINGS: dict[Callable[[Wire, Trace], None], tuple[str, ...]] = {
-    pkt_nagle_on_wire: NAGLE_ON, pkt_keepalive_probes: KEEPALIVE_FAST}
+    pkt_nagle_on_wire: NAGLE_ON}
 
 
 @dataclass(frozen=True)
@@ -1015,20 +785,17 @@ class Check:
 
 
 CHECKS: tuple[Check, ...] = tuple(Check(f.__name__, f, SUT_SETTINGS.get(f, ())) for f in (
-    pkt_syn_closed_port, pkt_synack_options, pkt_bad_tcp_checksum, pkt_bad_ip_checksum,
-    pkt_rst_out_of_window, pkt_rst_in_window, pkt_syn_on_established, pkt_data_beyond_window,
-    pkt_zero_window_probe, pkt_duplicate_data, pkt_fin_acked, pkt_ack_unsent_data,
-    pkt_icmp_echo, pkt_arp_request, pkt_bad_option_length,
-    pkt_mss_honoured, pkt_default_mss, pkt_mss_only_on_syn, pkt_wscale_applied,
-    pkt_window_unsigned, pkt_zero_window_persist, pkt_rto_retransmit, pkt_synack_retransmit,
-    pkt_fast_retransmit, pkt_out_of_order, pkt_syn_with_data, pkt_bad_ack_in_syn_rcvd,
-    pkt_rst_in_syn_rcvd, pkt_data_without_ack, pkt_old_duplicate, pkt_old_ack_challenge,
+    pkt_bad_tcp_checksum, pkt_bad_ip_checksum, pkt_syn_on_established, pkt_data_beyond_window,
+    pkt_zero_window_probe, pkt_duplicate_data, pkt_ack_unsent_data, pkt_icmp_echo,
+    pkt_arp_request, pkt_bad_option_length, pkt_default_mss, pkt_mss_only_on_syn,
+    pkt_wscale_applied, pkt_window_unsigned, pkt_fast_retransmit, pkt_syn_with_data,
+    pkt_bad_ack_in_syn_rcvd, pkt_data_without_ack, pkt_old_duplicate, pkt_old_ack_challenge,
     pkt_challenge_ack_rate_limit, pkt_urgent_data, pkt_unknown_option, pkt_unaligned_options,
     pkt_syn_to_broadcast, pkt_syn_from_multicast_source, pkt_icmp_frag_needed,
     pkt_icmp_source_quench, pkt_icmp_unreachable_soft, pkt_ip_options_ignored, pkt_ttl_and_df,
-    pkt_ack_within_500ms, pkt_fin_with_data, pkt_data_after_fin, pkt_rst_in_zero_window,
-    pkt_option_padding, pkt_nagle_on_wire, pkt_nodelay_on_wire, pkt_keepalive_probes,
-    pkt_syn_retransmit, pkt_simultaneous_open, pkt_synsent_bad_ack))
+    pkt_ack_within_500ms, pkt_data_after_fin, pkt_rst_in_zero_window, pkt_option_padding,
+    pkt_nagle_on_wire, pkt_nodelay_on_wire, pkt_syn_retransmit, pkt_simultaneous_open,
+    pkt_synsent_bad_ack))
 CHECK_NAMES = tuple(c.name for c in CHECKS)
 
 

@@ -2,8 +2,8 @@
 tests, by which socket cases, packet checks and .pkt scripts, and how each stack fares.
 
 The matrix is scenarios/conformance/requirements.txt (its header gives the format): every
-MUST of RFC 9293 (MUST-1 .. MUST-69) and the RFC 9293 SHOULD/MAY, RFC 5961, RFC 7323 and
-RFC 1122 items a case or check covers, each tested (by which), n/a (why) or untested (what
+MUST of RFC 9293 (MUST-1 .. MUST-69) and the RFC 9293 SHOULD/MAY, RFC 5961, 7323, 1122, 2018,
+5681, 6928 and 3168 items a case or check covers, each tested (by which), n/a (why) or untested (what
 it would take). load() reads and checks it: a MUST missing, an ID twice, a tested row
 naming nothing or a name that is not a case, a check or a .pkt script (NAME.pkt) is a
 UsageError naming the line.
@@ -24,7 +24,7 @@ from .proc import ROOT
 MATRIX = ROOT / "scenarios" / "conformance" / "requirements.txt"
 RFC9293_MUSTS = tuple(f"MUST-{n}" for n in range(1, 70))	# Appendix B numbers them so
 STATUSES = ("tested", "n/a", "untested")
-ID = re.compile(r"(MUST|SHLD|MAY)-\d+$|RFC(9293|5961|7323|1122)-[0-9.]+(-[a-z]+)?$")
+ID = re.compile(r"(MUST|SHLD|MAY)-\d+$|RFC\d{4}-[0-9.]+(-[a-z]+)?$")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def parse_line(text: str, where: str) -> Requirement:
     rid, what, status, by = parts
     if not ID.match(rid):
         raise UsageError(f"{where}: '{rid}' is not a requirement ID (MUST-N, SHLD-N, MAY-N, "
-                         f"RFC9293|5961|7323|1122-SECTION)")
+                         f"RFCNNNN-SECTION)")
     if status not in STATUSES:
         raise UsageError(f"{where}: status '{status}' is not one of {', '.join(STATUSES)}")
     line = int(where.rsplit(":", 1)[1])

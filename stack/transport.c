@@ -96,6 +96,7 @@ static const char *missing_op(const struct tl_ops *o)
 		{ "getsockname", (const void *)o->getsockname },
 		{ "getpeername", (const void *)o->getpeername },
 		{ "set_nonblock", (const void *)o->set_nonblock },
+		{ "get_nonblock", (const void *)o->get_nonblock },
 		{ "poll", (const void *)o->poll },
 		{ "bytes_available", (const void *)o->bytes_available },
 		{ "default_addr", (const void *)o->default_addr },

@@ -146,6 +146,11 @@ static inline int tl_set_nonblock(struct tl_stack *st, int s, bool on)
 	return st->ops->set_nonblock(st, s, on);
 }
 
+static inline int tl_get_nonblock(struct tl_stack *st, int s)
+{
+	return st->ops->get_nonblock(st, s);
+}
+
 static inline int tl_poll(struct tl_stack *st, struct pollfd *fds, unsigned int n, int timeout_ms)
 {
 	return st->ops->poll(st, fds, n, timeout_ms);

@@ -50,6 +50,13 @@ static const struct cf_option options[] = {
 	{ "IP_TOS", IPPROTO_IP, IP_TOS, CF_OPT_INT },
 	{ "TCP_MAXSEG", IPPROTO_TCP, TCP_MAXSEG, CF_OPT_INT },
 	{ "TCP_USER_TIMEOUT", IPPROTO_TCP, TCP_USER_TIMEOUT, CF_OPT_INT },
+	{ "SO_REUSEPORT", SOL_SOCKET, SO_REUSEPORT, CF_OPT_INT },
+	{ "SO_PRIORITY", SOL_SOCKET, SO_PRIORITY, CF_OPT_INT },
+	{ "TCP_SYNCNT", IPPROTO_TCP, TCP_SYNCNT, CF_OPT_INT },
+	{ "TCP_LINGER2", IPPROTO_TCP, TCP_LINGER2, CF_OPT_INT },
+	{ "TCP_WINDOW_CLAMP", IPPROTO_TCP, TCP_WINDOW_CLAMP, CF_OPT_INT },
+	{ "TCP_DEFER_ACCEPT", IPPROTO_TCP, TCP_DEFER_ACCEPT, CF_OPT_INT },
+	{ "TCP_NOTSENT_LOWAT", IPPROTO_TCP, TCP_NOTSENT_LOWAT, CF_OPT_INT },
 	/* an option no stack has, for the ENOPROTOOPT case */
 	{ "TCP_UNKNOWN", IPPROTO_TCP, 9999, CF_OPT_INT },
 	{ NULL, 0, 0, CF_OPT_INT },
@@ -58,7 +65,7 @@ static const struct cf_option options[] = {
 static const char *const ops =
 	"socket, bind, listen, accept, connect, send, recv, sendv, recvv, shutdown, close, "
 	"setsockopt, getsockopt, getsockname, getpeername, nonblock, poll, available, "
-	"signal, wait, acked, fill, drain, handle";
+	"signal, wait, acked, fill, drain, handle, getfl";
 
 const struct cf_option *cf_option_find(int level, int name)
 {
@@ -320,7 +327,7 @@ static const struct {
 	{ "available", CF_AVAILABLE, true, false }, { "signal", CF_SIGNAL, false, false },
 	{ "wait", CF_WAIT, false, false }, { "acked", CF_ACKED, true, false },
 	{ "fill", CF_FILL, true, false }, { "drain", CF_DRAIN, true, false },
-	{ "handle", CF_HANDLE, false, true },
+	{ "handle", CF_HANDLE, false, true }, { "getfl", CF_GETFL, true, false },
 };
 
 /* A trailing `took MIN MAX`: the call must last MIN to MAX ms. Returns the words left. */

@@ -47,6 +47,7 @@ enum cf_op {
 	CF_FILL,
 	CF_DRAIN,
 	CF_HANDLE,
+	CF_GETFL,
 };
 
 /** Where an address argument points: resolved at run time from the topology's addresses. */

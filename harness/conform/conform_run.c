@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,6 +330,10 @@ static long do_simple(struct runner *r, const struct cf_step *st, int s)
 	case CF_CLOSE: ret = tl_close(r->st, s); break;
 	case CF_NONBLOCK: ret = tl_set_nonblock(r->st, s, st->n != 0); break;
 	case CF_AVAILABLE: ret = tl_bytes_available(r->st, s); break;
+	case CF_GETFL:	/* fcntl(F_GETFL) of a socket: O_RDWR, and O_NONBLOCK when set */
+		ret = tl_get_nonblock(r->st, s);
+		ret = ret < 0 ? ret : O_RDWR | (ret ? O_NONBLOCK : 0);
+		break;
 	default: ret = -EINVAL; break;
 	}
 	ret_field(r, ret, false);
@@ -510,6 +515,7 @@ static const char *const op_names[] = {
 	"socket", "bind", "listen", "accept", "connect", "send", "recv", "sendv", "recvv",
 	"shutdown", "close", "setsockopt", "getsockopt", "getsockname", "getpeername",
 	"nonblock", "poll", "available", "signal", "wait", "acked", "fill", "drain", "handle",
+	"getfl",
 };
 
 /*

@@ -4,6 +4,7 @@
  * Linux sockets, each a call to replace with one into your stack. Built out of tree: Makefile.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,13 @@ static int ex_poll(struct tl_stack *st, struct pollfd *fds, unsigned int n, int 
 {
 	return ret(st, poll(fds, n, timeout_ms));
 }
+static int ex_get_nonblock(struct tl_stack *st, int s)
+{
+	int fl = (int)ret(st, fcntl(s, F_GETFL));
+
+	return fl < 0 ? fl : (fl & O_NONBLOCK) != 0;
+}
+
 static int ex_set_nonblock(struct tl_stack *st, int s, bool on)
 {
 	int v = on;
@@ -188,7 +196,7 @@ static const struct tl_ops ex_ops = {
 	.send = ex_send, .recv = ex_recv, .sendv = ex_sendv, .recvv = ex_recvv,
 	.shutdown = ex_shutdown, .close = ex_close, .setsockopt = ex_setsockopt,
 	.getsockopt = ex_getsockopt, .getsockname = ex_getsockname, .getpeername = ex_getpeername,
-	.set_nonblock = ex_set_nonblock, .poll = ex_poll, .bytes_available = ex_bytes_available,
+	.set_nonblock = ex_set_nonblock, .get_nonblock = ex_get_nonblock, .poll = ex_poll, .bytes_available = ex_bytes_available,
 	.default_addr = ex_default_addr, .counters = ex_counters, .version = ex_version,
 };
 

@@ -845,6 +845,13 @@ static int gv_set_nonblock_op(struct tl_stack *st, int s, bool on)
 	return 0;
 }
 
+static int gv_get_nonblock_op(struct tl_stack *st, int s)
+{
+	struct gv_stack *g = gst(st);
+
+	return is_open(g, s) ? g->sk[s].nonblock : -EBADF;
+}
+
 static int gv_bytes_available_op(struct tl_stack *st, int s)
 {
 	return (int)crossed(gst(st), gvAvailable(s));
@@ -933,6 +940,7 @@ static const struct tl_ops gv_ops = {
 	.getsockname = gv_getsockname_op,
 	.getpeername = gv_getpeername_op,
 	.set_nonblock = gv_set_nonblock_op,
+	.get_nonblock = gv_get_nonblock_op,
 	.poll = gv_poll_op,
 	.bytes_available = gv_bytes_available_op,
 	.default_addr = gv_default_addr,

@@ -192,6 +192,14 @@ static int kernel_set_nonblock(struct tl_stack *st, int s, bool on)
 	return ret_errno(fcntl(s, F_SETFL, fl));
 }
 
+static int kernel_get_nonblock(struct tl_stack *st, int s)
+{
+	int fl = fcntl(s, F_GETFL);
+
+	(void)st;
+	return fl < 0 ? -errno : (fl & O_NONBLOCK) != 0;
+}
+
 static int kernel_poll(struct tl_stack *st, struct pollfd *fds, unsigned int n, int timeout_ms)
 {
 	(void)st;
@@ -258,6 +266,7 @@ const struct tl_ops tl_kernel_ops = {
 	.getsockname = kernel_getsockname,
 	.getpeername = kernel_getpeername,
 	.set_nonblock = kernel_set_nonblock,
+	.get_nonblock = kernel_get_nonblock,
 	.poll = kernel_poll,
 	.bytes_available = kernel_bytes_available,
 	.default_addr = kernel_default_addr,

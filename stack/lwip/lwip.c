@@ -692,6 +692,18 @@ static int lwip_set_nonblock_op(struct tl_stack *st, int s, bool on)
 	return (int)lwip_ret(r < 0 ? r : 0);
 }
 
+static int lwip_get_nonblock_op(struct tl_stack *st, int s)
+{
+	struct lwip_stack *l = lst(st);
+	int r = lwip_fcntl(s, F_GETFL, 0);
+
+	if (r < 0)
+		return (int)lwip_ret(r);
+	if (s < TRACKED_SOCKETS && l->sk[s].open)
+		return l->sk[s].nonblock;
+	return (r & O_NONBLOCK) != 0;
+}
+
 static int lwip_bytes_available_op(struct tl_stack *st, int s)
 {
 	int n = 0, r;
@@ -882,6 +894,7 @@ static const struct tl_ops lwip_ops = {
 	.getsockname = lwip_getsockname_op,
 	.getpeername = lwip_getpeername_op,
 	.set_nonblock = lwip_set_nonblock_op,
+	.get_nonblock = lwip_get_nonblock_op,
 	.poll = lwip_poll_op,
 	.bytes_available = lwip_bytes_available_op,
 	.default_addr = lwip_default_addr,

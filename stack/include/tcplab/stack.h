@@ -41,7 +41,7 @@
 #include <sys/uio.h>
 
 /** The ABI this header describes; bumped on any change to the structs below. */
-#define TCPLAB_STACK_ABI_VERSION 1u
+#define TCPLAB_STACK_ABI_VERSION 2u
 
 /** The one symbol a plug-in exports, of type tl_stack_entry_fn. */
 #define TCPLAB_STACK_ENTRY "tcplab_stack_entry"
@@ -118,6 +118,7 @@ struct tl_stack {
  *  shutdown     SHUT_RD, SHUT_WR, SHUT_RDWR; -ENOTCONN when not connected
  *  close        -EBADF on a handle that is not open
  *  setsockopt   Linux levels and names; -ENOPROTOOPT for an option the stack lacks
+ *  set_nonblock, get_nonblock  the socket's O_NONBLOCK: set it; read it (1 set, 0 clear)
  *  poll         entries with revents set; 0 on timeout (timeout_ms < 0: wait)
  *  bytes_available  bytes readable now (FIONREAD)
  */
@@ -159,6 +160,7 @@ struct tl_ops {
 	int (*getsockname)(struct tl_stack *st, int s, struct sockaddr *addr, socklen_t *len);
 	int (*getpeername)(struct tl_stack *st, int s, struct sockaddr *addr, socklen_t *len);
 	int (*set_nonblock)(struct tl_stack *st, int s, bool on);
+	int (*get_nonblock)(struct tl_stack *st, int s);
 	int (*poll)(struct tl_stack *st, struct pollfd *fds, unsigned int n, int timeout_ms);
 	int (*bytes_available)(struct tl_stack *st, int s);
 

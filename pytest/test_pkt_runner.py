@@ -248,24 +248,35 @@ def test_calls_translate_to_the_case_language() -> None:
         "0 socket(..., SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP) = 3\n"
         "+0 setsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, 8) = 0\n"
         "+0 bind(3, ..., ...) = 0\n+0 listen(3, 5) = 0\n+0 accept(3, ..., ...) = 4\n"
+        "+0 fcntl(4, F_GETFL) = 0x2 (flags O_RDWR)\n"
         "+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n"
         "+0 send(4, ..., 100, MSG_DONTWAIT) = 100\n+0 recv(4, ..., 10, MSG_PEEK) = 10\n"
         "+0 poll([{fd=4, events=POLLIN|POLLOUT, revents=POLLOUT}], 1, 0) = 1\n"
         "+0 shutdown(4, SHUT_WR) = 0\n+0.1...0.3 read(4, ..., 5) = 0\n+0 close(4) = 0\n")
     assert case.splitlines()[2:] == [
         "f3 = socket nonblock", "setsockopt f3 SO_LINGER 0", "bind f3 sut:8080",
-        "listen f3 5", "f4 = accept f3", "nonblock f4 on", "send f4 100 dontwait",
+        "listen f3 5", "f4 = accept f3", "getfl f4", "nonblock f4 on", "send f4 100 dontwait",
         "recv f4 10 peek", "poll f4 in+out 0", "shutdown f4 wr",
         "recv f4 5 took 196 204", "close f4", "}"]
 
 
 def test_call_without_case_form_is_not_supported() -> None:
     script = pktscript.parse("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
-                             "+0 setsockopt(3, IPPROTO_TCP, TCP_SYNCNT, [2], 4) = 0\n", "t.pkt")
+                             "+0 setsockopt(3, IPPROTO_TCP, TCP_CONGESTION, \"reno\", 4) = 0\n",
+                             "t.pkt")
     text, out = pktrun.prepare(script, 4000)
     assert text is None and out is not None
     assert (out.verdict, out.line) == ("not supported", 2)
-    assert "TCP_SYNCNT" in out.message
+    assert "TCP_CONGESTION" in out.message
+
+
+def test_fcntl_flags_outside_the_known_ones_are_not_supported() -> None:
+    script = pktscript.parse("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+                             "+0 fcntl(3, F_GETFL) = O_RDWR|O_APPEND\n", "t.pkt")
+    text, out = pktrun.prepare(script, 4000)
+    assert text is None and out is not None and (out.verdict, out.line) == \
+        ("not supported", 2)
+    assert "O_APPEND" in out.message
 
 
 def test_unsupported_line_is_reported_not_run() -> None:
@@ -300,6 +311,9 @@ def call(text: str) -> pktscript.Syscall:
      {"ret": 1, "revents": ["POLLIN"]}, None),
     ("0 poll([{fd=4, events=POLLIN, revents=POLLIN|POLLHUP}], 1, 0) = 1",
      {"ret": 1, "revents": ["POLLIN"]}, "revents"),
+    ("0 fcntl(4, F_GETFL) = 0x802 (flags O_RDWR|O_NONBLOCK)", {"ret": 2050}, None),
+    ("0 fcntl(4, F_GETFL) = O_RDWR|O_NONBLOCK", {"ret": 2050}, None),
+    ("0 fcntl(4, F_GETFL) = O_RDWR", {"ret": 2050}, "return value"),
     ("0...0.1 accept(3, ..., ...) = 4", {"ret": "handle", "took": "300 ms, not 96-104"},
      "return time"),
 ])

@@ -12,7 +12,8 @@ What maps where: a file descriptor a call returns names a variable (`f3`); `...`
 become the topology's (`bind` -> sut:PORT, `connect` -> peer:PORT, where `peer` is the
 wire's spare address); sizes and flags as the case language spells them; setsockopt and
 getsockopt with the options both languages share; fcntl F_SETFL with or without
-O_NONBLOCK -> nonblock on|off; a one-descriptor poll. Anything else raises NotRunnable
+O_NONBLOCK -> nonblock on|off, F_GETFL -> getfl (compared as Linux's O_RDWR|O_NONBLOCK
+value, 0x802); a one-descriptor poll. Anything else raises NotRunnable
 with the reason: the script is "not supported" on that line, never quietly shortened.
 """
 from __future__ import annotations
@@ -26,13 +27,30 @@ CASE_OPTIONS = frozenset({
     "SO_REUSEADDR", "SO_KEEPALIVE", "SO_RCVBUF", "SO_SNDBUF", "SO_LINGER", "SO_RCVTIMEO",
     "SO_SNDTIMEO", "SO_ERROR", "SO_TYPE", "SO_RCVLOWAT", "SO_ACCEPTCONN", "SO_OOBINLINE",
     "IP_TTL", "IP_TOS", "TCP_NODELAY", "TCP_CORK", "TCP_KEEPIDLE", "TCP_KEEPINTVL",
-    "TCP_KEEPCNT", "TCP_QUICKACK", "TCP_MAXSEG", "TCP_USER_TIMEOUT"})
+    "TCP_KEEPCNT", "TCP_QUICKACK", "TCP_MAXSEG", "TCP_USER_TIMEOUT", "SO_REUSEPORT",
+    "SO_PRIORITY", "TCP_SYNCNT", "TCP_LINGER2", "TCP_WINDOW_CLAMP", "TCP_DEFER_ACCEPT",
+    "TCP_NOTSENT_LOWAT"})
 SEND_FLAGS = {"MSG_DONTWAIT": "dontwait", "MSG_OOB": "oob", "MSG_MORE": "more"}
 RECV_FLAGS = {"MSG_PEEK": "peek", "MSG_DONTWAIT": "dontwait", "MSG_WAITALL": "waitall",
               "MSG_OOB": "oob"}
 POLL_EVENTS = {"POLLIN": "in", "POLLOUT": "out", "POLLRDHUP": "rdhup", "POLLPRI": "pri"}
 SHUT = {"SHUT_RD": "rd", "SHUT_WR": "wr", "SHUT_RDWR": "rdwr"}
 WAIT_SLACK_MS = 30000	# a release may come this long after the script's last stated time
+
+
+FILE_FLAGS = {"O_RDONLY": 0, "O_WRONLY": 1, "O_RDWR": 2, "O_NONBLOCK": 0o4000}	# Linux's
+
+
+def file_flags(e: Expr) -> int:
+    """`O_RDWR|O_NONBLOCK` as fcntl(F_GETFL) returns it on Linux (0x802)."""
+    unknown = [n for n in names(e) if n not in FILE_FLAGS]
+    if unknown:
+        raise NotRunnable(f"fcntl flag {unknown[0]} (the runner knows "
+                          f"{', '.join(FILE_FLAGS)})")
+    value = 0
+    for n in names(e):
+        value |= FILE_FLAGS[n]
+    return value
 
 
 class NotRunnable(Exception):
@@ -168,8 +186,12 @@ class Translator:
         return f"getsockopt {self.var(a[0])} {self.option(a)}"
 
     def do_fcntl(self, c: Syscall, a: tuple[Expr, ...]) -> str:
+        if len(a) == 2 and names(a[1]) == ["F_GETFL"]:
+            if isinstance(c.ret, (Sym, Or)):
+                file_flags(c.ret)	# NotRunnable: a flag other than these
+            return f"getfl {self.var(a[0])}"
         if len(a) != 3 or names(a[1]) != ["F_SETFL"]:
-            raise NotRunnable("fcntl other than F_SETFL")
+            raise NotRunnable("fcntl other than F_GETFL and F_SETFL")
         flags = names(a[2])
         if any(f not in ("O_RDWR", "O_NONBLOCK") for f in flags):
             raise NotRunnable(f"fcntl flags {'|'.join(flags)}")

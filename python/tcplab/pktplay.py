@@ -30,10 +30,11 @@ import errno
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import pktscript as ps
+from .pktcase import file_flags
 from .wire import M32, Wire, rel, tcp_payload
 
 ANY_WAIT_S = 10.0	# a `*` segment: seen within this
@@ -407,6 +408,8 @@ def check_call(c: ps.Syscall, got: dict[str, Any]) -> None:
 
 def check_ret(c: ps.Syscall, got: dict[str, Any], what: str) -> None:
     ret, err = got.get("ret"), got.get("err")
+    if isinstance(c.ret, (ps.Sym, ps.Or)) and c.name == "fcntl":	# = O_RDWR|O_NONBLOCK
+        c = replace(c, ret=ps.Int(file_flags(c.ret)))
     if isinstance(c.ret, ps.Int):
         want = c.ret.value
         if ret == "handle":

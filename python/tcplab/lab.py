@@ -62,16 +62,20 @@ class PacketLab:
             self.ns = self.stack.enter_context(TopologyNamespaces(
                 self.topo, {"engine": SOCKETS, "sut": self.attach}, PREFIX, self.tag,
                 quiet=True))
+            # the wire first, loading scapy while the SUT starts; its setup once the SUT's
+            # netdev exists (a DPDK SUT makes its tap)
+            self.wire = self.start("wire", self.ns.ns["engine"], module_argv("peer"),
+                                   module_env())
             self.sut = self.start(f"sut-{self.backend}", self.ns.ns["sut"], self.sut_argv())
             self.ready = self.sut.read(READY_S)
             if self.ready.get("event") != "ready":
                 raise RuntimeError(f"SUT's first line is not its ready event: {self.ready}")
             self.sut_mac = self.find_sut_mac()
-            self.wire = self.start("wire", self.ns.ns["engine"], module_argv(
-                "peer", "--iface", self.ns.peer_netdev(PEER_MAC), "--sut-mac", self.sut_mac,
-                "--seed", str(self.seed), "--peer-addr", str(self.addrs.spare), "--sut-addr",
-                self.addrs.sut, "--prefix-len", str(self.addrs.prefix_len), "--sut-port",
-                str(SUT_PORT)), module_env())
+            self.wire.send(json.dumps({"setup": {
+                "iface": self.ns.peer_netdev(PEER_MAC), "sut_mac": self.sut_mac,
+                "seed": self.seed, "peer_addr": str(self.addrs.spare),
+                "sut_addr": self.addrs.sut, "prefix_len": self.addrs.prefix_len,
+                "sut_port": SUT_PORT}}))
             self.wire.read(READY_S)
         except BaseException:
             self.stack.close()

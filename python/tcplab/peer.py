@@ -1,5 +1,9 @@
 """peer.py - the wire process: `python3 -m tcplab.peer --iface DEV ...`, started by a packet lab
-(lab.py) inside the engine's namespace. It prints {"event": "ready", "mac": ...}, then
+(lab.py) inside the engine's namespace. Without --iface it loads scapy first and then reads
+the rest of its setup as one stdin line, {"setup": {"iface", "sut_mac", "seed", "peer_addr",
+"sut_addr", "prefix_len", "sut_port"}}: the lab starts it that way beside the SUT, so that
+loading scapy (a third of a second) overlaps the SUT's start, whose netdev (a DPDK SUT's
+tap) the wire then takes. It prints {"event": "ready", "mac": ...}, then
 answers one JSON request per stdin line with one JSON line: {"check": NAME} runs a check
 (checks.py), {"fuzz": {"count": N, "seed": S}} a fuzz run (fuzz.py), {"pkt": {"path": ...}}
 plays a .pkt script (pktplay.py: its calls go to the SUT as control commands `call N ...`
@@ -18,7 +22,7 @@ from typing import Any
 from .checks import run_check
 from .fuzz import fuzz
 from .pktplay import play
-from .wire import Wire
+from .wire import Wire, scapy
 
 
 def serve_request(w: Wire, req: dict[str, Any]) -> dict[str, Any]:
@@ -52,16 +56,26 @@ def sut_control(command: str) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python3 -m tcplab.peer")
-    ap.add_argument("--iface", required=True)
-    ap.add_argument("--sut-mac", required=True, help='the SUT\'s MAC, or "arp" to learn it')
+    ap.add_argument("--iface", help="the netdev (none: the setup comes on stdin)")
+    ap.add_argument("--sut-mac", help='the SUT\'s MAC, or "arp" to learn it')
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--peer-addr", required=True, help="scapy's address (no kernel owns it)")
-    ap.add_argument("--sut-addr", required=True)
-    ap.add_argument("--prefix-len", type=int, required=True)
-    ap.add_argument("--sut-port", type=int, required=True, help="the SUT's echo server")
-    args = ap.parse_args(argv)
-    w = Wire(args.iface, args.sut_mac.lower(), args.seed, args.peer_addr, args.sut_addr,
-             args.prefix_len, args.sut_port, sut_control)
+    ap.add_argument("--peer-addr", help="scapy's address (no kernel owns it)")
+    ap.add_argument("--sut-addr")
+    ap.add_argument("--prefix-len", type=int)
+    ap.add_argument("--sut-port", type=int, help="the SUT's echo server")
+    args = vars(ap.parse_args(argv))
+    if args["iface"] is None:
+        scapy()		# loaded while the lab starts the SUT
+        line = sys.stdin.readline()
+        if not line:
+            return 0	# the lab gave up before the SUT was ready
+        args.update(json.loads(line)["setup"])
+    missing = [k for k in ("sut_mac", "peer_addr", "sut_addr", "prefix_len", "sut_port")
+               if args[k] is None]
+    if missing:
+        ap.error(f"no {missing[0]} given")
+    w = Wire(args["iface"], args["sut_mac"].lower(), args["seed"], args["peer_addr"],
+             args["sut_addr"], args["prefix_len"], args["sut_port"], sut_control)
     print(json.dumps({"event": "ready", "mac": w.mac}), flush=True)
     for line in sys.stdin:
         print(json.dumps(serve_request(w, json.loads(line))), flush=True)

@@ -46,15 +46,19 @@ static int bad(struct parse *ps, const char *what)
 	return -EINVAL;
 }
 
-/* A plain decimal number (no sign, no space, no hex), and where it ends. */
+/* A decimal number as the scenario language's NUMBER (digits and one '.': no sign, space,
+ * exponent or hex), and where it ends. */
 static int number(const char *s, double *v, const char **end)
 {
+	const char *p = s;
 	char *e;
 
-	if (!((*s >= '0' && *s <= '9') || *s == '.'))
+	while ((*p >= '0' && *p <= '9') || *p == '.')
+		p++;
+	if (p == s)
 		return -EINVAL;
 	*v = strtod(s, &e);
-	if (e == s || !isfinite(*v))
+	if (e != p || !isfinite(*v))
 		return -EINVAL;
 	*end = e;
 	return 0;

@@ -445,6 +445,9 @@ static int test_spec_bad_names_the_part(void)
 	       bad("loss=1", "'loss=1': expected P% from 0% to 100%") ||
 	       bad("loss=101%", "'loss=101%': expected P%") ||
 	       bad("loss=-1%", "'loss=-1%'") ||
+	       bad("loss=0x10%", "'loss=0x10%'") ||
+	       bad("loss=1e1%", "'loss=1e1%'") ||
+	       bad("delay=1.2.3ms", "'delay=1.2.3ms'") ||
 	       bad("tx:loss=1%,lose=2%", "'lose=2%': unknown kind") ||
 	       bad("loss", "'loss': expected KIND=VALUE") ||
 	       bad("loss=1%,", "an empty kind") ||

@@ -29,7 +29,7 @@
 #define MAX_OVERRIDES 48
 #define READY_TIMEOUT_MS 30000
 #define STATS_TIMEOUT_MS 10000
-#define MAX_COUNTERS 64
+#define MAX_COUNTERS 128	/* a DPDK stack's port, impairment and own counters */
 
 struct run_opts {
 	const char *name;
@@ -40,6 +40,10 @@ struct run_opts {
 	const char *peer;
 	const char *opts[HX_CLI_MAX_OPTS];	/* the user's --stack-opt, for both sides */
 	unsigned int n_opts;
+	/* what each side gets: the user's --stack-opt, then impair= where the spec names it */
+	const char *side_opts[HX_SIDES][HX_CLI_MAX_OPTS];
+	unsigned int n_side_opts[HX_SIDES];
+	char impair_opt[DPK_IMPAIR_SPEC_MAX + 8];
 	const struct hx_topology *topo;
 	enum tl_attach kind[HX_SIDES];	/* of backend and sut_backend */
 	struct hx_override ov[MAX_OVERRIDES];
@@ -64,6 +68,7 @@ static const struct option long_opts[] = {
 	{ "out", required_argument, NULL, 'o' },
 	{ "peer", required_argument, NULL, 'p' },
 	{ "stack-opt", required_argument, NULL, 'O' },
+	{ "impair", required_argument, NULL, 'I' },
 	{ "engine-cpu", required_argument, NULL, 'E' },
 	{ "sut-cpu", required_argument, NULL, 'S' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -90,6 +95,9 @@ static void run_usage(FILE *f)
 		"  --out DIR           write DIR/NAME.json (default results/out/<time>/)\n"
 		"  --peer ADDR:PORT    drive a SUT started elsewhere (tcplab serve) instead\n"
 		"  --stack-opt K=V     backend setting for both sides, after the topology's\n"
+		"  --impair SPEC       the impairment stage on the DPDK sides, e.g.\n"
+		"                      'sut:rx:loss=1%%,delay=5ms~1ms;seed=7'\n"
+		"                      (stack/dpdk/README.md); same as --set impair=SPEC\n"
 		"  --engine-cpu N, --sut-cpu N   pin the two sides\n"
 		"  --quiet             no progress line\n"
 		"  --dump-plan         print the compiled client script and exit\n");
@@ -124,6 +132,21 @@ static int add_set(struct run_opts *o, const char *arg)
 	return add_override(o, key, eq + 1);
 }
 
+/* --impair SPEC: checked for both sides now (one line, exit 2), then an override of the
+ * scenario's impair directive, so the result's params record it */
+static int impair_flag(struct run_opts *o, const char *spec)
+{
+	struct dpk_impair_spec s;
+	char err[256];
+
+	if (dpk_impair_parse(&s, spec, TL_ROLE_CLIENT, err, sizeof(err)) < 0 ||
+	    dpk_impair_parse(&s, spec, TL_ROLE_SERVER, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tcplab run: --impair: %s\n", err);
+		return -EINVAL;
+	}
+	return add_override(o, "impair", spec);
+}
+
 static int parse_flag(struct run_opts *o, int c)
 {
 	switch (c) {
@@ -138,6 +161,7 @@ static int parse_flag(struct run_opts *o, int c)
 	case 'o': o->out = optarg; return 0;
 	case 'p': o->peer = optarg; return 0;
 	case 'O': return hx_cli_add_opt(o->opts, &o->n_opts, optarg, "--stack-opt");
+	case 'I': return impair_flag(o, optarg);
 	case 'E': return hx_cli_int(optarg, "--engine-cpu", 0, 4095, &o->engine_cpu);
 	case 'S': return hx_cli_int(optarg, "--sut-cpu", 0, 4095, &o->sut_cpu);
 	case 'q': o->quiet = true; return 0;
@@ -435,7 +459,8 @@ static int start_sut(struct run *x)
 {
 	struct hx_sut_params p = {
 		.program = x->sc.program, .run_id = x->run_id, .backend = x->o.sut_backend,
-		.topology = x->o.topo->name, .opts = x->o.opts, .n_opts = x->o.n_opts,
+		.topology = x->o.topo->name, .opts = x->o.side_opts[HX_SIDE_SUT],
+		.n_opts = x->o.n_side_opts[HX_SIDE_SUT],
 		.cpu = x->o.sut_cpu, .ready_timeout_ms = READY_TIMEOUT_MS,
 		.netns = x->ns.sut_ns_path[0] ? x->ns.sut_ns_path : NULL,
 	};
@@ -465,7 +490,7 @@ static int start_engine_stack(struct run *x)
 	char err[512];
 
 	hx_side_opts_build(&x->engine_opts, o->topo, HX_SIDE_ENGINE, o->kind[HX_SIDE_ENGINE],
-			   o->opts, o->n_opts);
+			   o->side_opts[HX_SIDE_ENGINE], o->n_side_opts[HX_SIDE_ENGINE]);
 	p.opts = x->engine_opts.opts;
 	p.n_opts = x->engine_opts.n;
 	x->st = tl_stack_create(o->backend, &p, err, sizeof(err));
@@ -486,7 +511,8 @@ static int check_side(struct run *x, enum hx_side side)
 	struct hx_side_opts so;
 	char err[1024];
 
-	hx_side_opts_build(&so, o->topo, side, o->kind[side], o->opts, o->n_opts);
+	hx_side_opts_build(&so, o->topo, side, o->kind[side], o->side_opts[side],
+			   o->n_side_opts[side]);
 	p.opts = so.opts;
 	p.n_opts = so.n;
 	if (tl_stack_check(backend, &p, err, sizeof(err)) < 0) {
@@ -512,6 +538,49 @@ static int check_sides(struct run *x)
 }
 
 /*
+ * Each side's settings: the user's --stack-opt, and impair=SPEC on each DPDK side the spec
+ * (--impair, or the scenario's impair) names; the side's layer picks its own parts. A
+ * kernel side would take it through netem: not yet. Redone after a fallback (the kinds
+ * change).
+ */
+static int impair_sides(struct run *x)
+{
+	struct run_opts *o = &x->o;
+	struct dpk_impair_spec s;
+	char err[256];
+	unsigned int side;
+
+	snprintf(o->impair_opt, sizeof(o->impair_opt), "impair=%s", x->sc.impair);
+	for (side = 0; side < HX_SIDES; side++) {
+		memcpy(o->side_opts[side], o->opts, o->n_opts * sizeof(o->opts[0]));
+		o->n_side_opts[side] = o->n_opts;
+		if (x->sc.impair[0] == '\0' ||
+		    dpk_impair_parse(&s, x->sc.impair, side == HX_SIDE_SUT ? TL_ROLE_SERVER
+				     : TL_ROLE_CLIENT, err, sizeof(err)) < 0 || !dpk_impair_on(&s))
+			continue;
+		if (side == HX_SIDE_SUT && o->peer != NULL) {
+			fprintf(stderr, "tcplab run: impair: the SUT runs elsewhere (--peer): "
+				"start it with --stack-opt impair=... there\n");
+			return -EINVAL;
+		}
+		if (o->kind[side] != TL_ATTACH_DPDK) {
+			fprintf(stderr, "tcplab run: impair: the %s side (backend %s) is kernel "
+				"sockets: impairment of a kernel side needs netem (not yet "
+				"supported)\n", side == HX_SIDE_SUT ? "SUT" : "engine",
+				side == HX_SIDE_SUT ? o->sut_backend : o->backend);
+			return -EINVAL;
+		}
+		if (o->n_opts == HX_CLI_MAX_OPTS) {
+			fprintf(stderr, "tcplab run: impair: no room beside %d --stack-opt flags\n",
+				HX_CLI_MAX_OPTS);
+			return -EINVAL;
+		}
+		o->side_opts[side][o->n_side_opts[side]++] = o->impair_opt;
+	}
+	return 0;
+}
+
+/*
  * The namespaces and link first (a tap or af_packet port is only taken inside them, so the
  * sides are checked there), then both sides: the SUT, then the engine; but where a DPDK
  * engine's port makes the link (a tap), the engine first, so that the link and the address
@@ -521,6 +590,8 @@ static int start_joined(struct run *x)
 {
 	char err[256];
 
+	if (impair_sides(x) < 0)
+		return -EINVAL;
 	if (hx_topo_make(&x->ns, x->o.topo, x->o.kind, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tcplab run: --topology %s: %s\n", x->o.topo->name, err);
 		return -1;

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "dpdk/impair.h"
+
 #define HX_MAX_OPS 256
 #define HX_MAX_LOOPS 16
 #define HX_MAX_CHECKS 32
@@ -95,6 +97,7 @@ struct hx_scenario {
 	enum hx_pacing pacing;
 	double rate;			/* transactions/s over all connections (open pacing) */
 	bool nodelay;
+	char impair[DPK_IMPAIR_SPEC_MAX];	/* impair SPEC (stack/dpdk/impair.h); "" none */
 	struct hx_param params[HX_MAX_PARAMS];
 	unsigned int n_params;
 	struct hx_op ops[HX_MAX_OPS];

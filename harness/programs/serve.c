@@ -38,7 +38,7 @@
 #define CONTROL_EVERY_NS (10 * 1000 * 1000)
 #define CONTROL_BUSY_PASSES 64
 #define STATS_WAIT_NS (INT64_C(3) * 1000 * 1000 * 1000)
-#define SERVE_MAX_COUNTERS 64
+#define SERVE_MAX_COUNTERS 128	/* a DPDK stack's port, impairment and own counters */
 
 struct serve_opts {
 	const char *program;

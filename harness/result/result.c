@@ -144,6 +144,10 @@ static void write_params(struct hx_json *j, const struct hx_result *r)
 	else
 		hx_json_null(j, "rate");
 	hx_json_bool(j, "nodelay", sc->nodelay);
+	if (sc->impair[0] != '\0')
+		hx_json_str(j, "impair", sc->impair);
+	else
+		hx_json_null(j, "impair");
 	hx_json_obj_begin(j, "vars");
 	for (i = 0; i < sc->n_params; i++)
 		hx_json_str(j, sc->params[i].name, sc->params[i].value);

@@ -83,6 +83,31 @@ static int test_overrides(void)
 	return 0;
 }
 
+/* impair SPEC: kept as written, replaced by an override (--impair), refused at its line */
+static int test_impair_directive(void)
+{
+	static const char lossy[] = "program echo\nimpair sut:rx:loss=1%;seed=3\n"
+				    "client {\n connect\n}\n";
+	static const char bad[] = "program echo\nimpair tx:delay=5\nclient {\n connect\n}\n";
+	const struct hx_override ov[] = { { "impair", "engine:tx:dup=2%" } };
+	const struct hx_override badov[] = { { "impair", "lose=1%" } };
+	char err[HX_ERR_MAX] = "";
+
+	EXPECT_EQ_INT(parse(good, NULL, 0, err), 0);
+	EXPECT_TRUE(sc.impair[0] == '\0');
+	EXPECT_EQ_INT(parse(lossy, NULL, 0, err), 0);
+	EXPECT_TRUE(strcmp(sc.impair, "sut:rx:loss=1%;seed=3") == 0);
+	EXPECT_EQ_INT(parse(lossy, ov, 1, err), 0);
+	EXPECT_TRUE(strcmp(sc.impair, "engine:tx:dup=2%") == 0);
+	EXPECT_EQ_INT(parse(good, ov, 1, err), 0);
+	EXPECT_TRUE(strcmp(sc.impair, "engine:tx:dup=2%") == 0);
+	EXPECT_EQ_INT(parse(bad, NULL, 0, err), -EINVAL);
+	EXPECT_STR_CONTAINS(err, "t.scn:2: impair: 'delay=5': expected delay=TIME");
+	EXPECT_EQ_INT(parse(good, badov, 1, err), -EINVAL);
+	EXPECT_STR_CONTAINS(err, "t.scn: impair: 'lose=1%': unknown kind");
+	return 0;
+}
+
 static int test_counted_repeat_and_shutdown(void)
 {
 	char err[HX_ERR_MAX] = "";
@@ -317,6 +342,7 @@ int main(int argc, char **argv)
 	static const struct hx_test tests[] = {
 		{ "good_plan", test_good_plan },
 		{ "overrides", test_overrides },
+		{ "impair_directive", test_impair_directive },
 		{ "counted_repeat_and_shutdown", test_counted_repeat_and_shutdown },
 		{ "bad_inputs", test_bad_inputs },
 		{ "bad_overrides", test_bad_overrides },

@@ -8,8 +8,8 @@
  * Call flow, per process (a stack's create, then its poll loop, then its free):
  *   dpk_cfg_parse  settings -> struct dpk_cfg: port=, ip=, netmask=, gw=, iface=, tap_addr=,
  *                  tap_name=, pci=, huge=, cpu=, eal=, log=, mbufs=, link_timeout_ms=, mtu=,
- *                  checksum=, plus the keys the stack names as its own; starts nothing, so a
- *                  stack's check op is this call
+ *                  checksum=, impair=, plus the keys the stack names as its own; starts
+ *                  nothing, so a stack's check op is this call
  *   dpk_eal_start  EAL: --no-pci unless pci= names a device, a --file-prefix from the run id
  *                  and role, hugepages when usable else --no-huge, no shared config; removes
  *                  the empty runtime directories of dead runs
@@ -38,11 +38,14 @@
 
 #include <tcplab/stack.h>
 
+#include "impair.h"
+
 #define DPK_TX_BATCH 64
 #define DPK_RX_BURST 32
 
 struct rte_mbuf;
 struct rte_mempool;
+struct dpk_impair;
 
 /** The kinds of port the layer opens (setting port=). */
 enum dpk_port_kind {
@@ -78,6 +81,7 @@ struct dpk_cfg {
 	unsigned int link_timeout_ms;
 	unsigned int mtu;		/* what the stack's MTU is to be; 0: the port's */
 	bool checksum;			/* the stack computes and checks IP/TCP checksums */
+	struct dpk_impair_spec impair;	/* impair=SPEC for this side (impair.h); off: zero */
 };
 
 /** Port counters: every drop has its reason. dpk_port_counters reports them in this order. */
@@ -119,6 +123,10 @@ struct dpk_port {
 	unsigned int n_tx;		/* see the threading rule: dpk_port_tx_pending */
 	struct rte_mbuf *tx[DPK_TX_BATCH];
 	uint64_t c[DPK_C__COUNT];
+	/* the impairment stage (impair_port.c): NULL when impair= gives this side nothing */
+	struct dpk_impair *impair;
+	unsigned int tx_staged;		/* batch frames at the front that went through it */
+	unsigned int tx_held;		/* frames its tx stage holds: dpk_port_tx_pending */
 };
 
 /* ---- settings (settings.c) ---- */

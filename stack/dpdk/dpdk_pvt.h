@@ -25,4 +25,14 @@ void dpk_guard_remove(void);
 void dpk_guard_arm(sigjmp_buf *jb);
 void dpk_guard_disarm(void);
 
+/* impair_port.c: the impairment stage on the port's paths (port.c calls these only when
+ * pt->impair is set, except open and close) */
+int dpk_impair_port_open(struct dpk_port *pt, const struct dpk_cfg *cfg, char *err, size_t len);
+void dpk_impair_port_close(struct dpk_port *pt);
+unsigned int dpk_impair_port_rx(struct dpk_port *pt, struct rte_mbuf **m, unsigned int n,
+				unsigned int max);
+void dpk_impair_port_tx(struct dpk_port *pt);
+unsigned int dpk_impair_port_counters(const struct dpk_port *pt, struct tl_counter *out,
+				      unsigned int max, unsigned int n);
+
 #endif /* DPDK_PVT_H */

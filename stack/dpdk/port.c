@@ -174,6 +174,8 @@ int dpk_port_open(struct dpk_port *pt, const struct dpk_cfg *cfg, unsigned int p
 	pt->cache = rte_mempool_default_cache(pt->pool, rte_lcore_id());
 	pt->guarded = cfg->port == DPK_PORT_MEMIF && dpk_guard_install() == 0;
 	r = come_up(pt, cfg, err, len);
+	if (r == 0)
+		r = dpk_impair_port_open(pt, cfg, err, len);
 	if (r < 0)
 		goto err_stop_port;
 	return 0;
@@ -193,6 +195,7 @@ void dpk_port_close(struct dpk_port *pt)
 {
 	if (pt->started) {
 		dpk_port_tx_flush(pt);
+		dpk_impair_port_close(pt);
 		drop_queued(pt);
 		rte_eth_dev_stop(pt->port_id);
 		rte_eth_dev_close(pt->port_id);
@@ -254,6 +257,8 @@ unsigned int dpk_port_rx(struct dpk_port *pt, struct rte_mbuf **m, unsigned int 
 		for (i = 0; i < n; i++)
 			pt->c[DPK_C_RX_BYTES] += m[i]->pkt_len;
 	}
+	if (unlikely(pt->impair != NULL))
+		return dpk_impair_port_rx(pt, m, n, max);
 	return n;
 }
 
@@ -290,7 +295,7 @@ struct rte_mbuf *dpk_port_tx_alloc(struct dpk_port *pt, unsigned int len)
 	return m;
 }
 
-void dpk_port_tx_flush(struct dpk_port *pt)
+static void flush_batch(struct dpk_port *pt)
 {
 	uint64_t bytes = 0;
 	uint16_t sent, i;
@@ -323,6 +328,19 @@ void dpk_port_tx_flush(struct dpk_port *pt)
 	__atomic_store_n(&pt->n_tx, pt->n_tx - sent, __ATOMIC_RELAXED);
 }
 
+/* With an impairment stage (impair_port.c) the batch passes through it first; what is left
+ * of the batch after the burst went through it already. */
+void dpk_port_tx_flush(struct dpk_port *pt)
+{
+	if (likely(pt->impair == NULL)) {
+		flush_batch(pt);
+		return;
+	}
+	dpk_impair_port_tx(pt);
+	flush_batch(pt);
+	pt->tx_staged = pt->n_tx;
+}
+
 int dpk_port_tx_queue(struct dpk_port *pt, struct rte_mbuf *m)
 {
 	if (pt->n_tx == DPK_TX_BATCH)
@@ -339,11 +357,13 @@ int dpk_port_tx_queue(struct dpk_port *pt, struct rte_mbuf *m)
 
 /*
  * Read without the core lock, by the polling thread deciding whether a pass needs the lock:
- * lwIP's tcpip thread may queue a frame (a timer's retransmission) under the lock.
+ * lwIP's tcpip thread may queue a frame (a timer's retransmission) under the lock. Frames an
+ * impairment stage holds count: only a flush lets them go.
  */
 bool dpk_port_tx_pending(const struct dpk_port *pt)
 {
-	return __atomic_load_n(&pt->n_tx, __ATOMIC_RELAXED) != 0;
+	return __atomic_load_n(&pt->n_tx, __ATOMIC_RELAXED) != 0 ||
+	       __atomic_load_n(&pt->tx_held, __ATOMIC_RELAXED) != 0;
 }
 
 bool dpk_port_link_up(struct dpk_port *pt)
@@ -421,5 +441,5 @@ unsigned int dpk_port_counters(const struct dpk_port *pt, struct tl_counter *out
 		dpk_counter_put(out, max, &n, counter_names[i], pt->c[i]);
 	dpk_counter_put(out, max, &n, "mbufs_in_use", dpk_port_mbufs_in_use(pt));
 	dpk_counter_put(out, max, &n, "hugepages", rte_eal_has_hugepages() ? 1 : 0);
-	return n;
+	return dpk_impair_port_counters(pt, out, max, n);
 }

@@ -38,6 +38,7 @@ static const struct dpk_opt layer_opts[] = {
 	{ "link_timeout_ms", "how long the client waits for the link" },
 	{ "mtu", "the stack's MTU (memif: 9000; elsewhere the port's)" },
 	{ "checksum", "auto | on | off: IP/TCP checksums (auto: off on memif only)" },
+	{ "impair", "SPEC: the impairment stage, e.g. tx:loss=1%,delay=5ms~1ms;seed=7" },
 };
 
 #define N_LAYER_OPTS (sizeof(layer_opts) / sizeof(layer_opts[0]))
@@ -329,6 +330,22 @@ static int af_packet_vdev(struct dpk_cfg *cfg, char *err, size_t len)
 	return dpk_netns_check("port=af_packet", err, len);
 }
 
+/* impair=SPEC (impair_spec.c): the parts for this side; none: the stage is off */
+static int impair_opt(struct dpk_cfg *cfg, const struct tl_stack_params *p, char *err,
+		      size_t len)
+{
+	const char *v = tl_params_get(p, "impair", NULL);
+	char why[256];
+	int r;
+
+	if (v == NULL)
+		return 0;
+	r = dpk_impair_parse(&cfg->impair, v, cfg->role, why, sizeof(why));
+	if (r < 0)
+		snprintf(err, len, "stack option impair: %s", why);
+	return r;
+}
+
 static int port_vdev(struct dpk_cfg *cfg, char *err, size_t len)
 {
 	switch (cfg->port) {
@@ -370,6 +387,8 @@ int dpk_cfg_parse(struct dpk_cfg *cfg, const struct tl_stack_params *p,
 		r = numbers(cfg, p, err, len);
 	if (r == 0)
 		r = checksum_opt(cfg, p, err, len);
+	if (r == 0)
+		r = impair_opt(cfg, p, err, len);
 	if (r == 0)
 		r = port_vdev(cfg, err, len);
 	return r;

@@ -152,6 +152,23 @@ static int test_malformed_values_name_the_key(void)
 	return 0;
 }
 
+/* impair=SPEC: this side's parts (the server is the SUT), a bad part named in one line */
+static int test_impair_takes_this_sides_parts(void)
+{
+	struct run r;
+
+	EXPECT_EQ_INT(PARSE(&r, TL_ROLE_SERVER, "impair=sut:rx:loss=1%;engine:dup=2%;seed=9"), 0);
+	EXPECT_TRUE(r.cfg.impair.dir[DPK_IMPAIR_RX].on && !r.cfg.impair.dir[DPK_IMPAIR_TX].on);
+	EXPECT_EQ_INT(r.cfg.impair.seed, 9);
+	EXPECT_EQ_INT(PARSE(&r, TL_ROLE_CLIENT, "impair=sut:rx:loss=1%"), 0);
+	EXPECT_TRUE(!dpk_impair_on(&r.cfg.impair));
+	EXPECT_EQ_INT(parse(&r, TL_ROLE_CLIENT, NULL, 0), 0);
+	EXPECT_TRUE(!dpk_impair_on(&r.cfg.impair));
+	EXPECT_EQ_INT(PARSE(&r, TL_ROLE_CLIENT, "impair=tx:loss=1%,delay=5"), -EINVAL);
+	EXPECT_STR_CONTAINS(r.err, "stack option impair: 'delay=5': expected delay=TIME");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct hx_test tests[] = {
@@ -164,6 +181,7 @@ int main(int argc, char **argv)
 		{ "each_port_names_what_it_needs", test_each_port_names_what_it_needs },
 		{ "tap_takes_the_namespace_rule", test_tap_takes_the_namespace_rule },
 		{ "malformed_values_name_the_key", test_malformed_values_name_the_key },
+		{ "impair_takes_this_sides_parts", test_impair_takes_this_sides_parts },
 	};
 
 	return hx_test_main(tests, sizeof(tests) / sizeof(tests[0]), argc, argv);

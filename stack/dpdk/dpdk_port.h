@@ -8,7 +8,7 @@
  * Call flow, per process (a stack's create, then its poll loop, then its free):
  *   dpk_cfg_parse  settings -> struct dpk_cfg: port=, ip=, netmask=, gw=, iface=, tap_addr=,
  *                  tap_name=, pci=, huge=, cpu=, eal=, log=, mbufs=, link_timeout_ms=, mtu=,
- *                  checksum=, plus the keys the stack names as its own; starts nothing, so a
+ *                  checksum=, pcap=, pcap_frames=, plus the keys the stack names as its own; starts nothing, so a
  *                  stack's check op is this call
  *   dpk_eal_start  EAL: --no-pci unless pci= names a device, a --file-prefix from the run id
  *                  and role, hugepages when usable else --no-huge, no shared config; removes
@@ -78,6 +78,8 @@ struct dpk_cfg {
 	unsigned int link_timeout_ms;
 	unsigned int mtu;		/* what the stack's MTU is to be; 0: the port's */
 	bool checksum;			/* the stack computes and checks IP/TCP checksums */
+	char pcap[512];			/* pcap=: the capture file written at close; "": off */
+	unsigned int pcap_frames;	/* pcap_frames=: the last N frames it holds */
 };
 
 /** Port counters: every drop has its reason. dpk_port_counters reports them in this order. */
@@ -119,6 +121,7 @@ struct dpk_port {
 	unsigned int n_tx;		/* see the threading rule: dpk_port_tx_pending */
 	struct rte_mbuf *tx[DPK_TX_BATCH];
 	uint64_t c[DPK_C__COUNT];
+	struct dpk_capture *cap;	/* pcap=: the capture ring (capture.h); NULL: off */
 };
 
 /* ---- settings (settings.c) ---- */
@@ -157,7 +160,10 @@ int dpk_err(int r);
  */
 int dpk_port_open(struct dpk_port *pt, const struct dpk_cfg *cfg, unsigned int priv_size,
 		  char *err, size_t len);
-/** Flush and stop; what is still queued is freed and counted. Safe on a failed open. */
+/**
+ * Flush and stop; what is still queued is freed and counted; with pcap= the capture is
+ * written (a failure is one line on stderr). Safe on a failed open.
+ */
 void dpk_port_close(struct dpk_port *pt);
 /** One receive burst of up to @p max frames. */
 unsigned int dpk_port_rx(struct dpk_port *pt, struct rte_mbuf **m, unsigned int max);

@@ -1,7 +1,8 @@
 """test_capture.py - `tcplab run --pcap`: the packet captures kept with a run (issue 16, part 4).
 
-lwIP over memif, the cheapest DPDK run: each side's port keeps its last frames (the DPDK
-layer's capture ring, stack/dpdk/capture.h) and writes them as pcap when it closes; the run
+lwIP over memif, the cheapest DPDK run (the first test runs on every DPDK stack): each side's
+port keeps its last frames (the DPDK layer's capture ring, stack/dpdk/capture.h) and writes
+them as pcap when it closes; the run
 keeps the two files next to its result when a check failed (`--pcap on-failure`, the
 default) or always, and names them in the result (`captures`). The files are read back with
 scapy and with Debian's tcpdump: the connection's handshake, its data and its close in
@@ -22,7 +23,8 @@ import pytest
 from tcplab import schema
 from tcplab.binary import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, Tcplab
 
-pytestmark = [pytest.mark.dpdk, pytest.mark.only_stack("lwip")]
+pytestmark = pytest.mark.dpdk
+LWIP_ONLY = pytest.mark.only_stack("lwip")
 
 SIDES = ("engine", "sut")
 # open loop at a low rate: a few hundred frames, so the ring's 4096 hold the whole run
@@ -62,9 +64,10 @@ def need_tcpdump() -> str:
     return path
 
 
-def run_timed(tcplab: Tcplab, scenario: str, out: Path, *flags: str) -> tuple[Any, float, float]:
+def run_timed(tcplab: Tcplab, scenario: str, out: Path, *flags: str,
+              stack: str = "lwip") -> tuple[Any, float, float]:
     t0 = time.time()
-    run = tcplab.run(scenario, *flags, out=out, backend="lwip",
+    run = tcplab.run(scenario, *flags, out=out, backend=stack,
                      result_name=Path(scenario).stem)
     return run, t0, time.time()
 
@@ -107,7 +110,8 @@ def tcpdump_lines(path: Path) -> list[str]:
 
 def test_always_keeps_both_sides_readable(started_stack: str, tcplab: Tcplab,
                                           result_schema: Any, tmp_path: Path) -> None:
-    run, t0, t1 = run_timed(tcplab, "echo_rr", tmp_path, *SHORT, "--pcap", "always")
+    run, t0, t1 = run_timed(tcplab, "echo_rr", tmp_path, *SHORT, "--pcap", "always",
+                            stack=started_stack)
     assert run.rc == EXIT_PASS, run.completed.stderr
     doc = run.result
     assert schema.errors(result_schema, doc) == []
@@ -129,6 +133,7 @@ def test_always_keeps_both_sides_readable(started_stack: str, tcplab: Tcplab,
         assert syn[scapy_all.IP].src == "10.99.0.1", (side, syn.summary())
 
 
+@LWIP_ONLY
 def test_a_failed_check_keeps_the_failing_exchange(started_stack: str, tcplab: Tcplab,
                                                    tmp_path: Path) -> None:
     scn = tmp_path / "cap_fail.scn"
@@ -152,6 +157,7 @@ def test_a_failed_check_keeps_the_failing_exchange(started_stack: str, tcplab: T
         len(requests), doc["metrics"]["transactions"])
 
 
+@LWIP_ONLY
 def test_a_passing_run_keeps_nothing_and_never_writes_nothing(started_stack: str,
                                                              tcplab: Tcplab,
                                                              tmp_path: Path) -> None:
@@ -167,6 +173,7 @@ def test_a_passing_run_keeps_nothing_and_never_writes_nothing(started_stack: str
             assert "pcap=" not in run.completed.stderr
 
 
+@LWIP_ONLY
 def test_the_ring_keeps_the_last_n(started_stack: str, tcplab: Tcplab, tmp_path: Path) -> None:
     run, _, _ = run_timed(tcplab, "echo_rr", tmp_path, *SHORT, "--pcap", "always",
                           "--stack-opt", "pcap_frames=16")
@@ -180,6 +187,7 @@ def test_the_ring_keeps_the_last_n(started_stack: str, tcplab: Tcplab, tmp_path:
         assert kinds[-1] == "A", (side, kinds)
 
 
+@LWIP_ONLY
 @pytest.mark.parametrize("flags,needle", [
     (("--pcap", "sometimes"), "--pcap 'sometimes'"),
     (("--stack-opt", "pcap_frames=0"), "pcap_frames"),
@@ -194,6 +202,7 @@ def test_bad_values_are_one_line_exit_2(started_stack: str, tcplab: Tcplab, tmp_
     assert not list(tmp_path.glob("*.pcap"))
 
 
+@LWIP_ONLY
 @pytest.mark.root
 @pytest.mark.netns
 def test_a_sockets_side_is_captured_in_its_namespace(started_stack: str, tcplab: Tcplab,
@@ -209,6 +218,7 @@ def test_a_sockets_side_is_captured_in_its_namespace(started_stack: str, tcplab:
         assert tcpdump_lines(Path(cap[side]))
 
 
+@LWIP_ONLY
 def test_the_hosts_own_namespace_is_never_captured(tcplab: Tcplab, tmp_path: Path) -> None:
     run = tcplab.run("echo_rr", "--duration", "0.2", "--warmup", "0", "--pcap", "always",
                      out=tmp_path, backend="kernel")

@@ -7,8 +7,8 @@ keeps the two files next to its result when a check failed (`--pcap on-failure`,
 default) or always, and names them in the result (`captures`). The files are read back with
 scapy and with Debian's tcpdump: the connection's handshake, its data and its close in
 order, with times inside the run. A ring of 16 keeps exactly the last 16 frames; bad values
-are one line and exit 2. A sockets side is captured by tcpdump in its namespace (the tap
-topology: lwIP on the tap, Linux at its kernel end), never in the host's own (loopback).
+are one line and exit 2. A sockets side is captured by tcpdump in its namespace (tap, veth;
+on tap lwIP faces Linux at the tap's kernel end), never in the host's own (loopback).
 """
 from __future__ import annotations
 
@@ -216,6 +216,28 @@ def test_a_sockets_side_is_captured_in_its_namespace(started_stack: str, tcplab:
     for side in SIDES:	# the engine's by its DPDK port, the SUT's by tcpdump
         check_exchange(Path(cap[side]), t0, t1)
         assert tcpdump_lines(Path(cap[side]))
+
+
+@pytest.mark.root
+@pytest.mark.netns
+def test_sockets_sides_are_captured_each_in_its_namespace(tcplab: Tcplab,
+                                                          tmp_path: Path) -> None:
+    """veth, Linux on both ends: a namespace a side, a tcpdump in each."""
+    need_tcpdump()
+    veth = ("--topology", "veth", *SHORT[2:])
+    t0 = time.time()
+    run = tcplab.run("echo_rr", *veth, "--pcap", "always", out=tmp_path, backend="kernel")
+    t1 = time.time()
+    assert run.rc == EXIT_PASS, run.completed.stderr
+    cap = run.result["captures"]
+    assert cap["not_kept"] == {}, cap
+    for side in SIDES:
+        check_exchange(Path(cap[side]), t0, t1)
+    # each side's own view (Linux cooked capture: 4 = sent by this host, 0 = to it): the SYN
+    # leaves the engine's namespace and arrives in the SUT's
+    for side, pkttype in (("engine", 4), ("sut", 0)):
+        syn = next(p for p in tcp_frames(Path(cap[side])) if flags_of(p) == "S")
+        assert syn.pkttype == pkttype, (side, syn.summary(), syn.pkttype)
 
 
 @LWIP_ONLY

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "cli.h"
 #include "harness.h"
 #include "result.h"
@@ -54,6 +55,7 @@ struct run_opts {
 	bool quiet;
 	bool dump_plan;
 	bool auto_backend;	/* the default stack: fall back to a sockets run if need be */
+	enum hx_pcap_mode pcap;	/* --pcap (capture.h) */
 };
 
 static const struct option long_opts[] = {
@@ -73,6 +75,7 @@ static const struct option long_opts[] = {
 	{ "sut-cpu", required_argument, NULL, 'S' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "dump-plan", no_argument, NULL, 'D' },
+	{ "pcap", required_argument, NULL, 'P' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -99,6 +102,8 @@ static void run_usage(FILE *f)
 		"                      'sut:rx:loss=1%%,delay=5ms~1ms;seed=7'\n"
 		"                      (stack/dpdk/README.md); same as --set impair=SPEC\n"
 		"  --engine-cpu N, --sut-cpu N   pin the two sides\n"
+		"  --pcap WHEN         keep each side's packet capture next to the result:\n"
+		"                      on-failure (default), always or never\n"
 		"  --quiet             no progress line\n"
 		"  --dump-plan         print the compiled client script and exit\n");
 }
@@ -166,6 +171,7 @@ static int parse_flag(struct run_opts *o, int c)
 	case 'S': return hx_cli_int(optarg, "--sut-cpu", 0, 4095, &o->sut_cpu);
 	case 'q': o->quiet = true; return 0;
 	case 'D': o->dump_plan = true; return 0;
+	case 'P': return hx_capture_mode(&o->pcap, optarg);
 	default: return -EINVAL;
 	}
 }
@@ -382,6 +388,8 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 		return -EINVAL;
 	}
 	o->name = argv[optind];
+	if (hx_capture_check_opts(o->opts, o->n_opts) < 0)
+		return -EINVAL;
 	return resolve_sides(o);
 }
 
@@ -405,18 +413,24 @@ static int make_dirs(const char *path)
 	return 0;
 }
 
-static int write_result(const struct hx_result *r, const char *out, char *path, size_t len)
+/* --out DIR, else results/out/<UTC time of the start>/: the result's and captures' home */
+static void result_dir(char *dir, size_t len, const char *out)
 {
-	char dir[PATH_MAX - 128], stamp[32];
+	char stamp[32];
 	time_t now = time(NULL);
-	FILE *f;
 
 	if (out != NULL) {
-		snprintf(dir, sizeof(dir), "%s", out);
-	} else {
-		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
-		snprintf(dir, sizeof(dir), "%s/results/out/%s", hx_source_root(), stamp);
+		snprintf(dir, len, "%s", out);
+		return;
 	}
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
+	snprintf(dir, len, "%s/results/out/%s", hx_source_root(), stamp);
+}
+
+static int write_result(const struct hx_result *r, const char *dir, char *path, size_t len)
+{
+	FILE *f;
+
 	if (make_dirs(dir) < 0) {
 		fprintf(stderr, "tcplab run: cannot create %s: %s\n", dir, strerror(errno));
 		return -errno;
@@ -451,6 +465,8 @@ struct run {
 	char label[128];
 	char path[PATH_MAX];
 	struct hx_topo ns;
+	struct hx_capture cap;
+	char dir[PATH_MAX - 128];	/* where the result and the captures go */
 };
 
 /* The SUT: `tcplab serve` with the topology's name (it applies the SUT side's settings) in
@@ -459,8 +475,8 @@ static int start_sut(struct run *x)
 {
 	struct hx_sut_params p = {
 		.program = x->sc.program, .run_id = x->run_id, .backend = x->o.sut_backend,
-		.topology = x->o.topo->name, .opts = x->o.side_opts[HX_SIDE_SUT],
-		.n_opts = x->o.n_side_opts[HX_SIDE_SUT],
+		.topology = x->o.topo->name, .opts = x->cap.opts[HX_SIDE_SUT],
+		.n_opts = x->cap.n_opts[HX_SIDE_SUT],
 		.cpu = x->o.sut_cpu, .ready_timeout_ms = READY_TIMEOUT_MS,
 		.netns = x->ns.sut_ns_path[0] ? x->ns.sut_ns_path : NULL,
 	};
@@ -490,7 +506,7 @@ static int start_engine_stack(struct run *x)
 	char err[512];
 
 	hx_side_opts_build(&x->engine_opts, o->topo, HX_SIDE_ENGINE, o->kind[HX_SIDE_ENGINE],
-			   o->side_opts[HX_SIDE_ENGINE], o->n_side_opts[HX_SIDE_ENGINE]);
+			   x->cap.opts[HX_SIDE_ENGINE], x->cap.n_opts[HX_SIDE_ENGINE]);
 	p.opts = x->engine_opts.opts;
 	p.n_opts = x->engine_opts.n;
 	x->st = tl_stack_create(o->backend, &p, err, sizeof(err));
@@ -511,8 +527,8 @@ static int check_side(struct run *x, enum hx_side side)
 	struct hx_side_opts so;
 	char err[1024];
 
-	hx_side_opts_build(&so, o->topo, side, o->kind[side], o->side_opts[side],
-			   o->n_side_opts[side]);
+	hx_side_opts_build(&so, o->topo, side, o->kind[side], x->cap.opts[side],
+			   x->cap.n_opts[side]);
 	p.opts = so.opts;
 	p.n_opts = so.n;
 	if (tl_stack_check(backend, &p, err, sizeof(err)) < 0) {
@@ -588,6 +604,9 @@ static int impair_sides(struct run *x)
  */
 static int start_joined(struct run *x)
 {
+	/* each side's settings: the user's, impair= (impair_sides), then pcap= (capture.c) */
+	const char *const *user[HX_SIDES] = { x->o.side_opts[HX_SIDE_ENGINE],
+					      x->o.side_opts[HX_SIDE_SUT] };
 	char err[256];
 
 	if (impair_sides(x) < 0)
@@ -596,7 +615,8 @@ static int start_joined(struct run *x)
 		fprintf(stderr, "tcplab run: --topology %s: %s\n", x->o.topo->name, err);
 		return -1;
 	}
-	if (check_sides(x) < 0)
+	if (hx_capture_plan(&x->cap, x->o.topo, x->o.kind, x->o.peer != NULL, &x->ns, x->dir,
+			    x->sc.name, user, x->o.n_side_opts) < 0 || check_sides(x) < 0)
 		return -EINVAL;
 	if (x->o.topo->stack_makes_link && x->o.kind[HX_SIDE_ENGINE] == TL_ATTACH_DPDK) {
 		if (start_engine_stack(x) < 0)
@@ -659,6 +679,7 @@ static void fill_result(struct run *x, time_t started)
 	r->n_ov = x->o.n_ov;
 	strftime(r->started_at, sizeof(r->started_at), "%Y-%m-%dT%H:%M:%SZ", gmtime(&started));
 	hx_result_evaluate(r);
+	r->captures = hx_capture_json(&x->cap, r->passed);
 }
 
 static int drive(struct run *x)
@@ -683,7 +704,7 @@ static int drive(struct run *x)
 	if (x->sut.pid > 0 && hx_sut_stats(&x->sut, x->st, STATS_TIMEOUT_MS) < 0)
 		fprintf(stderr, "tcplab run: the SUT did not report its stats\n");
 	fill_result(x, started);
-	r = write_result(&x->r, x->o.out, x->path, sizeof(x->path));
+	r = write_result(&x->r, x->dir, x->path, sizeof(x->path));
 	if (r < 0)
 		return r;
 	hx_result_summary(&x->r, x->path, stdout);
@@ -719,6 +740,7 @@ int hx_cmd_run(int argc, char **argv)
 {
 	struct run *x = calloc(1, sizeof(*x));
 	int r, code = HX_EXIT_USAGE;
+	bool made_dir = false;
 
 	if (x == NULL)
 		return HX_EXIT_USAGE;
@@ -732,6 +754,13 @@ int hx_cmd_run(int argc, char **argv)
 		goto out_free;
 	}
 	snprintf(x->run_id, sizeof(x->run_id), "tcplab%d", (int)getpid());
+	result_dir(x->dir, sizeof(x->dir), x->o.out);
+	x->cap.mode = x->o.pcap;
+	made_dir = x->cap.mode != HX_PCAP_NEVER && access(x->dir, F_OK) != 0;
+	if (made_dir && make_dirs(x->dir) < 0) {
+		fprintf(stderr, "tcplab run: cannot create %s: %s\n", x->dir, strerror(errno));
+		goto out_free;
+	}
 	hx_signals_init();
 	if (start_sides(x) < 0)
 		goto err_free_stack;
@@ -741,7 +770,12 @@ int hx_cmd_run(int argc, char **argv)
 err_free_stack:
 	tl_stack_free(x->st);
 	hx_sut_stop(&x->sut);
+	/* both sides' stacks have closed: their captures are written */
+	hx_capture_finish(&x->cap, x->cap.mode == HX_PCAP_ALWAYS || code != HX_EXIT_PASS);
 	hx_topo_remove(&x->ns);
+	/* made for the captures: a run refused before it ran leaves no directory */
+	if (made_dir && code == HX_EXIT_USAGE)
+		rmdir(x->dir);
 out_free:
 	hist_free(x->m.latency);
 	free(x);

@@ -33,6 +33,7 @@ struct hx_result {
 	const struct tl_counter *counters;
 	unsigned int n_counters;
 	const char *sut_stats;		/* the SUT's stats line, NULL when there is none */
+	const char *captures;		/* "captures" (a JSON object), NULL: none */
 	const struct hx_override *ov;	/* what the command line changed */
 	unsigned int n_ov;
 	char started_at[32];		/* UTC, ISO 8601 */

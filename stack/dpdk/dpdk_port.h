@@ -8,8 +8,8 @@
  * Call flow, per process (a stack's create, then its poll loop, then its free):
  *   dpk_cfg_parse  settings -> struct dpk_cfg: port=, ip=, netmask=, gw=, iface=, tap_addr=,
  *                  tap_name=, pci=, huge=, cpu=, eal=, log=, mbufs=, link_timeout_ms=, mtu=,
- *                  checksum=, impair=, plus the keys the stack names as its own; starts
- *                  nothing, so a stack's check op is this call
+ *                  checksum=, impair=, pcap=, pcap_frames=, plus the keys the stack names
+ *                  as its own; starts nothing, so a stack's check op is this call
  *   dpk_eal_start  EAL: --no-pci unless pci= names a device, a --file-prefix from the run id
  *                  and role, hugepages when usable else --no-huge, no shared config; removes
  *                  the empty runtime directories of dead runs
@@ -82,6 +82,8 @@ struct dpk_cfg {
 	unsigned int mtu;		/* what the stack's MTU is to be; 0: the port's */
 	bool checksum;			/* the stack computes and checks IP/TCP checksums */
 	struct dpk_impair_spec impair;	/* impair=SPEC for this side (impair.h); off: zero */
+	char pcap[512];			/* pcap=: the capture file written at close; "": off */
+	unsigned int pcap_frames;	/* pcap_frames=: the last N frames it holds */
 };
 
 /** Port counters: every drop has its reason. dpk_port_counters reports them in this order. */
@@ -127,6 +129,7 @@ struct dpk_port {
 	struct dpk_impair *impair;
 	unsigned int tx_staged;		/* batch frames at the front that went through it */
 	unsigned int tx_held;		/* frames its tx stage holds: dpk_port_tx_pending */
+	struct dpk_capture *cap;	/* pcap=: the capture ring (capture.h); NULL: off */
 };
 
 /* ---- settings (settings.c) ---- */
@@ -165,7 +168,10 @@ int dpk_err(int r);
  */
 int dpk_port_open(struct dpk_port *pt, const struct dpk_cfg *cfg, unsigned int priv_size,
 		  char *err, size_t len);
-/** Flush and stop; what is still queued is freed and counted. Safe on a failed open. */
+/**
+ * Flush and stop; what is still queued is freed and counted; with pcap= the capture is
+ * written (a failure is one line on stderr). Safe on a failed open.
+ */
 void dpk_port_close(struct dpk_port *pt);
 /** One receive burst of up to @p max frames. */
 unsigned int dpk_port_rx(struct dpk_port *pt, struct rte_mbuf **m, unsigned int max);

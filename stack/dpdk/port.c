@@ -9,10 +9,13 @@
  * frame (lwIP: a pbuf), so a frame reaches the stack without a copy or an allocation.
  * memif bursts run under guard.c: the PMD may unmap its rings under a burst when the peer
  * dies, and the port is then declared gone instead of the process crashing.
+ * With pcap= the capture ring (capture.c) records what a burst received and what a flush
+ * sent; the port writes it when it closes.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -22,6 +25,8 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "capture.h"
+#include "clock.h"
 #include "dpdk_pvt.h"
 
 #define RX_DESC 1024
@@ -140,6 +145,48 @@ static int come_up(struct dpk_port *pt, const struct dpk_cfg *cfg, char *err, si
 	return cfg->port == DPK_PORT_TAP ? dpk_tap_configure(cfg, err, len) : 0;
 }
 
+/*
+ * pcap=: the ring, its times anchored once to the wall clock (CLOCK_REALTIME read beside
+ * the TSC), so the two sides' files of a run line up; the file gets its header now, so a
+ * path that cannot be written fails the start, not the end of the run.
+ */
+static int capture_open(struct dpk_port *pt, const struct dpk_cfg *cfg, char *err, size_t len)
+{
+	struct timespec wall;
+	uint64_t tsc;
+	int r;
+
+	if (cfg->pcap[0] == '\0')
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	tsc = dpk_clock_cycles();
+	pt->cap = dpk_capture_create(cfg->pcap, cfg->pcap_frames, dpk_clock_hz(), tsc,
+				     (int64_t)wall.tv_sec * 1000000000 + wall.tv_nsec);
+	if (pt->cap == NULL) {
+		r = -errno;
+		snprintf(err, len, "pcap %s: cannot keep %u frames (%s)", cfg->pcap,
+			 cfg->pcap_frames, strerror(-r));
+		return r;
+	}
+	r = dpk_capture_write(pt->cap, err, len);
+	if (r < 0) {
+		dpk_capture_free(pt->cap);
+		pt->cap = NULL;
+	}
+	return r;
+}
+
+/* The capture written, once every frame that will leave has left (a failure: one line). */
+static void capture_close(struct dpk_port *pt)
+{
+	char err[600];
+
+	if (pt->cap != NULL && dpk_capture_write(pt->cap, err, sizeof(err)) < 0)
+		fprintf(stderr, "dpdk: %s\n", err);
+	dpk_capture_free(pt->cap);
+	pt->cap = NULL;
+}
+
 int dpk_port_open(struct dpk_port *pt, const struct dpk_cfg *cfg, unsigned int priv_size,
 		  char *err, size_t len)
 {
@@ -176,6 +223,8 @@ int dpk_port_open(struct dpk_port *pt, const struct dpk_cfg *cfg, unsigned int p
 	r = come_up(pt, cfg, err, len);
 	if (r == 0)
 		r = dpk_impair_port_open(pt, cfg, err, len);
+	if (r == 0)
+		r = capture_open(pt, cfg, err, len);
 	if (r < 0)
 		goto err_stop_port;
 	return 0;
@@ -201,6 +250,7 @@ void dpk_port_close(struct dpk_port *pt)
 		rte_eth_dev_close(pt->port_id);
 		pt->started = false;
 	}
+	capture_close(pt);
 	unguard(pt);
 	rte_mempool_free(pt->pool);
 	pt->pool = NULL;
@@ -247,6 +297,27 @@ static uint16_t tx_burst(struct dpk_port *pt)
 	return rte_eth_tx_burst(pt->port_id, 0, pt->tx, (uint16_t)pt->n_tx);
 }
 
+static void capture_rx(struct dpk_port *pt, struct rte_mbuf **m, uint16_t n)
+{
+	uint64_t now = dpk_clock_cycles();
+	uint16_t i;
+
+	for (i = 0; i < n; i++)
+		dpk_capture_rx(pt->cap, now, rte_pktmbuf_mtod(m[i], const void *),
+			       rte_pktmbuf_data_len(m[i]));
+}
+
+/* The batch as it is offered to the ring; what the ring does not take is taken back. */
+static void capture_tx(struct dpk_port *pt)
+{
+	uint64_t now = dpk_clock_cycles();
+	unsigned int i;
+
+	for (i = 0; i < pt->n_tx; i++)
+		dpk_capture_tx(pt->cap, now, rte_pktmbuf_mtod(pt->tx[i], const void *),
+			       rte_pktmbuf_data_len(pt->tx[i]));
+}
+
 unsigned int dpk_port_rx(struct dpk_port *pt, struct rte_mbuf **m, unsigned int max)
 {
 	uint16_t n = rx_burst(pt, m, max), i;
@@ -256,6 +327,8 @@ unsigned int dpk_port_rx(struct dpk_port *pt, struct rte_mbuf **m, unsigned int 
 		pt->c[DPK_C_RX_PACKETS] += n;
 		for (i = 0; i < n; i++)
 			pt->c[DPK_C_RX_BYTES] += m[i]->pkt_len;
+		if (pt->cap != NULL)
+			capture_rx(pt, m, n);
 	}
 	if (unlikely(pt->impair != NULL))
 		return dpk_impair_port_rx(pt, m, n, max);
@@ -309,7 +382,11 @@ static void flush_batch(struct dpk_port *pt)
 	/* count before the burst: the driver may free what it sent */
 	for (i = 0; i < pt->n_tx; i++)
 		bytes += pt->tx[i]->pkt_len;
+	if (pt->cap != NULL)
+		capture_tx(pt);
 	sent = tx_burst(pt);
+	if (pt->cap != NULL)
+		dpk_capture_tx_unsent(pt->cap, pt->n_tx - sent);
 	if (sent == 0 && !dpk_port_link_up(pt)) {
 		/* no link (a memif server before its client exists, or after it left): the
 		 * frames wait, and each pass that retries them is no short burst of a link */

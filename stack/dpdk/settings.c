@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "dpdk_pvt.h"
 
 #define MEMIF_MTU 9000
@@ -39,6 +40,8 @@ static const struct dpk_opt layer_opts[] = {
 	{ "mtu", "the stack's MTU (memif: 9000; elsewhere the port's)" },
 	{ "checksum", "auto | on | off: IP/TCP checksums (auto: off on memif only)" },
 	{ "impair", "SPEC: the impairment stage, e.g. tx:loss=1%,delay=5ms~1ms;seed=7" },
+	{ "pcap", "PATH: keep the last frames both ways, written there as pcap at close" },
+	{ "pcap_frames", "how many frames pcap= keeps (default 4096)" },
 };
 
 #define N_LAYER_OPTS (sizeof(layer_opts) / sizeof(layer_opts[0]))
@@ -275,6 +278,18 @@ static int numbers(struct dpk_cfg *cfg, const struct tl_stack_params *p, char *e
 	return r;
 }
 
+/* pcap=PATH turns the capture ring on (capture.h); pcap_frames= is its N either way. */
+static int capture_opts(struct dpk_cfg *cfg, const struct tl_stack_params *p, char *err,
+			size_t len)
+{
+	int r = copy_opt(cfg->pcap, sizeof(cfg->pcap), p, "pcap", "", err, len);
+
+	if (r == 0)
+		r = dpk_opt_uint(&cfg->pcap_frames, p, "pcap_frames", DPK_CAPTURE_FRAMES, 1,
+				 1u << 20, err, len);
+	return r;
+}
+
 /* memif's ring buffers hold a whole frame each: the MTU and the Ethernet header, rounded up to
  * 1 KiB (2048 for a 1500 MTU, memif's default) */
 static unsigned int memif_bsize(unsigned int mtu)
@@ -389,6 +404,8 @@ int dpk_cfg_parse(struct dpk_cfg *cfg, const struct tl_stack_params *p,
 		r = checksum_opt(cfg, p, err, len);
 	if (r == 0)
 		r = impair_opt(cfg, p, err, len);
+	if (r == 0)
+		r = capture_opts(cfg, p, err, len);
 	if (r == 0)
 		r = port_vdev(cfg, err, len);
 	return r;

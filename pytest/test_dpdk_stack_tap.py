@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tcplab import namespaces
+from tcplab.proc import children
 from tcplab.topology import LINUX
 
 from conftest import assert_run_refused
@@ -64,17 +65,16 @@ def cpus_of(pid: int) -> set[int]:
         return set()
 
 
-def children_of(pid: int) -> list[int]:
-    kids = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                stat = (d / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                kids.append(int(d.name))
-    return kids
+def sut_of(pid: int) -> int | None:
+    """@pid's child that is the SUT (`tcplab serve`): not the capture's tcpdump, which a
+    run with a kernel side in its namespace starts too (--pcap, on by default)."""
+    for kid in children(pid):
+        try:
+            if b"\0serve\0" in Path(f"/proc/{kid}/cmdline").read_bytes():
+                return kid
+        except OSError:
+            continue
+    return None
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
@@ -95,8 +95,8 @@ def test_kernel_side_runs_off_the_stacks_core(dpdk_stack: str, tcplab_bin: Path,
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and proc.poll() is None:
-            kids = children_of(proc.pid)
-            seen = (cpus_of(proc.pid), cpus_of(kids[0]) if kids else set())
+            sut = sut_of(proc.pid)
+            seen = (cpus_of(proc.pid), cpus_of(sut) if sut is not None else set())
             if seen == (want_engine, want_sut):
                 break
             time.sleep(0.05)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import select
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,8 @@ from typing import Any
 
 CLOSED_PORT = 9			# nothing listens there
 WIRE_PORTS = (20000, 29999)	# scapy's source ports for the checks' connections
+SO_RCVBUFFORCE = 33		# <asm-generic/socket.h>: SO_RCVBUF past rmem_max (we are root)
+RCVBUF = 8 << 20
 REPLY_S = 2.0			# an expected reply arrives within this
 SILENCE_S = 0.5			# "no reply" means none within this
 M32 = 1 << 32
@@ -79,6 +82,11 @@ class Wire:
         self.prefix_len = prefix_len
         self.sut_port = sut_port
         self.sock = sc.conf.L2socket(iface=iface)
+        # a stack's burst (tens of full frames at once, gVisor's once a window opens) must not
+        # overflow the socket while Python answers the frames before it: at the default
+        # (rmem_default, ~200 KiB of skb truesize) frames were lost and the check saw a
+        # stack's loss recovery instead of what it asked about
+        self.sock.ins.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
         self.mac = Path(f"/sys/class/net/{iface}/address").read_text().strip()
         self.rng = random.Random(seed)
         self.sut_mac = sut_mac if sut_mac != "arp" else self.learn_mac()

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import ROOT, log, median, run_scenario, tcplab_bin
+from .common import NO_CAPTURE, ROOT, log, median, run_scenario, tcplab_bin
 
 RATIO_TARGET = 0.9
 OBJECT = 16 << 20
@@ -94,7 +94,8 @@ def reader_vs_raw(args: argparse.Namespace) -> tuple[list[float], list[float], l
 def run_file(path: Path, *args: str) -> dict:
     """run_scenario for a scenario given by path (its result is named by the file's stem)."""
     with tempfile.TemporaryDirectory(prefix="tcplab-bench-") as out:
-        cmd = [str(tcplab_bin()), "run", str(path), "--quiet", "--out", out, *args]
+        cmd = [str(tcplab_bin()), "run", str(path), "--quiet", "--out", out, *NO_CAPTURE,
+               *args]
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if proc.returncode not in (0, 1):
             raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()}")

@@ -13,8 +13,13 @@ from pathlib import Path
 from ..percentile import exact, median
 from ..proc import ROOT, build_dir, tcplab_bin
 
-__all__ = ["ROOT", "build_dir", "free_port", "log", "median", "percentile", "run_scenario",
-           "stop", "tcplab_bin", "wait_port"]
+__all__ = ["NO_CAPTURE", "ROOT", "build_dir", "free_port", "log", "median", "percentile",
+           "run_scenario", "stop", "tcplab_bin", "wait_port"]
+
+# A benchmark's runs keep no capture (their directories go anyway), and record none: the
+# DPDK capture ring copies every frame and a kernel side in a namespace gets a tcpdump,
+# costs not yet measured against a run without them (issue 16).
+NO_CAPTURE = ("--pcap", "never")
 
 
 def log(msg: str) -> None:
@@ -24,7 +29,7 @@ def log(msg: str) -> None:
 def run_scenario(name: str, *args: str) -> dict:
     """Run one scenario quietly and return its result JSON (raises on exit 2)."""
     with tempfile.TemporaryDirectory(prefix="tcplab-bench-") as out:
-        cmd = [str(tcplab_bin()), "run", name, "--quiet", "--out", out, *args]
+        cmd = [str(tcplab_bin()), "run", name, "--quiet", "--out", out, *NO_CAPTURE, *args]
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if proc.returncode not in (0, 1):
             raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()}")

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 
 from resultkit.resultset import MANIFEST_SCHEMA, host_kind
 
-from .common import ROOT, log, tcplab_bin
+from .common import NO_CAPTURE, ROOT, log, tcplab_bin
 
 RUN_OVERHEAD_S = 2.0	# start, SUT spawn, drain, result: ~0.1 s kernel, ~2 s a DPDK stack here
 RUN_GRACE_MIN_S = 15.0	# a run past duration + warm-up + its grace is killed: the grace is
@@ -202,7 +202,7 @@ def run_one(plan: Plan, scenario: str, backend: str, dest: Path) -> tuple[int, s
     with tempfile.TemporaryDirectory(prefix="tcplab-suite-") as tmp:
         cmd = [str(tcplab_bin()), "run", scenario, "--backend", backend, "--quiet",
                "--out", tmp, "--duration", f"{plan.duration_s:g}s",
-               "--warmup", f"{plan.warmup_s:g}s", *plan.pin]
+               "--warmup", f"{plan.warmup_s:g}s", *NO_CAPTURE, *plan.pin]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 text=True, start_new_session=True)
         length = plan.duration_s + plan.warmup_s

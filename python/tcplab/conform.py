@@ -9,8 +9,8 @@ scenarios/conformance/divergences.txt with a reason (verdicts.py). The packet-le
 (pkt_*, `tcplab packets`) and the .pkt scripts of scenarios/pkt (NAME.pkt, `tcplab pkt`:
 Linux must pass each, a stack's first mismatch is its difference) join the same table: one
 row per case, check or script, a column for Linux and one per stack, then each stack's
-listed divergences with their reasons, then the requirement matrix (requirements.py): each RFC requirement, what tests it, and per stack
-whether it passes.
+listed divergences with their reasons, then the requirement matrix (requirements.py): each
+RFC requirement, what tests it, and per stack whether it passes.
 
 Topologies come from the binary's table (`tcplab list --json`): each SUT, the kernel's and
 every backend's, runs on the first topology with a Linux engine side, the SUT's attach kind

@@ -16,8 +16,9 @@ NAME.pkt @sut:LINE:FIELD: reason`) is shown as listed, with the reason, and is n
 conform_records() makes the same verdicts rows of `tcplab conform`'s parity table.
 
 Exit status: 0 every script that ran passed everywhere, 1 a failure (a bad script, a stack
-that differs unlisted, a run that broke), 2 bad input (a script, a backend, no root). Progress goes to
-stderr, the table to stdout, --json OUT gets {"schema": "tcplab.pkt/1", "scripts": [...]}.
+that differs unlisted, a run that broke), 2 bad input (a script, a backend, no root).
+Progress goes to stderr, the table to stdout, --json OUT gets {"schema": "tcplab.pkt/1",
+"scripts": [...]}.
 Everything created is removed on every exit path, SIGTERM included.
 """
 from __future__ import annotations

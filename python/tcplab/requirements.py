@@ -2,11 +2,11 @@
 tests, by which socket cases, packet checks and .pkt scripts, and how each stack fares.
 
 The matrix is scenarios/conformance/requirements.txt (its header gives the format): every
-MUST of RFC 9293 (MUST-1 .. MUST-69) and the RFC 9293 SHOULD/MAY, RFC 5961, 7323, 1122, 2018,
-5681, 6928 and 3168 items a case or check covers, each tested (by which), n/a (why) or untested (what
-it would take). load() reads and checks it: a MUST missing, an ID twice, a tested row
-naming nothing or a name that is not a case, a check or a .pkt script (NAME.pkt) is a
-UsageError naming the line.
+MUST of RFC 9293 (MUST-1 .. MUST-69) and the RFC 9293 SHOULD/MAY, RFC 5961, 7323, 1122,
+2018, 5681, 6928 and 3168 items a case or check covers, each tested (by which), n/a (why)
+or untested (what it would take). load() reads and checks it: a MUST missing, an ID
+twice, a tested row naming nothing or a name that is not a case, a check or a .pkt script
+(NAME.pkt) is a UsageError naming the line.
 section() renders it from a conformance run's records, beside the parity table: per stack,
 a requirement passes when the stack matches Linux on every case and check that tests it.
 """

@@ -9,11 +9,18 @@ stack/dpdk/test/test_impair.c).
   result passes the schema.
 - 100% loss: the run ends at its deadline with a failed check and a named error, nothing
   left running or behind, mbufs back at their starting level on both sides.
-- Bad specs, from the flag, the scenario directive and --stack-opt, and impairment asked of
-  a kernel side: exit 2 with one line.
+- Bad specs, from the flag, the scenario directive and --stack-opt: exit 2 with one line.
+- A kernel side, through netem (harness/cli/netem.c): where the kernel has netem, the
+  counters of each direction named add up, and the share of frames lost or duplicated
+  agrees with the stage's on a DPDK stack (two proportions, 99.9 %); where it has none
+  (CONFIG_NET_SCH_NETEM unset), the run is refused in one line and leaves nothing. What
+  netem has no match for, and a topology with no link end for it, are refused.
 """
 from __future__ import annotations
 
+import json
+import math
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -25,6 +32,7 @@ import pytest
 from test_dpdk_stack import children, leftovers, start_run
 from tcplab.binary import EXIT_FAIL, EXIT_PASS, EXIT_USAGE
 from tcplab.proc import ProcessManager
+from tcplab.topology import LINUX, SOCKETS, Table
 
 DURATION_S = 2
 # the engine sends each frame twice now and then; the SUT loses some it receives and
@@ -135,11 +143,139 @@ def test_bad_directive_is_file_line(tcplab_bin: Path, tmp_path: Path) -> None:
     assert err.startswith(f"{scn}:2: impair: 'lose=2%': unknown kind"), err
 
 
-def test_a_kernel_side_needs_netem(tcplab_bin: Path, tmp_path: Path) -> None:
-    err = refused([str(tcplab_bin), "run", "echo_rr", "--backend", "kernel", "--out",
-                   str(tmp_path), "--impair", "loss=1%"])
-    assert "impairment of a kernel side needs netem (not yet supported)" in err, err
+# ---- a kernel side: netem (harness/cli/netem.c) ----
+
+def netem_missing() -> str | None:
+    """None when this kernel has netem; else tc's reason (a veth end in a namespace of our
+    own, removed at once)."""
+    ns = f"tcplab-netem-probe-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "add", "name", "probe0", "type", "veth",
+                        "peer", "name", "probe1"], check=True)
+        done = subprocess.run(["tc", "-n", ns, "qdisc", "add", "dev", "probe0", "root",
+                               "netem"],
+                              capture_output=True, text=True)
+        return None if done.returncode == 0 else done.stderr.strip()
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=True)
+
+
+def kernel_run(tcplab_bin: Path, table: Table, out: Path, spec: str, scenario: str = "echo_rr",
+               seconds: float = 1.0) -> subprocess.CompletedProcess[str]:
+    """@scenario on the kernel on both sides, each in its namespace (the topology that joins
+    two sockets sides with a link, from the table), under @spec."""
+    topo = table.peer_topology(SOCKETS)
+    return subprocess.run([str(tcplab_bin), "run", scenario, "--backend", LINUX, "--topology",
+                           topo.name, "--out", str(out), "--quiet", "--duration", str(seconds),
+                           "--warmup", "0", "--impair", spec],
+                          capture_output=True, text=True, timeout=120)
+
+
+def our_namespaces() -> list[str]:
+    done = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    return [ln.split()[0] for ln in done.stdout.splitlines() if ln.startswith("tcplab-r")]
+
+
+@pytest.mark.netns
+def test_a_kernel_side_is_impaired_with_netem(tcplab_bin: Path, table: Table,
+                                              tmp_path: Path) -> None:
+    """Where the kernel has netem, each direction named gets it and its counters add up;
+    where it has none, the run is refused in one line and leaves nothing."""
+    missing = netem_missing()
+    done = kernel_run(tcplab_bin, table, tmp_path, "engine:tx:loss=5%;sut:rx:dup=5%")
+    if missing is not None:
+        assert done.returncode == EXIT_USAGE, (done.returncode, done.stderr)
+        assert done.stderr == ("tcplab run: impair: the engine side is kernel sockets, "
+                               "impaired with netem, and this kernel has no netem (sch_netem;"
+                               " CONFIG_NET_SCH_NETEM)\n"), done.stderr
+        assert not (tmp_path / "echo_rr.json").exists()
+        assert our_namespaces() == []
+        return
+    assert done.returncode in (EXIT_PASS, EXIT_FAIL), (done.returncode, done.stderr)
+    netem = json.loads((tmp_path / "echo_rr.json").read_text())["netem"]
+    assert set(netem) == {"seeded", "engine", "sut"}, netem
+    tx, rx = netem["engine"]["tx"], netem["sut"]["rx"]
+    assert "rx" not in netem["engine"] and "tx" not in netem["sut"], netem
+    assert tx["netem"] == "limit 4096 loss random 5%" and tx["dropped"] > 0, tx
+    assert tx["sent"] + tx["dropped"] + tx["queued"] == tx["offered"] + tx["duplicated"], tx
+    assert tx["duplicated"] == 0, tx
+    assert rx["duplicated"] > 0 and rx["dropped"] == 0, rx
+    assert our_namespaces() == []
+
+
+@pytest.mark.netns
+@pytest.mark.parametrize("spec,message", [
+    ("sut:reorder=1%/3", "tcplab run: impair: the sut side's tx (kernel sockets, through "
+     "netem): reorder=P%/N has no netem match"),
+    ("engine:rx:rate=100fps", "tcplab run: impair: the engine side's rx (kernel sockets, "
+     "through netem): rate=Nfps has no netem match"),
+    ("rate=10mbit/3000", "tcplab run: impair: the engine side's tx (kernel sockets, through "
+     "netem): rate=N/BYTES has no netem match"),
+])
+def test_what_netem_cannot_do_is_refused(tcplab_bin: Path, table: Table, tmp_path: Path,
+                                         spec: str, message: str) -> None:
+    done = kernel_run(tcplab_bin, table, tmp_path, spec)
+    assert done.returncode == EXIT_USAGE, (done.returncode, done.stderr)
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(message), done.stderr
     assert not (tmp_path / "echo_rr.json").exists()
+
+
+def test_a_kernel_side_needs_a_link_end(tcplab_bin: Path, table: Table,
+                                        tmp_path: Path) -> None:
+    """The kernel's own topology (loopback, no namespaces) has no link for netem."""
+    err = refused([str(tcplab_bin), "run", "echo_rr", "--backend", LINUX, "--out",
+                   str(tmp_path), "--impair", "loss=1%"])
+    assert err.startswith("tcplab run: impair: the engine side is kernel sockets, impaired "
+                          "with netem on its own link end, and topology "), err
+    assert f"(topologies that do: {table.peer_topology(SOCKETS).name})" in err, err
+    assert not (tmp_path / "echo_rr.json").exists()
+
+
+def binomial_z(k1: int, n1: int, k2: int, n2: int) -> float:
+    """Two proportions' z statistic (pooled)."""
+    p = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
+    return 0.0 if se == 0 else (k1 / n1 - k2 / n2) / se
+
+
+Z_999 = 3.29	# two-sided 99.9 %: a correct pair fails one run in a thousand
+AGREE_SECONDS = 5.0
+
+
+@pytest.mark.dpdk
+@pytest.mark.netns
+@pytest.mark.parametrize("kind", ["loss", "dup"])
+def test_netem_agrees_with_the_stage(kind: str, started_stack: str, procs: ProcessManager,
+                                     tcplab_bin: Path, table: Table, tmp_path: Path) -> None:
+    """The same spec on the engine's tx through netem (the kernel) and through the stage (a
+    DPDK stack on memif): the share of frames lost, or duplicated, agrees within the two
+    proportions' 99.9 % interval, and each is within its own of the spec's 2 %."""
+    missing = netem_missing()
+    if missing is not None:
+        pytest.skip(f"this kernel has no netem: tc says {missing!r}")
+    spec = f"engine:tx:{kind}=2%;seed=11"
+    done = kernel_run(tcplab_bin, table, tmp_path / "kernel", spec, "stream_send",
+                      AGREE_SECONDS)
+    assert done.returncode == EXIT_PASS, (done.returncode, done.stderr)
+    tx = json.loads((tmp_path / "kernel" / "stream_send.json").read_text())["netem"]["engine"]["tx"]
+    k_netem = tx["dropped" if kind == "loss" else "duplicated"]
+    n_netem = tx["offered"]
+    run = start_run(procs, tcplab_bin, started_stack, "stream_send", tmp_path / "stage",
+                    "--duration", str(AGREE_SECONDS), "--warmup", "0", "--impair", spec)
+    assert run.finish() == EXIT_PASS, run.proc.stderr_text()
+    c = run.result()["stack_counters"]
+    k_stage = c["impair_tx_dropped" if kind == "loss" else "impair_tx_duplicated"]
+    # what came to the stage: what the port sent, less the copies, plus what was lost or
+    # is still held (teardown)
+    n_stage = (c["tx_packets"] - c["impair_tx_duplicated"] + c["impair_tx_dropped"]
+               + c["impair_tx_teardown"])
+    print(f"{kind}: netem {k_netem}/{n_netem} = {k_netem / n_netem:.4f}, "
+          f"stage {k_stage}/{n_stage} = {k_stage / n_stage:.4f}")
+    assert n_netem > 5000 and n_stage > 5000, (n_netem, n_stage)
+    assert abs(binomial_z(k_netem, n_netem, k_stage, n_stage)) < Z_999
+    for k, n in ((k_netem, n_netem), (k_stage, n_stage)):
+        assert abs(k / n - 0.02) < Z_999 * math.sqrt(0.02 * 0.98 / n), (k, n)
 
 
 @pytest.mark.dpdk

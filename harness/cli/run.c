@@ -22,6 +22,7 @@
 #include "capture.h"
 #include "cli.h"
 #include "harness.h"
+#include "netem.h"
 #include "result.h"
 #include "scenario_dir.h"
 #include "sut.h"
@@ -98,8 +99,8 @@ static void run_usage(FILE *f)
 		"  --out DIR           write DIR/NAME.json (default results/out/<time>/)\n"
 		"  --peer ADDR:PORT    drive a SUT started elsewhere (tcplab serve) instead\n"
 		"  --stack-opt K=V     backend setting for both sides, after the topology's\n"
-		"  --impair SPEC       the impairment stage on the DPDK sides, e.g.\n"
-		"                      'sut:rx:loss=1%%,delay=5ms~1ms;seed=7'\n"
+		"  --impair SPEC       a bad link: the DPDK sides' impairment stage, a kernel\n"
+		"                      side's netem; e.g. 'sut:rx:loss=1%%,delay=5ms~1ms;seed=7'\n"
 		"                      (stack/dpdk/README.md); same as --set impair=SPEC\n"
 		"  --engine-cpu N, --sut-cpu N   pin the two sides\n"
 		"  --pcap WHEN         keep each side's packet capture next to the result:\n"
@@ -466,6 +467,7 @@ struct run {
 	char path[PATH_MAX];
 	struct hx_topo ns;
 	struct hx_capture cap;
+	struct hx_netem netem;		/* a kernel side's impairment */
 	char dir[PATH_MAX - 128];	/* where the result and the captures go */
 };
 
@@ -556,7 +558,7 @@ static int check_sides(struct run *x)
 /*
  * Each side's settings: the user's --stack-opt, and impair=SPEC on each DPDK side the spec
  * (--impair, or the scenario's impair) names; the side's layer picks its own parts. A
- * kernel side would take it through netem: not yet. Redone after a fallback (the kinds
+ * kernel side takes its parts through netem (netem.c). Redone after a fallback (the kinds
  * change).
  */
 static int impair_sides(struct run *x)
@@ -579,13 +581,8 @@ static int impair_sides(struct run *x)
 				"start it with --stack-opt impair=... there\n");
 			return -EINVAL;
 		}
-		if (o->kind[side] != TL_ATTACH_DPDK) {
-			fprintf(stderr, "tcplab run: impair: the %s side (backend %s) is kernel "
-				"sockets: impairment of a kernel side needs netem (not yet "
-				"supported)\n", side == HX_SIDE_SUT ? "SUT" : "engine",
-				side == HX_SIDE_SUT ? o->sut_backend : o->backend);
-			return -EINVAL;
-		}
+		if (o->kind[side] != TL_ATTACH_DPDK)
+			continue;
 		if (o->n_opts == HX_CLI_MAX_OPTS) {
 			fprintf(stderr, "tcplab run: impair: no room beside %d --stack-opt flags\n",
 				HX_CLI_MAX_OPTS);
@@ -593,7 +590,7 @@ static int impair_sides(struct run *x)
 		}
 		o->side_opts[side][o->n_side_opts[side]++] = o->impair_opt;
 	}
-	return 0;
+	return hx_netem_check(&x->netem, o->topo, o->kind, x->sc.impair);
 }
 
 /*
@@ -615,6 +612,8 @@ static int start_joined(struct run *x)
 		fprintf(stderr, "tcplab run: --topology %s: %s\n", x->o.topo->name, err);
 		return -1;
 	}
+	if (hx_netem_apply(&x->netem, &x->ns) < 0)
+		return -EINVAL;
 	if (hx_capture_plan(&x->cap, x->o.topo, x->o.kind, x->o.peer != NULL, &x->ns, x->dir,
 			    x->sc.name, user, x->o.n_side_opts) < 0 || check_sides(x) < 0)
 		return -EINVAL;
@@ -680,6 +679,7 @@ static void fill_result(struct run *x, time_t started)
 	strftime(r->started_at, sizeof(r->started_at), "%Y-%m-%dT%H:%M:%SZ", gmtime(&started));
 	hx_result_evaluate(r);
 	r->captures = hx_capture_json(&x->cap, r->passed);
+	r->netem = hx_netem_json(&x->netem);
 }
 
 static int drive(struct run *x)

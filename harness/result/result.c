@@ -266,6 +266,8 @@ void hx_result_write(const struct hx_result *r, FILE *f)
 		hx_json_null(&j, "sut");
 	if (r->captures != NULL)
 		hx_json_raw(&j, "captures", r->captures);
+	if (r->netem != NULL)
+		hx_json_raw(&j, "netem", r->netem);
 	hx_json_bool(&j, "interrupted", r->m->interrupted);
 	write_checks(&j, r);
 	hx_json_bool(&j, "passed", r->passed);

@@ -34,6 +34,7 @@ struct hx_result {
 	unsigned int n_counters;
 	const char *sut_stats;		/* the SUT's stats line, NULL when there is none */
 	const char *captures;		/* "captures" (a JSON object), NULL: none */
+	const char *netem;		/* "netem": a kernel side's impairment, NULL: none */
 	const struct hx_override *ov;	/* what the command line changed */
 	unsigned int n_ov;
 	char started_at[32];		/* UTC, ISO 8601 */

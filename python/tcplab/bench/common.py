@@ -17,8 +17,8 @@ __all__ = ["NO_CAPTURE", "ROOT", "build_dir", "free_port", "log", "median", "per
            "run_scenario", "stop", "tcplab_bin", "wait_port"]
 
 # A benchmark's runs keep no capture (their directories go anyway), and record none: the
-# DPDK capture ring copies every frame and a kernel side in a namespace gets a tcpdump,
-# costs not yet measured against a run without them (issue 16).
+# DPDK capture ring copies every frame (its cost against a run without it: `tcplab bench
+# capture`, issue 16) and a kernel side in a namespace gets a tcpdump (not measured).
 NO_CAPTURE = ("--pcap", "never")
 
 

@@ -34,6 +34,9 @@ static inline int64_t hx_now_ns(void)
 /** Pin the calling thread to @p cpu (< 0: leave as is). Returns 0 or -errno. */
 int hx_pin_cpu(int cpu);
 
+/** The CPUs the calling thread may run on, as a list ("1", "0-1", "0,2-3"); "" unknown. */
+void hx_cpu_list(char *buf, size_t len);
+
 /** Parse "A.B.C.D:PORT" (or ":PORT") into @p ss; 0 or -EINVAL. */
 int hx_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 

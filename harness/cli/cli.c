@@ -41,6 +41,25 @@ int hx_pin_cpu(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -errno : 0;
 }
 
+void hx_cpu_list(char *buf, size_t len)
+{
+	cpu_set_t set;
+	size_t used = 0;
+	int cpu, first;
+
+	buf[0] = '\0';
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return;
+	for (cpu = 0; cpu < CPU_SETSIZE && used < len; cpu++) {
+		if (!CPU_ISSET(cpu, &set))
+			continue;
+		for (first = cpu; cpu + 1 < CPU_SETSIZE && CPU_ISSET(cpu + 1, &set); cpu++)
+			;
+		used += (size_t)snprintf(buf + used, len - used, first == cpu ? "%s%d" : "%s%d-%d",
+					 used ? "," : "", first, cpu);
+	}
+}
+
 int hx_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;

@@ -22,6 +22,7 @@
 #include "capture.h"
 #include "cli.h"
 #include "harness.h"
+#include "json.h"
 #include "netem.h"
 #include "result.h"
 #include "scenario_dir.h"
@@ -676,6 +677,14 @@ static void fill_result(struct run *x, time_t started)
 	r->sut_stats = x->sut.stats[0] != '\0' ? x->sut.stats : NULL;
 	r->ov = x->o.ov;
 	r->n_ov = x->o.n_ov;
+	r->stack_opts = x->o.opts;
+	r->n_stack_opts = x->o.n_opts;
+	r->cpu_given[HX_SIDE_ENGINE] = x->o.engine_cpu >= 0;
+	r->cpu_given[HX_SIDE_SUT] = x->o.sut_cpu >= 0;
+	if (r->sut_stats == NULL ||
+	    hx_json_find_str(r->sut_stats, "affinity", r->cpus[HX_SIDE_SUT],
+			     sizeof(r->cpus[HX_SIDE_SUT])) < 0)
+		r->cpus[HX_SIDE_SUT][0] = '\0';
 	strftime(r->started_at, sizeof(r->started_at), "%Y-%m-%dT%H:%M:%SZ", gmtime(&started));
 	hx_result_evaluate(r);
 	r->captures = hx_capture_json(&x->cap, r->passed);
@@ -697,6 +706,7 @@ static int drive(struct run *x)
 		return -ENOMEM;
 	hx_pin_cpu(x->o.engine_cpu);
 	r = hx_engine_run(&x->cfg, &x->m);
+	hx_cpu_list(x->r.cpus[HX_SIDE_ENGINE], sizeof(x->r.cpus[HX_SIDE_ENGINE]));
 	if (r < 0) {
 		fprintf(stderr, "tcplab run: engine: %s\n", strerror(-r));
 		return r;

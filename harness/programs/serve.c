@@ -98,6 +98,7 @@ static void stack_counters(const struct hx_serve *sv, struct hx_json *j)
 
 static void print_event(const struct hx_serve *sv, const char *event)
 {
+	char cpus[64];
 	struct hx_json j;
 
 	hx_json_init(&j, stdout, false);
@@ -110,6 +111,8 @@ static void print_event(const struct hx_serve *sv, const char *event)
 	hx_json_uint(&j, "bytes_out", sv->stats.bytes_out);
 	hx_json_uint(&j, "mismatches", sv->stats.mismatches);
 	hx_json_uint(&j, "resets", sv->stats.resets);
+	hx_cpu_list(cpus, sizeof(cpus));
+	hx_json_str(&j, "affinity", cpus);	/* where it ran: the result's params.cpus */
 	stack_counters(sv, &j);
 	hx_json_obj_end(&j);
 	fputc('\n', stdout);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * result.c - metrics by name, checks, the result JSON (schema tcplab.result/1) and the human
- * summary. What a run ran on (commit, host, versions) is recorded here too: the commit comes
- * from TCPLAB_COMMIT / TCPLAB_DIRTY, which ./tcplab sets from git.
+ * summary. What a run ran on (commit, host, build, versions, settings, CPUs) is recorded here
+ * too: the commit comes from TCPLAB_COMMIT / TCPLAB_DIRTY, which ./tcplab sets from git, else
+ * from the one built into the binary (meson's vcs_tag).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "lang.h"
 #include "result.h"
 #include "result_bio_pvt.h"
+#include "tcplab_build_commit.h"
 #include "tcplab_config.h"
 
 double hx_metric_value(const struct hx_metrics *m, const char *name)
@@ -128,6 +130,37 @@ static void write_versions(struct hx_json *j, const struct hx_result *r)
 	hx_json_obj_end(j);
 }
 
+/* How the binary was built: results of different builds are different configurations. */
+static void write_build(struct hx_json *j)
+{
+	hx_json_obj_begin(j, "build");
+	hx_json_str(j, "commit", TCPLAB_BUILD_COMMIT);
+	hx_json_str(j, "type", TCPLAB_BUILD_TYPE);
+	hx_json_str(j, "optimization", TCPLAB_BUILD_OPTIMIZATION);
+	hx_json_bool(j, "lto", TCPLAB_BUILD_LTO);
+	hx_json_str(j, "sanitize", TCPLAB_BUILD_SANITIZE);
+	hx_json_obj_end(j);
+}
+
+static void write_cpus(struct hx_json *j, const struct hx_result *r)
+{
+	static const char *const sides[2] = { "engine", "sut" };
+	unsigned int s;
+
+	hx_json_obj_begin(j, "cpus");
+	for (s = 0; s < 2; s++) {
+		if (r->cpus[s][0] == '\0') {
+			hx_json_null(j, sides[s]);
+			continue;
+		}
+		hx_json_obj_begin(j, sides[s]);
+		hx_json_str(j, "affinity", r->cpus[s]);
+		hx_json_bool(j, "given", r->cpu_given[s]);
+		hx_json_obj_end(j);
+	}
+	hx_json_obj_end(j);
+}
+
 static void write_params(struct hx_json *j, const struct hx_result *r)
 {
 	const struct hx_scenario *sc = r->sc;
@@ -156,6 +189,11 @@ static void write_params(struct hx_json *j, const struct hx_result *r)
 	for (i = 0; i < r->n_ov; i++)
 		hx_json_str(j, r->ov[i].key, r->ov[i].value);
 	hx_json_obj_end(j);
+	hx_json_arr_begin(j, "stack_opts");
+	for (i = 0; i < r->n_stack_opts; i++)
+		hx_json_str(j, NULL, r->stack_opts[i]);
+	hx_json_arr_end(j);
+	write_cpus(j, r);
 	hx_json_obj_end(j);
 }
 
@@ -235,9 +273,29 @@ static void write_checks(struct hx_json *j, const struct hx_result *r)
 	hx_json_arr_end(j);
 }
 
-void hx_result_write(const struct hx_result *r, FILE *f)
+/*
+ * The commit: ./tcplab's (TCPLAB_COMMIT, TCPLAB_DIRTY: the tree as it is now), else the one
+ * built into the binary (ci/vcs-commit.sh: HASH, or HASH-dirty).
+ */
+static void write_commit(struct hx_json *j)
 {
 	const char *commit = getenv("TCPLAB_COMMIT"), *dirty = getenv("TCPLAB_DIRTY");
+	const char *built = TCPLAB_BUILD_COMMIT, *mark = strstr(built, "-dirty");
+	char hash[64];
+
+	if (commit != NULL && *commit) {
+		hx_json_str(j, "commit", commit);
+		hx_json_bool(j, "dirty", dirty != NULL && strcmp(dirty, "1") == 0);
+		return;
+	}
+	snprintf(hash, sizeof(hash), "%.*s", mark != NULL ? (int)(mark - built)
+		 : (int)strlen(built), built);
+	hx_json_str(j, "commit", hash[0] ? hash : "unknown");
+	hx_json_bool(j, "dirty", mark != NULL);
+}
+
+void hx_result_write(const struct hx_result *r, FILE *f)
+{
 	struct hx_json j;
 	unsigned int i;
 
@@ -249,10 +307,10 @@ void hx_result_write(const struct hx_result *r, FILE *f)
 	hx_json_str(&j, "backend", r->backend);
 	hx_json_str(&j, "sut_backend", r->sut_backend);
 	hx_json_str(&j, "topology", r->topology);
-	hx_json_str(&j, "commit", commit != NULL && *commit ? commit : "unknown");
-	hx_json_bool(&j, "dirty", dirty != NULL && strcmp(dirty, "1") == 0);
+	write_commit(&j);
 	hx_json_str(&j, "started_at", r->started_at);
 	write_host(&j);
+	write_build(&j);
 	write_versions(&j, r);
 	write_params(&j, r);
 	write_metrics(&j, r);

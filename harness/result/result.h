@@ -36,6 +36,11 @@ struct hx_result {
 	const char *captures;		/* "captures" (a JSON object), NULL: none */
 	const char *netem;		/* "netem": a kernel side's impairment, NULL: none */
 	const struct hx_override *ov;	/* what the command line changed */
+	const char *const *stack_opts;	/* the user's --stack-opt, for both sides */
+	unsigned int n_stack_opts;
+	/* where each side ran: [0] the engine's thread, [1] the SUT's ("" unknown: --peer) */
+	char cpus[2][64];
+	bool cpu_given[2];		/* by --engine-cpu, --sut-cpu */
 	unsigned int n_ov;
 	char started_at[32];		/* UTC, ISO 8601 */
 	struct hx_check_result checks[HX_MAX_RESULT_CHECKS];

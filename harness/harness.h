@@ -22,7 +22,7 @@
 /** Set by SIGINT/SIGTERM; the one global (STYLE.md 6). Loops poll it and wind down. */
 extern volatile sig_atomic_t hx_stop;
 
-/** Install the SIGINT/SIGTERM handler that sets hx_stop; ignore SIGPIPE. */
+/** Install the SIGINT/SIGTERM handler that sets hx_stop to the signal; ignore SIGPIPE. */
 void hx_signals_init(void);
 
 /** CLOCK_MONOTONIC in ns (clock.h has the engine's clock). */

@@ -165,7 +165,8 @@ def test_a_passing_run_keeps_nothing_and_never_writes_nothing(started_stack: str
         out = tmp_path / mode
         run, _, _ = run_timed(tcplab, "echo_rr", out, *SHORT, *flags)
         assert run.rc == EXIT_PASS, run.completed.stderr
-        assert sorted(p.name for p in out.iterdir()) == ["echo_rr.json"], mode
+        assert sorted(p.name for p in out.iterdir()) == ["echo_rr.hgrm", "echo_rr.hlog",
+                                                         "echo_rr.json"], mode
         cap = run.result["captures"]
         assert cap["mode"] == mode and cap["engine"] is None and cap["sut"] is None, cap
         assert set(cap["not_kept"]) == set(SIDES), cap

@@ -32,7 +32,8 @@ def test_done_means_echo_rr(tcplab: Tcplab, result_schema: jsonschema.Validator,
     run = tcplab.run("echo_rr", "--duration", "2", backend="kernel", out=out)
     rc = run.rc
     assert rc == EXIT_PASS, f"exit {rc}: {run.completed.stderr.strip()}"
-    assert sorted(p.name for p in out.iterdir()) == ["echo_rr.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["echo_rr.hgrm", "echo_rr.hlog",
+                                                     "echo_rr.json"]
     doc = run.result
     assert doc["schema"] == "tcplab.result/1"
     assert schema.errors(result_schema, doc) == []

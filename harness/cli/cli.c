@@ -16,8 +16,7 @@ volatile sig_atomic_t hx_stop;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	hx_stop = 1;
+	hx_stop = sig;
 }
 
 void hx_signals_init(void)
@@ -112,19 +111,22 @@ static void valid_flags(const struct option *opts, char *buf, size_t len)
 					opts[i].name);
 }
 
-int hx_cli_getopt(int argc, char **argv, const struct option *opts, const char *cmd)
+int hx_cli_getopt(int argc, char **argv, const struct option *opts, const char *shorts,
+		  const char *cmd)
 {
-	const char *arg;
+	const char *arg, *short_flag;
 	char valid[512];
 	int c;
 
 	opterr = 0;
-	c = getopt_long(argc, argv, "", opts, NULL);
+	c = getopt_long(argc, argv, shorts, opts, NULL);
 	if (c != '?')
 		return c;
 	arg = argv[optind - 1 < argc ? optind - 1 : argc - 1];
 	valid_flags(opts, valid, sizeof(valid));
-	if (optopt != 0 && strncmp(arg, "--", 2) == 0)
+	short_flag = optopt > 0 && optopt < 128 ? strchr(shorts, optopt) : NULL;
+	if (optopt != 0 && (strncmp(arg, "--", 2) == 0 || (short_flag != NULL &&
+							    short_flag[1] == ':')))
 		fprintf(stderr, "tcplab %s: flag '%s' needs a value\n", cmd, arg);
 	else
 		fprintf(stderr, "tcplab %s: unknown flag '%s' (valid: %s)\n", cmd, arg, valid);

@@ -14,9 +14,11 @@
 
 /**
  * getopt_long with tcplab's messages: an unknown flag or a missing value prints
- * "tcplab CMD: unknown flag '--x' (valid: --a, --b)" and returns '?'.
+ * "tcplab CMD: unknown flag '--x' (valid: --a, --b)" and returns '?'. @p shorts: getopt's
+ * short options ("d:o:"), each the val of its long one; "" none.
  */
-int hx_cli_getopt(int argc, char **argv, const struct option *opts, const char *cmd);
+int hx_cli_getopt(int argc, char **argv, const struct option *opts, const char *shorts,
+		  const char *cmd);
 
 /** Append a KEY=VALUE @p arg to @p list; -EINVAL with a message when malformed or full. */
 int hx_cli_add_opt(const char **list, unsigned int *n, const char *arg, const char *flag);

@@ -123,7 +123,7 @@ int hx_cmd_list(int argc, char **argv)
 	bool json = false;
 	int c, code = HX_EXIT_PASS;
 
-	while ((c = hx_cli_getopt(argc, argv, long_opts, "list")) != -1) {
+	while ((c = hx_cli_getopt(argc, argv, long_opts, "", "list")) != -1) {
 		if (c == 'j')
 			json = true;
 		else if (c == 'b') {

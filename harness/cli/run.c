@@ -22,6 +22,7 @@
 #include "capture.h"
 #include "cli.h"
 #include "harness.h"
+#include "hdr.h"
 #include "json.h"
 #include "netem.h"
 #include "result.h"
@@ -40,6 +41,7 @@ struct run_opts {
 	const char *sut_backend;	/* the SUT's: --sut-backend, else likewise */
 	const char *topology;		/* --topology */
 	const char *out;
+	const char *json;		/* --json FILE, "-": stdout; NULL: DIR/NAME.json */
 	const char *peer;
 	const char *opts[HX_CLI_MAX_OPTS];	/* the user's --stack-opt, for both sides */
 	unsigned int n_opts;
@@ -60,6 +62,8 @@ struct run_opts {
 	enum hx_pcap_mode pcap;	/* --pcap (capture.h) */
 };
 
+#define SHORT_OPTS "b:d:R:c:o:qh"	/* each the val of its long flag below */
+
 static const struct option long_opts[] = {
 	{ "backend", required_argument, NULL, 'b' },
 	{ "topology", required_argument, NULL, 't' },
@@ -67,9 +71,10 @@ static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, 'd' },
 	{ "warmup", required_argument, NULL, 'w' },
 	{ "rate", required_argument, NULL, 'R' },
-	{ "conns", required_argument, NULL, 'n' },
+	{ "conns", required_argument, NULL, 'c' },
 	{ "set", required_argument, NULL, 's' },
 	{ "out", required_argument, NULL, 'o' },
+	{ "json", required_argument, NULL, 'j' },
 	{ "peer", required_argument, NULL, 'p' },
 	{ "stack-opt", required_argument, NULL, 'O' },
 	{ "impair", required_argument, NULL, 'I' },
@@ -86,18 +91,22 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: tcplab run NAME [flags]\n"
-		"  --backend NAME      the engine's backend (default: the stack under test on its\n"
+		"  -b, --backend NAME  the engine's backend (default: the stack under test on its\n"
 		"                      own topology where it starts, else the Linux baseline)\n"
 		"  --topology NAME     how engine and SUT are joined (default: the backend's; the\n"
 		"                      topologies and what each side may be: tcplab list)\n"
 		"  --sut-backend NAME  the SUT's backend, where a topology's sides may differ\n"
 		"                      (default: the engine's where the topology allows it)\n"
-		"  --duration TIME     measured time (e.g. 10s)      same as --set duration=TIME\n"
+		"  -d, --duration TIME measured time (e.g. 10s)      same as --set duration=TIME\n"
 		"  --warmup TIME       unmeasured time before it     same as --set warmup=TIME\n"
-		"  --rate R            open loop at R transactions/s same as --set rate=R\n"
-		"  --conns N           concurrent connections        same as --set conns=N\n"
+		"  -R, --rate R        open loop at R transactions/s same as --set rate=R\n"
+		"  -c, --conns N       concurrent connections        same as --set conns=N\n"
 		"  --set KEY=VALUE     override a directive or param of the scenario\n"
-		"  --out DIR           write DIR/NAME.json (default results/out/<time>/)\n"
+		"  -o, --out DIR       write DIR/NAME.json, and NAME.hgrm and NAME.hlog (its\n"
+		"                      latencies for HdrHistogram's tools) (default\n"
+		"                      results/out/<time>/)\n"
+		"  --json FILE         write the result to FILE instead, '-': stdout (and the\n"
+		"                      summary to stderr; the .hgrm and .hlog only with --out)\n"
 		"  --peer ADDR:PORT    drive a SUT started elsewhere (tcplab serve) instead\n"
 		"  --stack-opt K=V     backend setting for both sides, after the topology's\n"
 		"  --impair SPEC       a bad link: the DPDK sides' impairment stage, a kernel\n"
@@ -106,8 +115,10 @@ static void run_usage(FILE *f)
 		"  --engine-cpu N, --sut-cpu N   pin the two sides\n"
 		"  --pcap WHEN         keep each side's packet capture next to the result:\n"
 		"                      on-failure (default), always or never\n"
-		"  --quiet             no progress line\n"
-		"  --dump-plan         print the compiled client script and exit\n");
+		"  -q, --quiet         no progress line\n"
+		"  --dump-plan         print the compiled client script and exit\n"
+		"exit: 0 passed, 1 a check failed, 2 bad input or setup, 128+N stopped by signal\n"
+		"N (130: Ctrl-C) after writing the result\n");
 }
 
 static int add_override(struct run_opts *o, const char *key, const char *value)
@@ -163,9 +174,10 @@ static int parse_flag(struct run_opts *o, int c)
 	case 'd': return add_override(o, "duration", optarg);
 	case 'w': return add_override(o, "warmup", optarg);
 	case 'R': return add_override(o, "rate", optarg);
-	case 'n': return add_override(o, "conns", optarg);
+	case 'c': return add_override(o, "conns", optarg);
 	case 's': return add_set(o, optarg);
 	case 'o': o->out = optarg; return 0;
+	case 'j': o->json = optarg; return 0;
 	case 'p': o->peer = optarg; return 0;
 	case 'O': return hx_cli_add_opt(o->opts, &o->n_opts, optarg, "--stack-opt");
 	case 'I': return impair_flag(o, optarg);
@@ -377,7 +389,7 @@ static int parse_args(struct run_opts *o, int argc, char **argv)
 {
 	int c;
 
-	while ((c = hx_cli_getopt(argc, argv, long_opts, "run")) != -1) {
+	while ((c = hx_cli_getopt(argc, argv, long_opts, SHORT_OPTS, "run")) != -1) {
 		if (c == 'h') {
 			run_usage(stdout);
 			exit(HX_EXIT_PASS);
@@ -429,26 +441,85 @@ static void result_dir(char *dir, size_t len, const char *out)
 	snprintf(dir, len, "%s/results/out/%s", hx_source_root(), stamp);
 }
 
-static int write_result(const struct hx_result *r, const char *dir, char *path, size_t len)
+static int open_out(const char *path, FILE **f)
 {
-	FILE *f;
-
-	if (make_dirs(dir) < 0) {
-		fprintf(stderr, "tcplab run: cannot create %s: %s\n", dir, strerror(errno));
-		return -errno;
-	}
-	snprintf(path, len, "%s/%s.json", dir, r->sc->name);
-	f = fopen(path, "w");
-	if (f == NULL) {
+	*f = fopen(path, "w");
+	if (*f == NULL)
 		fprintf(stderr, "tcplab run: cannot write %s: %s\n", path, strerror(errno));
-		return -errno;
-	}
-	hx_result_write(r, f);
+	return *f == NULL ? -errno : 0;
+}
+
+static int close_out(const char *path, FILE *f)
+{
 	if (fclose(f) != 0) {
 		fprintf(stderr, "tcplab run: writing %s: %s\n", path, strerror(errno));
 		return -EIO;
 	}
 	return 0;
+}
+
+/* @p stem.hgrm and @p stem.hlog: the latencies for HdrHistogram's tools (hdr.h). */
+static int write_hdr(const struct hist *h, const char *stem, const char *hlog, size_t hlog_len)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int r;
+
+	snprintf(path, sizeof(path), "%s.hgrm", stem);
+	if ((r = open_out(path, &f)) < 0)
+		return r;
+	hx_hdr_percentiles(h, f);
+	if ((r = close_out(path, f)) < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s.hlog", stem);
+	if ((r = open_out(path, &f)) < 0)
+		return r;
+	fwrite(hlog, 1, hlog_len, f);
+	return close_out(path, f);
+}
+
+/*
+ * The result: @p json ("-": stdout), else DIR/NAME.json; then, beside DIR/NAME (or the
+ * given file's stem), the .hgrm and .hlog. @p path gets where the result went.
+ */
+static int write_result(const struct hx_result *r, const char *dir, const char *json,
+			const char *out, const char *hlog, size_t hlog_len, char *path,
+			size_t len)
+{
+	char stem[PATH_MAX];
+	size_t n;
+	FILE *f;
+	int e;
+
+	if (json != NULL && strcmp(json, "-") == 0) {
+		snprintf(path, len, "-");
+		hx_result_write(r, stdout);
+		fflush(stdout);
+		if (out == NULL)
+			return 0;
+		snprintf(stem, sizeof(stem), "%s/%s", dir, r->sc->name);
+	} else if (json != NULL) {
+		snprintf(path, len, "%s", json);
+		n = strlen(json) > 5 && strcmp(json + strlen(json) - 5, ".json") == 0
+		    ? strlen(json) - 5 : strlen(json);
+		snprintf(stem, sizeof(stem), "%.*s", (int)n, json);
+	} else {
+		snprintf(path, len, "%s/%s.json", dir, r->sc->name);
+		snprintf(stem, sizeof(stem), "%s/%s", dir, r->sc->name);
+	}
+	if ((json == NULL || out != NULL) && make_dirs(dir) < 0) {
+		e = errno;
+		fprintf(stderr, "tcplab run: cannot create %s: %s\n", dir, strerror(e));
+		return -e;
+	}
+	if (strcmp(path, "-") != 0) {
+		if ((e = open_out(path, &f)) < 0)
+			return e;
+		hx_result_write(r, f);
+		if ((e = close_out(path, f)) < 0)
+			return e;
+	}
+	return write_hdr(r->m->latency, stem, hlog, hlog_len);
 }
 
 /* ---- the run ---- */
@@ -469,6 +540,9 @@ struct run {
 	struct hx_topo ns;
 	struct hx_capture cap;
 	struct hx_netem netem;		/* a kernel side's impairment */
+	FILE *hlog;			/* the interval log, in memory until the result */
+	char *hlog_buf;
+	size_t hlog_len;
 	char dir[PATH_MAX - 128];	/* where the result and the captures go */
 };
 
@@ -691,9 +765,19 @@ static void fill_result(struct run *x, time_t started)
 	r->netem = hx_netem_json(&x->netem);
 }
 
+/* The engine's second: into the interval log. */
+static void on_interval(void *ctx, const struct hist *h, double offset_s, double len_s)
+{
+	struct run *x = ctx;
+
+	if (x->hlog != NULL && hx_hdr_log_interval(x->hlog, h, offset_s, len_s) < 0)
+		fprintf(stderr, "tcplab run: the interval log lost a second at %.0fs\n", offset_s);
+}
+
 static int drive(struct run *x)
 {
 	time_t started = time(NULL);
+	struct timespec now;
 	int r;
 
 	x->cfg.sc = &x->sc;
@@ -702,8 +786,13 @@ static int drive(struct run *x)
 	snprintf(x->label, sizeof(x->label), "%s %s", x->sc.name, x->st->ops->name);
 	x->cfg.label = x->label;
 	x->m.latency = hist_create();
-	if (x->m.latency == NULL)
+	x->hlog = open_memstream(&x->hlog_buf, &x->hlog_len);
+	if (x->m.latency == NULL || x->hlog == NULL)
 		return -ENOMEM;
+	clock_gettime(CLOCK_REALTIME, &now);
+	hx_hdr_log_header(x->hlog, (double)now.tv_sec + (double)now.tv_nsec / 1e9);
+	x->cfg.interval = on_interval;
+	x->cfg.interval_ctx = x;
 	hx_pin_cpu(x->o.engine_cpu);
 	r = hx_engine_run(&x->cfg, &x->m);
 	hx_cpu_list(x->r.cpus[HX_SIDE_ENGINE], sizeof(x->r.cpus[HX_SIDE_ENGINE]));
@@ -714,10 +803,12 @@ static int drive(struct run *x)
 	if (x->sut.pid > 0 && hx_sut_stats(&x->sut, x->st, STATS_TIMEOUT_MS) < 0)
 		fprintf(stderr, "tcplab run: the SUT did not report its stats\n");
 	fill_result(x, started);
-	r = write_result(&x->r, x->dir, x->path, sizeof(x->path));
+	fflush(x->hlog);
+	r = write_result(&x->r, x->dir, x->o.json, x->o.out, x->hlog_buf, x->hlog_len, x->path,
+			 sizeof(x->path));
 	if (r < 0)
 		return r;
-	hx_result_summary(&x->r, x->path, stdout);
+	hx_result_summary(&x->r, x->path, strcmp(x->path, "-") == 0 ? stderr : stdout);
 	return 0;
 }
 
@@ -775,8 +866,8 @@ int hx_cmd_run(int argc, char **argv)
 	if (start_sides(x) < 0)
 		goto err_free_stack;
 	r = drive(x);
-	if (r == 0)
-		code = x->r.passed ? HX_EXIT_PASS : HX_EXIT_FAIL;
+	if (r == 0)	/* stopped by a signal: 128 + its number, as a shell reports it */
+		code = x->m.interrupted ? 128 + hx_stop : x->r.passed ? HX_EXIT_PASS : HX_EXIT_FAIL;
 err_free_stack:
 	tl_stack_free(x->st);
 	hx_sut_stop(&x->sut);
@@ -787,6 +878,9 @@ err_free_stack:
 	if (made_dir && code == HX_EXIT_USAGE)
 		rmdir(x->dir);
 out_free:
+	if (x->hlog != NULL)
+		fclose(x->hlog);
+	free(x->hlog_buf);
 	hist_free(x->m.latency);
 	free(x);
 	return code;

@@ -680,7 +680,7 @@ static int parse_case_args(struct case_opts *o, int argc, char **argv)
 {
 	int c;
 
-	while ((c = hx_cli_getopt(argc, argv, long_opts, "case")) != -1) {
+	while ((c = hx_cli_getopt(argc, argv, long_opts, "", "case")) != -1) {
 		switch (c) {
 		case 's': o->side = optarg; break;
 		case 'b': o->backend = optarg; break;

@@ -469,7 +469,7 @@ static void step(struct engine *e, struct conn *c)
 
 /* ---- the loop ---- */
 
-static void report(struct engine *e, int64_t now)
+static void progress(struct engine *e, int64_t now)
 {
 	double el = (double)(now - e->t_start) / 1e9;
 	double total = (double)(e->t_end - e->t_start) / 1e9;
@@ -478,13 +478,23 @@ static void report(struct engine *e, int64_t now)
 			    : now <= e->t_end + REPORT_NS / 2 ? "run" : "drain";
 	bool tty = isatty(STDERR_FILENO);
 
-	if (!e->cfg->progress)
-		return;
 	fprintf(stderr, "%s[%s] %5.1f/%.1fs %-6s %10.0f tps  p99 %8.1fus  errors %llu%s",
 		tty ? "\r" : "", e->cfg->label, el, total, phase, tps,
 		(double)hist_percentile(e->recent, 99.0) / 1e3,
 		(unsigned long long)e->m->errors, tty ? "   " : "\n");
 	fflush(stderr);
+}
+
+/* The second that ended at @p end: the progress line, the interval's histogram, a new one. */
+static void report(struct engine *e, int64_t now, int64_t end)
+{
+	int64_t begin = e->next_report - REPORT_NS;
+
+	if (e->cfg->progress)
+		progress(e, now);
+	if (e->cfg->interval != NULL && end > begin)
+		e->cfg->interval(e->cfg->interval_ctx, e->recent, (double)(begin - e->t_start) / 1e9,
+				 (double)(end - begin) / 1e9);
 	e->recent_tx = 0;
 	hist_reset(e->recent);
 }
@@ -588,7 +598,7 @@ static int run_loop(struct engine *e)
 		if (r < 0)
 			return r;
 		if (now >= e->next_report) {
-			report(e, now);
+			report(e, now, e->next_report);
 			e->next_report += REPORT_NS;
 		}
 		if (!e->stopping && (now >= e->t_end || hx_stop)) {
@@ -621,6 +631,11 @@ static void finish(struct engine *e)
 	int64_t now = clock_of(e);
 	int64_t end = now < e->t_end ? now : e->t_end;
 
+	/* the last part second (next_report is past now: the loop reports when it is due) */
+	if (e->cfg->interval != NULL && e->recent->total > 0)
+		e->cfg->interval(e->cfg->interval_ctx, e->recent,
+				 (double)(e->next_report - REPORT_NS - e->t_start) / 1e9,
+				 (double)(now - (e->next_report - REPORT_NS)) / 1e9);
 	if (e->cfg->progress && isatty(STDERR_FILENO))
 		fputc('\n', stderr);
 	e->m->window_s = end > e->t_warm ? (double)(end - e->t_warm) / 1e9 : 0.0;

@@ -50,6 +50,13 @@ struct hx_engine_config {
 	socklen_t addrlen;
 	bool progress;			/* a live line on stderr once a second */
 	const char *label;		/* "echo_rr kernel", for the progress line */
+	/*
+	 * Once a second, and once for the last part: the latencies of the transactions that
+	 * ended in it (warm-up and drain too), from @p offset_s after the start for @p len_s.
+	 * NULL: none. Called on the engine's thread; @p h is reset after it returns.
+	 */
+	void (*interval)(void *ctx, const struct hist *h, double offset_s, double len_s);
+	void *interval_ctx;
 };
 
 struct hx_metrics {

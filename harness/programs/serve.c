@@ -565,7 +565,7 @@ int hx_cmd_serve(int argc, char **argv)
 	int c;
 
 	o.backend = hx_cli_default_backend(TL_ATTACH_SOCKETS);	/* the Linux baseline */
-	while ((c = hx_cli_getopt(argc, argv, long_opts, "serve")) != -1) {
+	while ((c = hx_cli_getopt(argc, argv, long_opts, "", "serve")) != -1) {
 		switch (c) {
 		case 'b': o.backend = optarg; break;
 		case 't': o.topology = optarg; break;

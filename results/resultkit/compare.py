@@ -9,6 +9,17 @@ The verdict of a measured metric, with n and m repetitions:
     alone decides against the threshold widened SINGLE_RUN_FACTOR times.
 Errors: worse when the mean per run rose at all, better when it fell.
 A key present on one side only is listed (verdict n/a) and does not fail the comparison.
+
+Configurations (resultset.config_of): runs made with other settings (stack options, CPUs,
+build) are other rows, listed as n/a against each other; a result that records no
+configuration (older tcplab) is paired with the one configuration on the other side.
+
+Host state (bench calibrate: figures taken before and after a suite): when a figure moved
+between the two sets by more than its noise (the larger of either set's before/after spread
+and HOST_NOISE_PCT), the host differs. Then a latency is judged by its ratio to the floor the
+same set measured (the memif floor for a result with stack counters, a DPDK side; the kernel
+loopback otherwise), and what would still be worse or better without such a floor is
+"host differs", with the figures in the notes: never a regression.
 """
 from __future__ import annotations
 
@@ -20,7 +31,12 @@ from .errors import BadInput
 from .metrics import ALPHA, METRICS, SINGLE_RUN_FACTOR, Metric
 from .resultset import Key, ResultSet
 
-WORSE, BETTER, SAME, NA = "worse", "better", "same", "n/a"
+WORSE, BETTER, SAME, NA, HOST = "worse", "better", "same", "n/a", "host differs"
+VERDICTS = (WORSE, BETTER, SAME, HOST, NA)
+HOST_NOISE_PCT = 10.0
+# calibrate's figures, and whether a larger value is a slower host
+HOST_FIGURES = {"memif_floor_p50_us": True, "loopback_p50_us": True, "memcpy_gbps": False,
+                "cpu_loop_ms": True}
 
 
 @dataclass
@@ -42,6 +58,7 @@ class Row:
     base_values: list[float] = field(default_factory=list)
     new_values: list[float] = field(default_factory=list)
     note: str = ""
+    config: str = ""	# the configuration compared (resultset.config_of)
 
 
 @dataclass
@@ -52,7 +69,7 @@ class Comparison:
     notes: list[str]
 
     def counts(self) -> dict[str, int]:
-        out = {WORSE: 0, BETTER: 0, SAME: 0, NA: 0}
+        out = {v: 0 for v in VERDICTS}
         for r in self.rows:
             out[r.verdict] += 1
         return out
@@ -89,24 +106,112 @@ def check_hosts(base: ResultSet, new: ResultSet, force: bool) -> list[str]:
     return notes
 
 
+def pairs(base: ResultSet, new: ResultSet) -> tuple[list[tuple[Key, Key]], list[str]]:
+    """(base key, new key) to compare, by place (scenario, backend, topology) and
+    configuration; a key with no partner is paired with itself on the side that lacks it."""
+    out, notes = [], []
+    places = sorted({k.place() for k in base.runs} | {k.place() for k in new.runs})
+    for place in places:
+        b = sorted(k for k in base.runs if k.place() == place)
+        n = sorted(k for k in new.runs if k.place() == place)
+        for k in [k for k in b if k in n]:
+            out.append((k, k))
+        b, n = [k for k in b if k not in n], [k for k in n if k not in b]
+        if len(b) == 1 and len(n) == 1 and "" in (b[0].config, n[0].config):
+            side = "base" if not b[0].config else "new"
+            notes.append(f"{n[0] if side == 'base' else b[0]}: {side} records no configuration"
+                         " (an older result): compared as the same one")
+            out.append((b[0], n[0]))
+            continue
+        out += [(k, k) for k in b + n]
+        if b and n:
+            notes.append(f"{' '.join(place)}: configurations differ: base "
+                         f"{' | '.join(k.config or '-' for k in b)}, new "
+                         f"{' | '.join(k.config or '-' for k in n)}")
+    return out, notes
+
+
 def compare(base: ResultSet, new: ResultSet, force: bool = False) -> Comparison:
     notes = check_hosts(base, new, force)
+    floors, host_notes = host_floors(base, new)
+    pairing, pair_notes = pairs(base, new)
+    notes += pair_notes + host_notes
     rows: list[Row] = []
-    for key in sorted(set(base.runs) | set(new.runs)):
-        b, n = base.runs.get(key, []), new.runs.get(key, [])
+    for bk, nk in pairing:
+        b, n = base.runs.get(bk, []), new.runs.get(nk, [])
         if not b or not n:
             side = "new" if not n else "base"
-            notes.append(f"{key}: only in {'base' if side == 'new' else 'new'}")
-            rows.append(_missing_row(key, len(b), len(n), f"not in {side}"))
+            notes.append(f"{bk}: only in {'base' if side == 'new' else 'new'}")
+            rows.append(_missing_row(bk, len(b), len(n), f"not in {side}"))
             continue
         if _params(b) != _params(n):
-            notes.append(f"{key}: parameters differ (duration, conns, vars, ...): "
+            notes.append(f"{bk}: parameters differ (duration, conns, vars, ...): "
                          "the comparison may not be like for like")
         for metric in METRICS:
-            row = compare_metric(key, metric, b, n)
+            row = compare_metric(bk, metric, b, n)
             if row is not None:
-                rows.append(row)
+                if bk != nk:
+                    row.config = f"{bk.config or '-'} / {nk.config or '-'}"
+                rows.append(row if floors is None else judge_host(row, metric, b, n, floors))
     return Comparison(base, new, rows, notes)
+
+
+# ---- host state ----
+
+def _spread_pct(values: list[float]) -> float:
+    m = stats.median(values)
+    return (max(values) - min(values)) / m * 100.0 if m else 0.0
+
+
+def host_floors(base: ResultSet, new: ResultSet
+                ) -> tuple[dict[str, tuple[float, float]] | None, list[str]]:
+    """None when the hosts' states agree (or are not recorded on both sides); else each
+    figure's (base, new) medians, and the notes that say which moved and by how much."""
+    b, n = base.host_state(), new.host_state()
+    if not b or not n:
+        return None, ([] if not b and not n else
+                      [f"host state recorded in {'base' if b else 'new'} only: not compared"])
+    figures, notes = {}, []
+    for name, slower_up in HOST_FIGURES.items():
+        bv = [c[name] for c in b if c.get(name) is not None]
+        nv = [c[name] for c in n if c.get(name) is not None]
+        if not bv or not nv:
+            continue
+        bm, nm = stats.median(bv), stats.median(nv)
+        figures[name] = (bm, nm)
+        noise = max(HOST_NOISE_PCT, _spread_pct(bv), _spread_pct(nv))
+        change = change_pct(bm, nm)
+        if change is not None and abs(change) > noise:
+            slower = (change > 0) == slower_up
+            notes.append(f"host differs: {name} base {bm:g}, new {nm:g} ({change:+.0f}%, "
+                         f"noise {noise:.0f}%): the new host was {'slower' if slower else 'faster'}")
+    return (figures if notes else None), notes
+
+
+def _floor(runs: list[dict[str, Any]], figures: dict[str, tuple[float, float]]
+           ) -> tuple[float, float] | None:
+    """The floor a result's latency rests on: a DPDK side's (its stack counters), the
+    memif floor; a kernel side's, the loopback round trip."""
+    dpdk = any(r.get("stack_counters") for r in runs)
+    return figures.get("memif_floor_p50_us" if dpdk else "loopback_p50_us")
+
+
+def judge_host(row: Row, metric: Metric, b_runs: list[dict[str, Any]],
+               n_runs: list[dict[str, Any]], figures: dict[str, tuple[float, float]]) -> Row:
+    """A row again, the hosts' states having differed (module docstring)."""
+    floor = _floor(b_runs, figures) if metric.unit == "ns" else None
+    if floor and row.base and row.new is not None and floor[0] and floor[1]:
+        ratio_change = change_pct(row.base / floor[0], row.new / floor[1])
+        d = _direction(metric, row.base / floor[0], row.new / floor[1])
+        row.method = "floor ratio"
+        row.change_pct = ratio_change
+        beyond = ratio_change is not None and abs(ratio_change) > row.threshold_pct
+        row.verdict = (BETTER if d > 0 else WORSE) if d != 0 and beyond else SAME
+        row.note = f"as a ratio to the floor ({floor[0]:g} -> {floor[1]:g} us)"
+    elif row.verdict in (WORSE, BETTER):
+        row.note = f"would be {row.verdict}: the host's state moved (notes)"
+        row.verdict = HOST
+    return row
 
 
 def _params(runs: list[dict[str, Any]]) -> set[str]:
@@ -120,7 +225,7 @@ def _params(runs: list[dict[str, Any]]) -> set[str]:
 
 def _missing_row(key: Key, nb: int, nn: int, note: str) -> Row:
     return Row(key.scenario, key.backend, key.topology, "-", "", None, None, None, NA,
-               "missing", 0.0, None, nb, nn, note=note)
+               "missing", 0.0, None, nb, nn, note=note, config=key.config)
 
 
 def _values(metric: Metric, runs: list[dict[str, Any]]) -> list[float]:
@@ -140,7 +245,8 @@ def compare_metric(key: Key, metric: Metric, b_runs: list[dict[str, Any]],
     if metric.rate and not any(bv) and not any(nv):
         return None
     row = Row(key.scenario, key.backend, key.topology, metric.name, metric.unit, None, None,
-              None, NA, "missing", metric.threshold_pct, None, len(bv), len(nv), bv, nv)
+              None, NA, "missing", metric.threshold_pct, None, len(bv), len(nv), bv, nv,
+              config=key.config)
     if not bv or not nv:
         row.note = "no value on " + ("either side" if not bv and not nv
                                      else "base" if not bv else "new")

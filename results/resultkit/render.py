@@ -36,7 +36,7 @@ def fmt_change(row: Row) -> str:
 def fmt_how(row: Row) -> str:
     if row.method == "rank test":
         return f"p={row.p_value:.3f} thr {row.threshold_pct:g}%"
-    if row.method in ("single run", "few runs"):
+    if row.method in ("single run", "few runs", "floor ratio"):
         return f"{row.method}, thr {row.threshold_pct:g}%"
     if row.method == "count":
         return "count, any rise"
@@ -45,7 +45,8 @@ def fmt_how(row: Row) -> str:
 
 def cells(row: Row) -> tuple[str, ...]:
     verdict = row.verdict + (" (within noise)" if row.note == "within noise" else "")
-    return (row.scenario, f"{row.backend}/{row.topology}", row.metric,
+    scenario = f"{row.scenario} [{row.config}]" if row.config else row.scenario
+    return (scenario, f"{row.backend}/{row.topology}", row.metric,
             fmt_value(row.base, row.unit), fmt_value(row.new, row.unit), fmt_change(row),
             verdict, fmt_how(row))
 
@@ -66,7 +67,8 @@ def method_line() -> str:
 
 def summary_line(cmp: Comparison) -> str:
     c = cmp.counts()
-    return (f"{c['worse']} worse, {c['better']} better, {c['same']} same, {c['n/a']} n/a: "
+    host = f", {c['host differs']} host differs" if c["host differs"] else ""
+    return (f"{c['worse']} worse, {c['better']} better, {c['same']} same{host}, {c['n/a']} n/a: "
             + ("REGRESSION" if cmp.exit_status() else "no regression"))
 
 

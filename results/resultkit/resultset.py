@@ -1,5 +1,7 @@
 """resultset.py - a result set: every tcplab.result/1 file of one directory, grouped by
-(scenario, backend, topology). The directory may hold a manifest.json (tcplab bench) or a
+(scenario, backend, topology, configuration): the configuration is what the result records of
+the settings a run was made with (config_of: every --stack-opt, the CPUs each side ran on, the
+build), so runs made differently are not taken for repetitions of one another. The directory may hold a manifest.json (tcplab bench) or a
 baseline.json (tcplab baseline save); any other JSON file must be a tcplab.result/1 result.
 
 Bad input (no such directory, no results, a file that is not JSON or has another schema,
@@ -27,9 +29,36 @@ class Key:
     scenario: str
     backend: str
     topology: str
+    config: str = ""	# config_of; "" for a result that records none (older tcplab)
 
     def __str__(self) -> str:
-        return f"{self.scenario} {self.backend}/{self.topology}"
+        text = f"{self.scenario} {self.backend}/{self.topology}"
+        return f"{text} [{self.config}]" if self.config else text
+
+    def place(self) -> tuple[str, str, str]:
+        """What it is, whatever the configuration: the rows compare pairs by."""
+        return (self.scenario, self.backend, self.topology)
+
+
+def config_of(result: dict[str, Any]) -> str:
+    """The settings of a run that make it another configuration, as one line: the
+    --stack-opt list, each side's CPUs (engine/SUT affinity), the build (meson's type,
+    optimization, LTO, sanitizers). "" when the result records none of them."""
+    parts = []
+    params = result.get("params") or {}
+    if params.get("stack_opts"):
+        parts.append("opts " + ",".join(params["stack_opts"]))
+    cpus = params.get("cpus")
+    if cpus:
+        parts.append("cpus " + "/".join((cpus.get(side) or {}).get("affinity", "-")
+                                        for side in ("engine", "sut")))
+    build = result.get("build")
+    if build:
+        parts.append(f"build {build.get('type')} O{build.get('optimization')}"
+                     + (" lto" if build.get("lto") else "")
+                     + ("" if build.get("sanitize") in (None, "", "none")
+                        else f" {build['sanitize']}"))
+    return "; ".join(parts)
 
 
 @dataclass
@@ -59,6 +88,17 @@ class ResultSet:
     def repetitions(self) -> int:
         return max((len(v) for v in self.runs.values()), default=0)
 
+    def host_state(self) -> list[dict[str, Any]]:
+        """The calibrations taken around the set's runs (the manifest's, else each
+        result's): a list of {figure: value}, before and after, oldest first."""
+        source = (self.manifest or {}).get("host_state")
+        if source is None:
+            source = next((r["host_state"] for r in self.all_results() if r.get("host_state")),
+                          None)
+        if not source:
+            return []
+        return [source[k] for k in ("before", "after") if source.get(k)]
+
 
 def host_kind(result: dict[str, Any]) -> str:
     """The kind of machine a result ran on: architecture, CPU model and online CPUs. The
@@ -82,7 +122,7 @@ def load(path: Path, label: str) -> ResultSet:
             setattr(rs, f.stem, doc)
             continue
         _check_result(f, doc, label)
-        key = Key(doc["scenario"], doc["backend"], doc["topology"])
+        key = Key(doc["scenario"], doc["backend"], doc["topology"], config_of(doc))
         rs.runs.setdefault(key, []).append(doc)
         rs.files.setdefault(key, []).append(f.name)
     if not rs.runs:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from . import bio, capture, overhead, stack, suite
+from . import bio, calibrate, capture, overhead, stack, suite
 
 BENCHMARKS: dict[str, Callable[[list[str]], int]] = {
-    "bio": bio.main, "capture": capture.main, "overhead": overhead.main, "stack": stack.main}
+    "bio": bio.main, "calibrate": calibrate.main, "capture": capture.main,
+    "overhead": overhead.main, "stack": stack.main}
 
 
 def main(argv: list[str]) -> int:

@@ -4,8 +4,9 @@
  *
  * A backend is built in (the kernel: transport_pvt.h) or a plug-in: a shared object exporting
  * tcplab_stack_entry (<tcplab/stack.h>). A plug-in is named by path (anything with a '/') or
- * by name: tcplab-stack-NAME.so in the first folder of the search path that has one (the
- * build's own plug-in folders, TCPLAB_PLUGIN_PATH set by meson, then each folder of
+ * by name: tcplab-stack-NAME.so in the first folder of the search path that has one (an
+ * installed tcplab's own folder beside its executable, or else the build's own plug-in
+ * folders and the install folder, TCPLAB_PLUGIN_PATH set by meson; then each folder of
  * $TCPLAB_STACK_PATH). A name loads that one object and no other; only the full list
  * (tl_backends, for `tcplab list` and the valid names of an error) loads every plug-in on
  * the path. Loaded objects stay loaded for the life of the process.
@@ -175,13 +176,44 @@ static int add_loaded(const char *path, const struct tl_ops *ops, const struct t
 	return -ENOSPC;
 }
 
-/* The search path: the build's own plug-in folders, then $TCPLAB_STACK_PATH; ':' between. */
+/*
+ * An installed tcplab's plug-in folder: TCPLAB_PLUGIN_FROM_BIN (meson: <libdir>/tcplab/stacks
+ * as seen from <bindir>; empty where bindir is absolute) from this executable's folder, when
+ * that folder exists; false otherwise (a binary in its build tree, where the relative path
+ * leads nowhere).
+ */
+static bool installed_dir(char buf[PATH_MAX])
+{
+	char exe[PATH_MAX], dir[PATH_MAX + 64], *slash;
+	ssize_t n;
+
+	if (TCPLAB_PLUGIN_FROM_BIN[0] == '\0')
+		return false;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash == NULL)
+		return false;
+	*slash = '\0';
+	snprintf(dir, sizeof(dir), "%s/%s", exe, TCPLAB_PLUGIN_FROM_BIN);
+	/* canonical (no "bin/.."), and there at all */
+	return realpath(dir, buf) != NULL && access(buf, R_OK | X_OK) == 0;
+}
+
+/*
+ * The search path, ':' between: an installed tcplab's own plug-in folder, or else the build's
+ * own plug-in folders and the configured install folder (TCPLAB_PLUGIN_PATH); then
+ * $TCPLAB_STACK_PATH.
+ */
 static void search_path(char *buf, size_t len)
 {
 	const char *env = getenv("TCPLAB_STACK_PATH");
+	char mine[PATH_MAX];
 
-	snprintf(buf, len, "%s%s%s", TCPLAB_PLUGIN_PATH, env != NULL ? ":" : "",
-		 env != NULL ? env : "");
+	snprintf(buf, len, "%s%s%s", installed_dir(mine) ? mine : TCPLAB_PLUGIN_PATH,
+		 env != NULL ? ":" : "", env != NULL ? env : "");
 }
 
 /* tcplab-stack-NAME.so of the first folder on the path that has one; -ENOENT if none. */

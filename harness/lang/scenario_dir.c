@@ -2,6 +2,8 @@
 /* scenario_dir.c - scenario lookup by name (scenario_dir.h). */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +14,49 @@
 
 #define MAX_SCENARIOS 256
 
+static char installed_root[PATH_MAX];
+static pthread_once_t installed_once = PTHREAD_ONCE_INIT;
+
+/*
+ * installed_root: TCPLAB_DATA_FROM_BIN (meson: <datadir>/tcplab as seen from <bindir>; empty
+ * where bindir is absolute) from this executable's folder, when it holds scenarios/; else
+ * empty.
+ */
+static void find_installed(void)
+{
+	char exe[PATH_MAX], dir[PATH_MAX + 64];
+	ssize_t n;
+	char *slash;
+
+	if (TCPLAB_DATA_FROM_BIN[0] == '\0')
+		return;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash == NULL)
+		return;
+	*slash = '\0';
+	snprintf(dir, sizeof(dir), "%s/%s", exe, TCPLAB_DATA_FROM_BIN);
+	/* canonical (no "bin/.."), and there at all */
+	if (realpath(dir, installed_root) == NULL) {
+		installed_root[0] = '\0';
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/scenarios", installed_root);
+	if (access(dir, R_OK | X_OK) != 0)
+		installed_root[0] = '\0';
+}
+
 const char *hx_source_root(void)
 {
 	const char *r = getenv("TCPLAB_ROOT");
 
-	return r != NULL && *r != '\0' ? r : TCPLAB_SOURCE_ROOT;
+	if (r != NULL && *r != '\0')
+		return r;
+	pthread_once(&installed_once, find_installed);
+	return installed_root[0] != '\0' ? installed_root : TCPLAB_SOURCE_ROOT;
 }
 
 static int cmp_names(const void *a, const void *b)

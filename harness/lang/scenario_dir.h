@@ -2,7 +2,8 @@
 /*
  * scenario_dir.h - where scenarios live and how a name becomes a file. A scenario's name is
  * its file's stem under scenarios/ (NAME.scn); a NAME holding a '/' is taken as a path.
- * TCPLAB_ROOT overrides the source tree the binary was built from.
+ * The tree scenarios/ is in: $TCPLAB_ROOT, else an installed tcplab's own (meson install:
+ * <datadir>/tcplab, found from the executable's path), else the source tree it was built from.
  */
 #ifndef HX_SCENARIO_DIR_H
 #define HX_SCENARIO_DIR_H
@@ -11,7 +12,11 @@
 
 #define HX_SCENARIO_EXT ".scn"
 
-/** The tcplab source tree: $TCPLAB_ROOT, else the tree this binary was built from. */
+/**
+ * The tcplab tree (scenarios/, results/): $TCPLAB_ROOT when set; else, for an installed
+ * binary, <datadir>/tcplab as seen from /proc/self/exe (<bindir>/../share/tcplab by default),
+ * where that holds scenarios/; else the source tree this binary was built from.
+ */
 const char *hx_source_root(void);
 
 /**

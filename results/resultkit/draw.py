@@ -13,6 +13,9 @@ from matplotlib.ticker import FixedLocator, NullLocator  # noqa: E402
 TAIL_TICKS = ((1, "0%"), (2, "50%"), (10, "90%"), (100, "99%"), (1e3, "99.9%"),
               (1e4, "99.99%"), (1e5, "99.999%"))
 DPI = 100
+# the loss plot's reference curve (the Linux baseline): apart from the stacks' dashed ones
+REFERENCE_STYLE = {"color": "black", "linewidth": 2.6, "marker": "s", "markersize": 7,
+                   "zorder": 3}
 
 
 def _colors(labels: list[str]) -> dict[str, Any]:
@@ -73,6 +76,40 @@ def draw_bars(plot: dict[str, Any], labels: list[str], path: Path) -> None:
     _save(fig, path)
 
 
+def draw_loss(plot: dict[str, Any], labels: list[str], path: Path) -> None:
+    """Goodput against loss: categorical x (the loss rates present, evenly spaced), one curve
+    per backend/topology; the reference (the Linux baseline) black, thick and first."""
+    del labels	# one plot per set: colour is the backend here
+    rates = plot["loss_pct"]
+    cycle = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for c in plot["curves"]:
+        xs = [rates.index(p["loss_pct"]) for p in c["points"]]
+        meds = [p["median"] for p in c["points"]]
+        err = [[p["median"] - p["min"] for p in c["points"]],
+               [p["max"] - p["median"] for p in c["points"]]]
+        if c["reference"]:
+            style = {**REFERENCE_STYLE, "label": f"{c['label']} (Linux baseline: reference)"}
+        else:
+            style = {"color": next(cycle), "linewidth": 1.5, "marker": "o", "markersize": 5,
+                     "linestyle": "--", "zorder": 2, "label": c["label"]}
+        ax.errorbar(xs, meds, yerr=err, capsize=3, **style)
+    if not plot["reference"]:
+        ax.text(0.5, 0.97, "no Linux baseline runs in this set: no reference curve",
+                transform=ax.transAxes, ha="center", va="top", fontsize="small",
+                color="#a31515")
+    ax.set_xticks(range(len(rates)))
+    ax.set_xticklabels([f"{r:g}%" for r in rates])
+    ax.set_xlim(-0.4, len(rates) - 0.6)
+    ax.set_yscale(plot["y_scale"])
+    ax.set_xlabel("loss rate (params.impair; categorical axis)")
+    ax.set_ylabel(f"goodput ({plot['unit']}{', log' if plot['y_scale'] == 'log' else ''})")
+    ax.set_title(plot["title"], fontsize="medium")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    _save(fig, path)
+
+
 def _save(fig: Any, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=DPI, metadata={"Software": None})
@@ -81,5 +118,6 @@ def _save(fig: Any, path: Path) -> None:
 
 def draw(plot: dict[str, Any], labels: list[str], out_dir: Path) -> Path:
     path = out_dir / plot["file"]
-    (draw_spectrum if plot["kind"] == "spectrum" else draw_bars)(plot, labels, path)
+    how = {"spectrum": draw_spectrum, "bars": draw_bars, "loss": draw_loss}[plot["kind"]]
+    how(plot, labels, path)
     return path

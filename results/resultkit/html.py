@@ -59,10 +59,11 @@ def sets_table(sets: list[ResultSet], labels: list[str]) -> str:
 
 def plot_figure(plot: dict[str, Any], png: Path) -> str:
     data = base64.b64encode(png.read_bytes()).decode()
+    caption = f'<br>{esc(plot["caption"])}' if plot.get("caption") else ""
     return (f'<figure><img class="plot" id="{esc(plot["file"])}" data-file="{esc(plot["file"])}"'
             f' alt="{esc(plot["title"])}" src="data:image/png;base64,{data}">'
             f'<figcaption>{esc(plot["title"])} (<a href="{esc(plot["file"])}">'
-            f'{esc(plot["file"])}</a>)</figcaption></figure>')
+            f'{esc(plot["file"])}</a>){caption}</figcaption></figure>')
 
 
 def _summarize(trace: list[dict[str, Any]] | None, limit: int = 4) -> str:
@@ -113,6 +114,7 @@ def page(title: str, sets: list[ResultSet], labels: list[str], plots: list[dict[
          out_dir: Path, sidecar: dict[str, Any], conformance: dict[str, Any] | None) -> str:
     spectra = [plot_figure(p, out_dir / p["file"]) for p in plots if p["kind"] == "spectrum"]
     bars = [plot_figure(p, out_dir / p["file"]) for p in plots if p["kind"] == "bars"]
+    loss = [plot_figure(p, out_dir / p["file"]) for p in plots if p["kind"] == "loss"]
     data = json.dumps(sidecar).replace("</", "<\\/")
     parts = [
         "<!DOCTYPE html>", "<html lang=en><head><meta charset=utf-8>",
@@ -125,6 +127,12 @@ def page(title: str, sets: list[ResultSet], labels: list[str], plots: list[dict[
         *spectra, "<h2>Throughput, transactions/s and connections/s</h2>",
         "<p>Bars are the median of the repetitions; error bars span the slowest and the "
         "fastest run.</p>", *bars]
+    if loss:
+        parts += ["<h2>Goodput against loss rate</h2>",
+                  "<p>One plot per workload run at several loss rates (params.impair, plain "
+                  "loss only), one curve per backend: the median of the runs, error bars "
+                  "from the slowest to the fastest. The black curve is the Linux baseline, "
+                  "the reference. The loss axis is categorical.</p>", *loss]
     if conformance is not None:
         parts += ["<h2>Conformance: the kernel vs each stack</h2>",
                   conformance_table(conformance)]

@@ -6,7 +6,8 @@ Spectrum: the latency at a ladder of percentiles (HdrHistogram's percentile dist
 from each run's buckets with the harness's own definition (results/README.md, latency_ns):
 nearest rank ceil(p/100 * count) in exact decimal arithmetic, reported as the bucket's
 highest value clamped to [min, max]. Bars: median of the repetitions, min and max as the
-error bar (no distribution assumed, the same spirit as compare's rank test).
+error bar (no distribution assumed, the same spirit as compare's rank test). Loss: goodput
+against loss rate, one curve per backend, the Linux baseline as the reference (lossplot.py).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from . import lossplot
 from .resultset import Key, ResultSet
 
 ANCHORS = ("50", "90", "99", "99.9", "99.99", "99.999")
@@ -122,7 +124,8 @@ def _slug(key: Key) -> str:
 
 def all_plots(sets: list[ResultSet]) -> tuple[list[str], list[dict[str, Any]]]:
     labels = [set_label(rs, i) for i, rs in enumerate(sets)]
-    return labels, spectrum_plots(sets, labels) + bar_plots(sets, labels)
+    return labels, (spectrum_plots(sets, labels) + bar_plots(sets, labels)
+                    + lossplot.loss_plots(sets, labels))
 
 
 def relative(path: str, base: Path) -> str:

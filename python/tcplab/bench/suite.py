@@ -5,6 +5,8 @@ results/runs/<commit>[-dirty]/<UTC timestamp>/: one tcplab.result/1 JSON per run
 
     tcplab bench quick             the CI suite: 9 core scenarios, 1.5 s each, 5 repetitions
     tcplab bench full              every scenario, 10 s each, 7 repetitions
+    tcplab bench impair            stream_send at loss 0, 0.1, 1 and 5 %, 3 s each, 5 repetitions
+                                   (the report's goodput against loss rate)
     tcplab bench --suites          list the suites
     tcplab bench quick --help      the options (repetitions, duration, backends, budget)
 
@@ -16,7 +18,13 @@ out of order. Repetitions run interleaved (every scenario once, then again), so 
 of the machine spreads over all scenarios instead of landing on one.
 
 A backend whose first run fails to start (exit 2: not built, no DPDK, no hugepages...) is
-reported and skipped. The total time is bounded: the suite refuses to start when its
+reported and skipped. In a suite that allows it (impair), a scenario the harness refuses on
+a backend that ran the suite's others (exit 2 and no result, on the scenario's first
+repetition there: an impaired scenario on a side that cannot be impaired, a kernel side
+until netem) is skipped on that backend, named in the manifest's skipped_runs with the
+harness's reason, and is not a failure; its later repetitions are not tried.
+
+The total time is bounded: the suite refuses to start when its
 estimate exceeds --budget (default: the suite's budget per backend, times the backends, so
 a stack built is never the reason a suite will not start), and stops before a run that would
 end past it. Progress goes to
@@ -55,6 +63,9 @@ class Suite(NamedTuple):
     duration_s: float
     warmup_s: float
     budget_s: float		# per backend
+    # a run refused (exit 2, no result) on its scenario's first repetition on a backend that
+    # ran others is that pair's skip, not a failure (module doc)
+    skip_refused: bool = False
 
 
 SUITES = {
@@ -65,6 +76,12 @@ SUITES = {
                     "read_full_4m", "write_once_4m", "seek_in_buffer"), 5, 1.5, 0.5, 300.0),
     "full": Suite("full", "every scenario at its own length, more repetitions: lab hosts",
                   None, 7, 10.0, 1.0, 1800.0),
+    # impair: one workload at four loss rates (the scenarios differ only in their impair
+    # line), for the report's goodput-against-loss plot; longer runs than quick, since a
+    # lost frame's recovery (an RTO of 200 ms or more) must be a small part of a run
+    "impair": Suite("impair", "stream_send at loss 0, 0.1, 1 and 5 %: goodput against loss",
+                    ("stream_send", "stream_send_loss01", "stream_send_loss1",
+                     "stream_send_loss5"), 5, 3.0, 1.0, 300.0, skip_refused=True),
 }
 
 
@@ -91,6 +108,7 @@ class Progress:
     def __init__(self) -> None:
         self.runs: list[dict[str, Any]] = []
         self.skipped_backends: dict[str, str] = {}
+        self.skipped_runs: dict[tuple[str, str], str] = {}	# (scenario, backend): why
         self.failures: list[str] = []
         self.first_result: dict[str, Any] | None = None
         self.stopped: str | None = None
@@ -160,8 +178,13 @@ def pick(wanted: list[str] | None, available: list[str], what: str) -> list[str]
 
 def make_plan(suite: Suite, args: argparse.Namespace) -> Plan:
     lst = listing()
-    scenarios = pick(args.scenario, list(suite.scenarios or
-                                         [s["name"] for s in lst["scenarios"]]), "scenario")
+    listed = [s["name"] for s in lst["scenarios"]]
+    scenarios = pick(args.scenario, list(suite.scenarios or listed), "scenario")
+    absent = [s for s in scenarios if s not in listed]
+    if absent:	# a suite's scenario not in this tree: not a run that failed
+        log(f"suite {suite.name}: scenario {', '.join(absent)} not in tcplab list (no "
+            f"scenarios/NAME.scn)")
+        sys.exit(2)
     backends = pick(args.backend, [b["name"] for b in lst["backends"]], "backend")
     pin: list[str] = []
     if args.engine_cpu is not None:
@@ -254,7 +277,7 @@ def execute(plan: Plan, run_dir: Path, prog: Progress, write: Any) -> None:
         for backend in plan.backends:
             for scenario in plan.scenarios:
                 i += 1
-                if backend in prog.skipped_backends:
+                if backend in prog.skipped_backends or (scenario, backend) in prog.skipped_runs:
                     continue
                 elapsed = time.monotonic() - started
                 if elapsed + plan.run_seconds() > plan.budget_s:
@@ -287,12 +310,18 @@ def step(plan: Plan, run_dir: Path, prog: Progress, what: tuple[str, str, int],
     else:
         entry["file"] = None
         first_on_backend = not any(r["backend"] == backend and r["file"] for r in prog.runs)
+        first_of_pair = not any(r["backend"] == backend and r["scenario"] == scenario
+                                for r in prog.runs)
         if rc == 2 and first_on_backend:
             prog.skipped_backends[backend] = last or "exit 2"
             log(f"{label}: backend {backend} cannot run here, skipped: {last}")
+        elif rc == 2 and first_of_pair and plan.suite.skip_refused:
+            prog.skipped_runs[(scenario, backend)] = last or "exit 2"
+            log(f"{label}: refused on {backend}, skipped there: {last}")
         else:
             log(f"{label}: no result (exit {rc}): {last}")
-    if rc != 0 and backend not in prog.skipped_backends:
+    if rc != 0 and backend not in prog.skipped_backends and \
+            (scenario, backend) not in prog.skipped_runs:
         prog.failures.append(f"{scenario} {backend} rep {rep}: exit {rc}"
                              + (f": {last}" if last else ""))
     prog.runs.append(entry)
@@ -313,6 +342,8 @@ def manifest(plan: Plan, commit: str, dirty: bool, started_at: str, prog: Progre
         "backends": [b for b in plan.backends if b not in prog.skipped_backends],
         "skipped_backends": [{"backend": b, "reason": r}
                              for b, r in prog.skipped_backends.items()],
+        "skipped_runs": [{"scenario": sc, "backend": b, "reason": r}
+                         for (sc, b), r in prog.skipped_runs.items()],
         "runs": prog.runs, "failures": prog.failures, "stopped": prog.stopped,
     }
 
@@ -371,6 +402,8 @@ def run_suite(plan: Plan, runs_dir: Path) -> int:
     write(complete=prog.stopped is None)
     for b, why in prog.skipped_backends.items():
         log(f"skipped backend {b}: {why}")
+    for (sc, b), why in prog.skipped_runs.items():
+        log(f"skipped {sc} on {b}: {why}")
     for f in prog.failures:
         log(f"failed: {f}")
     print(run_dir)

@@ -34,13 +34,14 @@ RESULTS_CLI = ROOT / "results" / "tcplab_results.py"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 LINUX = ("kernel", "loopback", None)	# None: keep the recorded versions.stack ("linux ...")
 STACKS = {"stk_a": ("memif", "stk_a 2.1.3, dpdk 22.11"), "stk_b": ("memif", "stk_b 0.1"),
-          # a plug-in over Linux sockets (like stack/example): not the baseline
-          "sockplug": ("loopback", "sockplug 1 (linux sockets)")}
+          # a plug-in over Linux sockets (like stack/example), named to sort before the
+          # kernel: not the baseline, and not first
+          "asock": ("loopback", "asock 1 (linux sockets)")}
 # goodput factor per loss rate (of the recorded runs), per backend
 FACTOR = {"kernel": {"0": 1.0, "0.1": 0.9, "1": 0.6, "5": 0.2},
           "stk_a": {"0": 0.5, "0.1": 0.4, "1": 0.1, "5": 0.01},
           "stk_b": {"0": 0.3, "0.1": 0.25, "1": 0.05, "5": 0.002},
-          "sockplug": {"0": 0.8, "1": 0.5}}
+          "asock": {"0": 0.8, "1": 0.5}}
 SCENARIO = {"0": "stream_send", "0.1": "stream_send_loss01", "1": "stream_send_loss1",
             "5": "stream_send_loss5"}
 # the spec each rate's scenario carries; the kernel's 1% run is placed on its SUT side (one
@@ -201,7 +202,7 @@ def test_points_are_the_median_and_spread_of_the_runs(with_linux: tuple[Path, Pa
 def test_linux_is_the_reference_and_first(sidecar: dict[str, Any]) -> None:
     plot = main_plot(loss_plots(sidecar))
     labels = [c["label"] for c in plot["curves"]]
-    assert labels == ["kernel/loopback", "sockplug/loopback", "stk_a/memif", "stk_b/memif"]
+    assert labels == ["kernel/loopback", "asock/loopback", "stk_a/memif", "stk_b/memif"]
     assert [c["reference"] for c in plot["curves"]] == [True, False, False, False]
     assert plot["reference"] == ["kernel/loopback"]
     assert "Reference: kernel/loopback, the Linux baseline" in plot["caption"]
@@ -260,7 +261,7 @@ def test_caption_says_when_the_baseline_is_missing(procs: Any, tmp_path: Path) -
     d = build_set(tmp_path / "set", with_linux=False, manifest=manifest)
     plot = main_plot(loss_plots(report(procs, tmp_path / "out", d)))
     assert plot["reference"] == [] and not any(c["reference"] for c in plot["curves"])
-    assert [c["label"] for c in plot["curves"]] == ["sockplug/loopback", "stk_a/memif",
+    assert [c["label"] for c in plot["curves"]] == ["asock/loopback", "stk_a/memif",
                                                      "stk_b/memif"]
     assert "No Linux baseline runs in this set" in plot["caption"]
     assert "kernel (all): tcplab run: kernel: not today" in plot["caption"]

@@ -20,9 +20,10 @@ of the machine spreads over all scenarios instead of landing on one.
 A backend whose first run fails to start (exit 2: not built, no DPDK, no hugepages...) is
 reported and skipped. In a suite that allows it (impair), a scenario the harness refuses on
 a backend that ran the suite's others (exit 2 and no result, on the scenario's first
-repetition there: an impaired scenario on a side that cannot be impaired, a kernel side
-until netem) is skipped on that backend, named in the manifest's skipped_runs with the
-harness's reason, and is not a failure; its later repetitions are not tried.
+repetition there: an impaired scenario on a kernel side, which netem impairs only on a
+link end, none on loopback) is skipped on that backend, named in the manifest's
+skipped_runs with the harness's reason, and is not a failure; its later repetitions are not
+tried. --topology NAME puts every backend on one topology (e.g. veth, where netem can work).
 
 The total time is bounded: the suite refuses to start when its
 estimate exceeds --budget (default: the suite's budget per backend, times the backends, so
@@ -94,6 +95,7 @@ class Plan(NamedTuple):
     warmup_s: float
     budget_s: float
     pin: tuple[str, ...]	# extra `tcplab run` flags: --engine-cpu N --sut-cpu N
+    topology: str | None	# every run's --topology; None: each backend's own
 
     def run_seconds(self) -> float:
         return self.duration_s + self.warmup_s + RUN_OVERHEAD_S
@@ -151,6 +153,9 @@ def build_parser(suite: Suite) -> Parser:
                          "backend)")
     ap.add_argument("--runs-dir", default=str(ROOT / "results" / "runs"),
                     help="where run directories go (default results/runs)")
+    ap.add_argument("--topology", help="run every backend on this topology (tcplab list; "
+                    "default each backend's own): e.g. veth, where a kernel side's impair "
+                    "goes through netem")
     ap.add_argument("--engine-cpu", type=int, help="pin the engine side of every run")
     ap.add_argument("--sut-cpu", type=int, help="pin the SUT side of every run")
     ap.add_argument("--dry-run", action="store_true", help="print the plan and exit")
@@ -186,6 +191,8 @@ def make_plan(suite: Suite, args: argparse.Namespace) -> Plan:
             f"scenarios/NAME.scn)")
         sys.exit(2)
     backends = pick(args.backend, [b["name"] for b in lst["backends"]], "backend")
+    if args.topology is not None:
+        pick([args.topology], [t["name"] for t in lst.get("topologies", [])], "topology")
     pin: list[str] = []
     if args.engine_cpu is not None:
         pin += ["--engine-cpu", str(args.engine_cpu)]
@@ -193,7 +200,7 @@ def make_plan(suite: Suite, args: argparse.Namespace) -> Plan:
         pin += ["--sut-cpu", str(args.sut_cpu)]
     budget = args.budget if args.budget is not None else suite.budget_s * len(backends)
     return Plan(suite, scenarios, backends, args.reps, args.duration, args.warmup, budget,
-                tuple(pin))
+                tuple(pin), args.topology)
 
 
 def commit_label() -> tuple[str, bool]:
@@ -225,7 +232,8 @@ def run_one(plan: Plan, scenario: str, backend: str, dest: Path) -> tuple[int, s
     with tempfile.TemporaryDirectory(prefix="tcplab-suite-") as tmp:
         cmd = [str(tcplab_bin()), "run", scenario, "--backend", backend, "--quiet",
                "--out", tmp, "--duration", f"{plan.duration_s:g}s",
-               "--warmup", f"{plan.warmup_s:g}s", *NO_CAPTURE, *plan.pin]
+               "--warmup", f"{plan.warmup_s:g}s", *NO_CAPTURE, *plan.pin,
+               *(("--topology", plan.topology) if plan.topology else ())]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 text=True, start_new_session=True)
         length = plan.duration_s + plan.warmup_s
@@ -338,6 +346,7 @@ def manifest(plan: Plan, commit: str, dirty: bool, started_at: str, prog: Progre
         "host_kind": host_kind(first) if first else None, "versions": first.get("versions"),
         "repetitions": plan.repetitions, "duration_s": plan.duration_s,
         "warmup_s": plan.warmup_s, "budget_s": plan.budget_s, "pin": list(plan.pin),
+        "topology": plan.topology,
         "scenarios": plan.scenarios,
         "backends": [b for b in plan.backends if b not in prog.skipped_backends],
         "skipped_backends": [{"backend": b, "reason": r}
@@ -355,7 +364,8 @@ def list_suites() -> int:
               f"{s.duration_s:g}s + {s.warmup_s:g}s warm-up; budget {s.budget_s:g}s a "
               "backend")
     print("usage: tcplab bench SUITE [--reps N] [--duration T] [--warmup T] [--backend B] "
-          "[--scenario S] [--budget T] [--runs-dir DIR] [--engine-cpu N] [--sut-cpu N] [--dry-run]")
+          "[--scenario S] [--budget T] [--runs-dir DIR] [--topology NAME] [--engine-cpu N] "
+          "[--sut-cpu N] [--dry-run]")
     return 0
 
 

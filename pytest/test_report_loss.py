@@ -61,7 +61,8 @@ def template(rep: int) -> dict[str, Any]:
 
 
 def write_run(d: Path, backend: str, scenario: str, spec: str | None, factor: float,
-              rep: int, vars_: dict[str, str] | None = None) -> Path:
+              rep: int, vars_: dict[str, str] | None = None,
+              stack_opts: list[str] | None = None) -> Path:
     doc = template(rep)
     topology, version = (LINUX[1], LINUX[2]) if backend == "kernel" else STACKS[backend]
     doc.update(scenario=scenario, backend=backend, sut_backend=backend, topology=topology)
@@ -73,8 +74,10 @@ def write_run(d: Path, backend: str, scenario: str, spec: str | None, factor: fl
         doc["params"]["impair"] = None
     if vars_ is not None:
         doc["params"]["vars"] = vars_
+    if stack_opts is not None:
+        doc["params"]["stack_opts"] = stack_opts
     doc["metrics"]["throughput_bps"] = doc["metrics"]["throughput_bps"] * factor
-    path = d / f"{scenario}.{backend}.r{rep:02d}.json"
+    path = d / f"{scenario}.{backend}.r{rep:02d}{'.opts' if stack_opts else ''}.json"
     path.write_text(json.dumps(doc))
     return path
 
@@ -238,6 +241,21 @@ def test_placement_and_workload_make_their_own_plots(sidecar: dict[str, Any]) ->
     assert [c["label"] for c in k16["curves"]] == ["stk_a/memif"] and k16["loss_pct"] == [1]
     assert k16["reference"] == [] and "No Linux baseline runs" in k16["caption"]
     assert len({p["file"] for p in plots}) == 3
+
+
+def test_a_stack_setting_is_a_curve_of_its_own(procs: Any, tmp_path: Path) -> None:
+    d = build_set(tmp_path / "set")
+    want = expected_points(d)
+    for rep in range(1, 4):
+        write_run(d, "stk_a", SCENARIO["1"], SPEC["1"], 0.2, rep, stack_opts=["checksum=on"])
+    plot = main_plot(loss_plots(report(procs, tmp_path / "out", d)))
+    assert [c["label"] for c in plot["curves"]] == [
+        "kernel/loopback", "asock/loopback", "stk_a/memif", "stk_a/memif [checksum=on]",
+        "stk_b/memif"]
+    plain, opts = plot["curves"][2:4]
+    assert sorted(plain["points"][2]["sources"]) == want[("stk_a", 1.0)]["sources"]
+    assert [p["loss_pct"] for p in opts["points"]] == [1] and opts["stack_opts"] == [
+        "checksum=on"] and len(opts["points"][0]["sources"]) == 3
 
 
 def test_the_png_and_the_page(with_linux: tuple[Path, Path], sidecar: dict[str, Any]) -> None:

@@ -19,7 +19,8 @@ the engine to the SUT (engine:tx, sut:rx) and on those back (sut:tx, engine:rx);
 `engine:loss=1%` and `sut:loss=1%` (one stage each way) share a plot, while `loss=1%`
 (both sides: two stages each way, about 2% on the path) is another. A spec whose loss
 stages have different rates is left out. Loss-0 runs belong to every placement of their
-workload. A family gets a plot when it has a run at a loss rate above 0.
+workload. A family gets a plot when it has a run at a loss rate above 0. A curve is one
+backend, topology and params.stack_opts (a stack setting makes a curve of its own).
 
 The reference: the Linux baseline is recognised from the result itself, not from a
 backend's name: the kernel backend's version op reports `linux <release>`
@@ -51,6 +52,7 @@ SIDES, DIRS = ("engine", "sut"), ("tx", "rx")
 # the direction of the path a stage's frames travel: engine->SUT (0) or SUT->engine (1)
 PATH = {("engine", "tx"): 0, ("sut", "rx"): 0, ("sut", "tx"): 1, ("engine", "rx"): 1}
 PCT = re.compile(r"^([0-9]*\.?[0-9]+)%$")
+Curve = tuple[str, str, tuple[str, ...]]	# backend, topology, params.stack_opts
 
 
 class NotPlainLoss(ValueError):
@@ -185,11 +187,11 @@ def _caption(plot: dict[str, Any], rs: ResultSet, excluded: list[dict[str, Any]]
 
 def family_plots(rs: ResultSet, label: str, index: int) -> list[dict[str, Any]]:
     """The loss plots of one result set: one per (workload, placement) with a lossy run."""
-    # workload -> placement -> (backend, topology) -> loss -> runs
-    fam: dict[str, dict[Any, dict[tuple[str, str], dict[Decimal, list]]]] = {}
-    zero: dict[str, dict[tuple[str, str], list]] = {}
+    # workload -> placement -> curve -> loss -> runs
+    fam: dict[str, dict[Any, dict[Curve, dict[Decimal, list]]]] = {}
+    zero: dict[str, dict[Curve, list]] = {}
     excluded: dict[str, list[dict[str, Any]]] = {}
-    linux: dict[tuple[str, str], bool] = {}
+    linux: dict[Curve, bool] = {}
     for key, src, r in _set_runs(rs):
         w = workload(r)
         spec = (r.get("params") or {}).get("impair")
@@ -198,7 +200,8 @@ def family_plots(rs: ResultSet, label: str, index: int) -> list[dict[str, Any]]:
         except NotPlainLoss as e:
             excluded.setdefault(w, []).append({"source": src, "impair": spec, "why": str(e)})
             continue
-        curve = (key.backend, key.topology)
+        opts = tuple(str(o) for o in (r.get("params") or {}).get("stack_opts") or ())
+        curve = (key.backend, key.topology, opts)
         linux[curve] = linux.get(curve, True) and runs_on_linux(r)
         if placement is None:
             zero.setdefault(w, {}).setdefault(curve, []).append((src, r))
@@ -217,15 +220,17 @@ def family_plots(rs: ResultSet, label: str, index: int) -> list[dict[str, Any]]:
 
 
 def _plot(rs: ResultSet, label: str, index: int, w: str, placement: tuple[int, int],
-          curves: dict[tuple[str, str], dict[Decimal, list]], linux: dict[tuple[str, str], bool],
+          curves: dict[Curve, dict[Decimal, list]], linux: dict[Curve, bool],
           excluded: list[dict[str, Any]]) -> dict[str, Any]:
     out = []
-    for (backend, topology), by_loss in curves.items():
-        ref = linux[(backend, topology)]
-        out.append({"backend": backend, "topology": topology, "reference": ref,
-                    "label": f"{backend}/{topology}",
+    for (backend, topology, opts), by_loss in curves.items():
+        ref = linux[(backend, topology, opts)]
+        tail = f" [{' '.join(opts)}]" if opts else ""
+        out.append({"backend": backend, "topology": topology, "stack_opts": list(opts),
+                    "reference": ref, "label": f"{backend}/{topology}{tail}",
                     "points": [_point(x, by_loss[x]) for x in sorted(by_loss)]})
-    out.sort(key=lambda c: (not c["reference"], c["backend"], c["topology"]))
+    out.sort(key=lambda c: (not c["reference"], c["backend"], c["topology"],
+                            c["stack_opts"]))
     rates = sorted({p["loss_pct"] for c in out for p in c["points"]})
     first = min((p["loss_pct"], p["scenarios"][0]) for c in out for p in c["points"])[1]
     slug = f"{first.replace('/', '_')}-{placement[0]}x{placement[1]}-set{index + 1}"

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from resultkit.lossplot import NotPlainLoss, read_loss
+from resultkit.lossplot import NotPlainLoss, read_loss, y_axis
 from tcplab.proc import module_argv, module_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,6 +179,12 @@ def test_read_loss(spec: str | None, loss: str, placement: tuple[int, int] | Non
 def test_read_loss_refuses_what_is_not_plain_loss(spec: str, why: str) -> None:
     with pytest.raises(NotPlainLoss, match=why):
         read_loss(spec)
+
+
+def test_goodput_axis() -> None:
+    assert y_axis([3.0, 0.2, 0.04]) == {"y_scale": "log"}
+    assert y_axis([3.0, 0.0, 0.04]) == {"y_scale": "symlog", "y_linthresh": 0.01}
+    assert y_axis([0.0, 0.0]) == {"y_scale": "linear"}
 
 
 # ---- the plot ----------------------------------------------------------------------------------

@@ -94,17 +94,26 @@ def draw_loss(plot: dict[str, Any], labels: list[str], path: Path) -> None:
             style = {"color": next(cycle), "linewidth": 1.5, "marker": "o", "markersize": 5,
                      "linestyle": "--", "zorder": 2, "label": c["label"]}
         ax.errorbar(xs, meds, yerr=err, capsize=3, **style)
-    if not plot["reference"]:
-        ax.text(0.5, 0.97, "no Linux baseline runs in this set: no reference curve",
-                transform=ax.transAxes, ha="center", va="top", fontsize="small",
-                color="#a31515")
+    note = "no Linux baseline runs in this set: no reference curve"
+    for c in (c for c in plot["curves"] if c["reference"]):
+        have = {p["loss_pct"] for p in c["points"]}
+        lacks = [f"{r:g}%" for r in rates if r not in have]
+        note = f"{c['label']} has no runs at {', '.join(lacks)}" if lacks else ""
     ax.set_xticks(range(len(rates)))
     ax.set_xticklabels([f"{r:g}%" for r in rates])
     ax.set_xlim(-0.4, len(rates) - 0.6)
-    ax.set_yscale(plot["y_scale"])
+    top = max((p["max"] for c in plot["curves"] for p in c["points"]), default=1.0) or 1.0
+    if plot["y_scale"] == "symlog":
+        ax.set_yscale("symlog", linthresh=plot["y_linthresh"])
+        ax.set_ylim(0, top * 2)
+    elif plot["y_scale"] == "log":
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(0, top * 1.1)
     ax.set_xlabel("loss rate (params.impair; categorical axis)")
-    ax.set_ylabel(f"goodput ({plot['unit']}{', log' if plot['y_scale'] == 'log' else ''})")
-    ax.set_title(plot["title"], fontsize="medium")
+    scale = {"log": ", log", "symlog": f", log above {plot.get('y_linthresh', 0):g}"}
+    ax.set_ylabel(f"goodput ({plot['unit']}{scale.get(plot['y_scale'], '')})")
+    ax.set_title(plot["title"] + (f"\n{note}" if note else ""), fontsize="medium")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small")
     _save(fig, path)

@@ -31,13 +31,16 @@ apart; where a set has no baseline run in a family, the caption says so.
 The x axis is categorical: the loss rates the runs have, in order, evenly spaced and
 labelled with their value (0%, 0.1%, 1%, 5% for `tcplab bench impair`). A log axis has no
 place for 0 and a linear one crowds 0, 0.1 and 1 into a sliver beside 5; the lines between
-the points show the trend, not values between the rates. The y axis is logarithmic when
-every run has some goodput (loss cuts a TCP flow's rate by orders of magnitude: the Mathis
-bound goes as 1/sqrt(p)), linear otherwise.
+the points show the trend, not values between the rates. The y axis is logarithmic, as
+loss cuts a TCP flow's rate by orders of magnitude (the Mathis bound goes as 1/sqrt(p));
+where a run had no goodput at all (a stack stalled in its retransmission timeout for the
+whole window) it is symlog, linear below the smallest goodput's decade, so that run shows
+at 0 instead of vanishing.
 """
 from __future__ import annotations
 
 import json
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -238,12 +241,23 @@ def _plot(rs: ResultSet, label: str, index: int, w: str, placement: tuple[int, i
             "set": label, "title": f"goodput against loss rate: {first} family, set {label}",
             "metric": METRIC, "unit": UNIT, "scale": SCALE, "workload": json.loads(w),
             "placement": list(placement), "x_axis": "categorical", "loss_pct": rates,
-            "y_scale": "log" if all(p["min"] > 0 for c in out for p in c["points"])
-            else "linear",
+            **y_axis([v for c in out for p in c["points"] for v in p["values"]]),
             "reference": [c["label"] for c in out if c["reference"]],
             "curves": out, "excluded": excluded}
     plot["caption"] = _caption(plot, rs, excluded)
     return plot
+
+
+def y_axis(values: list[float]) -> dict[str, Any]:
+    """Log when every run has goodput; symlog when some have none (linear from 0 up to the
+    decade below the smallest goodput, log above: a stalled run still shows, at 0); linear
+    when none has any."""
+    positive = [v for v in values if v > 0]
+    if not positive:
+        return {"y_scale": "linear"}
+    if len(positive) == len(values):
+        return {"y_scale": "log"}
+    return {"y_scale": "symlog", "y_linthresh": 10.0 ** math.floor(math.log10(min(positive)))}
 
 
 def loss_plots(sets: list[ResultSet], labels: list[str]) -> list[dict[str, Any]]:

@@ -249,19 +249,21 @@ def test_placement_and_workload_make_their_own_plots(sidecar: dict[str, Any]) ->
     assert len({p["file"] for p in plots}) == 3
 
 
-def test_a_stack_setting_is_a_curve_of_its_own(procs: Any, tmp_path: Path) -> None:
+def test_a_configuration_is_a_curve_of_its_own(procs: Any, tmp_path: Path) -> None:
+    """A --stack-opt makes another configuration (resultset.config_of), as in compare."""
     d = build_set(tmp_path / "set")
     want = expected_points(d)
     for rep in range(1, 4):
         write_run(d, "stk_a", SCENARIO["1"], SPEC["1"], 0.2, rep, stack_opts=["checksum=on"])
     plot = main_plot(loss_plots(report(procs, tmp_path / "out", d)))
-    assert [c["label"] for c in plot["curves"]] == [
-        "kernel/loopback", "asock/loopback", "stk_a/memif", "stk_a/memif [checksum=on]",
-        "stk_b/memif"]
-    plain, opts = plot["curves"][2:4]
+    labels = [c["label"] for c in plot["curves"]]
+    assert labels[:2] == ["kernel/loopback", "asock/loopback"] and labels[-1] == "stk_b/memif"
+    plain, opts = plot["curves"][2:4]	# "" sorts first: the fixture records no configuration
+    assert plain["config"] == "" and plain["label"] == "stk_a/memif [no configuration recorded]"
+    assert opts["config"] == "opts checksum=on"
+    assert opts["label"] == "stk_a/memif [opts checksum=on]"
     assert sorted(plain["points"][2]["sources"]) == want[("stk_a", 1.0)]["sources"]
-    assert [p["loss_pct"] for p in opts["points"]] == [1] and opts["stack_opts"] == [
-        "checksum=on"] and len(opts["points"][0]["sources"]) == 3
+    assert [p["loss_pct"] for p in opts["points"]] == [1] and len(opts["points"][0]["sources"]) == 3
 
 
 def test_the_png_and_the_page(with_linux: tuple[Path, Path], sidecar: dict[str, Any]) -> None:

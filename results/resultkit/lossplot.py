@@ -20,7 +20,9 @@ the engine to the SUT (engine:tx, sut:rx) and on those back (sut:tx, engine:rx);
 (both sides: two stages each way, about 2% on the path) is another. A spec whose loss
 stages have different rates is left out. Loss-0 runs belong to every placement of their
 workload. A family gets a plot when it has a run at a loss rate above 0. A curve is one
-backend, topology and params.stack_opts (a stack setting makes a curve of its own).
+backend, topology and configuration (resultset.config_of: the --stack-opt list, each side's
+CPUs, the build), as compare's rows are: runs made otherwise measured something else. Its
+label names the configuration only where two curves of one backend/topology need it.
 
 The reference: the Linux baseline is recognised from the result itself, not from a
 backend's name: the kernel backend's version op reports `linux <release>`
@@ -55,7 +57,7 @@ SIDES, DIRS = ("engine", "sut"), ("tx", "rx")
 # the direction of the path a stage's frames travel: engine->SUT (0) or SUT->engine (1)
 PATH = {("engine", "tx"): 0, ("sut", "rx"): 0, ("sut", "tx"): 1, ("engine", "rx"): 1}
 PCT = re.compile(r"^([0-9]*\.?[0-9]+)%$")
-Curve = tuple[str, str, tuple[str, ...]]	# backend, topology, params.stack_opts
+Curve = tuple[str, str, str]	# backend, topology, configuration (Key.config)
 
 
 class NotPlainLoss(ValueError):
@@ -203,8 +205,7 @@ def family_plots(rs: ResultSet, label: str, index: int) -> list[dict[str, Any]]:
         except NotPlainLoss as e:
             excluded.setdefault(w, []).append({"source": src, "impair": spec, "why": str(e)})
             continue
-        opts = tuple(str(o) for o in (r.get("params") or {}).get("stack_opts") or ())
-        curve = (key.backend, key.topology, opts)
+        curve = (key.backend, key.topology, key.config)
         linux[curve] = linux.get(curve, True) and runs_on_linux(r)
         if placement is None:
             zero.setdefault(w, {}).setdefault(curve, []).append((src, r))
@@ -226,14 +227,16 @@ def _plot(rs: ResultSet, label: str, index: int, w: str, placement: tuple[int, i
           curves: dict[Curve, dict[Decimal, list]], linux: dict[Curve, bool],
           excluded: list[dict[str, Any]]) -> dict[str, Any]:
     out = []
-    for (backend, topology, opts), by_loss in curves.items():
-        ref = linux[(backend, topology, opts)]
-        tail = f" [{' '.join(opts)}]" if opts else ""
-        out.append({"backend": backend, "topology": topology, "stack_opts": list(opts),
+    places = [(b, t) for b, t, _ in curves]
+    for (backend, topology, config), by_loss in curves.items():
+        ref = linux[(backend, topology, config)]
+        tail = f" [{config or 'no configuration recorded'}]" \
+            if places.count((backend, topology)) > 1 else ""
+        out.append({"backend": backend, "topology": topology, "config": config,
                     "reference": ref, "label": f"{backend}/{topology}{tail}",
                     "points": [_point(x, by_loss[x]) for x in sorted(by_loss)]})
     out.sort(key=lambda c: (not c["reference"], c["backend"], c["topology"],
-                            c["stack_opts"]))
+                            c["config"]))
     rates = sorted({p["loss_pct"] for c in out for p in c["points"]})
     first = min((p["loss_pct"], p["scenarios"][0]) for c in out for p in c["points"])[1]
     slug = f"{first.replace('/', '_')}-{placement[0]}x{placement[1]}-set{index + 1}"

@@ -7,7 +7,8 @@ On each DPDK stack (the engine's impairment stage, stack/dpdk/README.md):
   the engine's two directions, the frames dropped out of the frames that met the loss draw
   lie in the central 99.9 % interval of Binomial(frames, P). The SUT has no stage.
 - echo_rr_delay's p50 exceeds echo_rr's, run just before and just after it, by the added
-  one-way delay D: within [D - 10 %, D + DELAY_OVER].
+  one-way delay D: within [D - 10 %, D + DELAY_OVER_NS] (again, up to DELAY_ATTEMPTS times,
+  when over: a busy host holds frames longer).
 
 On the kernel (both sides Linux sockets) a kernel side is impaired with netem on its own
 link end, so each scenario runs on the topology that gives each side a namespace and a link
@@ -45,6 +46,13 @@ DELAY_RUN = ("1.5", "0.5")	# duration, warmup: ~700 round trips of 2 ms
 # and the echo's own cost moves a little between runs: the delta may exceed D by this much
 # (the excess seen here: 10 to 60 us)
 DELAY_OVER_NS = 500_000
+# But a held frame leaves only when the process holding it runs. Where other work competes
+# for the CPUs (two here, both sides spinning), a side descheduled for a few ms holds its
+# frames that much longer: echo_rr_delay's p50 moves by milliseconds (seen: 4.6 ms on a busy
+# host, 6 and 13 ms beside a CPU hog) while echo_rr's sub-microsecond round trips barely
+# notice. So a delta over the bound runs the three again, up to this many times; contention
+# only adds, so a delta under D - 10 % fails at once.
+DELAY_ATTEMPTS = 3
 # The stage's draws are a fixed sequence for a seed (splitmix64 from seed=, side and
 # direction: stack/dpdk/impair.c), so `dropped` is an exact function of the frames drawn for:
 # at the scenarios' fixed seed=1 the interval check cannot flake, and every count of up to
@@ -158,14 +166,13 @@ def test_loss(started_stack: str, tcplab: Tcplab, listing: Listing, tmp_path: Pa
           f"p99 {lat['p99'] / 1e3:.1f} us")
 
 
-def delay_delta(tcplab: Tcplab, listing: Listing, backend: str, tmp_path: Path,
-                *flags: str) -> None:
-    """echo_rr, echo_rr_delay, echo_rr again: the delayed run's p50 over the mean of the two
-    plain ones is the added delay D, within [D - 10 %, D + DELAY_OVER_NS]."""
+def delay_sandwich(tcplab: Tcplab, listing: Listing, backend: str, out: Path,
+                   *flags: str) -> tuple[float, list[float], int]:
+    """echo_rr, echo_rr_delay, echo_rr: (the delayed run's p50, the plain runs' p50s, D)."""
     plain = []
-    delayed = None
+    delayed, d_ns = None, 0
     for i, scenario in enumerate((DELAY_PLAIN, DELAY, DELAY_PLAIN)):
-        r = run(tcplab, listing, scenario, backend, tmp_path / f"{i}", *DELAY_RUN, *flags)
+        r = run(tcplab, listing, scenario, backend, out / f"{i}", *DELAY_RUN, *flags)
         if scenario == DELAY and r.rc == EXIT_USAGE and "netem" in r.completed.stderr:
             pytest.skip(r.completed.stderr.strip().splitlines()[-1])
         doc = assert_passed(r)
@@ -180,14 +187,28 @@ def delay_delta(tcplab: Tcplab, listing: Listing, backend: str, tmp_path: Path,
         else:
             plain.append(p50)
     assert delayed is not None
-    base = sum(plain) / len(plain)
-    delta = delayed - base
-    print(f"\n{DELAY} on {backend}: p50 {delayed / 1e3:.1f} us, {DELAY_PLAIN} p50 "
-          f"{plain[0] / 1e3:.1f} and {plain[1] / 1e3:.1f} us: delta {delta / 1e3:.1f} us "
-          f"for D = {d_ns / 1e3:.0f} us")
-    assert 0.9 * d_ns <= delta <= d_ns + DELAY_OVER_NS, (
-        f"p50 {delayed} ns under the delay, {plain} ns without: {delta:.0f} ns added, "
-        f"not D = {d_ns} ns within -10 % .. +{DELAY_OVER_NS} ns")
+    return delayed, plain, d_ns
+
+
+def delay_delta(tcplab: Tcplab, listing: Listing, backend: str, tmp_path: Path,
+                *flags: str) -> None:
+    """The delayed run's p50 over the mean of the two plain ones around it is the added
+    delay D, within [D - 10 %, D + DELAY_OVER_NS]. Under D - 10 % fails at once; over the
+    bound, the sandwich is run again, up to DELAY_ATTEMPTS times."""
+    tries = []
+    for attempt in range(1, DELAY_ATTEMPTS + 1):
+        delayed, plain, d_ns = delay_sandwich(tcplab, listing, backend,
+                                              tmp_path / f"try{attempt}", *flags)
+        delta = delayed - sum(plain) / len(plain)
+        tries.append(f"p50 {delayed / 1e3:.1f} us against {plain[0] / 1e3:.1f} and "
+                     f"{plain[1] / 1e3:.1f} us: +{delta / 1e3:.1f} us")
+        print(f"\n{DELAY} on {backend}, attempt {attempt}: {tries[-1]} for D = "
+              f"{d_ns / 1e3:.0f} us")
+        assert delta >= 0.9 * d_ns, f"the delay is not there: {tries[-1]}, D = {d_ns} ns"
+        if delta <= d_ns + DELAY_OVER_NS:
+            return
+    pytest.fail(f"{DELAY} on {backend}: p50 grew by more than D = {d_ns} ns + "
+                f"{DELAY_OVER_NS} ns in each of {DELAY_ATTEMPTS} attempts: {'; '.join(tries)}")
 
 
 def time_ns(text: str) -> int:

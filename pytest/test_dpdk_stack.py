@@ -1,9 +1,10 @@
 """test_dpdk_stack.py - every DPDK stack (tcplab.stacks: each one built, each one expected) on
 the memif topology.
 
-Every scenario `tcplab list` shows but the buffered-I/O ones (test_bio.py) runs briefly on
-each stack over memif and must pass with its bytes verified, the counters every DPDK stack
-reports in the result (its port's, and the ones the harness reads: mbufs_in_use,
+Every scenario `tcplab list` shows but the buffered-I/O ones (test_bio.py) and those with an
+`impair` line (test_impair_scenarios.py, at the lengths their loss recovery needs) runs
+briefly on each stack over memif and must pass with its bytes verified, the counters every
+DPDK stack reports in the result (its port's, and the ones the harness reads: mbufs_in_use,
 mbufs_in_use_start, sockets_open, hugepages), no socket left open and the mbufs back at
 their starting level. Killing either side mid-run must end the
 other side with a clear error within a bounded time and leave nothing behind: no process, no
@@ -118,12 +119,18 @@ def wait_until(what: str, cond: Any, timeout: float) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """transport_scenario: every scenario `tcplab list` shows but the buffered-I/O ones
-    (program objects: test_bio.py runs those on every stack)."""
+    (program objects: test_bio.py runs those on every stack) and those with an `impair` line
+    (test_impair_scenarios.py runs those)."""
     if "transport_scenario" in metafunc.fixturenames:
         from conftest import _listing	# the session's `tcplab list --json`
         metafunc.parametrize("transport_scenario",
                              [s["name"] for s in _listing(metafunc.config).scenarios
-                              if s["program"] != "objects"])
+                              if s["program"] != "objects" and not impaired(s["path"])])
+
+
+def impaired(path: str) -> bool:
+    """Whether the scenario file at @path has an `impair` line."""
+    return any(ln.split()[:1] == ["impair"] for ln in Path(path).read_text().splitlines())
 
 
 def test_scenario_on_memif(started_stack: str, procs: ProcessManager, tcplab_bin: Path,

@@ -76,7 +76,7 @@ def draw_history(plot: dict[str, Any], path: Path) -> None:
     plt = draw.plt
     colors = draw._colors([ln["metric"] for ln in plot["lines"]])
     n = len(plot["runs"])
-    fig, ax = plt.subplots(figsize=(min(max(8.0, 0.3 * n + 3), 20.0), 4.8))
+    fig, ax = plt.subplots(figsize=(min(max(8.0, 0.45 * n + 3), 20.0), 4.8))
     at_x: dict[float, int] = {}	# change points already marked at an x: labels side by side
     for ln in plot["lines"]:
         color = colors[ln["metric"]]

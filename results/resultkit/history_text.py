@@ -17,7 +17,7 @@ def fmt_pct(pct: float | None) -> str:
 def fmt_change(c: Change, unit: str) -> str:
     return (f"run {c.run} ({c.commit[:10]}{'-dirty' if c.commit.endswith('-dirty') else ''})"
             f": {fmt_value(c.before, unit)} -> {fmt_value(c.after, unit)} "
-            f"({fmt_pct(c.change_pct)}, {c.direction}, p={c.p_value:.3f})")
+            f"({fmt_pct(c.change_pct)}, {c.direction}, p={c.p_value:.2g})")
 
 
 def changes_cell(s: Series) -> str:

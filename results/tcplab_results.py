@@ -1,14 +1,18 @@
 #!/usr/bin/python3
-"""tcplab compare|report|baseline: results across commits (./tcplab runs this file).
+"""tcplab compare|report|baseline|history: results across commits (./tcplab runs this file).
 
     tcplab compare BASE NEW [--markdown | --json] [--force]
     tcplab report DIR [DIR ...] [--out OUTDIR] [--conformance FILE]
     tcplab baseline save NAME [RUN_DIR] [--force]
     tcplab baseline list [--json]
+    tcplab history [DIR ...] [--metric M]... [--scenario S]... [--backend B]...
+                   [--order auto|git|time] [--html OUTDIR] [--json] [--force]
 
 BASE, NEW and DIR are run directories, commits (newest run under results/runs/<commit>*/)
-or baseline names (results/baselines/NAME). Exit status: compare 1 when a metric is worse
-beyond its threshold, else 0; every command 2 on bad input, with a one-line message.
+or baseline names (results/baselines/NAME); history also takes directories of run
+directories (results/runs, results/baselines: every run below). Exit status: compare 1 when
+a metric is worse beyond its threshold, else 0; history 0 whatever it finds; every command
+2 on bad input, with a one-line message.
 See results/README.md, "Comparing results across commits".
 """
 from __future__ import annotations
@@ -70,6 +74,22 @@ def build_parser() -> Parser:
     ls = bsub.add_parser("list", help="list saved baselines")
     ls.add_argument("--json", action="store_true")
     add_places(ls)
+    h = sub.add_parser("history", help="change points over the runs of many commits",
+                       description="Per scenario, backend and metric: the series of the "
+                                   "runs' medians in commit order and its change points "
+                                   "(e-divisive, results/README.md).")
+    h.add_argument("dirs", nargs="*", metavar="DIR",
+                   help="run directories or directories of them (default results/runs)")
+    h.add_argument("--metric", action="append", help="only this metric (repeatable)")
+    h.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
+    h.add_argument("--backend", action="append", help="only this backend (repeatable)")
+    h.add_argument("--order", choices=("auto", "git", "time"), default="auto",
+                   help="git: by the commits' git order; time: by started_at; auto (default): "
+                        "git when every commit is in HEAD's history, else time")
+    h.add_argument("--html", metavar="OUTDIR", help="write OUTDIR/history.html and its plots")
+    h.add_argument("--json", action="store_true", help="JSON (tcplab.history/1)")
+    h.add_argument("--force", action="store_true", help="use runs of different host kinds")
+    add_places(h)
     return ap
 
 
@@ -115,7 +135,20 @@ def cmd_baseline(args: argparse.Namespace, places: Places) -> int:
     return 0
 
 
-COMMANDS = {"compare": cmd_compare, "report": cmd_report, "baseline": cmd_baseline}
+def cmd_history(args: argparse.Namespace, places: Places) -> int:
+    from resultkit import history, history_text
+    h = history.history(args.dirs, places, args.metric, args.scenario, args.backend,
+                        args.order, args.force)
+    if args.html:
+        from resultkit import history_html	# matplotlib only when a page is asked for
+        page = history_html.write(h, Path(args.html))
+        print(f"tcplab history: wrote {page}", file=sys.stderr)
+    sys.stdout.write(history_text.as_json(h) if args.json else history_text.markdown(h))
+    return 0
+
+
+COMMANDS = {"compare": cmd_compare, "report": cmd_report, "baseline": cmd_baseline,
+            "history": cmd_history}
 
 
 def main(argv: list[str]) -> int:

@@ -492,10 +492,14 @@ def test_bench_quick_twice_compares(procs: Any, tcplab_bin: Path, tmp_path: Path
     rc, doc = compare_json(procs, dirs[0], dirs[1])
     assert rc == (1 if any(r["verdict"] == "worse" for r in doc["rows"]) else 0)
     assert {r["scenario"] for r in doc["rows"]} == {"echo_rr", "crr"}
-    assert {r["method"] for r in doc["rows"] if r["metric"] != "errors"} == {"rank test"}
+    # the host's state (bench calibrate, before and after each set) may differ between the
+    # two sets on a busy machine: then latencies are judged as ratios to the floor
+    host_differs = any(n.startswith("host differs") for n in doc["notes"])
+    methods = {r["method"] for r in doc["rows"] if r["metric"] != "errors"}
+    assert methods <= ({"rank test", "floor ratio"} if host_differs else {"rank test"}), methods
     for r in doc["rows"]:
         assert r["n_base"] == r["n_new"] == 5 and 0 <= (r["p_value"] or 0) <= 1
-        if r["verdict"] in ("worse", "better"):
+        if r["verdict"] in ("worse", "better") and r["method"] == "rank test":
             assert r["p_value"] < 0.05 and abs(r["change_pct"]) > r["threshold_pct"]
     rc, same = compare_json(procs, dirs[0], dirs[0])	# a set against itself
     assert rc == 0 and {r["verdict"] for r in same["rows"]} == {"same"}

@@ -95,3 +95,32 @@ def _normal_p(ranks: list[int], n: int, m: int, w: int) -> float:
         return 1.0
     z = max(abs(w / 2.0 - n * (big_n + 1) / 2.0) - 0.5, 0.0) / math.sqrt(var)
     return min(1.0, math.erfc(z / math.sqrt(2.0)))
+
+
+@dataclass(frozen=True)
+class MedianInterval:
+    """A distribution-free interval of the median: order statistics lo..hi of the sample,
+    which hold the true median with probability confidence."""
+    lo: float
+    hi: float
+    confidence: float
+
+
+def median_interval(values: Sequence[float], level: float = 0.95) -> MedianInterval:
+    """The narrowest pair of order statistics x(j)..x(n+1-j) whose coverage of the median,
+    1 - 2 P(Binomial(n, 1/2) < j), is at least @level; with too few values for that (n < 6
+    at 95 %) the whole range, with the coverage it has (1 - 2^(1-n))."""
+    s = sorted(values)
+    n = len(s)
+    if n == 0:
+        raise ValueError("median interval of no values")
+    tail, j = 0.0, 1		# P(B < j), for the j of the interval
+    best = 1
+    while j < n + 1 - j:
+        tail += math.comb(n, j - 1) / 2.0 ** n
+        if 1.0 - 2.0 * tail < level:
+            break
+        best = j
+        j += 1
+    below = sum(math.comb(n, i) for i in range(best)) / 2.0 ** n
+    return MedianInterval(float(s[best - 1]), float(s[n - best]), 1.0 - 2.0 * below)

@@ -18,12 +18,25 @@ out of order. Repetitions run interleaved (every scenario once, then again), so 
 of the machine spreads over all scenarios instead of landing on one.
 
 A backend whose first run fails to start (exit 2: not built, no DPDK, no hugepages...) is
-reported and skipped. In a suite that allows it (impair), a scenario the harness refuses on
+reported and skipped. In a suite that allows it (impair, full), a scenario the harness refuses on
 a backend that ran the suite's others (exit 2 and no result, on the scenario's first
 repetition there: an impaired scenario on a kernel side, which netem impairs only on a
 link end, none on loopback) is skipped on that backend, named in the manifest's
 skipped_runs with the harness's reason, and is not a failure; its later repetitions are not
 tried. --topology NAME puts every backend on one topology (e.g. veth, where netem can work).
+
+Adaptive repetition: after its repetitions (the minimum), a scenario on a backend runs again,
+round after round, while the confidence interval of the median (95 %, distribution-free:
+order statistics, resultkit.stats.median_interval) of a metric compare judges it by (p50,
+p99, and the rates it measures) is wider than that metric's compare threshold (p50 10 %, p99
+20 %, rates 10 %; --ci-width P sets one width for all), until --max-reps. The manifest's
+"repetition" says, for each pair, how many runs it took and why it stopped ("within": every
+interval narrow enough; "max reached", with the widths). --reps N alone runs exactly N.
+
+Host state: `tcplab bench calibrate` (four short figures of the host, about 5 s) is taken
+before the first run and after the last, and recorded in the manifest and in every result as
+host_state {before, after}: compare uses it to tell a slower host from a slower commit
+(results/README.md, "Host state"). --no-calibrate leaves it out.
 
 The total time is bounded: the suite refuses to start when its
 estimate exceeds --budget (default: the suite's budget per backend, times the backends, so
@@ -47,13 +60,17 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from resultkit import stats
+from resultkit.metrics import METRICS
 from resultkit.resultset import MANIFEST_SCHEMA, host_kind
 
+from . import calibrate
 from .common import NO_CAPTURE, ROOT, log, tcplab_bin
 
 RUN_OVERHEAD_S = 2.0	# start, SUT spawn, drain, result: ~0.1 s kernel, ~2 s a DPDK stack here
 RUN_GRACE_MIN_S = 15.0	# a run past duration + warm-up + its grace is killed: the grace is
 RUN_GRACE_FACTOR = 4.0	# 4x the run's length, at least 15 s (DPDK start-up included)
+CALIBRATE_S = 8.0	# bench calibrate, before and after: ~5 s here, DPDK start-up included
 
 
 class Suite(NamedTuple):
@@ -64,6 +81,7 @@ class Suite(NamedTuple):
     duration_s: float
     warmup_s: float
     budget_s: float		# per backend
+    max_repetitions: int	# adaptive repetition's ceiling (module doc)
     # a run refused (exit 2, no result) on its scenario's first repetition on a backend that
     # ran others is that pair's skip, not a failure (module doc)
     skip_refused: bool = False
@@ -74,15 +92,18 @@ SUITES = {
     # minutes a backend as scenarios are added (full runs them all)
     "quick": Suite("quick", "the core scenarios, short runs: CI and a first look",
                    ("echo_rr", "echo_rr_open", "rr_many", "stream_send", "stream_recv", "crr",
-                    "read_full_4m", "write_once_4m", "seek_in_buffer"), 5, 1.5, 0.5, 300.0),
+                    "read_full_4m", "write_once_4m", "seek_in_buffer"), 5, 1.5, 0.5, 300.0,
+                   10),
+    # full: every scenario, also those a backend refuses here (an impaired one on a kernel
+    # with no netem): skipped there, named in the manifest
     "full": Suite("full", "every scenario at its own length, more repetitions: lab hosts",
-                  None, 7, 10.0, 1.0, 1800.0),
+                  None, 7, 10.0, 1.0, 1800.0, 15, skip_refused=True),
     # impair: one workload at four loss rates (the scenarios differ only in their impair
     # line), for the report's goodput-against-loss plot; longer runs than quick, since a
     # lost frame's recovery (an RTO of 200 ms or more) must be a small part of a run
     "impair": Suite("impair", "stream_send at loss 0, 0.1, 1 and 5 %: goodput against loss",
                     ("stream_send", "stream_send_loss01", "stream_send_loss1",
-                     "stream_send_loss5"), 5, 3.0, 1.0, 300.0, skip_refused=True),
+                     "stream_send_loss5"), 5, 3.0, 1.0, 300.0, 5, skip_refused=True),
 }
 
 
@@ -96,12 +117,16 @@ class Plan(NamedTuple):
     budget_s: float
     pin: tuple[str, ...]	# extra `tcplab run` flags: --engine-cpu N --sut-cpu N
     topology: str | None	# every run's --topology; None: each backend's own
+    max_repetitions: int = 0	# adaptive repetition's ceiling; <= repetitions: off
+    ci_width_pct: float | None = None	# one width for every metric; None: its threshold
+    calibrate: bool = True
 
     def run_seconds(self) -> float:
         return self.duration_s + self.warmup_s + RUN_OVERHEAD_S
 
     def estimate_s(self) -> float:
-        return self.run_seconds() * len(self.scenarios) * len(self.backends) * self.repetitions
+        runs = self.run_seconds() * len(self.scenarios) * len(self.backends) * self.repetitions
+        return runs + (2 * CALIBRATE_S if self.calibrate else 0.0)
 
 
 class Progress:
@@ -114,6 +139,8 @@ class Progress:
         self.failures: list[str] = []
         self.first_result: dict[str, Any] | None = None
         self.stopped: str | None = None
+        self.host_state: dict[str, Any] = {}	# before, after: bench calibrate
+        self.repetition: list[dict[str, Any]] = []	# adaptive repetition's outcome
 
 
 def parse_seconds(text: str) -> float:
@@ -140,8 +167,17 @@ class Parser(argparse.ArgumentParser):
 def build_parser(suite: Suite) -> Parser:
     ap = Parser(prog=f"tcplab bench {suite.name}", description=__doc__,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reps", type=positive_int, default=suite.repetitions,
-                    help=f"repetitions of each scenario (default {suite.repetitions})")
+    ap.add_argument("--reps", type=positive_int,
+                    help=f"repetitions of each scenario (default {suite.repetitions}, then "
+                         f"more up to --max-reps while noisy; --reps alone: exactly these)")
+    ap.add_argument("--max-reps", type=positive_int,
+                    help=f"most repetitions while a median's interval is too wide (default "
+                         f"{suite.max_repetitions}; --reps's value when only it is given)")
+    ap.add_argument("--ci-width", type=float, metavar="PCT",
+                    help="the widest 95%% interval of a median, in %% of it, for every metric "
+                         "(default: each metric's compare threshold)")
+    ap.add_argument("--no-calibrate", action="store_true",
+                    help="no host state before and after (bench calibrate)")
     ap.add_argument("--duration", type=parse_seconds, default=suite.duration_s,
                     help=f"measured time of each run (default {suite.duration_s:g}s)")
     ap.add_argument("--warmup", type=parse_seconds, default=suite.warmup_s,
@@ -199,8 +235,17 @@ def make_plan(suite: Suite, args: argparse.Namespace) -> Plan:
     if args.sut_cpu is not None:
         pin += ["--sut-cpu", str(args.sut_cpu)]
     budget = args.budget if args.budget is not None else suite.budget_s * len(backends)
-    return Plan(suite, scenarios, backends, args.reps, args.duration, args.warmup, budget,
-                tuple(pin), args.topology)
+    reps = args.reps if args.reps is not None else suite.repetitions
+    most = (args.max_reps if args.max_reps is not None
+            else reps if args.reps is not None else suite.max_repetitions)
+    if most < reps:
+        log(f"--max-reps {most} is below the repetitions {reps}")
+        sys.exit(2)
+    if args.ci_width is not None and not 0 < args.ci_width < 1000:
+        log(f"--ci-width {args.ci_width:g}: expected a percentage above 0")
+        sys.exit(2)
+    return Plan(suite, scenarios, backends, reps, args.duration, args.warmup, budget,
+                tuple(pin), args.topology, most, args.ci_width, not args.no_calibrate)
 
 
 def commit_label() -> tuple[str, bool]:
@@ -297,6 +342,74 @@ def execute(plan: Plan, run_dir: Path, prog: Progress, write: Any) -> None:
                 left = (time.monotonic() - started) / i * (total - i)
                 log(f"  eta {left:.0f}s")
                 write()
+    more_rounds(plan, run_dir, prog, write, started)
+
+
+# ---- adaptive repetition ----
+
+def judged(results: list[dict[str, Any]]) -> list[Any]:
+    """The metrics compare judges these runs by that repetition can narrow: p50, p99 and the
+    rates the scenario measures (p99.9 rests on too few samples a run; errors are counts)."""
+    out = []
+    for m in METRICS:
+        if m.name in ("p99.9", "errors"):
+            continue
+        values = [m.get(r) for r in results]
+        if all(v is not None for v in values) and (not m.rate or any(values)):
+            out.append(m)
+    return out
+
+
+def widths(plan: Plan, results: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    """Each judged metric's (interval width in % of its median, the width allowed)."""
+    out = {}
+    for m in judged(results):
+        values = [float(m.get(r)) for r in results]
+        mid = stats.median(values)
+        ci = stats.median_interval(values)
+        width = (ci.hi - ci.lo) / abs(mid) * 100.0 if mid else 0.0
+        out[m.name] = (round(width, 2), plan.ci_width_pct or m.threshold_pct)
+    return out
+
+
+def pair_results(run_dir: Path, prog: Progress, scenario: str, backend: str
+                 ) -> list[dict[str, Any]]:
+    return [json.loads((run_dir / r["file"]).read_text()) for r in prog.runs
+            if r["scenario"] == scenario and r["backend"] == backend and r["file"]]
+
+
+def more_rounds(plan: Plan, run_dir: Path, prog: Progress, write: Any, started: float) -> None:
+    """Rounds past the minimum for the pairs whose intervals are too wide (module doc)."""
+    pairs = [(s, b) for b in plan.backends for s in plan.scenarios
+             if b not in prog.skipped_backends and (s, b) not in prog.skipped_runs]
+    outcome: dict[tuple[str, str], dict[str, Any]] = {}
+    rep = plan.repetitions
+    while True:
+        wide = []
+        for sc, b in pairs:
+            results = pair_results(run_dir, prog, sc, b)
+            w = widths(plan, results)
+            narrow = all(width <= allowed for width, allowed in w.values())
+            why = "within" if narrow else "max reached" if rep >= plan.max_repetitions else ""
+            outcome[(sc, b)] = {"scenario": sc, "backend": b, "reps": len(results),
+                                "why": why or "running", "widths_pct": w}
+            if not why and results:
+                wide.append((sc, b))
+        prog.repetition = list(outcome.values())
+        if not wide or prog.stopped:
+            return
+        rep += 1
+        log(f"round {rep}: {len(wide)} scenario(s) with a median's interval wider than "
+            f"allowed: " + ", ".join(f"{sc} {b}" for sc, b in wide))
+        for i, (sc, b) in enumerate(wide, 1):
+            elapsed = time.monotonic() - started
+            if elapsed + plan.run_seconds() > plan.budget_s:
+                prog.stopped = (f"budget of {plan.budget_s:g}s reached after {elapsed:.0f}s "
+                                f"in round {rep} of adaptive repetition")
+                log(prog.stopped)
+                return
+            step(plan, run_dir, prog, (sc, b, rep), f"[+{i}/{len(wide)}]")
+            write()
 
 
 def step(plan: Plan, run_dir: Path, prog: Progress, what: tuple[str, str, int],
@@ -308,7 +421,8 @@ def step(plan: Plan, run_dir: Path, prog: Progress, what: tuple[str, str, int],
     wall = time.monotonic() - t0
     entry: dict[str, Any] = {"file": name, "scenario": scenario, "backend": backend,
                              "rep": rep, "exit": rc, "wall_s": round(wall, 3)}
-    label = f"{tag} {scenario} {backend} rep {rep}/{plan.repetitions}"
+    label = (f"{tag} {scenario} {backend} rep {rep}/"
+             f"{plan.repetitions if rep <= plan.repetitions else plan.max_repetitions}")
     if (run_dir / name).is_file():
         result = json.loads((run_dir / name).read_text())
         prog.first_result = prog.first_result or result
@@ -353,8 +467,21 @@ def manifest(plan: Plan, commit: str, dirty: bool, started_at: str, prog: Progre
                              for b, r in prog.skipped_backends.items()],
         "skipped_runs": [{"scenario": sc, "backend": b, "reason": r}
                          for (sc, b), r in prog.skipped_runs.items()],
+        "max_repetitions": plan.max_repetitions,
+        "ci_width_pct": plan.ci_width_pct, "repetition": prog.repetition,
+        "host_state": prog.host_state or None,
         "runs": prog.runs, "failures": prog.failures, "stopped": prog.stopped,
     }
+
+
+def stamp_results(run_dir: Path, prog: Progress) -> None:
+    """Each result of the suite gets the host state taken around it (compare reads it)."""
+    for r in prog.runs:
+        if r["file"]:
+            path = run_dir / r["file"]
+            doc = json.loads(path.read_text())
+            doc["host_state"] = prog.host_state
+            path.write_text(json.dumps(doc, indent=1) + "\n")
 
 
 def list_suites() -> int:
@@ -363,7 +490,8 @@ def list_suites() -> int:
         print(f"{s.name:6s} {s.description}: {which}; {s.repetitions} repetitions of "
               f"{s.duration_s:g}s + {s.warmup_s:g}s warm-up; budget {s.budget_s:g}s a "
               "backend")
-    print("usage: tcplab bench SUITE [--reps N] [--duration T] [--warmup T] [--backend B] "
+    print("usage: tcplab bench SUITE [--reps N] [--max-reps N] [--ci-width PCT] "
+          "[--no-calibrate] [--duration T] [--warmup T] [--backend B] "
           "[--scenario S] [--budget T] [--runs-dir DIR] [--topology NAME] [--engine-cpu N] "
           "[--sut-cpu N] [--dry-run]")
     return 0
@@ -403,13 +531,24 @@ def run_suite(plan: Plan, runs_dir: Path) -> int:
 
     write()
     try:
+        if plan.calibrate:
+            log("host state before (bench calibrate)")
+            prog.host_state["before"] = calibrate.measure()
         execute(plan, run_dir, prog, write)
+        if plan.calibrate:
+            log("host state after (bench calibrate)")
+            prog.host_state["after"] = calibrate.measure()
+            stamp_results(run_dir, prog)
     except KeyboardInterrupt:
         prog.stopped = "interrupted"
         write()
         log(f"interrupted; partial results in {run_dir}")
         return 130
     write(complete=prog.stopped is None)
+    for p in prog.repetition:
+        if p["reps"] > plan.repetitions or p["why"] == "max reached":
+            log(f"{p['scenario']} {p['backend']}: {p['reps']} runs, {p['why']} "
+                + ", ".join(f"{m} {w:g}% (<= {a:g}%)" for m, (w, a) in p["widths_pct"].items()))
     for b, why in prog.skipped_backends.items():
         log(f"skipped backend {b}: {why}")
     for (sc, b), why in prog.skipped_runs.items():

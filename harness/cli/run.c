@@ -744,6 +744,9 @@ static void fill_result(struct run *x, time_t started)
 	r->backend = x->st->ops->name;	/* a plug-in given by path is recorded by name */
 	r->sut_backend = backend_name(x->o.sut_backend);
 	r->topology = x->o.peer != NULL ? "peer" : x->o.topo->name;
+	/* the Linux baseline: the sockets backend a run falls back to, on both sides */
+	r->reference = strcmp(r->backend, hx_cli_default_backend(TL_ATTACH_SOCKETS)) == 0 &&
+		       strcmp(r->sut_backend, r->backend) == 0 && x->o.peer == NULL;
 	r->stack_version = x->st->ops->version(x->st);
 	n = x->st->ops->counters(x->st, x->counters, MAX_COUNTERS);
 	r->counters = x->counters;

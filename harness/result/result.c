@@ -307,6 +307,7 @@ void hx_result_write(const struct hx_result *r, FILE *f)
 	hx_json_str(&j, "backend", r->backend);
 	hx_json_str(&j, "sut_backend", r->sut_backend);
 	hx_json_str(&j, "topology", r->topology);
+	hx_json_bool(&j, "reference", r->reference);
 	write_commit(&j);
 	hx_json_str(&j, "started_at", r->started_at);
 	write_host(&j);

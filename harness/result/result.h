@@ -29,6 +29,7 @@ struct hx_result {
 	const char *backend;
 	const char *sut_backend;	/* the SUT's: differs from the engine's on a tap */
 	const char *topology;
+	bool reference;			/* both sides on the Linux baseline backend */
 	const char *stack_version;
 	const struct tl_counter *counters;
 	unsigned int n_counters;

@@ -25,9 +25,10 @@ CPUs, the build), as compare's rows are: runs made otherwise measured something 
 label names the configuration only where two curves of one backend/topology need it.
 
 The reference: the Linux baseline is recognised from the result itself, not from a
-backend's name: the kernel backend's version op reports `linux <release>`
-(stack/kernel/kernel.c, versions.stack), which no stack under test does (a plug-in over
-Linux sockets such as stack/example says its own name first). Its curve is drawn first and
+backend's name: the harness writes `reference: true` when both sides ran on the sockets
+backend a run falls back to (the Linux baseline); in a result older than that field, the
+kernel backend's version op reporting `linux <release>` (versions.stack), which no stack
+under test does (a plug-in over Linux sockets such as stack/example says its own name first). Its curve is drawn first and
 apart; where a set has no baseline run in a family, the caption says so.
 
 The x axis is categorical: the loss rates the runs have, in order, evenly spaced and
@@ -125,7 +126,10 @@ def placement_text(placement: tuple[int, int]) -> str:
 
 
 def runs_on_linux(result: dict[str, Any]) -> bool:
-    """The result's backend is the Linux baseline: its version op said `linux ...`."""
+    """The result's backend is the Linux baseline: the result says so (`reference`); a result
+    older than that field, when its version op said `linux ...`."""
+    if "reference" in result:
+        return bool(result["reference"])
     stack = str((result.get("versions") or {}).get("stack") or "")
     return stack.split(" ", 1)[0] == "linux"
 

@@ -351,7 +351,7 @@ def judged(results: list[dict[str, Any]]) -> list[Any]:
     """The metrics compare judges these runs by that repetition can narrow: p50, p99 and the
     rates the scenario measures (p99.9 rests on too few samples a run; errors are counts)."""
     out = []
-    for m in METRICS:
+    for m in METRICS if results else ():
         if m.name in ("p99.9", "errors"):
             continue
         values = [m.get(r) for r in results]
@@ -390,10 +390,11 @@ def more_rounds(plan: Plan, run_dir: Path, prog: Progress, write: Any, started: 
             results = pair_results(run_dir, prog, sc, b)
             w = widths(plan, results)
             narrow = all(width <= allowed for width, allowed in w.values())
-            why = "within" if narrow else "max reached" if rep >= plan.max_repetitions else ""
+            why = ("no results" if not results else "within" if narrow
+                   else "max reached" if rep >= plan.max_repetitions else "")
             outcome[(sc, b)] = {"scenario": sc, "backend": b, "reps": len(results),
                                 "why": why or "running", "widths_pct": w}
-            if not why and results:
+            if not why:
                 wide.append((sc, b))
         prog.repetition = list(outcome.values())
         if not wide or prog.stopped:

@@ -115,7 +115,7 @@ class Plan(NamedTuple):
     duration_s: float
     warmup_s: float
     budget_s: float
-    pin: tuple[str, ...]	# extra `tcplab run` flags: --engine-cpu N --sut-cpu N
+    pin: tuple[str, ...]	# extra `tcplab run` flags: --impair, --engine-cpu, --sut-cpu
     topology: str | None	# every run's --topology; None: each backend's own
     max_repetitions: int = 0	# adaptive repetition's ceiling; <= repetitions: off
     ci_width_pct: float | None = None	# one width for every metric; None: its threshold
@@ -192,6 +192,9 @@ def build_parser(suite: Suite) -> Parser:
     ap.add_argument("--topology", help="run every backend on this topology (tcplab list; "
                     "default each backend's own): e.g. veth, where a kernel side's impair "
                     "goes through netem")
+    ap.add_argument("--impair", metavar="SPEC",
+                    help="every run under this impairment (tcplab run --impair): a bad link, "
+                         "or a regression injected on purpose to see compare find it")
     ap.add_argument("--engine-cpu", type=int, help="pin the engine side of every run")
     ap.add_argument("--sut-cpu", type=int, help="pin the SUT side of every run")
     ap.add_argument("--dry-run", action="store_true", help="print the plan and exit")
@@ -230,6 +233,8 @@ def make_plan(suite: Suite, args: argparse.Namespace) -> Plan:
     if args.topology is not None:
         pick([args.topology], [t["name"] for t in lst.get("topologies", [])], "topology")
     pin: list[str] = []
+    if args.impair is not None:
+        pin += ["--impair", args.impair]
     if args.engine_cpu is not None:
         pin += ["--engine-cpu", str(args.engine_cpu)]
     if args.sut_cpu is not None:
@@ -493,7 +498,8 @@ def list_suites() -> int:
               "backend")
     print("usage: tcplab bench SUITE [--reps N] [--max-reps N] [--ci-width PCT] "
           "[--no-calibrate] [--duration T] [--warmup T] [--backend B] "
-          "[--scenario S] [--budget T] [--runs-dir DIR] [--topology NAME] [--engine-cpu N] "
+          "[--scenario S] [--budget T] [--runs-dir DIR] [--topology NAME] [--impair SPEC] "
+          "[--engine-cpu N] "
           "[--sut-cpu N] [--dry-run]")
     return 0
 

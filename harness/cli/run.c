@@ -734,6 +734,20 @@ static const char *backend_name(const char *backend)
 	return ops != NULL ? ops->name : backend;
 }
 
+/*
+ * Whether @p backend is the Linux baseline: a built-in sockets backend. Asked of that
+ * backend alone: listing them all would load every plug-in, and a Go one (gvisor) panics
+ * when it loads after the burst guard's SIGSEGV handler.
+ */
+static bool is_baseline(const char *backend)
+{
+	const struct tl_backend *b;
+	char err[256];
+
+	return tl_backend_open(backend, &b, err, sizeof(err)) == 0 &&
+	       strcmp(b->origin, "built-in") == 0 && b->ops->attach == TL_ATTACH_SOCKETS;
+}
+
 static void fill_result(struct run *x, time_t started)
 {
 	struct hx_result *r = &x->r;
@@ -744,9 +758,8 @@ static void fill_result(struct run *x, time_t started)
 	r->backend = x->st->ops->name;	/* a plug-in given by path is recorded by name */
 	r->sut_backend = backend_name(x->o.sut_backend);
 	r->topology = x->o.peer != NULL ? "peer" : x->o.topo->name;
-	/* the Linux baseline: the sockets backend a run falls back to, on both sides */
-	r->reference = strcmp(r->backend, hx_cli_default_backend(TL_ATTACH_SOCKETS)) == 0 &&
-		       strcmp(r->sut_backend, r->backend) == 0 && x->o.peer == NULL;
+	r->reference = is_baseline(r->backend) && strcmp(r->sut_backend, r->backend) == 0 &&
+		       x->o.peer == NULL;
 	r->stack_version = x->st->ops->version(x->st);
 	n = x->st->ops->counters(x->st, x->counters, MAX_COUNTERS);
 	r->counters = x->counters;

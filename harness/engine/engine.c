@@ -103,6 +103,7 @@ static const char *const error_names[HX_ERR__COUNT] = {
 	[HX_ERR_NOT_CONNECTED] = "not_connected",
 	[HX_ERR_DRAIN_TIMEOUT] = "drain_timeout",
 	[HX_ERR_OBJECT] = "object_failed",
+	[HX_ERR_TIMEOUT] = "timeout",
 };
 
 const char *hx_error_name(enum hx_error e)

@@ -40,6 +40,7 @@ enum hx_error {
 	HX_ERR_NOT_CONNECTED,	/* a data step with no connection (script error) */
 	HX_ERR_DRAIN_TIMEOUT,	/* still busy long after the run ended */
 	HX_ERR_OBJECT,		/* an object step failed: HTTP status, protocol, transport */
+	HX_ERR_TIMEOUT,		/* an object step's server was silent past its limit */
 	HX_ERR__COUNT,
 };
 

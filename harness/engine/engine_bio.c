@@ -242,12 +242,13 @@ out_free:
 
 /* ---- raw_get: the reference, a plain recv loop into the same destination ---- */
 
+/* As the bio client's waits: at most BIO_HTTP_TIMEOUT_MS for the server. */
 static int raw_wait(const struct hx_bio_ctx *x, int s, short events)
 {
 	struct pollfd p = { .fd = s, .events = events };
-	int rc = tl_poll(x->st, &p, 1, -1);
+	int rc = tl_poll(x->st, &p, 1, BIO_HTTP_TIMEOUT_MS);
 
-	return rc < 0 ? rc : 0;
+	return rc == 0 ? -ETIMEDOUT : rc < 0 ? rc : 0;
 }
 
 static int raw_connect(const struct hx_bio_ctx *x, struct hx_bio_conn *bc)
@@ -623,6 +624,7 @@ static enum hx_error error_of(int rc)
 	case -ECONNRESET:
 	case -EPIPE: return HX_ERR_RESET;
 	case -ECONNREFUSED: return HX_ERR_CONNECT_REFUSED;
+	case -ETIMEDOUT: return HX_ERR_TIMEOUT;
 	default: return HX_ERR_OBJECT;
 	}
 }

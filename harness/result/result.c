@@ -337,7 +337,9 @@ void hx_result_write(const struct hx_result *r, FILE *f)
 
 void hx_format_ns(double ns, char *buf, size_t len)
 {
-	if (ns < 1e3)
+	if (isnan(ns))		/* a latency with no transaction measured */
+		snprintf(buf, len, "n/a");
+	else if (ns < 1e3)
 		snprintf(buf, len, "%.0fns", ns);
 	else if (ns < 1e6)
 		snprintf(buf, len, "%.1fus", ns / 1e3);

@@ -26,7 +26,7 @@ label names the configuration only where two curves of one backend/topology need
 
 The reference: the Linux baseline is recognised from the result itself, not from a
 backend's name: the harness writes `reference: true` when both sides ran on the sockets
-backend a run falls back to (the Linux baseline); in a result older than that field, the
+backend that is built in (the Linux baseline); in a result older than that field, the
 kernel backend's version op reporting `linux <release>` (versions.stack), which no stack
 under test does (a plug-in over Linux sockets such as stack/example says its own name first). Its curve is drawn first and
 apart; where a set has no baseline run in a family, the caption says so.

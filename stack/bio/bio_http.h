@@ -77,6 +77,15 @@ struct bio_http *bio_http_create(struct tl_stack *st, const struct sockaddr *add
 				 socklen_t addr_len, const char *host);
 /** Free the client (closing its connection). Its sources and sinks must be freed first. */
 void bio_http_free(struct bio_http *h);
+
+/*
+ * How long a wait for the server may last (connect, each byte of a head or a body, room to
+ * send) before the call fails with -ETIMEDOUT: a stuck or silent server fails the run in
+ * bounded time instead of hanging it.
+ */
+#define BIO_HTTP_TIMEOUT_MS 10000
+/** Set that limit to @p ms (> 0). */
+void bio_http_set_timeout(struct bio_http *h, int ms);
 /** Why the last call failed (parser or protocol reason), or "" if it has not. */
 const char *bio_http_error(const struct bio_http *h);
 const struct bio_http_stats *bio_http_stats(const struct bio_http *h);

@@ -32,6 +32,7 @@ struct bio_http {
 	bool close_after;	/* the current response ends the connection */
 	bool head_pending;	/* a request was sent whose response head was not read */
 	char reason[160];
+	int timeout_ms;		/* a wait's limit: BIO_HTTP_TIMEOUT_MS */
 	struct bio_http_stats st_counters;
 	char scratch[HTTP_PEEK];	/* peeked heads and drained bodies: never returned */
 };
@@ -53,7 +54,14 @@ struct bio_http *bio_http_create(struct tl_stack *st, const struct sockaddr *add
 	h->addr_len = addr_len;
 	snprintf(h->host, sizeof(h->host), "%s", host);
 	h->s = -1;
+	h->timeout_ms = BIO_HTTP_TIMEOUT_MS;
 	return h;
+}
+
+void bio_http_set_timeout(struct bio_http *h, int ms)
+{
+	if (ms > 0)
+		h->timeout_ms = ms;
 }
 
 static void disconnect(struct bio_http *h)
@@ -88,11 +96,18 @@ static int fail(struct bio_http *h, int err, const char *why)
 	return err;
 }
 
+/* Wait for the server, at most timeout_ms: then -ETIMEDOUT, with the reason. */
 static int wait_for(struct bio_http *h, short events)
 {
 	struct pollfd p = { .fd = h->s, .events = events };
-	int rc = tl_poll(h->st, &p, 1, -1);
+	int rc = tl_poll(h->st, &p, 1, h->timeout_ms);
+	char why[96];
 
+	if (rc == 0) {
+		snprintf(why, sizeof(why), "the server %s for %d ms", events & POLLIN
+			 ? "sent nothing" : "took nothing", h->timeout_ms);
+		return fail(h, -ETIMEDOUT, why);
+	}
 	return rc < 0 ? rc : 0;
 }
 
@@ -125,6 +140,19 @@ static int send_all(struct bio_http *h, const void *buf, size_t len)
 	return 0;
 }
 
+/* A non-blocking connect in progress: its outcome, within the timeout. */
+static int connect_done(struct bio_http *h)
+{
+	socklen_t len = sizeof(int);
+	int err = 0, rc = wait_for(h, POLLOUT);
+
+	if (rc < 0)
+		return rc == -ETIMEDOUT ? fail(h, rc, "the server did not accept the connection "
+					       "in time") : rc;
+	rc = tl_getsockopt(h->st, h->s, SOL_SOCKET, SO_ERROR, &err, &len);
+	return rc < 0 ? rc : -err;
+}
+
 static int connect_once(struct bio_http *h)
 {
 	int s, rc;
@@ -137,12 +165,18 @@ static int connect_once(struct bio_http *h)
 	/* a PUT's head and its body go in separate sends: without this, Nagle holds the body
 	 * until the head's delayed ACK (40 ms on Linux) */
 	tl_setsockopt_int(h->st, s, IPPROTO_TCP, TCP_NODELAY, 1);
-	rc = tl_connect(h->st, s, (const struct sockaddr *)&h->addr, h->addr_len);
+	/* non-blocking, so that every wait, the connect's too, has the timeout */
+	rc = tl_set_nonblock(h->st, s, true);
+	h->s = s;
+	if (rc == 0)
+		rc = tl_connect(h->st, s, (const struct sockaddr *)&h->addr, h->addr_len);
+	if (rc == -EINPROGRESS || rc == -EAGAIN)
+		rc = connect_done(h);
 	if (rc < 0) {
 		tl_close(h->st, s);
+		h->s = -1;
 		return rc;
 	}
-	h->s = s;
 	h->reused = false;
 	h->st_counters.connects++;
 	return 0;

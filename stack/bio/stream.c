@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "bio.h"
+#include "bio_http.h"
 
 struct stream {
 	struct tl_stack *st;
@@ -27,12 +28,13 @@ struct stream_sink {
 	struct stream io;
 };
 
+/* At most BIO_HTTP_TIMEOUT_MS for the peer: a silent one fails the call, -ETIMEDOUT. */
 static int wait_for(struct stream *io, short events)
 {
 	struct pollfd p = { .fd = io->s, .events = events };
-	int rc = tl_poll(io->st, &p, 1, -1);
+	int rc = tl_poll(io->st, &p, 1, BIO_HTTP_TIMEOUT_MS);
 
-	return rc < 0 ? rc : 0;
+	return rc == 0 ? -ETIMEDOUT : rc < 0 ? rc : 0;
 }
 
 static int stream_open(struct bio_source *src, uint64_t off, uint64_t len)

@@ -28,7 +28,8 @@ The reference: the Linux baseline is recognised from the result itself, not from
 backend's name: the harness writes `reference: true` when both sides ran on the sockets
 backend that is built in (the Linux baseline); in a result older than that field, the
 kernel backend's version op reporting `linux <release>` (versions.stack), which no stack
-under test does (a plug-in over Linux sockets such as stack/example says its own name first). Its curve is drawn first and
+under test does (a plug-in over Linux sockets such as stack/example says its own name
+first). Its curve is drawn first and
 apart; where a set has no baseline run in a family, the caption says so.
 
 The x axis is categorical: the loss rates the runs have, in order, evenly spaced and

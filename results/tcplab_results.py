@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """tcplab compare|report|baseline|history: results across commits (./tcplab runs this file).
 
-    tcplab compare BASE NEW [--markdown | --json] [--force]
+    tcplab compare BASE NEW [--markdown | --json] [--changed-only] [--force]
     tcplab report DIR [DIR ...] [--out OUTDIR] [--conformance FILE]
     tcplab baseline save NAME [RUN_DIR] [--force]
     tcplab baseline list [--json]
@@ -53,6 +53,8 @@ def build_parser() -> Parser:
     fmt = c.add_mutually_exclusive_group()
     fmt.add_argument("--markdown", action="store_true", help="Markdown table")
     fmt.add_argument("--json", action="store_true", help="JSON (tcplab.compare/1)")
+    c.add_argument("--changed-only", action="store_true",
+                   help="leave out the rows whose verdict is same (and say how many)")
     c.add_argument("--force", action="store_true",
                    help="compare results from different host kinds anyway")
     add_places(c)
@@ -97,8 +99,10 @@ def cmd_compare(args: argparse.Namespace, places: Places) -> int:
     base = load(resolve(args.base, places, "BASE"), "BASE")
     new = load(resolve(args.new, places, "NEW"), "NEW")
     result = compare(base, new, force=args.force)
-    out = (render.as_json(result) if args.json else render.markdown(result) if args.markdown
-           else render.terminal(result))
+    only = args.changed_only
+    out = (render.as_json(result, only) if args.json
+           else render.markdown(result, only) if args.markdown
+           else render.terminal(result, only))
     sys.stdout.write(out)
     return result.exit_status()
 

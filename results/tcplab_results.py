@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""tcplab compare|report|baseline|history|junit: results across commits (./tcplab runs
-this file).
+"""tcplab compare|report|baseline|history|junit|csv: results across commits (./tcplab
+runs this file).
 
     tcplab compare BASE NEW [--markdown | --json] [--changed-only] [--junit FILE] [--force]
     tcplab report DIR [DIR ...] [--out OUTDIR] [--conformance FILE]
@@ -9,12 +9,13 @@ this file).
     tcplab history [DIR ...] [--metric M]... [--scenario S]... [--backend B]...
                    [--order auto|git|time] [--html OUTDIR] [--json] [--force]
     tcplab junit RESULT.json|DIR ... [-o FILE]
+    tcplab csv DIR|RESULT.json ... [-o FILE]
 
 BASE, NEW and DIR are run directories, commits (newest run under results/runs/<commit>*/)
 or baseline names (results/baselines/NAME); history also takes directories of run
 directories (results/runs, results/baselines: every run below). Exit status: compare 1 when
-a metric is worse beyond its threshold, else 0; history 0 whatever it finds; junit 0 once
-written; every command 2 on bad input, with a one-line message.
+a metric is worse beyond its threshold, else 0; history 0 whatever it finds; junit and csv 0
+once written; every command 2 on bad input, with a one-line message.
 See results/README.md, "Comparing results across commits".
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ import sys
 from pathlib import Path
 
 # resultkit sits beside this file: Python puts a script's own folder first on its path
-from resultkit import baseline, junit, render
+from resultkit import baseline, csvout, junit, render
 from resultkit.compare import compare
 from resultkit.errors import BadInput
 from resultkit.inputs import results_of
@@ -104,6 +105,12 @@ def build_parser() -> Parser:
     j.add_argument("inputs", nargs="+", metavar="RESULT.json|DIR")
     j.add_argument("-o", "--out", metavar="FILE", help="the XML file (default, or -: stdout)")
     add_places(j)
+    v = sub.add_parser("csv", help="results as CSV, one row per result file",
+                       description="Write results as CSV: the header, then one row per "
+                                   "result file.")
+    v.add_argument("inputs", nargs="+", metavar="DIR|RESULT.json")
+    v.add_argument("-o", "--out", metavar="FILE", help="the CSV file (default, or -: stdout)")
+    add_places(v)
     return ap
 
 
@@ -171,8 +178,13 @@ def cmd_junit(args: argparse.Namespace, places: Places) -> int:
     return 0
 
 
+def cmd_csv(args: argparse.Namespace, places: Places) -> int:
+    csvout.write(results_of(args.inputs, places, "DIR"), args.out)
+    return 0
+
+
 COMMANDS = {"compare": cmd_compare, "report": cmd_report, "baseline": cmd_baseline,
-            "history": cmd_history, "junit": cmd_junit}
+            "history": cmd_history, "junit": cmd_junit, "csv": cmd_csv}
 
 
 def main(argv: list[str]) -> int:

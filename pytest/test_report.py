@@ -84,7 +84,9 @@ def test_every_plot_is_a_non_empty_png(report_dir: Path, sidecar: dict) -> None:
     kinds = [p["kind"] for p in sidecar["plots"]]
     scenarios = {json.loads(f.read_text())["scenario"] for f in (FIXTURES / "base").glob("*")}
     assert kinds.count("spectrum") == len(scenarios)
-    assert {p["metric"] for p in sidecar["plots"] if p["kind"] == "bars"} == \
+    bars = [p for p in sidecar["plots"] if p["kind"] == "bars"]
+    assert sorted(p["scenario"] for p in bars) == sorted(scenarios)	# one plot a scenario
+    assert {pn["metric"] for p in bars for pn in p["panels"]} == \
         {"throughput_bps", "tps", "connections_per_s"}
     for plot in sidecar["plots"]:
         png = report_dir / plot["file"]
@@ -117,22 +119,35 @@ def test_spectrum_data_matches_the_results(sidecar: dict) -> None:
 
 def test_bar_data_matches_the_results(sidecar: dict) -> None:
     expected = {**fixture_results(FIXTURES / "base"), **fixture_results(FIXTURES / "latency2x")}
+    base_label = sidecar["sets"][0]["label"]
     bars = [p for p in sidecar["plots"] if p["kind"] == "bars"]
     for plot in bars:
-        for group in plot["groups"]:
-            assert len(group["bars"]) == 2	# one per set
-            for bar in group["bars"]:
-                vals = [expected[src]["metrics"][plot["metric"]] * plot["scale"]
-                        for src in bar["sources"]]
-                assert all(expected[src]["scenario"] == group["key"]["scenario"]
-                           for src in bar["sources"])
-                assert bar["values"] == pytest.approx(vals)
-                srt = sorted(vals)
-                assert bar["min"] == pytest.approx(srt[0]) and bar["max"] == pytest.approx(srt[-1])
-                assert bar["median"] == pytest.approx(srt[len(srt) // 2])	# 5 runs: odd
-    tps = next(p for p in bars if p["metric"] == "tps")
-    assert {g["key"]["scenario"] for g in tps["groups"]} == {
-        r["scenario"] for r in fixture_results(FIXTURES / "base").values()}
+        assert plot["file"] == f"bars-{plot['scenario']}.png"
+        for panel in plot["panels"]:
+            for group in panel["groups"]:
+                assert group["key"]["scenario"] == plot["scenario"]
+                assert len(group["bars"]) == 2	# one per set
+                for bar in group["bars"]:
+                    vals = [expected[src]["metrics"][panel["metric"]] * panel["scale"]
+                            for src in bar["sources"]]
+                    assert all(expected[src]["scenario"] == plot["scenario"]
+                               for src in bar["sources"])
+                    assert bar["values"] == pytest.approx(vals)
+                    srt = sorted(vals)
+                    assert bar["min"] == pytest.approx(srt[0])
+                    assert bar["max"] == pytest.approx(srt[-1])
+                    assert bar["median"] == pytest.approx(srt[len(srt) // 2])	# 5 runs: odd
+                base = next(b for b in group["bars"] if b["set"] == base_label)
+                for bar in group["bars"]:	# latency2x leaves the rates as they were
+                    assert bar["ratio"] == pytest.approx(bar["median"] / base["median"])
+                    assert bar["ratio"] == pytest.approx(1.0)
+    tps = {p["scenario"] for p in bars if any(pn["metric"] == "tps" for pn in p["panels"])}
+    assert tps == {r["scenario"] for r in fixture_results(FIXTURES / "base").values()}
+    crr = next(p for p in bars if p["scenario"] == "crr")	# the one that measures connects
+    assert [pn["metric"] for pn in crr["panels"]] == ["throughput_bps", "tps",
+                                                      "connections_per_s"]
+    echo = next(p for p in bars if p["scenario"] == "echo_rr")
+    assert "connections_per_s" not in [pn["metric"] for pn in echo["panels"]]
 
 
 def test_page_embeds_the_same_plots_and_data(report_dir: Path, sidecar: dict) -> None:
@@ -234,3 +249,142 @@ def test_report_bad_input_exit_2(procs: Any, tmp_path: Path, what: str) -> None:
     lines = done.stderr.strip().splitlines()
     assert done.rc == 2 and len(lines) == 1 and needle in lines[0], done.stderr
     assert not (tmp_path / "out" / "report.html").exists()
+
+
+# ---- the page's layout (issue 17, part 4): the verdict first, a throughput plot a scenario --
+
+def page_index(page: str, needle: str) -> int:
+    assert needle in page, f"{needle!r} not on the page"
+    return page.index(needle)
+
+
+def compare_doc(procs: Any, base: Path, new: Path) -> dict:
+    done = run_cli(procs, "compare", str(base), str(new), "--json")
+    assert done.rc in (0, 1), done.stderr
+    return json.loads(done.stdout)
+
+
+def verdict_rows(page: str, table_id: str) -> list[list[str]]:
+    table = page[page_index(page, f"<table id={table_id}>"):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)
+    assert re.findall(r"<th>(.*?)</th>", rows[0])[:3] == ["scenario", "backend", "metric"]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in rows[1:]]
+
+
+def test_the_page_opens_with_the_verdict(report_dir: Path, sidecar: dict, procs: Any) -> None:
+    """Two sets: compare of the first two comes first, then the sets, the spectra, the
+    throughput panels, the conformance table."""
+    page = (report_dir / "report.html").read_text()
+    order = [page_index(page, "<section id=verdict>"), page_index(page, "<h2>Result sets</h2>"),
+             page_index(page, '<img class="plot" id="spectrum-'),
+             page_index(page, "<div class=panels id=rates>"),
+             page_index(page, "<table id=conformance>")]
+    assert order == sorted(order), order
+    assert page.index("<section id=verdict>") < page.index("<img")	# before any plot
+    doc = compare_doc(procs, FIXTURES / "base", FIXTURES / "latency2x")
+    c = doc["counts"]
+    summary = re.search(r"<p class=summary>(.*?)</p>", page).group(1)
+    assert summary.startswith(f"{c['worse']} worse, {c['better']} better, {c['same']} same")
+    assert summary.endswith("REGRESSION") and c["worse"] > 0
+    changed = [(r["scenario"], f"{r['backend']}/{r['topology']}", r["metric"], r["verdict"])
+               for r in doc["rows"] if r["verdict"] != "same"]
+    assert [(r[0], r[1], r[2], r[6]) for r in verdict_rows(page, "verdict-changed")] == changed
+    assert len(verdict_rows(page, "verdict-all")) == len(doc["rows"])
+    assert page.count('<tr class=worse') == 2 * c["worse"]	# in both tables
+    v = sidecar["verdict"]
+    assert v["counts"] == c and v["exit"] == doc["exit"] == 1 and v["refused"] is None
+    assert (v["base"], v["new"]) == (sidecar["sets"][0]["label"], sidecar["sets"][1]["label"])
+    assert len(v["changed"]) == len(changed)
+
+
+def test_throughput_is_a_small_plot_per_scenario(report_dir: Path, sidecar: dict) -> None:
+    """The rates section holds one figure per scenario, each a PNG of its own whose width
+    grows with its panels (crr measures three rates, echo_rr two), not with the set."""
+    import matplotlib.image
+    page = (report_dir / "report.html").read_text()
+    rates = page[page_index(page, "<div class=panels id=rates>"):]
+    rates = rates[:rates.index("</div>")]
+    bars = [p for p in sidecar["plots"] if p["kind"] == "bars"]
+    assert re.findall(r'<img class="plot" id="([^"]+)"', rates) == [p["file"] for p in bars]
+    assert "spectrum-" not in rates and "loss-" not in rates
+    width = {p["scenario"]: matplotlib.image.imread(report_dir / p["file"]).shape[1]
+             for p in bars}
+    assert width["crr"] > width["echo_rr"] and max(width.values()) <= 1200, width
+    assert "ratio to the median of set" in page
+
+
+def test_many_scenarios_do_not_widen_a_plot(procs: Any, tmp_path: Path) -> None:
+    """Twelve scenarios (copies of echo_rr renamed): twelve plots, none wider than one
+    scenario's (the old single bar chart grew by 160 px a scenario)."""
+    import matplotlib.image
+    d = tmp_path / "many"
+    d.mkdir()
+    for i in range(12):
+        for f in sorted((FIXTURES / "base").glob("echo_rr.*.json"))[:3]:
+            doc = json.loads(f.read_text())
+            doc["scenario"] = f"s{i:02d}"
+            (d / f"s{i:02d}.{f.name.split('.', 1)[1]}").write_text(json.dumps(doc))
+    out = tmp_path / "out"
+    conf = tmp_path / "c.json"
+    conf.write_text(json.dumps(CONFORMANCE))
+    done = run_cli(procs, "report", str(d), "--out", str(out), "--conformance", str(conf))
+    assert done.rc == 0, done.stderr
+    doc = json.loads((out / "plots.json").read_text())
+    bars = [p for p in doc["plots"] if p["kind"] == "bars"]
+    assert [p["scenario"] for p in bars] == [f"s{i:02d}" for i in range(12)]
+    widths = {matplotlib.image.imread(out / p["file"]).shape[1] for p in bars}
+    assert len(widths) == 1 and widths.pop() <= 1000
+    page = (out / "report.html").read_text()
+    assert "<section id=verdict>" not in page and doc["verdict"] is None	# one set
+    assert all(b["ratio"] == 1.0 for p in bars for pn in p["panels"] for g in pn["groups"]
+               for b in g["bars"])
+
+
+def test_three_sets_ratios_to_the_first(procs: Any, tmp_path: Path) -> None:
+    """base, throughput70, latency2x: the verdict is base against throughput70 (the rates
+    worse), the third set is drawn, not compared; each bar's ratio is to base's median."""
+    out = tmp_path / "out"
+    conf = tmp_path / "c.json"
+    conf.write_text(json.dumps(CONFORMANCE))
+    done = run_cli(procs, "report", str(FIXTURES / "base"), str(FIXTURES / "throughput70"),
+                   str(FIXTURES / "latency2x"), "--out", str(out), "--conformance", str(conf))
+    assert done.rc == 0, done.stderr
+    doc = json.loads((out / "plots.json").read_text())
+    labels = [s["label"] for s in doc["sets"]]
+    assert doc["verdict"]["new"] == labels[1] and doc["verdict"]["exit"] == 1
+    assert {r["metric"] for r in doc["verdict"]["changed"]} == {"tps", "throughput",
+                                                                  "connections/s"}
+    for p in (p for p in doc["plots"] if p["kind"] == "bars"):
+        for pn in p["panels"]:
+            for g in pn["groups"]:
+                ratio = {b["set"]: b["ratio"] for b in g["bars"]}
+                assert ratio[labels[0]] == 1.0
+                assert ratio[labels[1]] == pytest.approx(0.7, abs=1e-3)
+                assert ratio[labels[2]] == pytest.approx(1.0)
+    page = (out / "report.html").read_text()
+    section = page[page_index(page, "<section id=verdict>"):page.index("</section>")]
+    assert f"Sets {labels[2]} are drawn below, not compared." in section.replace("&#x27;", "'")
+
+
+def test_a_refused_verdict_is_said_and_the_report_written(procs: Any, tmp_path: Path) -> None:
+    """Sets from two host kinds: compare refuses them; the report says why, exit 0."""
+    other = tmp_path / "other"
+    shutil.copytree(FIXTURES / "same", other)
+    for f in other.glob("*.json"):
+        doc = json.loads(f.read_text())
+        doc["host"]["cpu_model"] = "Other CPU"
+        f.write_text(json.dumps(doc))
+    out = tmp_path / "out"
+    conf = tmp_path / "c.json"
+    conf.write_text(json.dumps(CONFORMANCE))
+    done = run_cli(procs, "report", str(FIXTURES / "base"), str(other), "--out", str(out),
+                   "--conformance", str(conf))
+    assert done.rc == 0, done.stderr
+    doc = json.loads((out / "plots.json").read_text())
+    assert "different host kinds" in doc["verdict"]["refused"]
+    page = (out / "report.html").read_text()
+    refused = re.search(r"<p class=refused>Not compared: (.*?)</p>", page)
+    assert refused and "different host kinds" in refused.group(1)
+    assert page.index("<p class=refused>") < page.index("<h2>Result sets</h2>")
+    assert "<table id=verdict-changed>" not in page

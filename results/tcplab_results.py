@@ -1,18 +1,21 @@
 #!/usr/bin/python3
-"""tcplab compare|report|baseline|history: results across commits (./tcplab runs this file).
+"""tcplab compare|report|baseline|history|junit|csv: results across commits (./tcplab
+runs this file).
 
-    tcplab compare BASE NEW [--markdown | --json] [--force]
+    tcplab compare BASE NEW [--markdown | --json] [--changed-only] [--junit FILE] [--force]
     tcplab report DIR [DIR ...] [--out OUTDIR] [--conformance FILE]
     tcplab baseline save NAME [RUN_DIR] [--force]
     tcplab baseline list [--json]
     tcplab history [DIR ...] [--metric M]... [--scenario S]... [--backend B]...
                    [--order auto|git|time] [--html OUTDIR] [--json] [--force]
+    tcplab junit RESULT.json|DIR ... [-o FILE]
+    tcplab csv DIR|RESULT.json ... [-o FILE]
 
 BASE, NEW and DIR are run directories, commits (newest run under results/runs/<commit>*/)
 or baseline names (results/baselines/NAME); history also takes directories of run
 directories (results/runs, results/baselines: every run below). Exit status: compare 1 when
-a metric is worse beyond its threshold, else 0; history 0 whatever it finds; every command
-2 on bad input, with a one-line message.
+a metric is worse beyond its threshold, else 0; history 0 whatever it finds; junit and csv 0
+once written; every command 2 on bad input, with a one-line message.
 See results/README.md, "Comparing results across commits".
 """
 from __future__ import annotations
@@ -23,9 +26,10 @@ import sys
 from pathlib import Path
 
 # resultkit sits beside this file: Python puts a script's own folder first on its path
-from resultkit import baseline, render
+from resultkit import baseline, csvout, junit, render
 from resultkit.compare import compare
 from resultkit.errors import BadInput
+from resultkit.inputs import results_of
 from resultkit.places import Places, newest_run, resolve
 from resultkit.resultset import load
 
@@ -53,6 +57,11 @@ def build_parser() -> Parser:
     fmt = c.add_mutually_exclusive_group()
     fmt.add_argument("--markdown", action="store_true", help="Markdown table")
     fmt.add_argument("--json", action="store_true", help="JSON (tcplab.compare/1)")
+    c.add_argument("--changed-only", action="store_true",
+                   help="leave out the rows whose verdict is same (and say how many)")
+    c.add_argument("--junit", metavar="FILE",
+                   help="also write the verdicts as JUnit XML to FILE (worse: a failure; "
+                        "n/a, host differs: skipped)")
     c.add_argument("--force", action="store_true",
                    help="compare results from different host kinds anyway")
     add_places(c)
@@ -90,6 +99,18 @@ def build_parser() -> Parser:
     h.add_argument("--json", action="store_true", help="JSON (tcplab.history/1)")
     h.add_argument("--force", action="store_true", help="use runs of different host kinds")
     add_places(h)
+    j = sub.add_parser("junit", help="a run's checks as JUnit XML",
+                       description="Write the checks of results as JUnit XML: a testsuite "
+                                   "per result, a testcase per check.")
+    j.add_argument("inputs", nargs="+", metavar="RESULT.json|DIR")
+    j.add_argument("-o", "--out", metavar="FILE", help="the XML file (default, or -: stdout)")
+    add_places(j)
+    v = sub.add_parser("csv", help="results as CSV, one row per result file",
+                       description="Write results as CSV: the header, then one row per "
+                                   "result file.")
+    v.add_argument("inputs", nargs="+", metavar="DIR|RESULT.json")
+    v.add_argument("-o", "--out", metavar="FILE", help="the CSV file (default, or -: stdout)")
+    add_places(v)
     return ap
 
 
@@ -97,8 +118,13 @@ def cmd_compare(args: argparse.Namespace, places: Places) -> int:
     base = load(resolve(args.base, places, "BASE"), "BASE")
     new = load(resolve(args.new, places, "NEW"), "NEW")
     result = compare(base, new, force=args.force)
-    out = (render.as_json(result) if args.json else render.markdown(result) if args.markdown
-           else render.terminal(result))
+    only = args.changed_only
+    out = (render.as_json(result, only) if args.json
+           else render.markdown(result, only) if args.markdown
+           else render.terminal(result, only))
+    if args.junit is not None:	# first: a file it cannot write is bad input, nothing printed
+        junit.write(junit.compare_document(result, render.shown(result, only)[0]),
+                    args.junit)
     sys.stdout.write(out)
     return result.exit_status()
 
@@ -147,8 +173,18 @@ def cmd_history(args: argparse.Namespace, places: Places) -> int:
     return 0
 
 
+def cmd_junit(args: argparse.Namespace, places: Places) -> int:
+    junit.write(junit.checks_document(results_of(args.inputs, places, "RESULT")), args.out)
+    return 0
+
+
+def cmd_csv(args: argparse.Namespace, places: Places) -> int:
+    csvout.write(results_of(args.inputs, places, "DIR"), args.out)
+    return 0
+
+
 COMMANDS = {"compare": cmd_compare, "report": cmd_report, "baseline": cmd_baseline,
-            "history": cmd_history}
+            "history": cmd_history, "junit": cmd_junit, "csv": cmd_csv}
 
 
 def main(argv: list[str]) -> int:

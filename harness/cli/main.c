@@ -37,6 +37,8 @@ static const struct command script_commands[] = {
 	{ "report", "an HTML report of result sets, with plots", NULL },
 	{ "baseline", "keep a result set as the baseline of its host kind", NULL },
 	{ "history", "metrics across commits, with change points", NULL },
+	{ "junit", "a run's checks as JUnit XML, a testcase per check", NULL },
+	{ "csv", "result files as CSV, one row per run", NULL },
 };
 
 static void usage(FILE *f)

@@ -6,5 +6,7 @@ tcplab.result/1 files), places (resolve BASE/NEW to a directory), stats (medians
 Mann-Whitney U test), metrics (what is compared and how), compare (rows and verdicts),
 render (terminal, Markdown, JSON), plotdata (the series a plot shows), lossplot (goodput
 against loss rate, the Linux baseline as the reference), draw (matplotlib), html (the
-report page), report (all of it for `tcplab report`), baseline (the store).
+report page), report (all of it for `tcplab report`), baseline (the store), inputs (the
+result files a format command reads), junit (checks and verdicts as JUnit XML), csvout
+(results as CSV).
 """

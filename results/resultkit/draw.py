@@ -1,6 +1,7 @@
 """draw.py - matplotlib (Agg, no display) drawings of plotdata's plots, one PNG each."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -48,32 +49,53 @@ def draw_spectrum(plot: dict[str, Any], labels: list[str], path: Path) -> None:
     _save(fig, path)
 
 
+def _group_label(key: dict[str, str]) -> str:
+    text = f"{key['backend']}/{key['topology']}"
+    return text + ("\n" + textwrap.shorten(key["config"], 28, placeholder="...")
+                   if key.get("config") else "")
+
+
 def draw_bars(plot: dict[str, Any], labels: list[str], path: Path) -> None:
+    """One scenario: a small panel per rate, side by side, each on its own y scale; in a
+    panel a group per backend/topology, a bar per set, error bars min..max; a later set's
+    bar is labelled with its ratio to the first set's median."""
     colors = _colors(labels)
-    groups = plot["groups"]
+    panels = plot["panels"]
     width = 0.8 / max(1, len(labels))
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(groups) + 2), 4.5))
-    for j, label in enumerate(labels):
-        xs, meds, lo, hi = [], [], [], []
-        for i, g in enumerate(groups):
-            bar = next((b for b in g["bars"] if b["set"] == label), None)
-            if bar is None:
-                continue
-            xs.append(i + (j - (len(labels) - 1) / 2) * width)
-            meds.append(bar["median"])
-            lo.append(bar["median"] - bar["min"])
-            hi.append(bar["max"] - bar["median"])
-        if xs:
-            ax.bar(xs, meds, width=width, yerr=[lo, hi], capsize=3, color=colors[label],
-                   label=label)
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels([f"{g['key']['scenario']}\n{g['key']['backend']}" for g in groups],
-                       fontsize="small")
-    ax.set_ylabel(plot["unit"])
-    ax.set_title(plot["title"])
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(fontsize="small")
-    _save(fig, path)
+    sizes = [max(2.6, 1.0 + 0.55 * len(p["groups"]) * max(1, len(labels)) ** 0.5)
+             for p in panels]
+    legend_h = 0.25 * len(labels) + 0.1
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(4.0, sum(sizes) + 0.4),
+                                                      3.3 + legend_h),
+                             gridspec_kw={"width_ratios": sizes}, squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        groups = panel["groups"]
+        for j, label in enumerate(labels):
+            for i, g in enumerate(groups):
+                bar = next((b for b in g["bars"] if b["set"] == label), None)
+                if bar is None:
+                    continue
+                x = i + (j - (len(labels) - 1) / 2) * width
+                ax.bar([x], [bar["median"]], width=width, color=colors[label],
+                       yerr=[[bar["median"] - bar["min"]], [bar["max"] - bar["median"]]],
+                       capsize=3)
+                if j > 0 and bar.get("ratio") is not None:
+                    ax.annotate(f"{bar['ratio']:.2f}x", (x, bar["max"]), ha="center",
+                                va="bottom", fontsize="x-small", xytext=(0, 2),
+                                textcoords="offset points")
+        ax.set_xticks(range(len(groups)))
+        ax.set_xticklabels([_group_label(g["key"]) for g in groups], fontsize="x-small",
+                           rotation=20 if len(groups) > 2 else 0)
+        ax.set_xlim(-0.6, len(groups) - 0.4)
+        ax.set_ylim(0, max(b["max"] for g in groups for b in g["bars"]) * 1.18 or 1)
+        ax.set_title(f"{panel['title']} ({panel['unit']})", fontsize="small")
+        ax.tick_params(axis="y", labelsize="x-small")
+        ax.grid(True, axis="y", alpha=0.3)
+    fig.suptitle(plot["title"], fontsize="medium")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colors[lb]) for lb in labels]
+    fig.legend(handles, labels, loc="lower center", fontsize="x-small", frameon=False,
+               ncol=1)
+    _save(fig, path, rect=(0, legend_h / (3.3 + legend_h), 1, 1))
 
 
 def draw_loss(plot: dict[str, Any], labels: list[str], path: Path) -> None:
@@ -119,8 +141,9 @@ def draw_loss(plot: dict[str, Any], labels: list[str], path: Path) -> None:
     _save(fig, path)
 
 
-def _save(fig: Any, path: Path) -> None:
-    fig.tight_layout()
+def _save(fig: Any, path: Path, rect: tuple[float, float, float, float] | None = None
+          ) -> None:
+    fig.tight_layout(rect=rect)
     fig.savefig(path, dpi=DPI, metadata={"Software": None})
     plt.close(fig)
 

@@ -1,6 +1,10 @@
 """html.py - the report page: one self-contained HTML file (PNGs embedded as data: URIs,
 the plotted numbers embedded as JSON), no network access, no external script.
 
+In order: with two sets or more, the verdict (compare of the first two: the summary, the
+rows that are not same, every row folded away, the notes); the sets; the latency spectra;
+a small throughput plot per scenario side by side; the loss plots; the conformance table.
+
 The inline script only reports what the browser did: on load it marks <body> with how many
 plots decoded (data-plots-loaded), how many failed (data-plots-failed) and script errors
 (data-errors), so a headless browser's DOM dump shows whether the page rendered.
@@ -13,6 +17,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from . import render
+from .compare import SAME, Comparison
 from .resultset import ResultSet
 
 STYLE = """
@@ -22,6 +28,12 @@ th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
 th { background: #f0f0f0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 img.plot { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }
+.panels { display: flex; flex-wrap: wrap; gap: 0 1em; align-items: flex-start; }
+.panels figure { margin: 0; max-width: 100%; }
+tr.worse td.verdict { color: #a31515; font-weight: bold; }
+tr.better td.verdict { color: #176117; font-weight: bold; }
+tr.host-differs td.verdict, tr.na td.verdict { color: #8a6d00; }
+p.summary { font-size: 1.1em; font-weight: bold; }
 .match { color: #176117; } .divergence, .oracle-unstable { color: #a31515; font-weight: bold; }
 .listed-divergence { color: #8a6d00; }
 """
@@ -110,23 +122,69 @@ def conformance_table(doc: dict[str, Any]) -> str:
     return "\n".join(rows) + "</table>"
 
 
+def _verdict_rows(rows: list[Any], table_id: str) -> str:
+    out = [f"<table id={table_id}><tr>" + "".join(f"<th>{esc(c)}</th>"
+                                                  for c in render.COLUMNS) + "</tr>"]
+    for r in rows:
+        c = render.cells(r)
+        klass = {"host differs": "host-differs", "n/a": "na"}.get(r.verdict, r.verdict)
+        tds = "".join(f"<td class=verdict>{esc(x)}</td>" if i == 6 else
+                      f"<td class=num>{esc(x)}</td>" if 3 <= i <= 5 else f"<td>{esc(x)}</td>"
+                      for i, x in enumerate(c))
+        note = f' title="{esc(r.note)}"' if r.note else ""
+        out.append(f"<tr class={klass}{note}>{tds}</tr>")
+    return "\n".join(out) + "</table>"
+
+
+def verdict_section(cmp: Comparison | str, labels: list[str]) -> str:
+    """compare of the first two sets (a str: why it was not compared)."""
+    head = (f'<section id=verdict><h2>Verdict: {esc(labels[1])} against {esc(labels[0])}'
+            f'</h2>')
+    more = (f"<p>Sets {esc(', '.join(labels[2:]))} are drawn below, not compared.</p>"
+            if len(labels) > 2 else "")
+    if isinstance(cmp, str):
+        return (f"{head}<p class=refused>Not compared: {esc(cmp)}</p>{more}"
+                "</section>")
+    changed = [r for r in cmp.rows if r.verdict != SAME]
+    parts = [head, f"<p class=summary>{esc(render.summary_line(cmp))}</p>",
+             f"<p>base: {esc(render.describe(cmp.base))}<br>new: {esc(render.describe(cmp.new))}"
+             f"<br>{esc(render.method_line())}</p>", more]
+    if changed:
+        parts.append(_verdict_rows(changed, "verdict-changed"))
+    else:
+        parts.append("<p>Every row is same.</p>")
+    parts.append(f"<details><summary>Every row ({len(cmp.rows)})</summary>"
+                 f"{_verdict_rows(cmp.rows, 'verdict-all')}</details>")
+    if cmp.notes:
+        parts.append("<ul class=notes>" + "".join(f"<li>{esc(n)}</li>" for n in cmp.notes)
+                     + "</ul>")
+    return "\n".join(parts + ["</section>"])
+
+
 def page(title: str, sets: list[ResultSet], labels: list[str], plots: list[dict[str, Any]],
-         out_dir: Path, sidecar: dict[str, Any], conformance: dict[str, Any] | None) -> str:
+         out_dir: Path, sidecar: dict[str, Any], conformance: dict[str, Any] | None,
+         verdict: Comparison | str | None = None) -> str:
     spectra = [plot_figure(p, out_dir / p["file"]) for p in plots if p["kind"] == "spectrum"]
     bars = [plot_figure(p, out_dir / p["file"]) for p in plots if p["kind"] == "bars"]
     loss = [plot_figure(p, out_dir / p["file"]) for p in plots if p["kind"] == "loss"]
     data = json.dumps(sidecar).replace("</", "<\\/")
+    ratio = (f" A later set's bar is labelled with its ratio to the median of set "
+             f"{esc(labels[0])}." if len(labels) > 1 else "")
     parts = [
         "<!DOCTYPE html>", "<html lang=en><head><meta charset=utf-8>",
         f"<title>{esc(title)}</title><style>{STYLE}</style>",
-        f"<script>{SCRIPT}</script></head><body>", f"<h1>{esc(title)}</h1>",
+        f"<script>{SCRIPT}</script></head><body>", f"<h1>{esc(title)}</h1>"]
+    if verdict is not None:
+        parts.append(verdict_section(verdict, labels))
+    parts += [
         "<h2>Result sets</h2>", sets_table(sets, labels),
         "<h2>Latency percentile spectrum</h2>",
         "<p>Each line is one run; colour is the result set. The x axis is 1/(1-p) on a "
         "log scale, so the tail (99%, 99.9%, ...) gets as much room as the median.</p>",
         *spectra, "<h2>Throughput, transactions/s and connections/s</h2>",
-        "<p>Bars are the median of the repetitions; error bars span the slowest and the "
-        "fastest run.</p>", *bars]
+        "<p>One plot per scenario, a panel per rate it measured, each on its own scale. "
+        "Bars are the median of the repetitions; error bars span the slowest and the "
+        f"fastest run.{ratio}</p>", "<div class=panels id=rates>", *bars, "</div>"]
     if loss:
         parts += ["<h2>Goodput against loss rate</h2>",
                   "<p>One plot per workload run at several loss rates (params.impair, plain "

@@ -5,9 +5,11 @@ check them against the result files they came from.
 Spectrum: the latency at a ladder of percentiles (HdrHistogram's percentile distribution),
 from each run's buckets with the harness's own definition (results/README.md, latency_ns):
 nearest rank ceil(p/100 * count) in exact decimal arithmetic, reported as the bucket's
-highest value clamped to [min, max]. Bars: median of the repetitions, min and max as the
-error bar (no distribution assumed, the same spirit as compare's rank test). Loss: goodput
-against loss rate, one curve per backend, the Linux baseline as the reference (lossplot.py).
+highest value clamped to [min, max]. Bars: one plot per scenario, a small panel per rate on
+its own scale; median of the repetitions, min and max as the error bar (no distribution
+assumed, the same spirit as compare's rank test), and the ratio to the first set's
+median. Loss: goodput against loss rate, one curve per backend, the Linux baseline as the
+reference (lossplot.py).
 """
 from __future__ import annotations
 
@@ -84,20 +86,38 @@ def spectrum_plots(sets: list[ResultSet], labels: list[str]) -> list[dict[str, A
 
 
 def bar_plots(sets: list[ResultSet], labels: list[str]) -> list[dict[str, Any]]:
-    """One plot per bar metric, over the keys where some run measured it."""
+    """One plot per scenario, a small panel per rate it measured (throughput,
+    transactions/s, connections/s), each on its own scale: a bar per set for each
+    backend/topology and configuration. With two sets or more, a later set's bar has its
+    ratio to the first set's (the base) median."""
+    keys = sorted({k for rs in sets for k in rs.runs})
     plots = []
-    for field, title, unit, scale in BAR_METRICS:
-        groups = []
-        for key in sorted({k for rs in sets for k in rs.runs}):
-            bars = [_bar(rs, label, key, field, scale) for rs, label in zip(sets, labels)]
-            bars = [b for b in bars if b is not None]
-            if any(b["median"] for b in bars):
-                groups.append({"key": _key_dict(key), "bars": bars})
-        if groups:
-            plots.append({"kind": "bars", "file": f"bars-{field}.png", "metric": field,
-                          "title": f"{title} ({unit}): median of the runs, min..max",
-                          "unit": unit, "scale": scale, "groups": groups})
+    for scenario in sorted({k.scenario for k in keys}):
+        panels = []
+        for field, title, unit, scale in BAR_METRICS:
+            groups = []
+            for key in (k for k in keys if k.scenario == scenario):
+                bars = [_bar(rs, label, key, field, scale) for rs, label in zip(sets, labels)]
+                bars = [b for b in bars if b is not None]
+                if any(b["median"] for b in bars):
+                    _ratios(bars, labels[0])
+                    groups.append({"key": _key_dict(key), "bars": bars})
+            if groups:
+                panels.append({"metric": field, "title": title, "unit": unit, "scale": scale,
+                               "groups": groups})
+        if panels:
+            plots.append({"kind": "bars", "file": f"bars-{_slug_part(scenario)}.png",
+                          "scenario": scenario,
+                          "title": f"{scenario}: median of the runs, min..max",
+                          "panels": panels})
     return plots
+
+
+def _ratios(bars: list[dict[str, Any]], base_label: str) -> None:
+    """Each bar's median over the base set's (None without a base bar or with a 0 one)."""
+    base = next((b for b in bars if b["set"] == base_label), None)
+    for b in bars:
+        b["ratio"] = b["median"] / base["median"] if base and base["median"] else None
 
 
 def _bar(rs: ResultSet, label: str, key: Key, field: str,
@@ -115,11 +135,16 @@ def _bar(rs: ResultSet, label: str, key: Key, field: str,
 
 
 def _key_dict(key: Key) -> dict[str, str]:
-    return {"scenario": key.scenario, "backend": key.backend, "topology": key.topology}
+    return {"scenario": key.scenario, "backend": key.backend, "topology": key.topology,
+            "config": key.config}
+
+
+def _slug_part(text: str) -> str:
+    return text.replace("/", "_")
 
 
 def _slug(key: Key) -> str:
-    return "-".join(p.replace("/", "_") for p in (key.scenario, key.backend, key.topology))
+    return "-".join(_slug_part(p) for p in (key.scenario, key.backend, key.topology))
 
 
 def all_plots(sets: list[ResultSet]) -> tuple[list[str], list[dict[str, Any]]]:

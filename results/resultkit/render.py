@@ -1,10 +1,16 @@
-"""render.py - a Comparison as a terminal table, Markdown or JSON (tcplab.compare/1)."""
+"""render.py - a Comparison as a terminal table, Markdown or JSON (tcplab.compare/1).
+
+Markdown puts the verdict first (the summary line, then the rows that are worse, better or
+host differs, one line each), then the full table. changed_only (--changed-only, every
+format) leaves out the rows whose verdict is same and says how many; the counts and the
+exit status still cover every row."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
-from .compare import Comparison, Row
+from .compare import BETTER, HOST, SAME, WORSE, Comparison, Row
 from .metrics import ALPHA, SINGLE_RUN_FACTOR
 from .resultset import ResultSet
 
@@ -72,8 +78,21 @@ def summary_line(cmp: Comparison) -> str:
             + ("REGRESSION" if cmp.exit_status() else "no regression"))
 
 
-def terminal(cmp: Comparison) -> str:
-    table = [COLUMNS] + [cells(r) for r in cmp.rows]
+def shown(cmp: Comparison, changed_only: bool) -> tuple[list[Row], int]:
+    """The rows to list, and how many same rows changed_only left out."""
+    if not changed_only:
+        return list(cmp.rows), 0
+    rows = [r for r in cmp.rows if r.verdict != SAME]
+    return rows, len(cmp.rows) - len(rows)
+
+
+def left_out_line(n: int) -> str:
+    return f"left out: {n} same row{'s' if n != 1 else ''} (--changed-only)"
+
+
+def terminal(cmp: Comparison, changed_only: bool = False) -> str:
+    rows, left_out = shown(cmp, changed_only)
+    table = [COLUMNS] + [cells(r) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
     lines = [f"base: {describe(cmp.base)}", f"new:  {describe(cmp.new)}", method_line(), ""]
     last = None
@@ -83,7 +102,10 @@ def terminal(cmp: Comparison) -> str:
             lines.append("")
         last = group
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-    lines += [""] + [f"note: {n}" for n in cmp.notes] + [summary_line(cmp)]
+    lines += [""] + [f"note: {n}" for n in cmp.notes]
+    if changed_only:
+        lines.append(left_out_line(left_out))
+    lines.append(summary_line(cmp))
     return "\n".join(lines) + "\n"
 
 
@@ -91,18 +113,43 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def markdown(cmp: Comparison) -> str:
-    lines = ["## tcplab compare", "", f"- base: `{describe(cmp.base)}`",
-             f"- new: `{describe(cmp.new)}`", f"- {method_line()}", "",
-             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    for r in cmp.rows:
+def headline(row: Row) -> str:
+    """One row as a line of the Markdown verdict: what, the values, how; the note."""
+    scenario = f"{row.scenario} [{row.config}]" if row.config else row.scenario
+    how = fmt_how(row)
+    text = (f"`{scenario}` {row.backend}/{row.topology} {row.metric}: "
+            f"{fmt_value(row.base, row.unit)} -> {fmt_value(row.new, row.unit)} "
+            f"({fmt_change(row)}")
+    text += f", {how})" if how and how != row.note else ")"
+    return text + (f": {row.note}" if row.note else "")
+
+
+def markdown(cmp: Comparison, changed_only: bool = False) -> str:
+    rows, left_out = shown(cmp, changed_only)
+    lines = ["## tcplab compare", "", f"**{summary_line(cmp)}**", ""]
+    moved = False
+    for verdict in (WORSE, BETTER, HOST):
+        these = [r for r in cmp.rows if r.verdict == verdict]
+        if these:
+            moved = True
+            lines += [f"### {verdict} ({len(these)})", ""]
+            lines += [f"- {headline(r)}" for r in these] + [""]
+    if not moved:
+        lines += ["No row is worse, better or host differs.", ""]
+    lines += [f"- base: `{describe(cmp.base)}`", f"- new: `{describe(cmp.new)}`",
+              f"- {method_line()}", ""]
+    title = "Every row" if not changed_only else "Every row but the same ones"
+    lines += [f"### {title} ({len(rows)})", ""]
+    if changed_only:
+        lines += [_md(left_out_line(left_out)), ""]
+    lines += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in rows:
         c = list(cells(r))
         if r.verdict in ("worse", "better"):
             c[6] = f"**{c[6]}**"
         lines.append("| " + " | ".join(_md(x) for x in c) + " |")
     lines.append("")
     lines += [f"- note: {_md(n)}" for n in cmp.notes]
-    lines.append(f"**{summary_line(cmp)}**")
     return "\n".join(lines) + "\n"
 
 
@@ -111,10 +158,12 @@ def _set_json(rs: ResultSet) -> dict[str, Any]:
             "repetitions": rs.repetitions()}
 
 
-def as_json(cmp: Comparison) -> str:
+def as_json(cmp: Comparison, changed_only: bool = False) -> str:
+    rows, left_out = shown(cmp, changed_only)
     doc = {"schema": COMPARE_SCHEMA, "base": _set_json(cmp.base), "new": _set_json(cmp.new),
            "method": {"test": "mann-whitney-u two-sided", "alpha": ALPHA,
                       "single_run_factor": SINGLE_RUN_FACTOR, "text": method_line()},
-           "rows": cmp.rows_as_dicts(), "notes": cmp.notes, "counts": cmp.counts(),
+           "rows": [asdict(r) for r in rows], "changed_only": changed_only,
+           "left_out": left_out, "notes": cmp.notes, "counts": cmp.counts(),
            "exit": cmp.exit_status()}
     return json.dumps(doc, indent=1) + "\n"

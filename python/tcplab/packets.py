@@ -158,6 +158,11 @@ def fuzz_command(args: argparse.Namespace, backends: list[str]) -> int:
               f"{'passed' if res['echo_rr']['passed'] else 'FAILED'} "
               f"({res['echo_rr']['transactions']} transactions); SUT stats: "
               f"{res['sut_stats']}", flush=True)
+        d = res.get("delivery") or {}
+        print(f"  delivery: {d.get('sent')} frames sent, {d.get('rx_frames')} received by the "
+              f"SUT; reached its TCP input: {d.get('tcp_input', 'unknown')} (share "
+              f"{d.get('tcp_input_share')}; well-formed TCP to it: "
+              f"{d.get('well_formed_tcp_share')})", flush=True)
         for p in res["problems"]:
             print(f"  problem: {p}")
         if args.json:	# after each SUT: a later one's trouble leaves the earlier ones

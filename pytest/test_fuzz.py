@@ -185,3 +185,15 @@ def test_a_dpdk_stack_missing_a_leak_counter_fails_the_run(name: str) -> None:
                                "sut_stats": {"open": 0, "stack": c},
                                "delivery": {"sent": 1, "rx_frames": 1, "tcp_input": None}},
                               1) == fuzz.stack_leaks(c)
+
+
+def test_neighbours_are_the_made_up_sources_only() -> None:
+    """The fuzz run answers ARP for the sources neighbour() makes up (hosts 4 and up), never
+    for an address a side of the lab owns (hosts 1 to 3) or one outside the subnet."""
+    rng = random.Random(SEED)
+    for _ in range(200):
+        addr = str(fuzz.ipaddress.ip_address(fuzz.neighbour(rng, TARGET)))
+        assert fuzz.is_neighbour(addr, TARGET), addr
+    for addr in ("192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.0", "192.0.2.255",
+                 "198.51.100.4"):
+        assert not fuzz.is_neighbour(addr, TARGET), addr

@@ -261,6 +261,17 @@ def send_counting(w: Wire, frame: bytes, stats: dict[str, int]) -> None:
     stats["dropped_enobufs"] = stats.get("dropped_enobufs", 0) + 1
 
 
+FINAL_S = 5.0
+
+
+def is_neighbour(addr: str, t: FuzzTarget) -> bool:
+    """Whether @addr is one neighbour() may have made up: hosts 4 and up of the subnet."""
+    net = ipaddress.ip_network(f"{t.peer_addr}/{t.prefix_len}", strict=False)
+    a = ipaddress.ip_address(addr)
+    return a in net and 4 <= int(a) - int(net.network_address) < min(net.num_addresses - 1,
+                                                                       255)
+
+
 def fuzz(w: Wire, count: int, seed: int, batch: int = 500) -> dict[str, Any]:
     """Send @count mutated frames (seeded) at the SUT in batches, answering between batches
     what a real peer would (ARP; a RST to a SYN-ACK for a port it never opened); then end
@@ -273,18 +284,30 @@ def fuzz(w: Wire, count: int, seed: int, batch: int = 500) -> dict[str, Any]:
                         c.sport, c.snd_nxt, c.rcv_nxt)
     stats: dict[str, int] = {}
     kinds: dict[str, int] = {}
-    replies = {"frames_seen": 0, "synack_reset": 0}
+    replies = {"frames_seen": 0, "synack_reset": 0, "neighbour_arp": 0}
+    sc = w.sc
 
-    def on_frame(pkt: Any) -> None:
+    def on_frame(pkt: Any) -> bool:
         replies["frames_seen"] += 1
-        sc = w.sc
         if c.ours(pkt):
             c.absorb(pkt)
+        elif sc.ARP in pkt and pkt[sc.ARP].op == 1 and is_neighbour(pkt[sc.ARP].pdst, target):
+            # a fuzzed source in the subnet (neighbour()): answer as that host would, so the
+            # SUT's reply reaches it and a SYN-ACK is reset below, as a real host resets a
+            # SYN-ACK it never asked for; unanswered, the SUT would hold the half-open
+            # connection until its handshake gives up (gVisor: 6 SYN-ACK retries from 1 s,
+            # about 2 minutes; lwIP: 20 s)
+            a = pkt[sc.ARP]
+            w.send(sc.Ether(src=w.mac, dst=a.hwsrc) /
+                   sc.ARP(op=2, hwsrc=w.mac, psrc=a.pdst, hwdst=a.hwsrc, pdst=a.psrc))
+            replies["neighbour_arp"] += 1
         elif (sc.TCP in pkt and sc.IP in pkt and pkt[sc.IP].src == w.sut_addr and
               flag_str(int(pkt[sc.TCP].flags)) == "SA"):
-            t = pkt[sc.TCP]
-            w.send(w.ip() / sc.TCP(sport=t.dport, dport=t.sport, seq=t.ack, flags="R"))
+            t = pkt[sc.TCP]	# the reset comes from whom the SYN-ACK went to
+            w.send(w.eth() / sc.IP(src=pkt[sc.IP].dst, dst=w.sut_addr) /
+                   sc.TCP(sport=t.dport, dport=t.sport, seq=t.ack, flags="R"))
             replies["synack_reset"] += 1
+        return True
 
     sent = 0
     to_tcp = 0
@@ -299,7 +322,11 @@ def fuzz(w: Wire, count: int, seed: int, batch: int = 500) -> dict[str, Any]:
             kinds[kind] = kinds.get(kind, 0) + 1
         sent += len(frames)
         w.drain(on_frame)
-    w.wait(lambda p: (on_frame(p), False)[1], SILENCE_S)	# let the last replies come in
+    # let the last replies come in (an ARP answered brings the SYN-ACK it held): until
+    # SILENCE_S without a frame, at most FINAL_S
+    end = time.monotonic() + FINAL_S
+    while time.monotonic() < end and w.wait(on_frame, SILENCE_S) is not None:
+        pass
     closed = close_fuzzed(c)
     return {"frames": sent, "seed": seed, "by_kind": kinds, "send": stats, "to_tcp": to_tcp,
             "replies": replies, "arp_answered": w.arp_answered, "conn_closed": closed,

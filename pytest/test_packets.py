@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tcplab import checks, conform, namespaces, verdicts, wire
+from tcplab import checks, conform, namespaces, packets, verdicts, wire
 from tcplab.lab import PREFIX, PacketLab
 from tcplab.proc import children, first_stderr_line, module_argv, module_env, running
 from tcplab.topology import Addresses, Table
@@ -321,6 +321,13 @@ def sut(request: pytest.FixtureRequest, any_backend: str, tcplab_bin: Path,
         yield lab
         if request.session.testsfailed > failed_before:
             sys.stderr.write(f"==== packet lab ({any_backend}) logs\n{lab.logs()}\n")
+        alive = lab.sut.alive()
+    # the SUT's exit status, checked at teardown: alive through every check, then ending
+    # with 0 at the end of its stdin (serve.c); a crash is never an expected failure
+    rc = lab.sut.popen.returncode
+    assert alive and rc == 0, (f"the {any_backend} SUT " + ("ended during the checks" if
+                               not alive else "did not exit cleanly") + f": exit status "
+                               f"{rc}; its stderr: {lab.sut.stderr_tail(1500)}")
 
 
 @pytest.fixture(scope="module")
@@ -345,12 +352,17 @@ def as_run(answer: dict[str, Any]) -> Run:
 def test_check(sut: Any, name: str, request: pytest.FixtureRequest) -> None:
     got = sut.check(name)
     assert got["error"] is None, f"{name}: {got['error']}; steps so far: {got['trace']}"
+    assert sut.sut.alive(), (f"the {sut.backend} SUT died during {name}: exit status "
+                             f"{sut.sut.popen.returncode}: {sut.sut.stderr_tail(1500)}")
     if sut.backend == verdicts.ORACLE:
         assert_expected(name, got["trace"], EXPECT[name], sut.addrs)
         return
     kernel = request.getfixturevalue("oracle")[name]
     v = verdicts.verdict_for(name, sut.backend, as_run(kernel), as_run(got),
                              verdicts.divergences_of(sut.backend))
+    assert not (v["verdict"] == "match" and v["reason"]), (
+        f"{name} now matches the kernel on {sut.backend}: its line in "
+        f"scenarios/conformance/divergences.txt can go")
     if v["verdict"] == "listed-divergence":
         pytest.xfail(f"{sut.backend}: {v['reason']}")
     d = v["first_difference"]
@@ -500,3 +512,65 @@ def test_sequence_offsets_wrap() -> None:
     assert wire.rel(2**32 - 3, 5) == -8
     assert wire.flag_str(0x18) == "A" and wire.flag_str(0x12) == "SA"
     assert wire.flag_str(0x11) == "FA" and wire.flag_str(0x14) == "RA"
+
+
+class FakeSut:
+    """A SUT process that ends after @lives checks, with @rc."""
+    def __init__(self, lives: int, rc: int) -> None:
+        self.lives, self.rc = lives, rc
+        self.popen = self
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.lives > 0 else self.rc
+
+    def alive(self) -> bool:
+        return self.lives > 0
+
+
+def fake_lab(lives: int, rc: int) -> Callable[..., Any]:
+    class Lab:
+        def __init__(self, *_: Any, **__: Any) -> None:
+            self.sut = FakeSut(lives, rc)
+
+        def __enter__(self) -> "Lab":
+            return self
+
+        def __exit__(self, *_: Any) -> None:
+            self.sut.lives = 0	# the end of its stdin: it exits with rc
+
+        def check(self, name: str) -> dict[str, Any]:
+            self.sut.lives -= 1
+            return {"trace": [{"op": "syn", "reply": "SA"}], "error": None}
+    return Lab
+
+
+@pytest.mark.parametrize("lives, rc, errors", [
+    (99, 0, [None, None, None]),
+    (2, -11, ["the SUT's exit status was -11, not 0", "the SUT ended (exit status -11)",
+              "the SUT ended (exit status -11)"]),
+    (99, 1, ["the SUT's exit status was 1, not 0"] * 3),
+])
+def test_a_sut_that_dies_or_exits_badly_fails_its_checks(monkeypatch: pytest.MonkeyPatch,
+                                                         lives: int, rc: int,
+                                                         errors: list[str | None]) -> None:
+    """tcplab packets (conform's packet checks): the check a SUT died in and every later one
+    are failed runs, and a SUT not exiting with 0 at teardown fails them all; a failed run
+    is a divergence even where the check's difference is listed (verdicts.classify)."""
+    monkeypatch.setattr(packets, "PacketLab", fake_lab(lives, rc))
+    runs = packets.run_backend("stk", ["a", "b", "c"], 1, "stk", False, None)
+    assert [r.error for r in runs.values()] == errors
+    listed = {"b": verdicts.Listed("sut:0:reply", "stk answers otherwise")}
+    k = Run(sut=[{"op": "syn", "reply": "R"}], peer=[])
+    v = verdicts.verdict_for("b", "stk", k, runs["b"], listed)
+    assert v["verdict"] == ("listed-divergence" if errors[1] is None else "divergence"), v
+    assert verdicts.unexpected([{"name": "b", "verdict": "match", "others": [v]}]) == \
+        ([] if errors[1] is None else ["b"])
+
+
+def test_a_listed_check_that_matches_keeps_its_reason_so_the_test_fails() -> None:
+    """test_check and test_case fail on a match that still has a listing (its reason)."""
+    k = Run(sut=[{"op": "syn", "reply": "SA"}], peer=[])
+    listed = {"b": verdicts.Listed("sut:0:reply", "stk answers otherwise")}
+    v = verdicts.verdict_for("b", "stk", k, k, listed)
+    assert (v["verdict"], v["reason"]) == ("match", "stk answers otherwise")

@@ -387,3 +387,39 @@ def test_rows_of_the_parity_table(monkeypatch: pytest.MonkeyPatch) -> None:
     assert o["summary"] == MISMATCH["message"]
     assert (rows[1]["verdict"], rows[1]["others"]) == ("bad-script", [])
     assert verdicts.unexpected(rows) == ["close_passive.pkt"]
+
+
+class FakePopen:
+    def __init__(self, rc: int) -> None:
+        self.returncode = rc
+
+    def wait(self, timeout: float) -> int:
+        return self.returncode
+
+
+class FakeScriptLab:
+    """The wire answers the script's verdict at once; the SUT has ended with @rc."""
+    def __init__(self, verdict: dict[str, Any], rc: int) -> None:
+        self.verdict = verdict
+        self.wire = self
+        self.sut = self
+        self.popen = FakePopen(rc)
+
+    def send(self, line: str) -> None:
+        pass
+
+    def read(self, timeout: float) -> dict[str, Any]:
+        return {"pkt": self.verdict}
+
+
+@pytest.mark.parametrize("rc, verdict", [(0, "fail"), (1, "fail"), (-11, "error"),
+                                         (-6, "error")])
+def test_a_sut_killed_by_a_signal_is_an_error_not_a_verdict(rc: int, verdict: str) -> None:
+    """A script's mismatch where the SUT then died of a signal is an error (a divergence
+    whatever is listed), not the listed failure."""
+    script = pktscript.load(CORPUS / "close_active.pkt")
+    out = pktrun.play(FakeScriptLab(MISMATCH, rc), script, 20000)	# type: ignore[arg-type]
+    assert out.verdict == verdict, out
+    got, _ = pkt.judge("close_active.pkt", pktrun.outcome_dict(out),
+                       listing("sut:17:return_value"))
+    assert got == ("listed-divergence" if verdict == "fail" else "divergence")

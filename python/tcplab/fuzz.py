@@ -10,13 +10,16 @@ from __future__ import annotations
 import errno
 import ipaddress
 import random
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import stacks
 from .lab import PacketLab
+from .topology import DPDK, LINUX
 from .wire import M32, SILENCE_S, WIRE_PORTS, Conn, Wire, flag_str, scapy
 
 
@@ -82,6 +85,17 @@ def ip_checksum(header: bytes) -> int:
     return ~total & 0xFFFF
 
 
+def with_tcp_checksum(src: bytes, dst: bytes, seg: bytes) -> bytes:
+    """@seg (a TCP header and data, at least up to its checksum field) with its checksum
+    right for a pseudo-header of @src, @dst, protocol 6 and the length of @seg (RFC 9293
+    3.1): what a mutated or truncated frame needs for TCP input to parse it further."""
+    if len(seg) < 18:
+        return seg
+    seg = seg[:16] + b"\0\0" + seg[18:]
+    body = src + dst + bytes([0, 6]) + len(seg).to_bytes(2, "big") + seg
+    return seg[:16] + ip_checksum(body + b"\0" * (len(body) % 2)).to_bytes(2, "big") + seg[18:]
+
+
 def neighbour(rng: random.Random, t: FuzzTarget) -> bytes:
     """A source address in the peer's subnet that no side owns (hosts 4 and up)."""
     net = ipaddress.ip_network(f"{t.peer_addr}/{t.prefix_len}", strict=False)
@@ -90,7 +104,9 @@ def neighbour(rng: random.Random, t: FuzzTarget) -> bytes:
 
 def fz_ip_fields(rng: random.Random, sc: Any, t: FuzzTarget) -> bytes:
     """A TCP segment whose IP header has one to three fields random (sometimes random
-    options too); the header checksum stays valid unless it is the field chosen."""
+    options too); the header checksum stays valid unless it is the field chosen, and so
+    does the TCP checksum for the addresses the header ends with (unless a header field
+    made it something else than TCP, whatever reaches TCP input is judged by its fields)."""
     seg = bytes(sc.TCP(sport=fuzz_port(rng), dport=t.port, seq=rng.randrange(M32),
                        flags=rng.choice(("S", "A", "PA", "R", "F"))) /
                 sc.Raw(rbytes(rng, rng.randrange(0, 32))))
@@ -113,13 +129,26 @@ def fz_ip_fields(rng: random.Random, sc: Any, t: FuzzTarget) -> bytes:
     h[10:12] = ip_checksum(bytes(h[:10]) + bytes(h[12:])).to_bytes(2, "big")
     if rng.random() < 0.15:
         h[10:12] = rbytes(rng, 2)
+    seg = with_tcp_checksum(bytes(h[12:16]), bytes(h[16:20]), seg)
     return bytes(sc.Ether(src=t.src_mac, dst=t.dst_mac, type=0x0800)) + bytes(h) + seg
 
 
 def fz_truncated(rng: random.Random, sc: Any, t: FuzzTarget) -> bytes:
+    """A frame cut short. Cut inside the Ethernet or IP header it is what it is; cut after
+    the IP header, the IP total length and header checksum say the length it has, so IP
+    hands it on, and (when the cut leaves the checksum field) the TCP checksum is right
+    for what is left: TCP input itself meets the short header, options or data."""
     base = fz_tcp_options(rng, sc, t) if rng.random() < 0.5 else fz_tcp_fields(rng, sc, t)
     raw = bytes(sc.Ether(src=t.src_mac, dst=t.dst_mac) / base)
-    return raw[:rng.randrange(14, len(raw))]
+    cut = bytearray(raw[:rng.randrange(14, len(raw))])
+    ihl = 4 * (cut[14] & 0x0F) if len(cut) > 14 else 0
+    if ihl >= 20 and len(cut) >= 14 + ihl:
+        cut[16:18] = (len(cut) - 14).to_bytes(2, "big")
+        cut[24:26] = b"\0\0"
+        cut[24:26] = ip_checksum(bytes(cut[14:14 + ihl])).to_bytes(2, "big")
+        cut[14 + ihl:] = with_tcp_checksum(bytes(cut[26:30]), bytes(cut[30:34]),
+                                           bytes(cut[14 + ihl:]))
+    return bytes(cut)
 
 
 def fz_tcp_options(rng: random.Random, sc: Any, t: FuzzTarget) -> Any:
@@ -171,6 +200,38 @@ FUZZERS: dict[str, Callable[[random.Random, Any, FuzzTarget], Any]] = {
 }
 
 
+def tcp_segment(frame: bytes, sut_addr: str) -> bytes | None:
+    """The TCP segment of @frame where it is an IPv4 datagram a host owning @sut_addr hands
+    to TCP input: version 4, a header of 20 to 60 bytes that is all there with a right
+    checksum, a total length the frame holds, no fragment, protocol 6, addressed to
+    @sut_addr; else None. (IP options are not parsed here: a stack may still drop a
+    datagram for its options.)"""
+    if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[14] >> 4 != 4:
+        return None
+    ihl = 4 * (frame[14] & 0x0F)
+    total = int.from_bytes(frame[16:18], "big")
+    if ihl < 20 or len(frame) < 14 + ihl or ip_checksum(frame[14:14 + ihl]) != 0:
+        return None
+    if not ihl <= total <= len(frame) - 14 or int.from_bytes(frame[20:22], "big") & 0x3FFF:
+        return None
+    if frame[23] != 6 or frame[30:34] != ipaddress.ip_address(sut_addr).packed:
+        return None
+    return frame[14 + ihl:14 + total]
+
+
+def tcp_checksum_ok(frame: bytes, seg: bytes) -> bool:
+    """Whether @seg (of IPv4 @frame) has a TCP checksum right for its pseudo-header."""
+    body = frame[26:34] + bytes([0, 6]) + len(seg).to_bytes(2, "big") + seg
+    return len(seg) >= 18 and ip_checksum(body + b"\0" * (len(body) % 2)) == 0
+
+
+def reaches_tcp(frame: bytes, sut_addr: str) -> bool:
+    """Whether @frame reaches the TCP input of a host owning @sut_addr and passes its
+    checksum (tcp_segment, tcp_checksum_ok): what a stack's TCP-input count is held to."""
+    seg = tcp_segment(frame, sut_addr)
+    return seg is not None and tcp_checksum_ok(frame, seg)
+
+
 def fuzz_frames(rng: random.Random, count: int, t: FuzzTarget) -> list[tuple[str, bytes]]:
     """@count (kind, frame bytes), reproducible from @rng's seed."""
     sc = scapy()
@@ -200,6 +261,17 @@ def send_counting(w: Wire, frame: bytes, stats: dict[str, int]) -> None:
     stats["dropped_enobufs"] = stats.get("dropped_enobufs", 0) + 1
 
 
+FINAL_S = 5.0
+
+
+def is_neighbour(addr: str, t: FuzzTarget) -> bool:
+    """Whether @addr is one neighbour() may have made up: hosts 4 and up of the subnet."""
+    net = ipaddress.ip_network(f"{t.peer_addr}/{t.prefix_len}", strict=False)
+    a = ipaddress.ip_address(addr)
+    return a in net and 4 <= int(a) - int(net.network_address) < min(net.num_addresses - 1,
+                                                                       255)
+
+
 def fuzz(w: Wire, count: int, seed: int, batch: int = 500) -> dict[str, Any]:
     """Send @count mutated frames (seeded) at the SUT in batches, answering between batches
     what a real peer would (ARP; a RST to a SYN-ACK for a port it never opened); then end
@@ -212,33 +284,51 @@ def fuzz(w: Wire, count: int, seed: int, batch: int = 500) -> dict[str, Any]:
                         c.sport, c.snd_nxt, c.rcv_nxt)
     stats: dict[str, int] = {}
     kinds: dict[str, int] = {}
-    replies = {"frames_seen": 0, "synack_reset": 0}
+    replies = {"frames_seen": 0, "synack_reset": 0, "neighbour_arp": 0}
+    sc = w.sc
 
-    def on_frame(pkt: Any) -> None:
+    def on_frame(pkt: Any) -> bool:
         replies["frames_seen"] += 1
-        sc = w.sc
         if c.ours(pkt):
             c.absorb(pkt)
+        elif sc.ARP in pkt and pkt[sc.ARP].op == 1 and is_neighbour(pkt[sc.ARP].pdst, target):
+            # a fuzzed source in the subnet (neighbour()): answer as that host would, so the
+            # SUT's reply reaches it and a SYN-ACK is reset below, as a real host resets a
+            # SYN-ACK it never asked for; unanswered, the SUT would hold the half-open
+            # connection until its handshake gives up (gVisor: 6 SYN-ACK retries from 1 s,
+            # about 2 minutes; lwIP: 20 s)
+            a = pkt[sc.ARP]
+            w.send(sc.Ether(src=w.mac, dst=a.hwsrc) /
+                   sc.ARP(op=2, hwsrc=w.mac, psrc=a.pdst, hwdst=a.hwsrc, pdst=a.psrc))
+            replies["neighbour_arp"] += 1
         elif (sc.TCP in pkt and sc.IP in pkt and pkt[sc.IP].src == w.sut_addr and
               flag_str(int(pkt[sc.TCP].flags)) == "SA"):
-            t = pkt[sc.TCP]
-            w.send(w.ip() / sc.TCP(sport=t.dport, dport=t.sport, seq=t.ack, flags="R"))
+            t = pkt[sc.TCP]	# the reset comes from whom the SYN-ACK went to
+            w.send(w.eth() / sc.IP(src=pkt[sc.IP].dst, dst=w.sut_addr) /
+                   sc.TCP(sport=t.dport, dport=t.sport, seq=t.ack, flags="R"))
             replies["synack_reset"] += 1
+        return True
 
     sent = 0
+    to_tcp = 0
     built_s = 0.0
     while sent < count:
         t0 = time.monotonic()
         frames = fuzz_frames(rng, min(batch, count - sent), target)
         built_s += time.monotonic() - t0
         for kind, frame in frames:
+            to_tcp += reaches_tcp(frame, w.sut_addr)
             send_counting(w, frame, stats)
             kinds[kind] = kinds.get(kind, 0) + 1
         sent += len(frames)
         w.drain(on_frame)
-    w.wait(lambda p: (on_frame(p), False)[1], SILENCE_S)	# let the last replies come in
+    # let the last replies come in (an ARP answered brings the SYN-ACK it held): until
+    # SILENCE_S without a frame, at most FINAL_S
+    end = time.monotonic() + FINAL_S
+    while time.monotonic() < end and w.wait(on_frame, SILENCE_S) is not None:
+        pass
     closed = close_fuzzed(c)
-    return {"frames": sent, "seed": seed, "by_kind": kinds, "send": stats,
+    return {"frames": sent, "seed": seed, "by_kind": kinds, "send": stats, "to_tcp": to_tcp,
             "replies": replies, "arp_answered": w.arp_answered, "conn_closed": closed,
             "build_s": round(built_s, 2), "seconds": round(time.monotonic() - started, 2)}
 
@@ -262,31 +352,88 @@ def close_fuzzed(c: Conn, tries: int = 4) -> str:
 
 
 # a stack keeps fuzzed fragments in IP reassembly until it gives up on them: 15 s in lwIP
-# (IP_REASS_MAXAGE), 30 s in gVisor's netstack (ipv4.ReassembleTimeout, Linux's value)
+# (IP_REASS_MAXAGE), 30 s in gVisor's netstack (ipv4.ReassembleTimeout, Linux's value);
+# lwIP keeps a connection a fuzzed SYN opened in SYN-RCVD (on tcp_active_pcbs) until 20 s
+# after the last segment it had (tcp_priv.h TCP_SYN_RCVD_TIMEOUT, core/tcp.c tcp_slowtmr)
 MBUF_SETTLE_S = 40.0
 
 
 def settled_stats(lab: PacketLab) -> tuple[dict[str, Any] | None, float | None]:
     """The SUT's stats once a DPDK stack has every mbuf back (fuzzed fragments sit in IP
-    reassembly until it gives up on them), bounded by MBUF_SETTLE_S; with the time it took."""
+    reassembly until it gives up on them) and no connection active (half-open ones time
+    out), bounded by MBUF_SETTLE_S; with the time it took."""
     t0 = time.monotonic()
     while lab.sut.alive():
         st = lab.stats()
         stack = st.get("stack", {})
         if "mbufs_in_use" not in stack:
             return st, None
-        if stack["mbufs_in_use"] <= stack["mbufs_in_use_start"] or \
-                time.monotonic() - t0 > MBUF_SETTLE_S:
+        if stack["mbufs_in_use"] <= stack.get("mbufs_in_use_start", 0) and \
+                stack.get("tcp_active", 0) == 0 or time.monotonic() - t0 > MBUF_SETTLE_S:
             return st, round(time.monotonic() - t0, 1)
         time.sleep(1.0)	# polling a counter, not synchronizing: each round asks again
     return None, None
 
 
+def kernel_counters(ns: str) -> dict[str, int]:
+    """A kernel SUT's frames received (all netdevs of namespace @ns but lo: /proc/net/dev)
+    and segments that reached TCP input (Tcp InSegs: /proc/net/snmp), as the fuzz run's
+    delivery counters."""
+    done = subprocess.run(["ip", "netns", "exec", ns, "cat", "/proc/net/dev",
+                           "/proc/net/snmp"], capture_output=True, text=True, timeout=30,
+                          check=True)
+    rx = 0
+    tcp: dict[str, str] = {}
+    lines = done.stdout.splitlines()
+    for i, line in enumerate(lines):
+        name, _, rest = line.partition(":")
+        if rest and name.strip() not in ("lo", "Tcp", "Ip", "Icmp", "IcmpMsg", "Udp",
+                                         "UdpLite") and len(rest.split()) >= 16:
+            rx += int(rest.split()[1])
+        if line.startswith("Tcp:") and i + 1 < len(lines) and lines[i + 1].startswith("Tcp:"):
+            tcp = dict(zip(line.split()[1:], lines[i + 1].split()[1:]))
+    return {RX: rx, TCP_IN: int(tcp["InSegs"])}
+
+
+RX, TCP_IN = "rx_frames", "tcp_input"
+
+
+def delivery_counters(lab: PacketLab, st: dict[str, Any] | None) -> dict[str, int | None]:
+    """Frames the SUT received and segments that reached its TCP input, from its stats
+    line @st (a DPDK stack: its counters; None where it names none for TCP input) or, for
+    the kernel, from its namespace."""
+    if lab.attach != DPDK:
+        return kernel_counters(lab.ns.ns["sut"])
+    c = (st or {}).get("stack") or {}
+    names = stacks.tcp_input(lab.table.backend(lab.backend).name)
+    return {RX: c.get(stacks.RX_COUNTER),
+            TCP_IN: sum(c[n] for n in names) if names and all(n in c for n in names) else None}
+
+
+def delivery(before: dict[str, int | None], after: dict[str, int | None],
+             res: dict[str, Any]) -> dict[str, Any]:
+    """What the SUT counted of the fuzz run: frames received (at least those sent), and
+    the segments that reached TCP input, as a share of the frames sent."""
+    def delta(k: str) -> int | None:
+        b, a = before.get(k), after.get(k)
+        return None if a is None or b is None else a - b
+    sent = res.get("frames", 0) - sum(v for k, v in res.get("send", {}).items()
+                                      if k != "enobufs_retries")
+    rx, tcp_in = delta(RX), delta(TCP_IN)
+    return {"sent": sent, "rx_frames": rx, "tcp_input": tcp_in, "to_tcp": res.get("to_tcp", 0),
+            "tcp_input_share": None if tcp_in is None or not sent else round(tcp_in / sent, 3),
+            "well_formed_tcp_share": round(res.get("to_tcp", 0) / sent, 3) if sent else None}
+
+
 def fuzz_run(backend: str, count: int, seed: int, out_dir: Path) -> dict[str, Any]:
-    """The fuzz run and its aftermath: SUT alive, its stats, echo_rr through it."""
+    """The fuzz run and its aftermath: SUT alive, its stats, echo_rr through it; around
+    the run, the SUT's receive counters (delivery)."""
     with PacketLab(backend, seed=seed) as lab:
+        before = delivery_counters(lab, lab.stats())
         res = lab.fuzz(count, seed)
         res["sut_alive"] = lab.sut.alive()
+        if res["sut_alive"]:
+            res["delivery"] = delivery(before, delivery_counters(lab, lab.stats()), res)
         rc, result, err = lab.echo_rr("1", out_dir) if res["sut_alive"] else (None, None, "")
         res["echo_rr"] = {"rc": rc, "passed": bool(result and result.get("passed")),
                           "transactions": (result or {}).get("metrics", {}).get("transactions"),
@@ -297,6 +444,7 @@ def fuzz_run(backend: str, count: int, seed: int, out_dir: Path) -> dict[str, An
             res["sut_exit"] = lab.sut.popen.returncode	# negative: the signal that ended it
             res["sut_stderr"] = lab.sut.stderr_tail(1500)
             res["sut_stdout"] = lab.sut.rest()
+        res["sut_attach"] = lab.attach
         sockets = lab.sut_sockets()
         if sockets is not None:
             res["sut_sockets"] = sockets
@@ -306,12 +454,32 @@ def fuzz_run(backend: str, count: int, seed: int, out_dir: Path) -> dict[str, An
     return res
 
 
+def delivery_problems(d: dict[str, Any] | None) -> list[str]:
+    """The fuzz run's frames must have reached the SUT: its receive counter grew by at least
+    the frames sent (a run whose frames went nowhere tests nothing); a SUT that counts TCP
+    input must have seen segments there."""
+    if d is None:
+        return ["no delivery counts (the SUT died during the run)"]
+    out = []
+    if d["rx_frames"] is None:
+        out.append(f"the SUT reports no {stacks.RX_COUNTER} counter: delivery unknown")
+    elif d["rx_frames"] < d["sent"]:
+        out.append(f"the SUT received {d['rx_frames']} frames of the {d['sent']} sent")
+    # half the well-formed ones at least: gVisor counts only segments that met an
+    # endpoint (stacks.py), and some go to a port nobody listens on
+    if d["tcp_input"] is not None and d["tcp_input"] < d.get("to_tcp", 0) // 2:
+        out.append(f"{d['tcp_input']} segments reached the SUT's TCP input, of "
+                   f"{d['to_tcp']} well-formed TCP frames sent")
+    return out
+
+
 def fuzz_problems(res: dict[str, Any], count: int) -> list[str]:
     out = []
     if res.get("error"):
         out.append(res["error"])
     if res.get("frames", 0) < count:
         out.append(f"sent {res.get('frames', 0)} of {count} frames")
+    out += delivery_problems(res.get("delivery"))
     if not res.get("sut_alive") or not res.get("sut_alive_after"):
         out.append(f"the SUT process died (exit status {res.get('sut_exit')}): "
                    f"{(res.get('sut_stderr', '') + res.get('sut_stdout', ''))[-300:]}")
@@ -320,19 +488,25 @@ def fuzz_problems(res: dict[str, Any], count: int) -> list[str]:
     st = res.get("sut_stats") or {}
     if st.get("open", 1) != 0:
         out.append(f"the SUT still holds {st.get('open')} connection(s) open")
-    out += stack_leaks(st.get("stack") or {})
+    out += stack_leaks(st.get("stack") or {}, res.get("sut_attach") == DPDK)
     if (res.get("sut_sockets") or {}).get("ESTAB", 0):
         out.append(f"established TCP sockets left in the SUT: {res['sut_sockets']}")
     return out
 
 
-def stack_leaks(c: dict[str, Any]) -> list[str]:
+def stack_leaks(c: dict[str, Any], dpdk: bool = True) -> list[str]:
     """What the SUT stack's own counters say it kept (the names stack/README.md gives a
-    meaning to): buffers not back, sockets beyond the listener."""
-    out = []
-    if "mbufs_in_use" in c and c["mbufs_in_use"] > c.get("mbufs_in_use_start", 0):
+    meaning to): buffers not back, sockets beyond the listener, connections still active
+    (lwIP: its tcp_active_pcbs). A DPDK stack must report every one of them
+    (stacks.LEAK_COUNTERS): one missing, renamed say, is a failure, not a check skipped."""
+    out = [f"the SUT stack reports no {n} counter (stack/README.md, Counters): its leak "
+           "check cannot run" for n in stacks.LEAK_COUNTERS if dpdk and n not in c]
+    if "mbufs_in_use" in c and "mbufs_in_use_start" in c and \
+            c["mbufs_in_use"] > c["mbufs_in_use_start"]:
         out.append(f"the SUT stack holds {c['mbufs_in_use']} mbufs, "
-                   f"{c.get('mbufs_in_use_start', 0)} at its start")
+                   f"{c['mbufs_in_use_start']} at its start")
     if "sockets_open" in c and c["sockets_open"] != 1:
         out.append(f"the SUT stack has {c['sockets_open']} sockets open (the listener: 1)")
+    if c.get("tcp_active", 0) != 0:
+        out.append(f"the SUT stack still has {c['tcp_active']} active TCP connection(s)")
     return out

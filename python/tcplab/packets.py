@@ -41,14 +41,23 @@ from .verdicts import (Run, counts, first_difference, load_divergences, summariz
 
 def run_backend(backend: str, names: list[str], seed: int, label: str, progress: bool,
                 table: Table) -> dict[str, Run]:
+    """Each check on @backend's SUT. A SUT that dies makes the check it died in, and every
+    later one, a failed run; one whose exit status is not 0 (at the end of its stdin, say:
+    serve.c) makes them all failed runs: a crash is never the behaviour a listed reason describes."""
     out = {}
     with PacketLab(backend, seed=seed, table=table) as lab:
         for i, name in enumerate(names, 1):
             if progress:
                 print(f"tcplab packets: {label} [{i}/{len(names)}] {name}", file=sys.stderr,
                       flush=True)
-            got = lab.check(name)
-            out[name] = Run(sut=got["trace"], peer=[], error=got["error"])
+            got = lab.check(name) if lab.sut.alive() else {"trace": [], "error": None}
+            error = got["error"] or (None if lab.sut.alive() else
+                                     f"the SUT ended (exit status {lab.sut.popen.returncode})")
+            out[name] = Run(sut=got["trace"], peer=[], error=error)
+    rc = lab.sut.popen.returncode
+    if rc != 0:
+        out = {n: r if r.error else Run(sut=r.sut, peer=[], error=f"the SUT's exit status "
+                                        f"was {rc}, not 0") for n, r in out.items()}
     return out
 
 
@@ -158,6 +167,11 @@ def fuzz_command(args: argparse.Namespace, backends: list[str]) -> int:
               f"{'passed' if res['echo_rr']['passed'] else 'FAILED'} "
               f"({res['echo_rr']['transactions']} transactions); SUT stats: "
               f"{res['sut_stats']}", flush=True)
+        d = res.get("delivery") or {}
+        print(f"  delivery: {d.get('sent')} frames sent, {d.get('rx_frames')} received by the "
+              f"SUT; reached its TCP input: {d.get('tcp_input', 'unknown')} (share "
+              f"{d.get('tcp_input_share')}; well-formed TCP to it: "
+              f"{d.get('well_formed_tcp_share')})", flush=True)
         for p in res["problems"]:
             print(f"  problem: {p}")
         if args.json:	# after each SUT: a later one's trouble leaves the earlier ones

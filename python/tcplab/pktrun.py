@@ -147,6 +147,9 @@ def check_case(case: Path, binary: str | None) -> str | None:
     return None if done.returncode == 0 else done.stderr.strip()
 
 
+SUT_END_S = 3.0	# the SUT exits within this of "end" (one still blocked is stopped later)
+
+
 def play(lab: ScriptLab, script: pktscript.Script, tolerance_us: int) -> Outcome:
     """Have the wire play the script, relaying its commands; then release the SUT."""
     lab.wire.send(json.dumps({"pkt": {"path": str(Path(script.path).resolve()),
@@ -160,6 +163,11 @@ def play(lab: ScriptLab, script: pktscript.Script, tolerance_us: int) -> Outcome
         lab.wire.send(json.dumps(relay(lab.sut, line["sut"])))
     with contextlib.suppress(OSError):	# BrokenPipeError: the SUT ended already
         lab.sut.send("end")
+    with contextlib.suppress(subprocess.TimeoutExpired):	# ended by "end", or stopped later
+        lab.sut.popen.wait(SUT_END_S)
+    if (lab.sut.popen.returncode or 0) < 0:	# a crash is never a script's verdict
+        return Outcome("error", message=f"the SUT was killed by signal "
+                       f"{-lab.sut.popen.returncode} (the script: {line.get('pkt')})")
     got = line.get("pkt", {"verdict": "error", "message": f"unexpected answer {line}"})
     return Outcome(got["verdict"], got.get("line"), got.get("field"), got.get("expected"),
                    got.get("seen"), got.get("message", ""))

@@ -327,6 +327,16 @@ def summary(result: dict[str, Any]) -> str:
             f"p99 {fmt_ns(lat.get('p99') or 0)}  errors {m.get('errors')}")
 
 
+def over_budget(plan: Plan, prog: Progress, started: float, what: str) -> bool:
+    """Whether one more run would end past the budget; then the suite stops, saying @what."""
+    elapsed = time.monotonic() - started
+    if elapsed + plan.run_seconds() <= plan.budget_s:
+        return False
+    prog.stopped = f"budget of {plan.budget_s:g}s reached after {elapsed:.0f}s: {what}"
+    log(prog.stopped)
+    return True
+
+
 def execute(plan: Plan, run_dir: Path, prog: Progress, write: Any) -> None:
     total = len(plan.scenarios) * len(plan.backends) * plan.repetitions
     started = time.monotonic()
@@ -337,11 +347,7 @@ def execute(plan: Plan, run_dir: Path, prog: Progress, write: Any) -> None:
                 i += 1
                 if backend in prog.skipped_backends or (scenario, backend) in prog.skipped_runs:
                     continue
-                elapsed = time.monotonic() - started
-                if elapsed + plan.run_seconds() > plan.budget_s:
-                    prog.stopped = (f"budget of {plan.budget_s:g}s reached after "
-                                    f"{elapsed:.0f}s: {total - i + 1} runs not started")
-                    log(prog.stopped)
+                if over_budget(plan, prog, started, f"{total - i + 1} runs not started"):
                     return
                 step(plan, run_dir, prog, (scenario, backend, rep), f"[{i:3d}/{total}]")
                 left = (time.monotonic() - started) / i * (total - i)
@@ -408,11 +414,7 @@ def more_rounds(plan: Plan, run_dir: Path, prog: Progress, write: Any, started: 
         log(f"round {rep}: {len(wide)} scenario(s) with a median's interval wider than "
             f"allowed: " + ", ".join(f"{sc} {b}" for sc, b in wide))
         for i, (sc, b) in enumerate(wide, 1):
-            elapsed = time.monotonic() - started
-            if elapsed + plan.run_seconds() > plan.budget_s:
-                prog.stopped = (f"budget of {plan.budget_s:g}s reached after {elapsed:.0f}s "
-                                f"in round {rep} of adaptive repetition")
-                log(prog.stopped)
+            if over_budget(plan, prog, started, f"in round {rep} of adaptive repetition"):
                 return
             step(plan, run_dir, prog, (sc, b, rep), f"[+{i}/{len(wide)}]")
             write()

@@ -405,8 +405,9 @@ static int fz_target_run(const struct fz_target *t, char **files, int n_files)
 			failed = fz_one(t, i, buf, fz_make(t, i, buf));
 			if (__lsan_do_recoverable_leak_check && (i + 1) % FZ_LEAK_EVERY == 0 &&
 			    __lsan_do_recoverable_leak_check()) {
-				fprintf(stderr, "fuzz: %s: a leak in inputs up to %lu (seed %llu); "
-					"FUZZ_ONE=I reruns one\n", t->name, i, fz.seed);
+				fprintf(stderr, "fuzz: %s: a leak in inputs %lu to %lu (seed %llu); "
+					"FUZZ_ONE=I reruns one\n", t->name,
+					i + 1 - FZ_LEAK_EVERY, i, fz.seed);
 				failed = 1;
 			}
 		}

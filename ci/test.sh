@@ -4,7 +4,8 @@
 #      tcplab.stacks); a stack whose packages are installed but that was not built
 #      ends the run here: exit 1, one line naming the stack
 #   1. C unit tests of build/ (meson test, suite unit)
-#   2. the same unit tests built with AddressSanitizer + UBSan and warnings as errors
+#   2. the same unit tests built with AddressSanitizer + UBSan and warnings as errors, then
+#      the fuzz drivers (suite fuzz: every input parser on 100,000 inputs) in that build
 #   3. pytest (pytest/): scenarios, result schema, CLI errors, histogram accuracy, ...
 # Ends with pytest's summary line. Extra arguments go to pytest.
 set -euo pipefail
@@ -29,6 +30,10 @@ fi
 if ! out=$(ninja -C "$asan" 2>&1); then printf "%s\n" "$out" >&2; exit 1; fi
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C "$asan" --suite unit --print-errorlogs -q
+
+echo "== fuzz under ASan+UBSan ($asan)"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C "$asan" --suite fuzz --print-errorlogs -q
 
 echo "== pytest"
 cd "$root"

@@ -452,6 +452,23 @@ static int parse_text(struct cparser *p, char *text, const char *side)
 	return r;
 }
 
+int cf_side_parse(struct cf_side *cs, const char *path, const char *text, const char *side,
+		  char *err, size_t errlen)
+{
+	struct cparser p = { .cs = cs, .path = path, .err = err, .errlen = errlen };
+	char *buf = strdup(text);
+	int r;
+
+	memset(cs, 0, sizeof(*cs));
+	if (buf == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	r = parse_text(&p, buf, side);
+	free(buf);
+	return r;
+}
+
 int cf_side_load(struct cf_side *cs, const char *path, const char *side, char *err,
 		 size_t errlen)
 {

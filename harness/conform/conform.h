@@ -90,6 +90,9 @@ struct cf_side {
  */
 int cf_side_load(struct cf_side *cs, const char *path, const char *side, char *err,
 		 size_t errlen);
+/** The same from memory (tests, the fuzz driver); @p path is only used in messages. */
+int cf_side_parse(struct cf_side *cs, const char *path, const char *text, const char *side,
+		  char *err, size_t errlen);
 
 /** The first port the stacks draw ephemeral ports from; a case's fixed ports are below. */
 #define CF_EPHEMERAL_MIN 32768

@@ -580,6 +580,15 @@ static void defaults(struct hx_scenario *sc, const char *name, const char *path)
 	sc->nodelay = true;
 }
 
+/* No space or control character in @p s (a file's token never has one). */
+static bool one_word(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (isspace((unsigned char)*s) || iscntrl((unsigned char)*s))
+			return false;
+	return true;
+}
+
 int hx_scenario_parse(struct hx_scenario *sc, const char *name, const char *path,
 		      const char *text, const struct hx_override *ov, unsigned int n,
 		      char *err, size_t errlen)
@@ -587,11 +596,20 @@ int hx_scenario_parse(struct hx_scenario *sc, const char *name, const char *path
 	struct parser p = { .sc = sc, .path = path, .ov = ov, .n_ov = n, .err = err,
 			    .errlen = errlen };
 	char *buf, *line, *next;
+	unsigned int i;
 	int r = 0;
 
 	if (n > sizeof(p.ov_used)) {
 		snprintf(err, errlen, "too many overrides (at most %zu)", sizeof(p.ov_used));
 		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		/* a value is one word, as in the file: messages quote it on their one line */
+		if (!one_word(ov[i].key) || !one_word(ov[i].value)) {
+			snprintf(err, errlen, "--set: override %u has a space or control character "
+				 "in its key or value (each is one word, as in the file)", i + 1);
+			return -EINVAL;
+		}
 	}
 	defaults(sc, name, path);
 	buf = strdup(text);

@@ -72,6 +72,12 @@ int dpk_impair_parse(struct dpk_impair_spec *s, const char *text, enum tl_role r
 		     char *err, size_t len);
 /** True when @p s impairs some direction. */
 bool dpk_impair_on(const struct dpk_impair_spec *s);
+/**
+ * @p text as a message quotes it, into @p buf (@p len bytes, cut short if need be): control
+ * characters written as \n, \t or \xHH, so a message stays one line whatever a setting
+ * holds. Returns @p buf.
+ */
+const char *dpk_quote(char *buf, size_t len, const char *text);
 
 /* ---- the stage (impair.c) ---- */
 

@@ -40,9 +40,31 @@ struct parse {
 	size_t len;
 };
 
+const char *dpk_quote(char *buf, size_t len, const char *text)
+{
+	size_t n = 0;
+
+	if (len == 0)
+		return buf;
+	for (; *text != '\0' && n + 5 < len; text++) {
+		unsigned char c = (unsigned char)*text;
+
+		if (c >= 0x20 && c != 0x7f)
+			buf[n++] = (char)c;
+		else if (c == '\n' || c == '\t')
+			n += (size_t)snprintf(buf + n, len - n, "\\%c", c == '\n' ? 'n' : 't');
+		else
+			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
+	}
+	buf[n < len ? n : len - 1] = '\0';
+	return buf;
+}
+
 static int bad(struct parse *ps, const char *what)
 {
-	snprintf(ps->err, ps->len, "'%s': %s", ps->item, what);
+	char q[DPK_IMPAIR_SPEC_MAX];
+
+	snprintf(ps->err, ps->len, "'%s': %s", dpk_quote(q, sizeof(q), ps->item), what);
 	return -EINVAL;
 }
 
@@ -127,7 +149,10 @@ static int set(struct parse *ps, enum kind k, const struct dpk_impair_dir_spec *
 			if (!ps->side[r] || !ps->dir[d])
 				continue;
 			if (ps->seen[r][d] & (1u << k)) {
-				snprintf(ps->err, ps->len, "'%s': given twice for %s%s", ps->item,
+				char q[DPK_IMPAIR_SPEC_MAX];
+
+				snprintf(ps->err, ps->len, "'%s': given twice for %s%s",
+					 dpk_quote(q, sizeof(q), ps->item),
 					 r == TL_ROLE_CLIENT ? "the engine's " : "the SUT's ",
 					 d == DPK_IMPAIR_TX ? "tx" : "rx");
 				return -EINVAL;
@@ -380,7 +405,9 @@ int dpk_impair_parse(struct dpk_impair_spec *s, const char *text, enum tl_role r
 	snprintf(buf, sizeof(buf), "%s", text);
 	ps.spec[0].seed = ps.spec[1].seed = 1;
 	if (buf[0] == ';' || buf[strlen(buf) - 1] == ';' || strstr(buf, ";;") != NULL) {
-		snprintf(err, len, "'%s': an empty part between ';'", text);
+		char q[DPK_IMPAIR_SPEC_MAX];
+
+		snprintf(err, len, "'%s': an empty part between ';'", dpk_quote(q, sizeof(q), text));
 		return -EINVAL;
 	}
 	for (p = strtok_r(buf, ";", &save); p != NULL && r == 0; p = strtok_r(NULL, ";", &save))

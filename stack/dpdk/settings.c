@@ -21,6 +21,7 @@
 
 #define MEMIF_MTU 9000
 #define MTU_MAX 9000	/* a frame must fit one mbuf: dpk_port_open sizes them by the MTU */
+#define QUOTE_MAX 256	/* a setting's value as a message quotes it (dpk_quote) */
 
 static const struct dpk_opt layer_opts[] = {
 	{ "port", "memif | tap | af_packet | pci: the DPDK port (default memif)" },
@@ -86,6 +87,8 @@ static int check_keys(const struct tl_stack_params *p, const struct dpk_opt *own
 {
 	unsigned int i;
 
+	char q[QUOTE_MAX];
+
 	for (i = 0; i < p->n_opts; i++) {
 		const char *eq = strchr(p->opts[i], '=');
 		size_t klen = eq ? (size_t)(eq - p->opts[i]) : strlen(p->opts[i]);
@@ -93,12 +96,14 @@ static int check_keys(const struct tl_stack_params *p, const struct dpk_opt *own
 		if (klen == 8 && strncmp(p->opts[i], "topology", klen) == 0) {
 			snprintf(err, len, "stack option '%s': topology is no longer a stack "
 				 "setting: the harness's --topology now sets port= and its "
-				 "details (ip=, iface=, tap_addr=, pci=)", p->opts[i]);
+				 "details (ip=, iface=, tap_addr=, pci=)",
+				 dpk_quote(q, sizeof(q), p->opts[i]));
 			return -EINVAL;
 		}
 		if (eq == NULL || !known(p->opts[i], klen, own, n_own)) {
 			list_keys(err, len, snprintf(err, len, "stack option '%s': expected "
-						     "KEY=VALUE with KEY one of", p->opts[i]),
+						     "KEY=VALUE with KEY one of",
+						     dpk_quote(q, sizeof(q), p->opts[i])),
 				  own, n_own);
 			return -EINVAL;
 		}
@@ -110,10 +115,11 @@ static int copy_opt(char *dst, size_t dlen, const struct tl_stack_params *p, con
 		    const char *dflt, char *err, size_t len)
 {
 	const char *v = tl_params_get(p, key, dflt);
+	char q[QUOTE_MAX];
 
 	if (strlen(v) >= dlen) {
-		snprintf(err, len, "stack option %s: '%s' is longer than %zu characters", key, v,
-			 dlen - 1);
+		snprintf(err, len, "stack option %s: '%s' is longer than %zu characters", key,
+			 dpk_quote(q, sizeof(q), v), dlen - 1);
 		return -EINVAL;
 	}
 	snprintf(dst, dlen, "%s", v);
@@ -125,7 +131,7 @@ int dpk_opt_uint(unsigned int *dst, const struct tl_stack_params *p, const char 
 {
 	const char *v = tl_params_get(p, key, NULL);
 	unsigned long n;
-	char *end;
+	char *end, q[QUOTE_MAX];
 
 	if (v == NULL) {
 		*dst = dflt;
@@ -135,7 +141,7 @@ int dpk_opt_uint(unsigned int *dst, const struct tl_stack_params *p, const char 
 	n = strtoul(v, &end, 10);
 	if (errno != 0 || *end != '\0' || end == v || n < lo || n > hi) {
 		snprintf(err, len, "stack option %s: expected an integer in [%u, %u], got '%s'",
-			 key, lo, hi, v);
+			 key, lo, hi, dpk_quote(q, sizeof(q), v));
 		return -EINVAL;
 	}
 	*dst = (unsigned int)n;
@@ -146,13 +152,14 @@ int dpk_opt_uint(unsigned int *dst, const struct tl_stack_params *p, const char 
 static int check_run_id(struct dpk_cfg *cfg, const char *id, char *err, size_t len)
 {
 	size_t i, n = strlen(id);
+	char q[QUOTE_MAX];
 
 	for (i = 0; i < n; i++)
 		if (!isalnum((unsigned char)id[i]) && id[i] != '-' && id[i] != '_')
 			break;
 	if (n == 0 || i < n || n >= sizeof(cfg->run_id)) {
 		snprintf(err, len, "run id '%s': expected 1 to %zu letters, digits, '-' or '_'",
-			 id, sizeof(cfg->run_id) - 1);
+			 dpk_quote(q, sizeof(q), id), sizeof(cfg->run_id) - 1);
 		return -EINVAL;
 	}
 	memcpy(cfg->run_id, id, n + 1);
@@ -163,6 +170,7 @@ static int port_opt(struct dpk_cfg *cfg, const struct tl_stack_params *p, char *
 {
 	const char *v = tl_params_get(p, "port", "memif");
 	unsigned int k;
+	char q[QUOTE_MAX];
 
 	for (k = 0; k < sizeof(kind_names) / sizeof(kind_names[0]); k++)
 		if (strcmp(v, kind_names[k]) == 0) {
@@ -170,7 +178,7 @@ static int port_opt(struct dpk_cfg *cfg, const struct tl_stack_params *p, char *
 			return 0;
 		}
 	snprintf(err, len, "stack option port: expected memif, tap, af_packet or pci, got '%s'",
-		 v);
+		 dpk_quote(q, sizeof(q), v));
 	return -EINVAL;
 }
 
@@ -185,8 +193,10 @@ static int choice_opt(char *dst, size_t dlen, const struct tl_stack_params *p, c
 		if (strcmp(dst, *c) == 0)
 			return 0;
 	if (r == 0) {
+		char q[QUOTE_MAX];
+
 		snprintf(err, len, "stack option %s: expected %s, %s or %s, got '%s'", key,
-			 choices[0], choices[1], choices[2], dst);
+			 choices[0], choices[1], choices[2], dpk_quote(q, sizeof(q), dst));
 		r = -EINVAL;
 	}
 	return r;
@@ -216,7 +226,10 @@ static int addr_opt(char *dst, size_t dlen, const struct tl_stack_params *p, con
 	int r = copy_opt(dst, dlen, p, key, dflt, err, len);
 
 	if (r == 0 && inet_pton(AF_INET, dst, &a) != 1) {
-		snprintf(err, len, "stack option %s: '%s' is not an IPv4 address", key, dst);
+		char q[QUOTE_MAX];
+
+		snprintf(err, len, "stack option %s: '%s' is not an IPv4 address", key,
+			 dpk_quote(q, sizeof(q), dst));
 		r = -EINVAL;
 	}
 	return r;
@@ -324,8 +337,11 @@ static int tap_vdev(struct dpk_cfg *cfg, char *err, size_t len)
 {
 	if (cfg->tap_addr[0] == '\0' ||
 	    (strcmp(cfg->tap_addr, "none") != 0 && !dpk_tap_addr_valid(cfg->tap_addr))) {
+		char q[QUOTE_MAX];
+
 		snprintf(err, len, "port=tap needs tap_addr=ADDRESS/BITS (the kernel end's, e.g. "
-			 "192.0.2.1/24) or tap_addr=none, got '%s'", cfg->tap_addr);
+			 "192.0.2.1/24) or tap_addr=none, got '%s'",
+			 dpk_quote(q, sizeof(q), cfg->tap_addr));
 		return -EINVAL;
 	}
 	if (cfg->tap_name[0] == '\0')

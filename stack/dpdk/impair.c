@@ -46,6 +46,7 @@ struct dpk_impair_stage {
 	void *ctx;
 	uint64_t rng;
 	bool ge_bad;			/* Gilbert-Elliott: in the bad state */
+	bool direct;			/* a filter: nothing it does holds a frame back */
 	uint64_t hz, delay_c, jitter_c, hold_c;
 	uint64_t last_due;		/* of the frame last put on the line */
 	uint64_t last_fill;		/* the buckets' */
@@ -112,6 +113,8 @@ struct dpk_impair_stage *dpk_impair_stage_create(const struct dpk_impair_dir_spe
 	st->hold_c = cycles_of_ns(st, DPK_IMPAIR_HOLD_NS);
 	st->bits = s->burst_bits;
 	st->frames = s->burst_frames;
+	st->direct = s->delay_ns == 0 && s->jitter_ns == 0 && s->rate_bps == 0 &&
+		     s->rate_fps == 0 && s->reorder == 0 && s->dup == 0;
 	return st;
 }
 
@@ -196,6 +199,24 @@ static void enter(struct dpk_impair_stage *st, void *f, uint64_t now)
 		return;
 	}
 	pass(st, f, now);
+}
+
+bool dpk_impair_stage_direct(const struct dpk_impair_stage *st)
+{
+	return st->direct;
+}
+
+/* The decisions stage_in makes, in its order, for a stage that holds nothing back. */
+bool dpk_impair_stage_keep(struct dpk_impair_stage *st, void *f)
+{
+	if (lost(st)) {
+		st->ops->free(st->ctx, f);
+		st->c[DPK_IMPAIR_C_DROPPED]++;
+		return false;
+	}
+	if (st->s.corrupt > 0 && chance(st, st->s.corrupt))
+		corrupt(st, f);
+	return true;
 }
 
 void dpk_impair_stage_in(struct dpk_impair_stage *st, void *f, uint64_t now)

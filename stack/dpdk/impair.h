@@ -119,6 +119,17 @@ void dpk_impair_stage_in(struct dpk_impair_stage *st, void *frame, uint64_t now)
 /** Up to @p max frames due at @p now, in the order they leave; the rest stay. */
 unsigned int dpk_impair_stage_out(struct dpk_impair_stage *st, uint64_t now, void **out,
 				  unsigned int max);
+/**
+ * Whether the stage is a filter: its spec holds nothing back (no delay, rate, reorder or
+ * duplicates), so a frame either goes on at once, in place, or is lost (stage_keep).
+ */
+bool dpk_impair_stage_direct(const struct dpk_impair_stage *st);
+/**
+ * A direct stage's decisions for @p frame, the same as stage_in's in the same order (the
+ * same seed gives the same frames lost and corrupted): true, it goes on; false, it was lost
+ * (freed and counted). No clock: nothing waits.
+ */
+bool dpk_impair_stage_keep(struct dpk_impair_stage *st, void *frame);
 /** Frames the stage holds now (held, delayed, waiting for tokens). */
 unsigned int dpk_impair_stage_held(const struct dpk_impair_stage *st);
 /** Counter @p c (enum dpk_impair_counter). */

@@ -110,10 +110,18 @@ unsigned int dpk_impair_port_rx(struct dpk_port *pt, struct rte_mbuf **m, unsign
 {
 	struct dpk_impair_stage *st = pt->impair->dir[DPK_IMPAIR_RX];
 	uint64_t now;
-	unsigned int i;
+	unsigned int i, k;
 
 	if (st == NULL)
 		return n;
+	if (dpk_impair_stage_direct(st)) {	/* a filter, in place, no clock */
+		for (i = k = 0; i < n; i++)
+			if (dpk_impair_stage_keep(st, m[i]))
+				m[k++] = m[i];
+		return k;
+	}
+	if (n == 0 && dpk_impair_stage_held(st) == 0)
+		return 0;	/* an empty poll of an empty stage: no clock read */
 	now = dpk_clock_cycles();
 	for (i = 0; i < n; i++)
 		dpk_impair_stage_in(st, m[i], now);
@@ -132,8 +140,17 @@ void dpk_impair_port_tx(struct dpk_port *pt)
 
 	if (st == NULL)
 		return;
-	now = dpk_clock_cycles();
 	n = pt->tx_staged < pt->n_tx ? pt->tx_staged : pt->n_tx;
+	if (dpk_impair_stage_direct(st)) {	/* a filter, in place, no clock */
+		for (i = n; i < pt->n_tx; i++)
+			if (dpk_impair_stage_keep(st, pt->tx[i]))
+				pt->tx[n++] = pt->tx[i];
+		__atomic_store_n(&pt->n_tx, n, __ATOMIC_RELAXED);
+		return;
+	}
+	if (n == pt->n_tx && dpk_impair_stage_held(st) == 0)
+		return;		/* nothing new, nothing held: no clock read */
+	now = dpk_clock_cycles();
 	for (i = n; i < pt->n_tx; i++)
 		dpk_impair_stage_in(st, pt->tx[i], now);
 	n += dpk_impair_stage_out(st, now, (void **)pt->tx + n, DPK_TX_BATCH - n);

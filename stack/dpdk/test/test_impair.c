@@ -166,6 +166,46 @@ static int test_seed_reproduces(void)
 	return 0;
 }
 
+/* A direct stage (a filter: loss and corruption only) keeps what stage_in/out would pass, the
+ * same frames in the same order for the same seed; a stage that holds frames is not direct. */
+static int test_direct_keeps_what_the_line_passes(void)
+{
+	const char *spec = "tx:loss=ge(p=5%,r=30%),corrupt=10%;seed=9";
+	struct pool p = { 0 };
+	struct dpk_impair_stage *line = stage(&p, spec), *direct = stage(&p, spec), *held;
+	char a[1024], b[1024];
+	unsigned int i;
+	size_t k = 0;
+
+	EXPECT_TRUE(line != NULL && direct != NULL);
+	EXPECT_TRUE(dpk_impair_stage_direct(direct));
+	feed(line, &p, 60, 64, 0, 0);
+	drain(line, &p, 0, a, sizeof(a));
+	b[0] = '\0';
+	for (i = 0; i < 60; i++) {
+		struct frame *f = frame_new(&p, i, 64);
+
+		if (!dpk_impair_stage_keep(direct, f))
+			continue;
+		k += (size_t)snprintf(b + k, sizeof(b) - k, "%s%u", k ? " " : "", i);
+		f_free(&p, f);
+	}
+	EXPECT_STR_EQ(b, a);
+	EXPECT_EQ_INT(COUNT(direct, DROPPED), COUNT(line, DROPPED));
+	EXPECT_EQ_INT(COUNT(direct, CORRUPTED), COUNT(line, CORRUPTED));
+	EXPECT_TRUE(COUNT(direct, DROPPED) > 0);
+	dpk_impair_stage_free(line);
+	dpk_impair_stage_free(direct);
+	held = stage(&p, "tx:loss=1%,delay=1us");
+	EXPECT_TRUE(held != NULL && !dpk_impair_stage_direct(held));
+	dpk_impair_stage_free(held);
+	held = stage(&p, "tx:dup=1%");
+	EXPECT_TRUE(held != NULL && !dpk_impair_stage_direct(held));
+	dpk_impair_stage_free(held);
+	EXPECT_EQ_INT(p.live, 0);
+	return 0;
+}
+
 static int test_dup_sends_a_copy_behind(void)
 {
 	struct pool p = { 0 };
@@ -475,6 +515,7 @@ int main(int argc, char **argv)
 	static const struct hx_test tests[] = {
 		{ "loss_drops_these_frames", test_loss_drops_these_frames },
 		{ "seed_reproduces", test_seed_reproduces },
+		{ "direct_keeps_what_the_line_passes", test_direct_keeps_what_the_line_passes },
 		{ "dup_sends_a_copy_behind", test_dup_sends_a_copy_behind },
 		{ "reorder_holds_behind_the_next_n", test_reorder_holds_behind_the_next_n },
 		{ "delay_with_jitter_keeps_order", test_delay_with_jitter_keeps_order },

@@ -105,3 +105,17 @@ def test_noise_widens_what_counts_as_another_host(tmp_path: Path) -> None:
     base = load(copy("base", tmp_path / "b", host=[CALM, noisy]), "BASE")
     new = load(copy("same", tmp_path / "n", host=[moved, moved]), "NEW")
     assert not any(n.startswith("host differs") for n in compare(base, new).notes)
+
+
+def test_a_change_the_host_cannot_explain_keeps_its_verdict(tmp_path: Path) -> None:
+    """throughput70 (-30 %) against base: with the host's memcpy 12 % slower it is still
+    worse (more than twice the host's move); with it 20 % slower, host differs."""
+    base = load(copy("base", tmp_path / "b", host=[CALM, CALM]), "BASE")
+    small = dict(CALM, memcpy_gbps=CALM["memcpy_gbps"] * 0.88)
+    large = dict(CALM, memcpy_gbps=CALM["memcpy_gbps"] * 0.80)
+    cmp = compare(base, load(copy("throughput70", tmp_path / "s", host=[small, small]), "NEW"))
+    rows = [r for r in cmp.rows if r.metric == "throughput"]
+    assert rows and all(r.verdict == WORSE and "beyond" in r.note for r in rows), rows
+    cmp = compare(base, load(copy("throughput70", tmp_path / "l", host=[large, large]), "NEW"))
+    rows = [r for r in cmp.rows if r.metric == "throughput"]
+    assert rows and all(r.verdict == HOST for r in rows), rows

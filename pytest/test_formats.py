@@ -179,3 +179,25 @@ def test_version_and_help(tcplab_bin: Path) -> None:
             for name in line.strip().rstrip(")").split("|"):
                 assert name in listed, (name, sorted(listed))
     assert {"run", "serve", "list", "case"} <= listed
+
+
+def test_the_report_draws_latency_over_time(tcplab_bin: Path, tmp_path: Path) -> None:
+    """report reads the .hlog beside a result (resultkit/hlog.py) into a latency-over-time
+    plot: its intervals are the log's, in order, with this file's own decoder's counts."""
+    import sys
+    root = Path(__file__).resolve().parent.parent
+    done = run(tcplab_bin, "-d", "2", "--warmup", "0.5", "-q", "-o", str(tmp_path / "set"))
+    assert done.returncode == 0, done.stderr
+    rep = subprocess.run([sys.executable, str(root / "results" / "tcplab_results.py"),
+                          "report", str(tmp_path / "set"), "--out", str(tmp_path / "rep")],
+                         capture_output=True, text=True, timeout=120)
+    assert rep.returncode == 0, rep.stderr
+    plots = json.loads((tmp_path / "rep" / "plots.json").read_text())["plots"]
+    (timeline,) = [p for p in plots if p["kind"] == "timeline"]
+    intervals = timeline["series"][0]["intervals"]
+    rows = [ln.split(",") for ln in
+            (tmp_path / "set" / "echo_rr.hlog").read_text().splitlines()[4:]]
+    assert [iv["count"] for iv in intervals] == [sum(decode(r[3])["counts"]) for r in rows]
+    assert all(0 < iv["p50_ns"] <= iv["p99_ns"] <= iv["max_ns"] for iv in intervals)
+    assert (tmp_path / "rep" / timeline["file"]).is_file()
+    assert "Latency over time" in (tmp_path / "rep" / "report.html").read_text()

@@ -18,8 +18,11 @@ Host state (bench calibrate: figures taken before and after a suite): when a fig
 between the two sets by more than its noise (the larger of either set's before/after spread
 and HOST_NOISE_PCT), the host differs. Then a latency is judged by its ratio to the floor the
 same set measured (the memif floor for a result with stack counters, a DPDK side; the kernel
-loopback otherwise), and what would still be worse or better without such a floor is
-"host differs", with the figures in the notes: never a regression.
+loopback otherwise), where that floor is one that moved and held still within each set (a
+floor that itself jumped between before and after says nothing of the runs between); what
+would still be worse or better by no more than HOST_EXPLAINS times the host's largest move
+is "host differs", with the figures in the notes, never a regression; a larger change keeps
+its verdict (a host 30 % slower does not explain a round trip 20 times longer).
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from .resultset import Key, ResultSet
 WORSE, BETTER, SAME, NA, HOST = "worse", "better", "same", "n/a", "host differs"
 VERDICTS = (WORSE, BETTER, SAME, HOST, NA)
 HOST_NOISE_PCT = 10.0
+HOST_EXPLAINS = 2.0	# a change past this many times the host's largest move is the code's
 # calibrate's figures, and whether a larger value is a slower host
 HOST_FIGURES = {"memif_floor_p50_us": True, "loopback_p50_us": True, "memcpy_gbps": False,
                 "cpu_loop_ms": True}
@@ -165,26 +169,33 @@ def _spread_pct(values: list[float]) -> float:
 
 def host_floors(base: ResultSet, new: ResultSet
                 ) -> tuple[dict[str, tuple[float, float]] | None, list[str]]:
-    """None when the hosts' states agree (or are not recorded on both sides); else each
-    figure's (base, new) medians, and the notes that say which moved and by how much."""
+    """None when the hosts' states agree (or are not recorded on both sides); else the
+    floors a latency may be judged against, (base, new) medians: the figures that moved
+    beyond their noise while steady within each set (before and after within
+    HOST_NOISE_PCT); and the notes that say which moved and by how much."""
     b, n = base.host_state(), new.host_state()
     if not b or not n:
         return None, ([] if not b and not n else
                       [f"host state recorded in {'base' if b else 'new'} only: not compared"])
-    figures, notes = {}, []
+    figures: dict[str, Any] = {}
+    notes: list[str] = []
+    moved: list[tuple[float, float]] = []
     for name, slower_up in HOST_FIGURES.items():
         bv = [c[name] for c in b if c.get(name) is not None]
         nv = [c[name] for c in n if c.get(name) is not None]
         if not bv or not nv:
             continue
         bm, nm = stats.median(bv), stats.median(nv)
-        figures[name] = (bm, nm)
         noise = max(HOST_NOISE_PCT, _spread_pct(bv), _spread_pct(nv))
         change = change_pct(bm, nm)
         if change is not None and abs(change) > noise:
             slower = (change > 0) == slower_up
             notes.append(f"host differs: {name} base {bm:g}, new {nm:g} ({change:+.0f}%, "
                          f"noise {noise:.0f}%): the new host was {'slower' if slower else 'faster'}")
+            moved.append((bm, nm))
+            if noise <= HOST_NOISE_PCT:	# a floor only where it held still in each set
+                figures[name] = (bm, nm)
+    figures["_moved"] = moved	# type: ignore[assignment]
     return (figures if notes else None), notes
 
 
@@ -209,6 +220,11 @@ def judge_host(row: Row, metric: Metric, b_runs: list[dict[str, Any]],
         row.verdict = (BETTER if d > 0 else WORSE) if d != 0 and beyond else SAME
         row.note = f"as a ratio to the floor ({floor[0]:g} -> {floor[1]:g} us)"
     elif row.verdict in (WORSE, BETTER):
+        moved = max(abs(change_pct(b, n) or 0.0) for b, n in figures["_moved"])
+        if row.change_pct is None or abs(row.change_pct) > HOST_EXPLAINS * moved:
+            row.note = (f"beyond what the host's move ({moved:.0f}%) explains "
+                        f"({HOST_EXPLAINS:g}x)")
+            return row
         row.note = f"would be {row.verdict}: the host's state moved (notes)"
         row.verdict = HOST
     return row

@@ -49,6 +49,25 @@ def draw_spectrum(plot: dict[str, Any], labels: list[str], path: Path) -> None:
     _save(fig, path)
 
 
+def draw_timeline(plot: dict[str, Any], labels: list[str], path: Path) -> None:
+    """p50 (solid) and p99 (dashed) of each second of a run, a colour per set."""
+    colors = _colors(labels)
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    for s in plot["series"]:
+        x = [iv["start_s"] for iv in s["intervals"]]
+        ax.plot(x, [iv["p50_ns"] / 1000 for iv in s["intervals"]], color=colors[s["set"]],
+                marker=".", label=f"{s['set']} p50")
+        ax.plot(x, [iv["p99_ns"] / 1000 for iv in s["intervals"]], color=colors[s["set"]],
+                linestyle="--", marker=".", label=f"{s['set']} p99")
+    ax.set_yscale("log")
+    ax.set_xlabel("seconds from the run's start (warm-up and drain included)")
+    ax.set_ylabel("latency (us, log)")
+    ax.set_title(plot["title"])
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    _save(fig, path)
+
+
 def _group_label(key: dict[str, str]) -> str:
     text = f"{key['backend']}/{key['topology']}"
     return text + ("\n" + textwrap.shorten(key["config"], 28, placeholder="...")
@@ -150,6 +169,7 @@ def _save(fig: Any, path: Path, rect: tuple[float, float, float, float] | None =
 
 def draw(plot: dict[str, Any], labels: list[str], out_dir: Path) -> Path:
     path = out_dir / plot["file"]
-    how = {"spectrum": draw_spectrum, "bars": draw_bars, "loss": draw_loss}[plot["kind"]]
+    how = {"spectrum": draw_spectrum, "timeline": draw_timeline, "bars": draw_bars,
+           "loss": draw_loss}[plot["kind"]]
     how(plot, labels, path)
     return path

@@ -166,6 +166,7 @@ def page(title: str, sets: list[ResultSet], labels: list[str], plots: list[dict[
          verdict: Comparison | str | None = None) -> str:
     spectra = [plot_figure(p, out_dir / p["file"]) for p in plots if p["kind"] == "spectrum"]
     bars = [plot_figure(p, out_dir / p["file"]) for p in plots if p["kind"] == "bars"]
+    timeline = [plot_figure(p, out_dir / p["file"]) for p in plots if p["kind"] == "timeline"]
     loss = [plot_figure(p, out_dir / p["file"]) for p in plots if p["kind"] == "loss"]
     data = json.dumps(sidecar).replace("</", "<\\/")
     ratio = (f" A later set's bar is labelled with its ratio to the median of set "
@@ -181,7 +182,14 @@ def page(title: str, sets: list[ResultSet], labels: list[str], plots: list[dict[
         "<h2>Latency percentile spectrum</h2>",
         "<p>Each line is one run; colour is the result set. The x axis is 1/(1-p) on a "
         "log scale, so the tail (99%, 99.9%, ...) gets as much room as the median.</p>",
-        *spectra, "<h2>Throughput, transactions/s and connections/s</h2>",
+        *spectra]
+    if timeline:
+        parts += ["<h2>Latency over time</h2>",
+                  "<p>From each set's first run that left its interval log (NAME.hlog, "
+                  "HdrHistogram's format): the p50 (solid) and p99 (dashed) of each second "
+                  "of the run, warm-up and drain included.</p>", *timeline]
+    parts += [
+        "<h2>Throughput, transactions/s and connections/s</h2>",
         "<p>One plot per scenario, a panel per rate it measured, each on its own scale. "
         "Bars are the median of the repetitions; error bars span the slowest and the "
         f"fastest run.{ratio}</p>", "<div class=panels id=rates>", *bars, "</div>"]

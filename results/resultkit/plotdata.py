@@ -18,7 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from . import lossplot
+from . import hlog, lossplot
 from .resultset import Key, ResultSet
 
 ANCHORS = ("50", "90", "99", "99.9", "99.99", "99.999")
@@ -81,6 +81,28 @@ def spectrum_plots(sets: list[ResultSet], labels: list[str]) -> list[dict[str, A
         if series:
             plots.append({"kind": "spectrum", "file": f"spectrum-{_slug(key)}.png",
                           "title": f"latency spectrum: {key}", "key": _key_dict(key),
+                          "series": series})
+    return plots
+
+
+def timeline_plots(sets: list[ResultSet], labels: list[str]) -> list[dict[str, Any]]:
+    """One plot per (scenario, backend, topology) whose runs left an interval log beside
+    their result (NAME.hlog: hlog.py): each set's first such run, p50 and p99 a second over
+    the whole run (warm-up and drain included)."""
+    keys = sorted({k for rs in sets for k in rs.runs})
+    plots = []
+    for key in keys:
+        series = []
+        for rs, label in zip(sets, labels):
+            for fname in rs.files.get(key, []):
+                log = rs.path / (Path(fname).stem + ".hlog")
+                if log.is_file():
+                    series.append({"set": label, "source": str(log),
+                                   "intervals": hlog.read(log)})
+                    break
+        if series:
+            plots.append({"kind": "timeline", "file": f"timeline-{_slug(key)}.png",
+                          "title": f"latency over time: {key}", "key": _key_dict(key),
                           "series": series})
     return plots
 
@@ -149,8 +171,8 @@ def _slug(key: Key) -> str:
 
 def all_plots(sets: list[ResultSet]) -> tuple[list[str], list[dict[str, Any]]]:
     labels = [set_label(rs, i) for i, rs in enumerate(sets)]
-    return labels, (spectrum_plots(sets, labels) + bar_plots(sets, labels)
-                    + lossplot.loss_plots(sets, labels))
+    return labels, (spectrum_plots(sets, labels) + timeline_plots(sets, labels)
+                    + bar_plots(sets, labels) + lossplot.loss_plots(sets, labels))
 
 
 def relative(path: str, base: Path) -> str:

@@ -1,7 +1,8 @@
 """tcplab bench SUITE: run a named suite of scenarios on every backend `tcplab list` shows (the
 kernel and every DPDK stack built, tcplab.stacks), each repeated N times, into
 results/runs/<commit>[-dirty]/<UTC timestamp>/: one tcplab.result/1 JSON per run
-(<scenario>.<backend>.rNN.json) and manifest.json (tcplab.manifest/1).
+(<scenario>.<backend>.rNN.json, with its .hgrm and .hlog beside it) and manifest.json
+(tcplab.manifest/1).
 
     tcplab bench quick             the CI suite: 9 core scenarios, 1.5 s each, 5 repetitions
     tcplab bench full              every scenario, 10 s each, 7 repetitions
@@ -299,6 +300,10 @@ def run_one(plan: Plan, scenario: str, backend: str, dest: Path) -> tuple[int, s
         produced = Path(tmp) / f"{scenario}.json"
         if produced.is_file():
             dest.write_text(produced.read_text())
+            for ext in (".hgrm", ".hlog"):	# its latencies for HdrHistogram's tools
+                side = produced.with_suffix(ext)
+                if side.is_file():
+                    dest.with_suffix(ext).write_text(side.read_text())
         lines = [ln for ln in err.splitlines() if ln.strip()]
         return proc.returncode, lines[-1] if lines else ""
 

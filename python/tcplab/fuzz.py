@@ -232,6 +232,29 @@ def reaches_tcp(frame: bytes, sut_addr: str) -> bool:
     return seg is not None and tcp_checksum_ok(frame, seg)
 
 
+def syn_of(frame: bytes, sut_addr: str) -> tuple[str, int, int, int] | None:
+    """A fuzzed SYN (no ACK) that reaches the SUT's TCP input: (source, source port,
+    destination port, sequence number); else None."""
+    if not reaches_tcp(frame, sut_addr):
+        return None
+    seg = tcp_segment(frame, sut_addr)
+    if seg is None or len(seg) < 20 or seg[13] & 0x12 != 0x02:
+        return None
+    return (str(ipaddress.ip_address(frame[26:30])), int.from_bytes(seg[0:2], "big"),
+            int.from_bytes(seg[2:4], "big"), int.from_bytes(seg[4:8], "big"))
+
+
+def reset_syns(w: Wire, syns: set[tuple[str, int, int, int]]) -> None:
+    """A RST for each connection a fuzzed SYN may have opened, at the sequence number the
+    SUT expects next (ISN + 1: RFC 5961 accepts a RST there in SYN-RCVD), from its source:
+    a host that sent a SYN and gave up ends what it began, so no half-open connection
+    outlives the run (one in gVisor waits out its SYN-ACK retries otherwise, ~2 min)."""
+    sc = w.sc
+    for src, sport, dport, seq in sorted(syns):
+        w.send(w.eth() / sc.IP(src=src, dst=w.sut_addr) /
+               sc.TCP(sport=sport, dport=dport, seq=(seq + 1) % M32, flags="R"))
+
+
 def fuzz_frames(rng: random.Random, count: int, t: FuzzTarget) -> list[tuple[str, bytes]]:
     """@count (kind, frame bytes), reproducible from @rng's seed."""
     sc = scapy()
@@ -312,12 +335,16 @@ def fuzz(w: Wire, count: int, seed: int, batch: int = 500) -> dict[str, Any]:
     sent = 0
     to_tcp = 0
     built_s = 0.0
+    syns: set[tuple[str, int, int, int]] = set()
     while sent < count:
         t0 = time.monotonic()
         frames = fuzz_frames(rng, min(batch, count - sent), target)
         built_s += time.monotonic() - t0
         for kind, frame in frames:
             to_tcp += reaches_tcp(frame, w.sut_addr)
+            syn = syn_of(frame, w.sut_addr)
+            if syn is not None and syn[1:3] != (c.sport, w.sut_port):
+                syns.add(syn)	# the live connection's own is ended by close_fuzzed
             send_counting(w, frame, stats)
             kinds[kind] = kinds.get(kind, 0) + 1
         sent += len(frames)
@@ -327,6 +354,8 @@ def fuzz(w: Wire, count: int, seed: int, batch: int = 500) -> dict[str, Any]:
     end = time.monotonic() + FINAL_S
     while time.monotonic() < end and w.wait(on_frame, SILENCE_S) is not None:
         pass
+    reset_syns(w, syns)
+    replies["syns_reset"] = len(syns)
     closed = close_fuzzed(c)
     return {"frames": sent, "seed": seed, "by_kind": kinds, "send": stats, "to_tcp": to_tcp,
             "replies": replies, "arp_answered": w.arp_answered, "conn_closed": closed,

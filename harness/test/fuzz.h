@@ -419,6 +419,27 @@ static int fz_target_run(const struct fz_target *t, char **files, int n_files)
 }
 
 /* main() of a driver: argv as described at the top. */
+/*
+ * libFuzzer's entry (-DHX_LIBFUZZER): @p data through the target FUZZ_TARGET names, or
+ * through every one; a rejected input's error must be one non-empty line, else abort.
+ */
+static inline int fz_libfuzzer(const struct fz_target *targets, unsigned int n,
+			       const uint8_t *data, size_t size)
+{
+	const char *name = getenv("FUZZ_TARGET"), *e;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (name == NULL || strcmp(name, targets[i].name) == 0) {
+			e = targets[i].run(data, size);
+			if (e != NULL && (e[0] == '\0' || strchr(e, '\n') || strchr(e, '\r')))
+				abort();
+			if (name != NULL)
+				break;
+		}
+	return 0;
+}
+
 static inline int fz_main(const struct fz_target *t, unsigned int n_t, int argc, char **argv)
 {
 	const char *sv = getenv("FUZZ_SEED");

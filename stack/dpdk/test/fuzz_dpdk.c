@@ -133,18 +133,7 @@ static const struct fz_target targets[] = {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *name = getenv("FUZZ_TARGET"), *e;
-	unsigned int i;
-
-	for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
-		if (name == NULL || strcmp(name, targets[i].name) == 0) {
-			e = targets[i].run(data, size);
-			if (e != NULL && (e[0] == '\0' || strchr(e, '\n') || strchr(e, '\r')))
-				abort();
-			if (name != NULL)
-				break;
-		}
-	return 0;
+	return fz_libfuzzer(targets, sizeof(targets) / sizeof(targets[0]), data, size);
 }
 #else
 int main(int argc, char **argv)

@@ -343,8 +343,8 @@ def fuzz(w: Wire, count: int, seed: int, batch: int = 500) -> dict[str, Any]:
         for kind, frame in frames:
             to_tcp += reaches_tcp(frame, w.sut_addr)
             syn = syn_of(frame, w.sut_addr)
-            if syn is not None and syn[1:3] != (c.sport, w.sut_port):
-                syns.add(syn)	# the live connection's own is ended by close_fuzzed
+            if syn is not None:
+                syns.add(syn)
             send_counting(w, frame, stats)
             kinds[kind] = kinds.get(kind, 0) + 1
         sent += len(frames)
@@ -354,9 +354,12 @@ def fuzz(w: Wire, count: int, seed: int, batch: int = 500) -> dict[str, Any]:
     end = time.monotonic() + FINAL_S
     while time.monotonic() < end and w.wait(on_frame, SILENCE_S) is not None:
         pass
+    # the live connection first: a fuzzed SYN on its own ports, once a fuzzed RST ended
+    # it, opens a new one there in SYN-RCVD, which answers close_fuzzed's probe with a RST
+    # (an ACK it does not expect) and is only ended by a RST at that SYN's ISN + 1
+    closed = close_fuzzed(c)
     reset_syns(w, syns)
     replies["syns_reset"] = len(syns)
-    closed = close_fuzzed(c)
     return {"frames": sent, "seed": seed, "by_kind": kinds, "send": stats, "to_tcp": to_tcp,
             "replies": replies, "arp_answered": w.arp_answered, "conn_closed": closed,
             "build_s": round(built_s, 2), "seconds": round(time.monotonic() - started, 2)}
@@ -364,7 +367,8 @@ def fuzz(w: Wire, count: int, seed: int, batch: int = 500) -> dict[str, Any]:
 
 def close_fuzzed(c: Conn, tries: int = 4) -> str:
     """End the connection the fuzz run mutated. Its numbers may have moved, so ask the SUT:
-    a window probe is answered with its RCV.NXT (or a RST when the connection is gone);
+    a window probe is answered with its RCV.NXT (or a RST when the connection is gone, or
+    when a fuzzed SYN opened another on its ports: reset_syns ends that one);
     then a RST exactly there. Per-socket rate limits (Linux: one out-of-window reply per
     500 ms) may swallow a probe, hence a few tries."""
     for _ in range(tries):

@@ -47,6 +47,7 @@ struct dpk_impair_stage {
 	uint64_t rng;
 	bool ge_bad;			/* Gilbert-Elliott: in the bad state */
 	bool direct;			/* a filter: nothing it does holds a frame back */
+	bool idle;			/* a filter that decides nothing: frames pass untouched */
 	uint64_t hz, delay_c, jitter_c, hold_c;
 	uint64_t last_due;		/* of the frame last put on the line */
 	uint64_t last_fill;		/* the buckets' */
@@ -115,6 +116,7 @@ struct dpk_impair_stage *dpk_impair_stage_create(const struct dpk_impair_dir_spe
 	st->frames = s->burst_frames;
 	st->direct = s->delay_ns == 0 && s->jitter_ns == 0 && s->rate_bps == 0 &&
 		     s->rate_fps == 0 && s->reorder == 0 && s->dup == 0;
+	st->idle = st->direct && !s->ge && s->loss == 0 && s->corrupt == 0;
 	return st;
 }
 
@@ -204,6 +206,11 @@ static void enter(struct dpk_impair_stage *st, void *f, uint64_t now)
 bool dpk_impair_stage_direct(const struct dpk_impair_stage *st)
 {
 	return st->direct;
+}
+
+bool dpk_impair_stage_idle(const struct dpk_impair_stage *st)
+{
+	return st->idle;
 }
 
 /* The decisions stage_in makes, in its order, for a stage that holds nothing back. */

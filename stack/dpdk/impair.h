@@ -125,6 +125,12 @@ unsigned int dpk_impair_stage_out(struct dpk_impair_stage *st, uint64_t now, voi
  */
 bool dpk_impair_stage_direct(const struct dpk_impair_stage *st);
 /**
+ * Whether the stage is a filter that decides nothing (loss 0, no Gilbert-Elliott, no
+ * corruption): every frame would go on untouched and no random number would be drawn, so
+ * the port skips it; it is there, with its counters at zero.
+ */
+bool dpk_impair_stage_idle(const struct dpk_impair_stage *st);
+/**
  * A direct stage's decisions for @p frame, the same as stage_in's in the same order (the
  * same seed gives the same frames lost and corrupted): true, it goes on; false, it was lost
  * (freed and counted). No clock: nothing waits.

@@ -112,7 +112,7 @@ unsigned int dpk_impair_port_rx(struct dpk_port *pt, struct rte_mbuf **m, unsign
 	uint64_t now;
 	unsigned int i, k;
 
-	if (st == NULL)
+	if (st == NULL || dpk_impair_stage_idle(st))
 		return n;
 	if (dpk_impair_stage_direct(st)) {	/* a filter, in place, no clock */
 		for (i = k = 0; i < n; i++)
@@ -138,7 +138,7 @@ void dpk_impair_port_tx(struct dpk_port *pt)
 	uint64_t now;
 	unsigned int i, n;
 
-	if (st == NULL)
+	if (st == NULL || dpk_impair_stage_idle(st))
 		return;
 	n = pt->tx_staged < pt->n_tx ? pt->tx_staged : pt->n_tx;
 	if (dpk_impair_stage_direct(st)) {	/* a filter, in place, no clock */

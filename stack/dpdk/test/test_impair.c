@@ -206,6 +206,26 @@ static int test_direct_keeps_what_the_line_passes(void)
 	return 0;
 }
 
+/* A stage that decides nothing is idle (the port skips it); any decision makes it not. */
+static int test_idle_only_when_nothing_is_decided(void)
+{
+	static const char *const busy[] = { "tx:loss=0.001%", "tx:corrupt=1%",
+					    "tx:loss=ge(p=1%,r=30%)", "tx:delay=1us", "tx:dup=1%" };
+	struct pool p = { 0 };
+	struct dpk_impair_stage *st = stage(&p, "tx:loss=0%");
+	unsigned int i;
+
+	EXPECT_TRUE(st != NULL && dpk_impair_stage_idle(st) && dpk_impair_stage_direct(st));
+	dpk_impair_stage_free(st);
+	for (i = 0; i < sizeof(busy) / sizeof(busy[0]); i++) {
+		st = stage(&p, busy[i]);
+		EXPECT_TRUE(st != NULL && !dpk_impair_stage_idle(st));
+		dpk_impair_stage_free(st);
+	}
+	EXPECT_EQ_INT(p.live, 0);
+	return 0;
+}
+
 static int test_dup_sends_a_copy_behind(void)
 {
 	struct pool p = { 0 };
@@ -516,6 +536,7 @@ int main(int argc, char **argv)
 		{ "loss_drops_these_frames", test_loss_drops_these_frames },
 		{ "seed_reproduces", test_seed_reproduces },
 		{ "direct_keeps_what_the_line_passes", test_direct_keeps_what_the_line_passes },
+		{ "idle_only_when_nothing_is_decided", test_idle_only_when_nothing_is_decided },
 		{ "dup_sends_a_copy_behind", test_dup_sends_a_copy_behind },
 		{ "reorder_holds_behind_the_next_n", test_reorder_holds_behind_the_next_n },
 		{ "delay_with_jitter_keeps_order", test_delay_with_jitter_keeps_order },

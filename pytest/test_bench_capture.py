@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from resultkit import stats
 from tcplab import stacks
 from tcplab.bench import capture
 from tcplab.proc import module_argv, module_env
@@ -71,9 +72,12 @@ def test_targets() -> None:
 
 
 def test_verdicts() -> None:
-    assert capture.verdict(1.03, 1.03) == "target <= 1.03: pass"
-    assert capture.verdict(1.031, 1.03) == "target <= 1.03: over target"
-    assert capture.verdict(5.0, None) == "for information"
+    iv = stats.MedianInterval
+    assert capture.verdict(iv(0.99, 1.03, 0.95), 1.03) == "target <= 1.03: pass"
+    assert capture.verdict(iv(1.031, 1.2, 0.95), 1.03) == "target <= 1.03: over target"
+    assert capture.verdict(iv(1.0, 1.04, 0.95), 1.03) == \
+        "target <= 1.03: not resolved (the interval holds it)"
+    assert capture.verdict(iv(5.0, 5.0, 0.95), None) == "for information"
 
 
 def test_order_rotates_per_round() -> None:
@@ -146,7 +150,7 @@ def test_one_round_on_the_default_stack(table: Table, procs: Any, tcplab_bin: Pa
         (line,) = [ln for ln in lines if ln.startswith(label + " ")]
         assert f"{doc['ratios'][name]:.3f}" in line, line
         if name.endswith("p50"):
-            assert line.endswith(("pass", "over target")), line
+            assert line.endswith(("pass", "over target", "(the interval holds it)")), line
         else:
             assert line.endswith("for information"), line
 

@@ -6,7 +6,8 @@ none is named; --backend picks another) three ways, interleaved in rounds:
   B  --pcap on-failure                the capture ring on both sides, recording every frame,
                                       not written out (the run passes)
   C  --pcap never --impair loss=0%    the impairment stage on every direction of both
-                                      sides, deciding every frame and dropping none
+                                      sides, deciding nothing (the port skips it: one
+                                      branch a burst) and dropping none
 A round runs each once, in an order rotated round by round (A B C, B C A, C A B, ...), so a
 machine whose speed drifts, and the place in a round, weigh on all three alike. Each run's
 result is checked for what it is meant to have: B's ring on both sides (`captures`), C's
@@ -15,7 +16,10 @@ sides' counters, all 0), A and B with no stage; a run that fails its checks, or 
 it is meant to have, ends the benchmark (exit 2): its figure would measure something else.
 Judged (issue 16), each ratio taken within a round and the median over the rounds taken:
   B p50 / A p50  at most 1.03      C p50 / A p50  at most 1.02
-and the p99 ratios, for information. This VM flips between a fast and a slow state for
+and the p99 ratios, for information. Each ratio comes with the 95 % interval of its median
+over the rounds taken (order statistics: resultkit.stats.median_interval); the verdict is
+"pass" when the whole interval is within the target, "over target" when all of it is over,
+and "not resolved" when the interval holds the target: more rounds narrow it. This VM flips between a fast and a slow state for
 seconds at a time (the memif round trip 0.7 or 2 us here), so a ratio of two runs in
 different states measures the VM: the median is over the rounds whose three p50s lie within
 STATE_SPREAD of each other (one state), when at least half of them do; else over them all,
@@ -32,6 +36,8 @@ import re
 import subprocess
 import sys
 import time
+
+from resultkit import stats
 
 from .. import UsageError, stacks
 from ..topology import Table
@@ -145,18 +151,27 @@ def one_state(rounds: list[dict]) -> list[dict]:
     return same if 2 * len(same) >= len(rounds) else rounds
 
 
-def ratios(rounds: list[dict]) -> dict[str, float]:
-    """Each ratio: the median over the one-state rounds of the ratio within the round."""
+def round_ratios(rounds: list[dict]) -> dict[str, list[float]]:
+    """Each ratio within each one-state round."""
     used = one_state(rounds)
-    return {name: median([r[num][q] / r[den][q] if r[den][q] else float("inf")
-                          for r in used])
+    return {name: [r[num][q] / r[den][q] if r[den][q] else float("inf") for r in used]
             for name, (_, num, den, q, _) in RATIOS.items()}
 
 
-def verdict(value: float, target: float | None) -> str:
+def ratios(rounds: list[dict]) -> dict[str, float]:
+    """Each ratio: the median over the one-state rounds of the ratio within the round."""
+    return {name: median(v) for name, v in round_ratios(rounds).items()}
+
+
+def verdict(interval: stats.MedianInterval, target: float | None) -> str:
+    """Pass, over target or not resolved, by where the median's interval lies."""
     if target is None:
         return "for information"
-    return f"target <= {target:.2f}: {'pass' if value <= target else 'over target'}"
+    if interval.hi <= target:
+        return f"target <= {target:.2f}: pass"
+    if interval.lo > target:
+        return f"target <= {target:.2f}: over target"
+    return f"target <= {target:.2f}: not resolved (the interval holds it)"
 
 
 def report(backend: str, rounds: list[dict], duration: float, warmup: float) -> None:
@@ -182,9 +197,11 @@ def report(backend: str, rounds: list[dict], duration: float, warmup: float) -> 
     print(f"ratios: within each round, the median over {len(used)} of {len(rounds)} rounds "
           + ("(those in one state: p50s within "
              f"{STATE_SPREAD:g}x)" if len(used) < len(rounds) else "(all)"))
-    got = ratios(rounds)
+    each = round_ratios(rounds)
     for name, (label, _, _, _, target) in RATIOS.items():
-        print(f"  {label:30} {got[name]:7.3f}   {verdict(got[name], target)}")
+        iv = stats.median_interval(each[name])
+        print(f"  {label:30} {median(each[name]):7.3f}  [{iv.lo:.3f}, {iv.hi:.3f}] "
+              f"{iv.confidence:.0%}   {verdict(iv, target)}")
 
 
 def pick(wanted: str | None, table: Table) -> str:

@@ -15,6 +15,7 @@ import json
 import signal
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -63,6 +64,57 @@ def test_arp_is_answered_for_our_hosts_only() -> None:
         SRC + asker_mac + asker_ip
     assert flood.arp_reply(req, MAC_A, {DST}) is None
     assert flood.arp_reply(req[:20] + b"\x00\x02" + req[22:], MAC_A, {SRC}) is None
+
+
+class FakeSock:
+    """The Wire's socket as FloodWire uses it: what is sent is kept."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send(self, frame: bytes) -> int:
+        self.sent.append(frame)
+        return len(frame)
+
+
+def fake_wire() -> SimpleNamespace:
+    sock = FakeSock()
+    return SimpleNamespace(sock=SimpleNamespace(ins=sock, outs=sock), mac="02:00:00:00:00:01",
+                           sut_mac="02:00:00:00:00:02", sut_addr="192.0.2.2",
+                           peer_addr="192.0.2.3", prefix_len=24, sut_port=7007)
+
+
+def test_the_idle_flood_completes_a_handshake_its_syn_ack_acknowledges() -> None:
+    w = fake_wire()
+    fw = flood.FloodWire(w, flood.Plan("idle", 4, SEED, 2))
+    host, port, iss = flood.Plan("idle", 4, SEED, 2).conns()[1]
+    ours = fw.hosts[host]
+    isns = {(ours, port): iss}
+    synack = flood.tcp_frame(MAC_B, MAC_A, DST, ours, 7007, port, 1000, iss + 1, flood.SYNACK)
+    fw.count(flood.parse_tcp(synack), isns)
+    assert fw.established == {(ours, port): iss} and fw.seen["synack"] == 1
+    assert flood.parse_tcp(w.sock.outs.sent[-1]) == (ours, DST, port, 7007, (iss + 1) % (1 << 32),
+                                                1001, flood.ACK)
+    wrong = flood.tcp_frame(MAC_B, MAC_A, DST, ours, 7007, port + 1, 1000, iss + 1,
+                            flood.SYNACK)
+    fw.count(flood.parse_tcp(wrong), isns)	# not one of ours: counted, never answered
+    rst = flood.tcp_frame(MAC_B, MAC_A, DST, ours, 7007, port, 0, 0, flood.RST)
+    fw.count(flood.parse_tcp(rst), isns)
+    assert len(w.sock.outs.sent) == 1 and fw.seen == {"synack": 2, "rst": 1, "other_tcp": 0,
+                                                 "arp_answered": 0}
+    fw.count(flood.parse_tcp(synack), None)	# the SYN flood answers none
+    assert len(w.sock.outs.sent) == 1
+
+
+def test_the_end_resets_every_connection_at_its_isn_plus_one() -> None:
+    w = fake_wire()
+    plan = flood.Plan("syn", 300, SEED, flood.SOURCES["syn"])
+    fw = flood.FloodWire(w, plan)
+    fw.drain = lambda *a, **k: 0	# type: ignore[method-assign] (no socket to read)
+    assert fw.reset_all() == 300
+    got = [flood.parse_tcp(f) for f in w.sock.outs.sent]
+    assert got == [(fw.hosts[h], DST, p, 7007, (iss + 1) % (1 << 32), 0, flood.RST)
+                   for h, p, iss in plan.conns()]
 
 
 def test_the_plan_is_reproducible_distinct_and_inside_the_subnet() -> None:

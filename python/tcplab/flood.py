@@ -179,7 +179,7 @@ class FloodWire:
         if t is None or t[0] != self.sut or t[2] != self.w.sut_port:
             return
         src, dst, _, dport, seq, ack, flags = t
-        if flags & SYNACK == SYNACK:
+        if (flags & SYNACK) == SYNACK:
             self.seen["synack"] += 1
             iss = None if isns is None else isns.get((dst, dport))
             if iss is not None and ack == (iss + 1) % M32:

@@ -10,9 +10,10 @@ compares socket traces (verdicts.py). `tcplab conform` runs the checks too (pkt_
 --packets compares with the kernel each backend --backend names, by default every backend the
 binary lists but the kernel (each DPDK stack built, tcplab.stacks), as `tcplab conform` does.
 --fuzz runs at each SUT in turn: those --backend names, by default the kernel and every DPDK
-stack built; its JSON is {"schema": "tcplab.fuzz/1", "runs": [one per SUT]}. --flood runs a SYN flood
-(default 50,000 SYNs) or an idle flood (default 1,000 silent connections) at the same SUTs
-with echo_rr through each meanwhile (flood.py); {"schema": "tcplab.flood/1", "runs": [...]}.
+stack built; its JSON is {"schema": "tcplab.fuzz/1", "runs": [one per SUT]}.
+--flood runs a SYN flood (default 50,000 SYNs) or an idle flood (default 1,000 silent
+connections) at the same SUTs with echo_rr through each meanwhile (flood.py); its JSON is
+{"schema": "tcplab.flood/1", "runs": [one per SUT]}.
 
 Each backend runs in a packet lab (lab.py) on the topology the table gives a Linux peer and
 that backend as SUT. Records (`--packets`, results/packets.json) have the shape of

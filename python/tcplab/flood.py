@@ -347,8 +347,9 @@ def kernel_limits(ns: str) -> dict[str, int]:
 # What caps each stack's state under each flood, and the SUT process's memory growth it
 # allows: held connections at most `held` (a function of the count), each costing at most
 # `per_conn` bytes of the SUT process, plus `slack` (echo_rr's connection, allocator and Go
-# runtime granularity). The figures per connection are about twice the measured cost
-# (packets.md, "Floods", gives the measurements); the caps come from each stack's source.
+# runtime granularity). The figures per connection are two to three times the measured
+# cost (packets.md, "Floods", gives the measurements); the caps come from each stack's
+# source.
 LISTEN_BACKLOG = 1024		# serve.c open_listener: tl_listen(..., 1024)
 
 
@@ -375,29 +376,32 @@ def bound(stack: str, kind: str, count: int, limits: dict[str, int] | None = Non
                          "then SYN cookies (tcp_syncookies=1; net/ipv4/tcp_input.c "
                          "tcp_conn_request; full only past the backlog: "
                          "inet_csk_reqsk_queue_is_full, so backlog + 1)", 0, 0, 4 * MiB)
-        return Bound("every connection is accepted: serve's connection slot and pollfd "
-                     "(harness/programs/serve.c), the socket itself in kernel memory",
-                     count, 1024, 4 * MiB)
+        return Bound("every connection is accepted (serve.c: no cap but RLIMIT_NOFILE): "
+                     "its slot, pollfd and a HX_SERVE_BUF (64 KiB) buffer of which an idle "
+                     "connection touches one page; the socket itself in kernel memory",
+                     count, 8192, 4 * MiB)
     if stack == "lwip":
         if kind == "syn":
             return Bound("no cap on SYN-RCVD pcbs: TCP_LISTEN_BACKLOG is 0 (lwIP opt.h) and "
                          "pcbs come from malloc (MEMP_MEM_MALLOC, lwipopts.h); each lives "
                          "until a RST or TCP_SYN_RCVD_TIMEOUT, 20 s (tcp_priv.h, "
                          "tcp_slowtmr): a tcp_pcb and its SYN-ACK segment per SYN",
-                         count, 2048, 16 * MiB)
+                         count, 2048, 8 * MiB)
         return Bound("no cap on accepted connections: pcb, netconn and lwip_sock from malloc "
                      "(MEMP_MEM_MALLOC, LWIP_SOCKET_OPEN_COUNT: api/sockets.c "
-                     "alloc_socket), a recvmbox of DEFAULT_TCP_RECVMBOX_SIZE per netconn",
-                     count, 16384, 16 * MiB)
+                     "alloc_socket), a recvmbox of DEFAULT_TCP_RECVMBOX_SIZE per netconn; "
+                     "serve's slot and one touched page of its HX_SERVE_BUF",
+                     count, 16384, 8 * MiB)
     if stack == "gvisor":
         if kind == "syn":
             held = min(count, LISTEN_BACKLOG + 1)
             return Bound("pending handshakes at most the accept queue's capacity - 1 "
                          "(backlog + 1: gvListen), then SYN cookies (tcpip/transport/tcp/"
-                         "accept.go handleListenSegment)", held, 32768, 48 * MiB)
+                         "accept.go handleListenSegment)", held, 32768, 16 * MiB)
         return Bound("no cap on accepted connections (the accept queue is drained by serve): "
                      "one netstack endpoint and its buffers each (tcpip/transport/tcp/"
-                     "endpoint.go)", count, 65536, 48 * MiB)
+                     "endpoint.go); serve's slot and one touched page of its HX_SERVE_BUF",
+                     count, 65536, 16 * MiB)
     return Bound(f"no bound stated for stack '{stack}'", count, 65536, 64 * MiB)
 
 

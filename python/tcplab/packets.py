@@ -5,11 +5,15 @@ compares socket traces (verdicts.py). `tcplab conform` runs the checks too (pkt_
     tcplab packets --list                                      the checks
     tcplab packets --packets [CHECK...] [--backend B]... [--json OUT]
     tcplab packets --fuzz [--count 10000] [--seed 1] [--backend B]... [--json OUT]
+    tcplab packets --flood syn|idle [--count N] [--seed 1] [--backend B]... [--json OUT]
 
 --packets compares with the kernel each backend --backend names, by default every backend the
 binary lists but the kernel (each DPDK stack built, tcplab.stacks), as `tcplab conform` does.
 --fuzz runs at each SUT in turn: those --backend names, by default the kernel and every DPDK
 stack built; its JSON is {"schema": "tcplab.fuzz/1", "runs": [one per SUT]}.
+--flood runs a SYN flood (default 50,000 SYNs) or an idle flood (default 1,000 silent
+connections) at the same SUTs with echo_rr through each meanwhile (flood.py); its JSON is
+{"schema": "tcplab.flood/1", "runs": [one per SUT]}.
 
 Each backend runs in a packet lab (lab.py) on the topology the table gives a Linux peer and
 that backend as SUT. Records (`--packets`, results/packets.json) have the shape of
@@ -31,6 +35,7 @@ from typing import Any
 
 from . import UsageError, stacks
 from .checks import CHECK_NAMES, CHECKS
+from .flood import DEFAULT_COUNT, check_plan, flood_run, summary_line, write_doc
 from .fuzz import fuzz_run
 from .lab import PacketLab
 from .proc import ROOT
@@ -111,6 +116,8 @@ def main(argv: list[str]) -> int:
     mode.add_argument("--packets", action="store_true",
                       help="run the packet-level checks and write --json")
     mode.add_argument("--fuzz", action="store_true", help="the fuzz run, then echo_rr")
+    mode.add_argument("--flood", metavar="syn|idle",
+                      help="a SYN flood or an idle-connection flood, echo_rr meanwhile")
     mode.add_argument("--list", action="store_true", help="list the checks")
     ap.add_argument("checks", nargs="*", metavar="CHECK")
     ap.add_argument("--backend", action="append", default=[],
@@ -119,7 +126,9 @@ def main(argv: list[str]) -> int:
                          f"--fuzz: a SUT (repeatable; default {LINUX} and every DPDK stack "
                          "built)")
     ap.add_argument("--json", metavar="OUT", help="default results/packets.json (--packets)")
-    ap.add_argument("--count", type=int, default=10000, help="fuzz frames (default 10000)")
+    ap.add_argument("--count", type=int, help="fuzz frames (default 10000); flood SYNs or "
+                    f"connections (default {DEFAULT_COUNT['syn']} syn, "
+                    f"{DEFAULT_COUNT['idle']} idle)")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
     try:
@@ -130,10 +139,22 @@ def main(argv: list[str]) -> int:
         names = pick_checks(args.checks)
         table = Table.load(backends=args.backend)
         check_backends(args.backend, table)
+        if args.flood:
+            args.count = DEFAULT_COUNT.get(args.flood, 1) if args.count is None else args.count
+            try:
+                check_plan(args.flood, args.count)
+            except ValueError as e:
+                raise UsageError(str(e)) from None
+        elif args.count is None:
+            args.count = 10000
+        elif args.count < 1:
+            raise UsageError(f"--count {args.count}: at least 1 frame")
         if os.geteuid() != 0:
             raise UsageError("needs root (it creates network namespaces)")
         if args.fuzz:
             return fuzz_command(args, args.backend or [LINUX, *stacks.built(table)])
+        if args.flood:
+            return flood_command(args, args.backend or [LINUX, *stacks.built(table)])
         return packets_command(args, names, table)
     except UsageError as e:
         print(f"tcplab packets: {e}", file=sys.stderr)
@@ -177,6 +198,21 @@ def fuzz_command(args: argparse.Namespace, backends: list[str]) -> int:
         if args.json:	# after each SUT: a later one's trouble leaves the earlier ones
             Path(args.json).write_text(json.dumps({"schema": "tcplab.fuzz/1", "runs": runs},
                                                   indent=1) + "\n")
+    return 0 if all(r["outcome"] == "pass" for r in runs) else 1
+
+
+def flood_command(args: argparse.Namespace, backends: list[str]) -> int:
+    """The flood at each SUT in turn; one line each; exit 1 when any of them did not pass."""
+    runs = []
+    for backend in backends:
+        with tempfile.TemporaryDirectory(prefix="tcplab-flood-") as tmp:
+            res = flood_run(backend, args.flood, args.count, args.seed, Path(tmp))
+        runs.append(res)
+        print(summary_line(res), flush=True)
+        for p in res["problems"]:
+            print(f"  problem: {p}")
+        if args.json:	# after each SUT, as --fuzz does
+            write_doc(Path(args.json), runs)
     return 0 if all(r["outcome"] == "pass" for r in runs) else 1
 
 

@@ -5,7 +5,9 @@ the rest of its setup as one stdin line, {"setup": {"iface", "sut_mac", "seed", 
 loading scapy (a third of a second) overlaps the SUT's start, whose netdev (a DPDK SUT's
 tap) the wire then takes. It prints {"event": "ready", "mac": ...}, then
 answers one JSON request per stdin line with one JSON line: {"check": NAME} runs a check
-(checks.py), {"fuzz": {"count": N, "seed": S}} a fuzz run (fuzz.py), {"pkt": {"path": ...}}
+(checks.py), {"fuzz": {"count": N, "seed": S}} a fuzz run (fuzz.py), {"flood": {"kind",
+"count", "seed"}} sends a flood and {"flood_end": {the same}} resets what it opened
+(flood.py), {"pkt": {"path": ...}}
 plays a .pkt script (pktplay.py: its calls go to the SUT as control commands `call N ...`
 and `result N ...`, which `tcplab pkt` answers). End of stdin ends it.
 A check that needs the SUT to act (set a socket option on its connections, open one to
@@ -20,6 +22,7 @@ import traceback
 from typing import Any
 
 from .checks import run_check
+from .flood import flood_wire
 from .fuzz import fuzz
 from .pktplay import play
 from .wire import Wire, scapy
@@ -32,6 +35,8 @@ def serve_request(w: Wire, req: dict[str, Any]) -> dict[str, Any]:
             return run_check(w, req["check"])
         if "fuzz" in req:
             return {"fuzz": fuzz(w, int(req["fuzz"]["count"]), int(req["fuzz"]["seed"]))}
+        if "flood" in req or "flood_end" in req:
+            return flood_wire(w, req)
         if "pkt" in req and w.sut_control is not None:
             return {"pkt": play(w, req["pkt"], w.sut_control)}
         return {"error": f"unknown request {req}"}
@@ -41,6 +46,8 @@ def serve_request(w: Wire, req: dict[str, Any]) -> dict[str, Any]:
             return {"check": req["check"], "trace": [], "error": f"{e!r}: {tb}"}
         if "pkt" in req:
             return {"pkt": {"verdict": "error", "message": f"{e!r}: {tb}"}}
+        if "flood" in req or "flood_end" in req:
+            return {k: {"frames": 0, "error": f"{e!r}: {tb}"} for k in req}
         return {"fuzz": {"frames": 0, "error": f"{e!r}: {tb}"}}
 
 

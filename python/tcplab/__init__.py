@@ -17,6 +17,7 @@ pytest suite imports. One job a module:
     lab         a packet lab: namespaces, the SUT serving echo, the wire process
     packets     the `tcplab packets` command: packet checks as parity records, fuzz run
     percentile  tcplab's percentile definition, exactly; median
+    soak        the `tcplab soak` command: long-lived SUTs, samples, the flatness rule
     schema      the result schema and validation against it
     bench/      the benchmarks and suites of `tcplab bench`
 """

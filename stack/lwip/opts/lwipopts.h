@@ -15,7 +15,9 @@
  *    nothing on it can corrupt a frame, so the glue turns checksums off there (and only there:
  *    tap, veth and pci keep them, and the packet checks with bad checksums run on those);
  *  - a larger MSS, window and send buffer, so one segment can fill a jumbo memif frame and
- *    a stream is not held to 64 KiB in flight.
+ *    a stream is not held to 64 KiB in flight;
+ *  - sockets in lwIP's own table, not Debian's list (MEMP_NUM_NETCONN below): thousands of
+ *    connections without a list walk per socket call.
  */
 #ifndef TCPLAB_LWIPOPTS_H
 #define TCPLAB_LWIPOPTS_H

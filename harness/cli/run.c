@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -781,6 +782,49 @@ static void fill_result(struct run *x, time_t started)
 	r->netem = hx_netem_json(&x->netem);
 }
 
+/* VmRSS of process @p pid (0: this one) in bytes, from /proc; NaN where it cannot be read. */
+static double rss_of(pid_t pid)
+{
+	char path[64], line[256];
+	double kib = NAN;
+	FILE *f;
+
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	f = fopen(path, "r");
+	if (f == NULL)
+		return NAN;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %lf kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib * 1024;
+}
+
+/*
+ * The engine's marks: both processes' resident sets before the first connect and with every
+ * connection open. The growth between is what the open connections cost each side in user
+ * space, whatever the stack (a kernel socket's own memory is the kernel's, not in either).
+ */
+static void on_mark(void *ctx, enum hx_engine_mark what, unsigned int open)
+{
+	struct run *x = ctx;
+	struct hx_memory *mem = &x->m.memory;
+	double sut = x->sut.pid > 0 ? rss_of(x->sut.pid) : NAN;
+
+	if (what == HX_MARK_START) {
+		mem->engine_before = rss_of(0);
+		mem->sut_before = sut;
+		return;
+	}
+	mem->engine_open = rss_of(0);
+	mem->sut_open = sut;
+	mem->open = open;
+	mem->measured = open > 0 && !isnan(mem->engine_before) && !isnan(mem->engine_open);
+}
+
 /* The engine's second: into the interval log. */
 static void on_interval(void *ctx, const struct hist *h, double offset_s, double len_s)
 {
@@ -809,6 +853,8 @@ static int drive(struct run *x)
 	hx_hdr_log_header(x->hlog, (double)now.tv_sec + (double)now.tv_nsec / 1e9);
 	x->cfg.interval = on_interval;
 	x->cfg.interval_ctx = x;
+	x->cfg.mark = on_mark;
+	x->cfg.mark_ctx = x;
 	hx_pin_cpu(x->o.engine_cpu);
 	r = hx_engine_run(&x->cfg, &x->m);
 	hx_cpu_list(x->r.cpus[HX_SIDE_ENGINE], sizeof(x->r.cpus[HX_SIDE_ENGINE]));

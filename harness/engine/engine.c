@@ -33,11 +33,20 @@
 #define IO_CHUNK HX_PATTERN_CHUNK
 #define BLOCKING_SLICE_US 50000	/* longest wait inside one blocking call */
 #define STEP_BUDGET 256		/* steps a connection runs before the loop looks up */
+/*
+ * Connects in flight at once. A script's connects all start in the first pass: 10,000 SYNs
+ * in one burst overflow what is between the sides (a DPDK port's TX ring and mbufs, the
+ * peer's RX ring, the listener's backlog), and every SYN dropped there waits out the
+ * stack's first retransmission timeout (1 s on Linux and gVisor, 3 s on lwIP). The rest
+ * wait their turn (W_CONNECT), so the handshakes arrive at the rate the peer takes them.
+ */
+#define CONNECT_WINDOW 128
 
 enum wait {
 	W_RUN,		/* ready to step */
 	W_IO,		/* waiting for poll events on c->s */
 	W_TIMER,	/* waiting until c->wake_at */
+	W_CONNECT,	/* waiting for a place among the connects in flight (CONNECT_WINDOW) */
 	W_DONE,
 };
 
@@ -53,6 +62,7 @@ struct conn {
 	enum wait wait;
 	short events;		/* for W_IO */
 	bool connecting;
+	bool open;		/* connected, and counted in n_open (see conn_open) */
 	bool sleeping;		/* inside a sleep step */
 	bool just_sent;		/* the step before this one was a send */
 	enum hx_error fail;
@@ -75,6 +85,10 @@ struct engine {
 	struct hx_metrics *m;
 	struct conn *conns;
 	unsigned int n_done;
+	unsigned int n_connecting;	/* connects in flight */
+	unsigned int n_open;		/* connections open (conn_open) */
+	bool all_opened;		/* HX_MARK_ALL_OPEN was called */
+	bool measures;			/* the script has a measure section */
 	bool stopping;
 	bool blocking;			/* one connection: wait inside its calls (see below) */
 	int64_t t_start, t_warm, t_end, t_stop;
@@ -145,6 +159,30 @@ static enum step wait_until(struct conn *c, int64_t t)
 
 /* ---- steps ---- */
 
+static void set_connecting(struct engine *e, struct conn *c, bool on)
+{
+	if (c->connecting != on)
+		e->n_connecting += on ? 1 : -1;
+	c->connecting = on;
+}
+
+/*
+ * A connection counts as open once it is connected and has finished a transaction on it
+ * (just connected, where the script measures none): the SUT has accepted it and both sides
+ * hold its buffers. The first time all are, the caller samples what they cost.
+ */
+static void conn_open(struct engine *e, struct conn *c)
+{
+	if (c->open || c->s < 0)
+		return;
+	c->open = true;
+	if (++e->n_open < e->sc->conns || e->all_opened)
+		return;
+	e->all_opened = true;
+	if (e->cfg->mark != NULL)
+		e->cfg->mark(e->cfg->mark_ctx, HX_MARK_ALL_OPEN, e->n_open);
+}
+
 static enum step connect_done(struct engine *e, struct conn *c)
 {
 	socklen_t len = sizeof(int);
@@ -153,11 +191,13 @@ static enum step connect_done(struct engine *e, struct conn *c)
 	r = tl_getsockopt(e->st, c->s, SOL_SOCKET, SO_ERROR, &err, &len);
 	if (r < 0)
 		err = -r;
-	c->connecting = false;
+	set_connecting(e, c, false);
 	if (err != 0)
 		return fail(c, err == ECONNREFUSED ? HX_ERR_CONNECT_REFUSED : HX_ERR_CONNECT_FAILED);
 	if (in_window(e, clock_of(e)))
 		e->m->connections++;
+	if (!e->measures)
+		conn_open(e, c);
 	c->pc++;
 	return S_NEXT;
 }
@@ -190,6 +230,10 @@ static enum step op_connect(struct engine *e, struct conn *c)
 		return connect_done(e, c);
 	if (c->s >= 0)
 		return fail(c, HX_ERR_CONNECT_FAILED);	/* connect on a connected socket */
+	if (e->n_connecting >= CONNECT_WINDOW && !e->blocking) {
+		c->wait = W_CONNECT;
+		return S_BLOCK;
+	}
 	c->s = tl_socket(e->st);
 	if (c->s < 0)
 		return fail(c, HX_ERR_SOCKET);
@@ -197,11 +241,11 @@ static enum step op_connect(struct engine *e, struct conn *c)
 	    tl_setsockopt_int(e->st, c->s, IPPROTO_TCP, TCP_NODELAY, e->sc->nodelay) < 0)
 		return fail(c, HX_ERR_SOCKET);
 	r = tl_connect(e->st, c->s, (const struct sockaddr *)&cfg->addr, cfg->addrlen);
-	c->connecting = true;
+	set_connecting(e, c, true);
 	if (r == -EINPROGRESS || r == -EAGAIN)
 		return wait_io(c, POLLOUT);
 	if (r < 0) {
-		c->connecting = false;
+		set_connecting(e, c, false);
 		return fail(c, r == -ECONNREFUSED ? HX_ERR_CONNECT_REFUSED : HX_ERR_CONNECT_FAILED);
 	}
 	return connect_done(e, c);
@@ -287,7 +331,10 @@ static void conn_reset(struct engine *e, struct conn *c)
 	c->s = -1;
 	hx_bio_conn_free(c->bio);
 	c->bio = NULL;
-	c->connecting = false;
+	set_connecting(e, c, false);
+	if (c->open)
+		e->n_open--;
+	c->open = false;
 	c->just_sent = false;
 	c->sleeping = false;
 	c->done = 0;
@@ -343,6 +390,7 @@ static enum step op_measure_end(struct engine *e, struct conn *c)
 	}
 	hist_record(e->recent, now - c->t_start);
 	e->recent_tx++;
+	conn_open(e, c);
 	c->t_mark = now;
 	c->pc++;
 	return S_NEXT;
@@ -509,6 +557,11 @@ static void begin_stop(struct engine *e, int64_t now, int64_t drain)
 	for (i = 0; i < e->sc->conns; i++) {
 		struct conn *c = &e->conns[i];
 
+		if (c->wait == W_CONNECT) {	/* not begun: nothing to finish */
+			c->wait = W_DONE;
+			e->n_done++;
+			continue;
+		}
 		if (c->wait != W_TIMER)
 			continue;
 		if (c->pc == 0 && c->s < 0) {	/* backing off after an error: just end */
@@ -537,6 +590,13 @@ static void abort_rest(struct engine *e)
 	}
 }
 
+/* Whether @p c is to be stepped now, without poll events. */
+static bool runnable(const struct engine *e, const struct conn *c, int64_t now)
+{
+	return c->wait == W_RUN || (c->wait == W_TIMER && c->wake_at <= now) ||
+	       (c->wait == W_CONNECT && e->n_connecting < CONNECT_WINDOW);
+}
+
 /* Poll timeout: until the next timer, spinning when it is less than a millisecond away. */
 static int poll_timeout(const struct engine *e, int64_t now)
 {
@@ -546,7 +606,7 @@ static int poll_timeout(const struct engine *e, int64_t now)
 	if (e->next_report < next)
 		next = e->next_report;
 	for (i = 0; i < e->sc->conns; i++) {
-		if (e->conns[i].wait == W_RUN)
+		if (runnable(e, &e->conns[i], now))
 			return 0;
 		if (e->conns[i].wait == W_TIMER && e->conns[i].wake_at < next)
 			next = e->conns[i].wake_at;
@@ -583,7 +643,7 @@ static int loop_once(struct engine *e, int64_t *now)
 	for (i = 0; i < e->sc->conns; i++) {
 		struct conn *c = &e->conns[i];
 
-		if (c->wait == W_RUN || (c->wait == W_TIMER && c->wake_at <= *now))
+		if (runnable(e, c, *now))
 			step(e, c);
 	}
 	return 0;
@@ -625,6 +685,16 @@ static void conns_init(struct engine *e)
 		/* stagger the open-loop schedules so connections do not fire together */
 		c->next_at = e->t_start + e->interval_ns * i / e->sc->conns;
 	}
+}
+
+static bool has_measure(const struct hx_scenario *sc)
+{
+	unsigned int i;
+
+	for (i = 0; i < sc->n_ops; i++)
+		if (sc->ops[i].code == HX_OP_MEASURE_BEGIN)
+			return true;
+	return false;
 }
 
 static void finish(struct engine *e)
@@ -671,6 +741,9 @@ int hx_engine_run(const struct hx_engine_config *cfg, struct hx_metrics *m)
 	e->t_end = e->t_warm + sc->duration_ns;
 	e->next_report = e->t_start + REPORT_NS;
 	conns_init(e);
+	e->measures = has_measure(sc);
+	if (cfg->mark != NULL)
+		cfg->mark(cfg->mark_ctx, HX_MARK_START, 0);
 	r = run_loop(e);
 	finish(e);
 err_free:

@@ -44,6 +44,12 @@ enum hx_error {
 	HX_ERR__COUNT,
 };
 
+/** The points of a run hx_engine_config.mark is called at. */
+enum hx_engine_mark {
+	HX_MARK_START,		/* before the first connect */
+	HX_MARK_ALL_OPEN,	/* every connection open at once (see mark below) */
+};
+
 struct hx_engine_config {
 	const struct hx_scenario *sc;
 	struct tl_stack *st;
@@ -58,6 +64,29 @@ struct hx_engine_config {
 	 */
 	void (*interval)(void *ctx, const struct hist *h, double offset_s, double len_s);
 	void *interval_ctx;
+	/*
+	 * At HX_MARK_START, then once at HX_MARK_ALL_OPEN: the first time all @p open
+	 * connections of the scenario are connected at once and each has finished a
+	 * transaction on its connection (just connected, for a script with no measure), so
+	 * both sides hold what an open connection costs them. NULL: none. Called on the
+	 * engine's thread.
+	 */
+	void (*mark)(void *ctx, enum hx_engine_mark what, unsigned int open);
+	void *mark_ctx;
+};
+
+/*
+ * What the connections cost in memory: the resident set (VmRSS) of the engine's process and
+ * of the SUT's, at HX_MARK_START and at HX_MARK_ALL_OPEN (the caller samples them: run.c).
+ * Set only where every connection of the scenario was open at once.
+ */
+struct hx_memory {
+	bool measured;
+	unsigned int open;		/* connections open at the second sample */
+	double engine_before;		/* bytes */
+	double engine_open;
+	double sut_before;		/* NaN: not known (a SUT at --peer) */
+	double sut_open;
 };
 
 struct hx_metrics {
@@ -73,6 +102,7 @@ struct hx_metrics {
 	bool interrupted;		/* stopped by a signal */
 	struct hist *latency;		/* owned by the caller */
 	struct hx_bio_metrics bio;	/* object steps (engine_bio.c) */
+	struct hx_memory memory;	/* filled by the caller at the marks */
 };
 
 /** Name of an error reason, as it appears in the result JSON. */

@@ -254,6 +254,11 @@ static void write_metrics(struct hx_json *j, const struct hx_result *r)
 		hx_json_bool(j, "put_time_includes_ack", m->bio.put_acked);
 		hx_json_obj_end(j);
 	}
+	if (m->memory.measured) {
+		hx_json_obj_begin(j, "memory");
+		write_group(j, m, HX_METRIC_MEMORY);
+		hx_json_obj_end(j);
+	}
 	hx_json_obj_end(j);
 }
 
@@ -357,6 +362,29 @@ static void format_value(const struct hx_check_result *c, char *buf, size_t len)
 		snprintf(buf, len, "%.6g", c->value);
 }
 
+/* Per open connection, in the unit that fits: "n/a" for a side not measured. */
+static void format_bytes(double v, char *buf, size_t len)
+{
+	if (isnan(v))
+		snprintf(buf, len, "n/a");
+	else if (fabs(v) < 10 * 1024)
+		snprintf(buf, len, "%.0f B", v);
+	else
+		snprintf(buf, len, "%.1f KiB", v / 1024);
+}
+
+static void memory_summary(const struct hx_metrics *m, FILE *f)
+{
+	char e[32], s[32];
+
+	if (!m->memory.measured)
+		return;
+	format_bytes(hx_metric_value(m, "engine_bytes_per_conn"), e, sizeof(e));
+	format_bytes(hx_metric_value(m, "sut_bytes_per_conn"), s, sizeof(s));
+	fprintf(f, "  memory per connection (resident set growth to %u open): engine %s, "
+		"SUT %s\n", m->memory.open, e, s);
+}
+
 void hx_result_summary(const struct hx_result *r, const char *json_path, FILE *f)
 {
 	static const char *const lat[] = { "p50", "p90", "p99", "p99_9", "max" };
@@ -386,6 +414,7 @@ void hx_result_summary(const struct hx_result *r, const char *json_path, FILE *f
 			"includes the backlog\n", r->sc->rate, hx_metric_value(m, "tps"));
 	if (m->bio.used)
 		hx_bio_metrics_summary(&m->bio, f);
+	memory_summary(m, f);
 	for (i = 0; i < HX_ERR__COUNT; i++)
 		if (m->errors_by[i] != 0)
 			fprintf(f, "  errors: %s %llu\n", hx_error_name(i),

@@ -171,6 +171,51 @@ static double get_acked_bytes(const struct hx_metrics *m)
 	return (double)m->bio.acked_bytes;
 }
 
+/* Memory: NaN where it was not measured, so a check on it fails rather than passes. */
+static double memory(const struct hx_metrics *m, double v)
+{
+	return m->memory.measured ? v : NAN;
+}
+
+static double get_open_conns(const struct hx_metrics *m)
+{
+	return memory(m, m->memory.open);
+}
+
+static double get_engine_rss_before(const struct hx_metrics *m)
+{
+	return memory(m, m->memory.engine_before);
+}
+
+static double get_engine_rss_open(const struct hx_metrics *m)
+{
+	return memory(m, m->memory.engine_open);
+}
+
+static double get_engine_bytes_per_conn(const struct hx_metrics *m)
+{
+	const struct hx_memory *x = &m->memory;
+
+	return memory(m, (x->engine_open - x->engine_before) / x->open);
+}
+
+static double get_sut_rss_before(const struct hx_metrics *m)
+{
+	return memory(m, m->memory.sut_before);
+}
+
+static double get_sut_rss_open(const struct hx_metrics *m)
+{
+	return memory(m, m->memory.sut_open);
+}
+
+static double get_sut_bytes_per_conn(const struct hx_metrics *m)
+{
+	const struct hx_memory *x = &m->memory;
+
+	return memory(m, (x->sut_open - x->sut_before) / x->open);
+}
+
 static const struct hx_metric metrics[] = {
 	/* metrics */
 	{ "window_s", HX_UNIT_S, HX_METRIC_RUN, false, get_window_s,
@@ -237,6 +282,21 @@ static const struct hx_metric metrics[] = {
 	  "PUTs the server acknowledged" },
 	{ "acked_bytes", HX_UNIT_BYTES, HX_METRIC_BIO, true, get_acked_bytes,
 	  "bytes of the PUTs the server acknowledged" },
+	/* metrics.memory, when every connection was open at once */
+	{ "open_conns", HX_UNIT_COUNT, HX_METRIC_MEMORY, true, get_open_conns,
+	  "connections open when the memory was sampled (all of the scenario's)" },
+	{ "engine_rss_before", HX_UNIT_BYTES, HX_METRIC_MEMORY, false, get_engine_rss_before,
+	  "engine process resident set before the first connect" },
+	{ "engine_rss_open", HX_UNIT_BYTES, HX_METRIC_MEMORY, false, get_engine_rss_open,
+	  "engine process resident set with every connection open" },
+	{ "engine_bytes_per_conn", HX_UNIT_BYTES, HX_METRIC_MEMORY, false,
+	  get_engine_bytes_per_conn, "engine resident set growth per open connection" },
+	{ "sut_rss_before", HX_UNIT_BYTES, HX_METRIC_MEMORY, false, get_sut_rss_before,
+	  "SUT process resident set before the first connect (null: SUT elsewhere)" },
+	{ "sut_rss_open", HX_UNIT_BYTES, HX_METRIC_MEMORY, false, get_sut_rss_open,
+	  "SUT process resident set with every connection open" },
+	{ "sut_bytes_per_conn", HX_UNIT_BYTES, HX_METRIC_MEMORY, false, get_sut_bytes_per_conn,
+	  "SUT resident set growth per open connection" },
 	{ NULL, HX_UNIT_COUNT, HX_METRIC_RUN, false, NULL, NULL },
 };
 

@@ -14,18 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "../transport_pvt.h"
 
-/* Descriptors above this are still valid; they are just not closed by kernel_free. */
-#define KERNEL_TRACKED_FDS 4096
-
 struct kernel_stack {
 	struct tl_stack base;
 	char version[96];
-	uint8_t open[KERNEL_TRACKED_FDS];	/* 1 where this instance opened the fd */
+	unsigned int n_fds;		/* the descriptor limit when created */
+	uint8_t *open;			/* [n_fds]: 1 where this instance opened the fd */
 };
 
 static struct kernel_stack *kst(struct tl_stack *st)
@@ -40,7 +39,7 @@ static int ret_errno(long r)
 
 static void track(struct tl_stack *st, int fd, uint8_t on)
 {
-	if (fd >= 0 && fd < KERNEL_TRACKED_FDS)
+	if (fd >= 0 && (unsigned int)fd < kst(st)->n_fds)
 		kst(st)->open[fd] = on;
 }
 
@@ -53,13 +52,37 @@ static int kernel_check(const struct tl_stack_params *p, char *err, size_t len)
 	return 0;
 }
 
+/*
+ * Every connection is a descriptor: the soft RLIMIT_NOFILE (1024 on many systems) would cap
+ * a run at about that many connections, so the process takes the hard limit, which it may.
+ * Returns the limit now in force.
+ */
+static unsigned int raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur > (1u << 20) ? 1u << 20 : (unsigned int)rl.rlim_cur;
+}
+
 static struct tl_stack *kernel_create(const struct tl_stack_params *p, char *err, size_t len)
 {
 	struct kernel_stack *k = calloc(1, sizeof(*k));
 	struct utsname u;
 
 	(void)p;
-	if (k == NULL) {
+	if (k != NULL) {
+		k->n_fds = raise_fd_limit();
+		k->open = calloc(k->n_fds, 1);
+	}
+	if (k == NULL || k->open == NULL) {
+		free(k);
 		snprintf(err, len, "out of memory");
 		return NULL;
 	}
@@ -74,9 +97,10 @@ static void kernel_free(struct tl_stack *st)
 {
 	int fd;
 
-	for (fd = 0; fd < KERNEL_TRACKED_FDS; fd++)
+	for (fd = 0; (unsigned int)fd < kst(st)->n_fds; fd++)
 		if (kst(st)->open[fd])
 			close(fd);
+	free(kst(st)->open);
 	free(st);
 }
 

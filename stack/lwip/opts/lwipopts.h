@@ -15,7 +15,9 @@
  *    nothing on it can corrupt a frame, so the glue turns checksums off there (and only there:
  *    tap, veth and pci keep them, and the packet checks with bad checksums run on those);
  *  - a larger MSS, window and send buffer, so one segment can fill a jumbo memif frame and
- *    a stream is not held to 64 KiB in flight.
+ *    a stream is not held to 64 KiB in flight;
+ *  - sockets in lwIP's own table, not Debian's list (MEMP_NUM_NETCONN below): thousands of
+ *    connections without a list walk per socket call.
  */
 #ifndef TCPLAB_LWIPOPTS_H
 #define TCPLAB_LWIPOPTS_H
@@ -33,7 +35,20 @@
 #define LWIP_SOCKET_OFFSET		1
 #define LWIP_SOCKET_SELECT		0
 #define LWIP_POLL			1
-#define LWIP_SOCKET_OPEN_COUNT		1
+
+/*
+ * Sockets in lwIP's own table (sockets.c: sockets[NUM_SOCKETS], NUM_SOCKETS being
+ * MEMP_NUM_NETCONN), not Debian's LWIP_SOCKET_OPEN_COUNT list (debian/patches/max_sockets):
+ * that list finds a socket by walking it, on every call and every event_callback, so each
+ * socket call cost O(open sockets) and a poll over N sockets O(N^2); at 1,000 connections
+ * rr_many_1k ran at 18k transactions/s and never had all its connections open within a
+ * 3 s run. The table is O(1) and numbers sockets the same way (the lowest free number);
+ * its size is the glue's (TRACKED_SOCKETS in lwip.c), the most sockets one instance has;
+ * its entries are a few dozen bytes each, untouched until used. Multicast memberships stay
+ * at the 4 they were (sockets.c sizes them by NUM_SOCKETS and scans them on every close).
+ */
+#define MEMP_NUM_NETCONN		16384
+#define LWIP_SOCKET_MAX_MEMBERSHIPS	4
 
 /* every pool from malloc: sockets and pcbs are not capped at MEMP_NUM_* */
 #define MEM_LIBC_MALLOC			1

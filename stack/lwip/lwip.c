@@ -745,17 +745,22 @@ static int linux_revents(struct lwip_stack *l, struct pollfd *fds, unsigned int 
 }
 
 /*
- * lwip_poll fails (-1, errno untouched) when an entry is no socket, though it has set that
- * entry's POLLNVAL; Linux reports such entries as ready. The entries with events, or @p r
- * when none has POLLNVAL (a real failure).
+ * An entry that is no socket is POLLNVAL and ready, as on Linux. lwip_poll fails (-1, errno
+ * untouched) when it finds one beyond its socket table, though it has set that entry's
+ * POLLNVAL; and a number inside the table that no socket holds it takes for a socket with
+ * nothing ready (lwip_pollscan looks it up without checking its netconn), so the entries
+ * the glue does not track get POLLNVAL here. The entries with events, or @p r when none is
+ * POLLNVAL (then a failure is a real one).
  */
-static int nval_count(const struct pollfd *fds, unsigned int n, int r)
+static int nval_count(struct lwip_stack *l, struct pollfd *fds, unsigned int n, int r)
 {
 	unsigned int i;
 	int ready = 0;
 	bool nval = false;
 
 	for (i = 0; i < n; i++) {
+		if (fds[i].fd >= 0 && state_of(l, fds[i].fd) == NULL)
+			fds[i].revents = POLLNVAL;
 		nval |= (fds[i].revents & POLLNVAL) != 0;
 		ready += fds[i].revents != 0;
 	}
@@ -785,9 +790,7 @@ static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n,
 		if (stk_loop_once(l->nf, &ran) > 0)
 			idle_since = now;
 		if ((changed || ran) && n > 0) {
-			r = lwip_poll(fds, n, 0);
-			if (r < 0)
-				r = nval_count(fds, n, r);
+			r = nval_count(l, fds, n, lwip_poll(fds, n, 0));
 			if (r != 0)
 				return r < 0 ? (int)lwip_ret(r) : linux_revents(l, fds, n, r);
 		}

@@ -143,7 +143,7 @@ class ManagedProcess:
     """One started process: stdin and stdout pipes, stderr to a log file."""
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path,
-                 keep_stdin: bool = True) -> None:
+                 keep_stdin: bool = True, cwd: Path | None = None) -> None:
         self.name = name
         self.argv = argv
         self.stderr_path = log_dir / f"{name}.stderr"
@@ -151,7 +151,7 @@ class ManagedProcess:
         self._buf = b""
         with open(self.stderr_path, "wb") as err:
             self.popen = subprocess.Popen(
-                argv, env=env, stdout=subprocess.PIPE, stderr=err,
+                argv, env=env, stdout=subprocess.PIPE, stderr=err, cwd=cwd,
                 stdin=subprocess.PIPE if keep_stdin else subprocess.DEVNULL)
 
     @property

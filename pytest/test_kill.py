@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tcplab import kill
-from tcplab.binary import EXIT_PASS
+from tcplab.binary import EXIT_FAIL, EXIT_PASS
 from tcplab.leftovers import RUN_NS_PREFIX, everything
 from tcplab.namespaces import made_by
 from tcplab.proc import ProcessManager, children, module_argv, module_env, poll_until
@@ -179,3 +179,21 @@ def test_a_killed_engine_leaves_no_namespaces(procs: ProcessManager, tcplab_bin:
         return not left
 
     assert poll_until(clean, GONE_S), f"left after {GONE_S} s: {left}"
+
+
+def test_a_sut_that_never_reports_fails_the_run(procs: ProcessManager, tcplab_bin: Path,
+                                                tmp_path: Path) -> None:
+    """A SUT stopped mid-run never sends its stats: the run fails on `sut_reported` rather
+    than pass on the engine's checks alone (tcplab kill saw lwIP runs pass so, their SUT
+    killed between the last send and its stats)."""
+    run = procs.start([str(tcplab_bin), "run", "stream_send", "--backend", LINUX,
+                       "--duration", "1", "--warmup", "0", "--out", str(tmp_path)])
+    assert poll_until(lambda: "[stream_send" in run.stderr_text(), STARTED_S), \
+        run.stderr_text()
+    sut = next(c for c in children(run.pid) if kill.is_serve(c))
+    os.kill(sut, signal.SIGSTOP)
+    assert run.wait(STARTED_S) == EXIT_FAIL, run.stderr_text()
+    checks = {c["name"]: c for c in json.loads((tmp_path / "stream_send.json").read_text())
+              ["checks"]}
+    assert checks["sut_reported"]["ok"] is False, checks
+    assert "sut_received_all_sent" not in checks

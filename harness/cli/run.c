@@ -767,6 +767,7 @@ static void fill_result(struct run *x, time_t started)
 	r->counters = x->counters;
 	r->n_counters = n < MAX_COUNTERS ? n : MAX_COUNTERS;
 	r->sut_stats = x->sut.stats[0] != '\0' ? x->sut.stats : NULL;
+	r->sut_local = x->o.peer == NULL;
 	r->ov = x->o.ov;
 	r->n_ov = x->o.n_ov;
 	r->stack_opts = x->o.opts;

@@ -197,3 +197,11 @@ def test_a_sut_that_never_reports_fails_the_run(procs: ProcessManager, tcplab_bi
               ["checks"]}
     assert checks["sut_reported"]["ok"] is False, checks
     assert "sut_received_all_sent" not in checks
+
+
+def test_the_message_is_the_error_not_a_note_after_it() -> None:
+    err = ("[echo_rr lwip]   1.0/4.0s run  20000 tps  p99 40.0us  errors 0\n"
+           "lwip: the link went down: the memif server side is gone\n"
+           "tcplab run: engine: Network is down\n"
+           "tcplab run: capture kept: /tmp/x/echo_rr-engine.pcap\n")
+    assert kill.error_lines(err)[-1] == "tcplab run: engine: Network is down"

@@ -81,6 +81,7 @@ SURVIVOR_S = 30.0	# the engine's end after the kill (its own deadlines are short
 GONE_S = 10.0		# the SUT's end, and nothing left, after the engine's end
 VANISHED = "memif unmapped its rings during a burst"	# stack/dpdk/port.c vanished()
 PROGRESS = "["		# an engine progress line (harness/engine/engine.c progress())
+CAPTURE_NOTE = "tcplab run: capture kept:"	# harness/cli/capture.c, after the error
 
 
 @dataclass(frozen=True)
@@ -188,9 +189,10 @@ def elapsed(line: str) -> float:
 
 
 def error_lines(stderr: str) -> list[str]:
-    """stderr without progress lines, blank lines or DPDK's EAL chatter."""
+    """stderr without progress lines, blank lines, DPDK's EAL chatter or the notes that
+    follow a run's error (its captures kept: harness/cli/capture.c)."""
     return [ln for ln in stderr.splitlines()
-            if ln.strip() and not ln.startswith(PROGRESS) and not ln.startswith("EAL:")]
+            if ln.strip() and not ln.startswith((PROGRESS, "EAL:", CAPTURE_NOTE))]
 
 
 def start(k: Kill, binary: Path, out: Path, tag: str) -> ManagedProcess:

@@ -304,7 +304,21 @@ static int run_cmd(const char *const *argv)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -EINTR;
 }
 
-/* Names of runs that are gone: what a SIGKILLed run could not remove. */
+void hx_topo_remove_run(pid_t pid)
+{
+	const char *kind;
+	char path[64];
+
+	for (kind = "tes"; *kind != '\0'; kind++) {
+		snprintf(path, sizeof(path), "/run/netns/" PREFIX "%c%d", *kind, (int)pid);
+		if (access(path, F_OK) == 0)
+			run_cmd((const char *const[]){ "ip", "netns", "del",
+							path + strlen("/run/netns/"), NULL });
+	}
+}
+
+/* Names of runs that are gone: what a SIGKILLed run could not remove (where its janitor,
+ * cli/janitor.h, could not either). */
 static void remove_stale(void)
 {
 	DIR *d = opendir("/run/netns");

@@ -8,8 +8,9 @@
  * `tcplab list --json`. No other file knows a topology's name or an address of the plan.
  *
  * Namespaces: made before either side starts and removed on every exit path (hx_topo_make,
- * hx_topo_remove); names carry the run's pid, and a run killed too hard to clean up is tidied
- * by the next one (every tcplab-r?<pid> whose pid is gone).
+ * hx_topo_remove); names carry the run's pid. A run killed too hard to clean up has its
+ * janitor remove them (cli/janitor.h, hx_topo_remove_run), or, the janitor killed too, the
+ * next run (every tcplab-r?<pid> whose pid is gone).
  *   shared    one namespace, entered by the run process itself: the SUT it forks, the
  *             engine's stack and a DPDK tap's kernel end all live in it.
  *   per-side  two namespaces joined by the entry's veth pair, the two-host simulation: the
@@ -23,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <tcplab/stack.h>
 
@@ -155,6 +157,10 @@ int hx_topo_make(struct hx_topo *ns, const struct hx_topology *t,
 
 /** Remove what this run made. Accepts a topology never made. */
 void hx_topo_remove(struct hx_topo *ns);
+
+/** Remove the namespaces the run of engine PID @p pid made, those still there (its
+ * janitor's work, cli/janitor.h, after that engine died). */
+void hx_topo_remove_run(pid_t pid);
 
 /** Enter the namespace at @p path (a child, before exec). 0 or -errno. */
 int hx_topo_enter(const char *path);

@@ -23,14 +23,15 @@ import json
 import os
 import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tcplab.proc import ManagedProcess, ProcessManager, running
+from tcplab.leftovers import run_files
+from tcplab.proc import (ManagedProcess, ProcessManager, children, poll_until,
+                         running)
 from tcplab.binary import EXIT_PASS, EXIT_USAGE, Tcplab
 
 pytestmark = pytest.mark.dpdk
@@ -81,40 +82,9 @@ def start_run(procs: ProcessManager, binary: Path, stack: str, scenario: str, ou
     return StackRun(procs.start(argv), out, scenario)
 
 
-def leftovers(run_id: str) -> list[str]:
-    """What a run left behind: DPDK runtime dirs, hugepage files, memif sockets."""
-    found = []
-    for d in (Path("/run/dpdk"), Path("/var/run/dpdk"), Path("/dev/hugepages")):
-        if d.is_dir():
-            found += [str(p) for p in d.iterdir() if p.name.startswith(run_id + "-")]
-    with open("/proc/net/unix") as f:
-        found += [line.split()[-1] for line in f if f"/{run_id}.memif" in line]
-    for d in (Path("/tmp"), Path("/run/tcplab")):
-        if d.is_dir():
-            found += [str(p) for p in d.glob(f"{run_id}*.memif")]
-    return found
-
-
-def children(pid: int) -> list[int]:
-    kids = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    kids.append(int(entry.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return kids
-
-
 def wait_until(what: str, cond: Any, timeout: float) -> None:
-    """Wait for @cond() within @timeout, checking every 20 ms; fail saying @what."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        time.sleep(0.02)
+    """Wait for @cond() within @timeout; fail saying @what."""
+    assert poll_until(cond, timeout), f"{what}: not within {timeout} s"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -161,7 +131,7 @@ def test_scenario_on_memif(started_stack: str, procs: ProcessManager, tcplab_bin
         f"mbufs in use: {c['mbufs_in_use']} after the run, {c['mbufs_in_use_start']} before")
     dropped = {k: c[k] for k in NEVER_DROPPED if c[k] != 0}
     assert not dropped, f"frames dropped: {dropped}"
-    assert leftovers(run.run_id) == []
+    assert run_files(run.run_id) == []
 
 
 def test_unknown_stack_option_is_one_line_exit_2(started_stack: str, procs: ProcessManager,
@@ -172,7 +142,7 @@ def test_unknown_stack_option_is_one_line_exit_2(started_stack: str, procs: Proc
     lines = [ln for ln in run.proc.stderr_text().splitlines()
              if ln.startswith(f"tcplab run: backend {started_stack}:")]
     assert lines and "bogus=1" in lines[0] and "port" in lines[0], lines
-    assert leftovers(run.run_id) == []
+    assert run_files(run.run_id) == []
 
 
 @pytest.mark.parametrize("victim,sig", [("sut", signal.SIGKILL), ("engine", signal.SIGKILL),
@@ -209,7 +179,7 @@ def test_kill_mid_run_leaves_nothing(started_stack: str, procs: ProcessManager,
                 f"engine exit {rc} after SIGTERM: {run.proc.stderr_text()}"
     wait_until(f"the SUT (pid {sut}) to end", lambda: not running(sut), GONE_WITHIN_S)
     wait_until(f"run {run.run_id} to leave nothing behind",
-               lambda: leftovers(run.run_id) == [], GONE_WITHIN_S)
+               lambda: run_files(run.run_id) == [], GONE_WITHIN_S)
 
 
 @pytest.mark.parametrize("scenario", ASAN_SCENARIOS)
@@ -269,7 +239,7 @@ def test_bad_port_setting_is_one_line_exit_2(started_stack: str, procs: ProcessM
     lines = [ln for ln in run.proc.stderr_text().splitlines()
              if ln.startswith(f"tcplab run: backend {started_stack}:")]
     assert len(lines) == 1 and f"stack option {needle}" in lines[0], lines
-    assert leftovers(run.run_id) == []
+    assert run_files(run.run_id) == []
 
 
 def test_start_removes_runtime_dirs_of_dead_runs(started_stack: str, procs: ProcessManager,

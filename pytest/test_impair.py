@@ -29,9 +29,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from test_dpdk_stack import children, leftovers, start_run
+from test_dpdk_stack import start_run
 from tcplab.binary import EXIT_FAIL, EXIT_PASS, EXIT_USAGE
-from tcplab.proc import ProcessManager
+from tcplab.leftovers import run_files
+from tcplab.proc import ProcessManager, children
 from tcplab.topology import LINUX, SOCKETS, Table
 
 DURATION_S = 2
@@ -85,7 +86,7 @@ def test_counters_are_in_the_result_and_add_up(
         assert engine[f"impair_tx_{kind}"] == 0 and sut[f"impair_rx_{kind}"] == 0, kind
     assert_mbufs_back("engine", engine)
     assert_mbufs_back("SUT", sut)
-    assert leftovers(run.run_id) == []
+    assert run_files(run.run_id) == []
 
 
 @pytest.mark.dpdk
@@ -111,7 +112,7 @@ def test_total_loss_ends_at_the_deadline(started_stack: str, procs: ProcessManag
     assert_mbufs_back("engine", engine_c)
     assert_mbufs_back("SUT", sut_c)
     assert children(engine) == []
-    assert leftovers(run.run_id) == []
+    assert run_files(run.run_id) == []
 
 
 def refused(argv: list[str]) -> str:
@@ -288,5 +289,5 @@ def test_bad_stack_opt_is_the_layers_line(started_stack: str, procs: ProcessMana
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"tcplab run: backend {started_stack}: stack option impair: "
                                "'rate=10mbps': expected rate="), lines
-    assert leftovers(run.run_id) == []
+    assert run_files(run.run_id) == []
 

@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "harness.h"
 #include "hdr.h"
+#include "janitor.h"
 #include "json.h"
 #include "netem.h"
 #include "result.h"
@@ -539,6 +540,7 @@ struct run {
 	char label[128];
 	char path[PATH_MAX];
 	struct hx_topo ns;
+	struct hx_janitor jan;		/* removes ns and DPDK dirs if this process is killed */
 	struct hx_capture cap;
 	struct hx_netem netem;		/* a kernel side's impairment */
 	FILE *hlog;			/* the interval log, in memory until the result */
@@ -766,6 +768,7 @@ static void fill_result(struct run *x, time_t started)
 	r->counters = x->counters;
 	r->n_counters = n < MAX_COUNTERS ? n : MAX_COUNTERS;
 	r->sut_stats = x->sut.stats[0] != '\0' ? x->sut.stats : NULL;
+	r->sut_local = x->o.peer == NULL;
 	r->ov = x->o.ov;
 	r->n_ov = x->o.n_ov;
 	r->stack_opts = x->o.opts;
@@ -925,6 +928,10 @@ int hx_cmd_run(int argc, char **argv)
 		goto out_free;
 	}
 	hx_signals_init();
+	r = hx_janitor_start(&x->jan, x->run_id);
+	if (r < 0)
+		fprintf(stderr, "tcplab run: no janitor (%s): a kill of this process would leave "
+			"its namespaces until the next run\n", strerror(-r));
 	if (start_sides(x) < 0)
 		goto err_free_stack;
 	r = drive(x);
@@ -936,6 +943,7 @@ err_free_stack:
 	/* both sides' stacks have closed: their captures are written */
 	hx_capture_finish(&x->cap, x->cap.mode == HX_PCAP_ALWAYS || code != HX_EXIT_PASS);
 	hx_topo_remove(&x->ns);
+	hx_janitor_stop(&x->jan);
 	/* made for the captures: a run refused before it ran leaves no directory */
 	if (made_dir && code == HX_EXIT_USAGE)
 		rmdir(x->dir);

@@ -54,8 +54,13 @@ static void builtin_checks(struct hx_result *r)
 
 	add_check(r, "data_integrity", m->errors_by[HX_ERR_DATA_MISMATCH] == 0,
 		  (double)m->errors_by[HX_ERR_DATA_MISMATCH], 0, false);
-	if (r->sut_stats == NULL)
+	if (r->sut_stats == NULL) {
+		/* the SUT died before its stats (tcplab kill found runs that passed so): what it
+		 * received is unknown, so its checks cannot pass */
+		if (r->sut_local)
+			add_check(r, "sut_reported", false, 0, 1, false);
 		return;
+	}
 	if (hx_json_find_uint(r->sut_stats, "mismatches", &v) == 0)
 		add_check(r, "sut_data_integrity", v == 0, (double)v, 0, false);
 	if (strcmp(r->sc->program, "sink") == 0 &&

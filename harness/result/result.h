@@ -34,6 +34,7 @@ struct hx_result {
 	const struct tl_counter *counters;
 	unsigned int n_counters;
 	const char *sut_stats;		/* the SUT's stats line, NULL when there is none */
+	bool sut_local;			/* the run started its SUT: a stats line is due */
 	const char *captures;		/* "captures" (a JSON object), NULL: none */
 	const char *netem;		/* "netem": a kernel side's impairment, NULL: none */
 	const struct hx_override *ov;	/* what the command line changed */

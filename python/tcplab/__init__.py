@@ -1,6 +1,6 @@
-"""tcplab - the project's Python: the commands `./tcplab conform`, `./tcplab packets` and
-`./tcplab bench` (run as `python3 -m tcplab.X` with PYTHONPATH naming python/), and what the
-pytest suite imports. One job a module:
+"""tcplab - the project's Python: the commands `./tcplab conform`, `./tcplab packets`,
+`./tcplab kill` and `./tcplab bench` (run as `python3 -m tcplab.X` with PYTHONPATH naming
+python/), and what the pytest suite imports. One job a module:
 
     proc        processes: the one tcplab_bin(), managed processes, JSON-line processes
     binary      the tcplab binary for tests: its commands, its listing, a served program
@@ -16,6 +16,8 @@ pytest suite imports. One job a module:
     peer        the wire process (inside the engine's namespace): serves checks and fuzz
     lab         a packet lab: namespaces, the SUT serving echo, the wire process
     packets     the `tcplab packets` command: packet checks as parity records, fuzz run
+    leftovers   what a run left behind: DPDK files, memif sockets, namespaces, processes
+    kill        the `tcplab kill` command: either side of runs killed at seeded points
     percentile  tcplab's percentile definition, exactly; median
     soak        the `tcplab soak` command: long-lived SUTs, samples, the flatness rule
     schema      the result schema and validation against it

@@ -27,7 +27,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = Path(__file__).resolve().parents[1]	# python/: what PYTHONPATH names
@@ -35,6 +35,7 @@ TAG_VAR = "TCPLAB_TEST_TAG"
 STOP_WAIT_S = 5.0
 DRAIN_WAIT_S = 0.5
 DUMP_LIMIT = 20000
+POLL_S = 0.02
 
 
 def build_dir() -> Path:
@@ -72,6 +73,34 @@ def children(pid: int) -> list[int]:
     except OSError:
         return []
     return [int(p) for p in text.split()]
+
+
+def poll_until(cond: Callable[[], bool], timeout: float, every: float = POLL_S) -> bool:
+    """Whether @cond() came true within @timeout seconds, asked every @every seconds (for
+    what no process signals: a process gone, a file removed)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every)
+    return True
+
+
+def tagged_pids(tag: str) -> list[int]:
+    """Live processes whose environment carries TAG_VAR=@tag: what was started with it and
+    their descendants."""
+    pids = []
+    needle = f"{TAG_VAR}={tag}".encode()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as f:
+                if needle in f.read().split(b"\0") and running(int(entry.name)):
+                    pids.append(int(entry.name))
+        except OSError:
+            continue	# gone, a zombie, or not ours to read
+    return pids
 
 
 def running(pid: int) -> bool:
@@ -114,7 +143,7 @@ class ManagedProcess:
     """One started process: stdin and stdout pipes, stderr to a log file."""
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path,
-                 keep_stdin: bool = True) -> None:
+                 keep_stdin: bool = True, cwd: Path | None = None) -> None:
         self.name = name
         self.argv = argv
         self.stderr_path = log_dir / f"{name}.stderr"
@@ -122,7 +151,7 @@ class ManagedProcess:
         self._buf = b""
         with open(self.stderr_path, "wb") as err:
             self.popen = subprocess.Popen(
-                argv, env=env, stdout=subprocess.PIPE, stderr=err,
+                argv, env=env, stdout=subprocess.PIPE, stderr=err, cwd=cwd,
                 stdin=subprocess.PIPE if keep_stdin else subprocess.DEVNULL)
 
     @property
@@ -327,18 +356,7 @@ class ProcessManager:
 
     def tagged_pids(self) -> list[int]:
         """Live processes carrying this manager's tag: what it started and their children."""
-        pids = []
-        needle = f"{TAG_VAR}={self.tag}".encode()
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/environ", "rb") as f:
-                    if needle in f.read().split(b"\0"):
-                        pids.append(int(entry.name))
-            except OSError:
-                continue	# gone, a zombie, or not ours to read
-        return pids
+        return tagged_pids(self.tag)
 
     def cleanup(self) -> list[int]:
         """Stop everything started; return the PIDs of descendants that had to be killed."""

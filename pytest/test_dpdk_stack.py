@@ -30,8 +30,8 @@ from typing import Any
 import pytest
 
 from tcplab.leftovers import run_files
-from tcplab.proc import (ManagedProcess, ProcessManager, children, poll_until,
-                         running)
+from tcplab.proc import (ManagedProcess, ProcessManager, poll_until,
+                         running, suts)
 from tcplab.binary import EXIT_PASS, EXIT_USAGE, Tcplab
 
 pytestmark = pytest.mark.dpdk
@@ -158,9 +158,9 @@ def test_kill_mid_run_leaves_nothing(started_stack: str, procs: ProcessManager,
                lambda: f"[echo_rr {started_stack}]" in run.proc.stderr_text()
                or not running(engine), PROGRESS_WITHIN_S)
     assert running(engine), f"the run ended early: {run.proc.stderr_text()}"
-    suts = children(engine)
-    assert len(suts) == 1, f"expected one SUT child of {engine}, found {suts}"
-    sut = suts[0]
+    found = suts(engine)
+    assert len(found) == 1, f"expected one SUT child of {engine}, found {found}"
+    sut = found[0]
     os.kill(sut if victim == "sut" else engine, sig)
 
     if victim == "sut":

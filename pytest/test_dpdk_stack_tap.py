@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tcplab import namespaces
-from tcplab.proc import children, poll_until
+from tcplab.proc import poll_until, suts
 from tcplab.topology import LINUX
 
 from conftest import assert_run_refused
@@ -67,15 +67,8 @@ def cpus_of(pid: int) -> set[int]:
 
 
 def sut_of(pid: int) -> int | None:
-    """@pid's child that is the SUT (`tcplab serve`): not the capture's tcpdump, which a
-    run with a kernel side in its namespace starts too (--pcap, on by default)."""
-    for kid in children(pid):
-        try:
-            if b"\0serve\0" in Path(f"/proc/{kid}/cmdline").read_bytes():
-                return kid
-        except OSError:
-            continue
-    return None
+    """@pid's child that is the SUT (proc.suts: not the capture's tcpdump, nor the janitor)."""
+    return next(iter(suts(pid)), None)
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)

@@ -20,7 +20,7 @@ from tcplab import kill
 from tcplab.binary import EXIT_FAIL, EXIT_PASS
 from tcplab.leftovers import RUN_NS_PREFIX, everything
 from tcplab.namespaces import made_by
-from tcplab.proc import ProcessManager, children, module_argv, module_env, poll_until
+from tcplab.proc import ProcessManager, module_argv, module_env, poll_until, suts
 from tcplab.topology import LINUX
 
 SHORT_RUNS = 6
@@ -167,7 +167,7 @@ def test_a_killed_engine_leaves_no_namespaces(procs: ProcessManager, tcplab_bin:
     pid = run.pid
 
     def up() -> bool:
-        return bool(made_by(RUN_NS_PREFIX, pid)) and any(kill.is_serve(c) for c in children(pid))
+        return bool(made_by(RUN_NS_PREFIX, pid)) and bool(suts(pid))
 
     assert poll_until(up, STARTED_S), f"no namespaces or SUT: {run.stderr_text()}"
     os.kill(pid, signal.SIGKILL)
@@ -190,7 +190,7 @@ def test_a_sut_that_never_reports_fails_the_run(procs: ProcessManager, tcplab_bi
                        "--duration", "1", "--warmup", "0", "--out", str(tmp_path)])
     assert poll_until(lambda: "[stream_send" in run.stderr_text(), STARTED_S), \
         run.stderr_text()
-    sut = next(c for c in children(run.pid) if kill.is_serve(c))
+    sut = suts(run.pid)[0]
     os.kill(sut, signal.SIGSTOP)
     assert run.wait(STARTED_S) == EXIT_FAIL, run.stderr_text()
     checks = {c["name"]: c for c in json.loads((tmp_path / "stream_send.json").read_text())

@@ -58,7 +58,7 @@ from typing import Any
 from . import UsageError
 from .binary import EXIT_FAIL, EXIT_PASS, EXIT_USAGE
 from .leftovers import everything
-from .proc import (TAG_VAR, ManagedProcess, children, poll_until, running, tagged_pids,
+from .proc import (TAG_VAR, ManagedProcess, poll_until, running, suts, tagged_pids,
                    tcplab_bin)
 from .topology import LINUX, SOCKETS, Table
 
@@ -152,7 +152,7 @@ class Watch:
     def poll(self) -> None:
         """The SUT's PID, once it runs `serve`."""
         if self.sut is None:
-            self.sut = next((c for c in children(self.proc.pid) if is_serve(c)), None)
+            self.sut = next(iter(suts(self.proc.pid)), None)
 
     def stderr(self) -> str:
         return self.proc.stderr_text()
@@ -170,14 +170,6 @@ class Watch:
             return any(elapsed(ln) >= duration - 0.05 for ln in self.progress()) \
                 or self.result.exists()
         return self.result.exists()
-
-
-def is_serve(pid: int) -> bool:
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return argv[1:2] == [b"serve"]
 
 
 def elapsed(line: str) -> float:

@@ -75,6 +75,20 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
+def suts(pid: int) -> list[int]:
+    """@pid's children that are SUTs (`tcplab serve`): not a run's janitor (harness/cli/
+    janitor.c) nor a capture's tcpdump, which a run starts too."""
+    out = []
+    for kid in children(pid):
+        try:
+            argv = Path(f"/proc/{kid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[1:2] == [b"serve"]:
+            out.append(kid)
+    return out
+
+
 def poll_until(cond: Callable[[], bool], timeout: float, every: float = POLL_S) -> bool:
     """Whether @cond() came true within @timeout seconds, asked every @every seconds (for
     what no process signals: a process gone, a file removed)."""

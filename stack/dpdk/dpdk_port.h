@@ -156,6 +156,7 @@ const char *dpk_port_kind_name(enum dpk_port_kind kind);
 
 /** Start DPDK's EAL for @p cfg; -EBUSY when it already runs in this process. */
 int dpk_eal_start(const struct dpk_cfg *cfg, char *err, size_t len);
+/** Nothing: the EAL is left to the process's exit (eal.c says why). */
 void dpk_eal_stop(void);
 /** A DPDK return code as a negative errno: -1 means "see rte_errno"; >= 0 passes through. */
 int dpk_err(int r);

@@ -12,7 +12,6 @@ are checked without root.
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 from tcplab import flood, namespaces
 from tcplab.lab import PREFIX
-from tcplab.proc import module_argv, module_env
+from tcplab.proc import module_argv, module_env, run_module
 from tcplab.topology import DPDK, Table
 
 COUNTS = {"syn": 10000, "idle": 300}
@@ -234,22 +233,15 @@ def test_flood_leaves_the_sut_serving_bounded_and_clean(tcplab_bin: Path, table:
                                                         kind: str) -> None:
     sut, count = any_backend, COUNTS[kind]
     out = tmp_path / "flood.json"
-    with subprocess.Popen(module_argv("packets", "--flood", kind, "--count", str(count),
-                                      "--seed", str(SEED), "--backend", sut, "--json",
-                                      str(out)),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          env=module_env({"TCPLAB_BIN": str(tcplab_bin)})) as proc:
-        try:
-            stdout, stderr = proc.communicate(timeout=170)
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)	# it removes its namespaces on TERM
-                proc.wait(30)
+    run = run_module("packets", ["--flood", kind, "--count", str(count),
+                                                "--seed", str(SEED), "--backend", sut,
+                                                "--json", str(out)], tcplab_bin, 170)
+    stdout, stderr = run.stdout, run.stderr
     print(stdout, end="")	# the figures, in the report with -rA or -s
     doc = json.loads(out.read_text())
     assert doc["schema"] == flood.SCHEMA and [r["backend"] for r in doc["runs"]] == [sut]
     (res,) = doc["runs"]
-    assert res["problems"] == [] and proc.returncode == 0, (res["problems"], stderr[-2000:])
+    assert res["problems"] == [] and run.rc == 0, (res["problems"], stderr[-2000:])
     assert res["flood"]["frames"] >= count
     assert res["during"]["passed"] and res["during"]["transactions"] > 0, res["during"]
     assert res["during"]["p99_us"] is not None and res["baseline"]["p99_us"] is not None
@@ -266,5 +258,5 @@ def test_flood_leaves_the_sut_serving_bounded_and_clean(tcplab_bin: Path, table:
     else:
         assert res["after"]["sockets"].get("SYN-RECV", 0) == 0, res["after"]["sockets"]
         assert res["after"]["sockets"].get("ESTAB", 0) == 0, res["after"]["sockets"]
-    left = namespaces.made_by(PREFIX, proc.pid)
+    left = namespaces.made_by(PREFIX, run.pid)
     assert left == [], left

@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import json
 import random
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 from tcplab import fuzz, namespaces
 from tcplab.lab import PREFIX
-from tcplab.proc import module_argv, module_env
+from tcplab.proc import run_module
 from tcplab.topology import DPDK, Table
 
 FRAMES = 10000
@@ -120,18 +118,12 @@ def test_fuzz_run_leaves_the_sut_alive_clean_and_serving(tcplab_bin: Path, table
                                                           any_backend: str) -> None:
     sut = any_backend
     out = tmp_path / "fuzz.json"
-    with subprocess.Popen(module_argv("packets", "--fuzz", "--count", str(FRAMES), "--seed",
-                                      str(SEED), "--backend", sut, "--json", str(out)),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          env=module_env({"TCPLAB_BIN": str(tcplab_bin)})) as proc:
-        try:
-            stdout, stderr = proc.communicate(timeout=180)
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)	# it removes its namespaces on TERM
-                proc.wait(30)
+    run = run_module("packets", ["--fuzz", "--count", str(FRAMES), "--seed",
+                                                str(SEED), "--backend", sut, "--json",
+                                                str(out)], tcplab_bin, 180)
+    stdout, stderr = run.stdout, run.stderr
     print(stdout, end="")	# the count and the outcome, in the report with -rA or -s
-    assert proc.returncode == 0, stdout + stderr
+    assert run.rc == 0, stdout + stderr
     doc = json.loads(out.read_text())
     assert doc["schema"] == "tcplab.fuzz/1" and [r["backend"] for r in doc["runs"]] == [sut]
     (res,) = doc["runs"]
@@ -154,7 +146,7 @@ def test_fuzz_run_leaves_the_sut_alive_clean_and_serving(tcplab_bin: Path, table
         assert res["sut_sockets"].get("ESTAB", 0) == 0, res["sut_sockets"]
         assert res["sut_sockets"].get("LISTEN") == 1, res["sut_sockets"]
     assert f"fuzz: {FRAMES} frames (seed {SEED}) at the {sut} SUT" in stdout
-    left = namespaces.made_by(PREFIX, proc.pid)
+    left = namespaces.made_by(PREFIX, run.pid)
     assert left == [], left
 
 

@@ -65,6 +65,30 @@ def module_argv(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", f"tcplab.{module}", *args]
 
 
+@dataclass
+class ModuleRun:
+    """A finished `python3 -m tcplab.MODULE`: its PID (what it made is named by it), exit
+    status and output."""
+    pid: int
+    rc: int
+    stdout: str
+    stderr: str
+
+
+def run_module(module: str, args: list[str], tcplab_bin: Path, timeout: float) -> ModuleRun:
+    """`python3 -m tcplab.MODULE ARGS` run to its end with TCPLAB_BIN=@tcplab_bin. Past @timeout seconds (or on any error here) it gets SIGTERM,
+    on which a tcplab module removes the namespaces it made, before it is waited for."""
+    with subprocess.Popen(module_argv(module, *args), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True,
+                          env=module_env({"TCPLAB_BIN": str(tcplab_bin)})) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
+    return ModuleRun(proc.pid, proc.returncode, stdout, stderr)
+
 
 def children(pid: int) -> list[int]:
     """The PIDs of @pid's children (of its main thread), as /proc lists them now."""

@@ -33,6 +33,7 @@ static const struct command script_commands[] = {
 	  NULL },
 	{ "packets", "the packet checks alone (scapy on the wire)", NULL },
 	{ "pkt", "run .pkt scripts on every backend", NULL },
+	{ "soak", "a long mixed run against long-lived SUTs: nothing may grow", NULL },
 	{ "kill", "either side of runs killed at seeded points, checked", NULL },
 	{ "compare", "compare two result sets: verdicts per metric", NULL },
 	{ "report", "an HTML report of result sets, with plots", NULL },

@@ -290,11 +290,11 @@ static uint16_t rx_burst(struct dpk_port *pt, struct rte_mbuf **m, unsigned int 
 	return rte_eth_rx_burst(pt->port_id, 0, m, (uint16_t)max);
 }
 
-static uint16_t tx_burst(struct dpk_port *pt)
+static uint16_t tx_burst(struct dpk_port *pt, struct rte_mbuf **m, uint16_t n)
 {
 	if (pt->guarded)
-		return guarded_burst(pt, false, pt->tx, (uint16_t)pt->n_tx);
-	return rte_eth_tx_burst(pt->port_id, 0, pt->tx, (uint16_t)pt->n_tx);
+		return guarded_burst(pt, false, m, n);
+	return rte_eth_tx_burst(pt->port_id, 0, m, n);
 }
 
 static void capture_rx(struct dpk_port *pt, struct rte_mbuf **m, uint16_t n)
@@ -307,15 +307,15 @@ static void capture_rx(struct dpk_port *pt, struct rte_mbuf **m, uint16_t n)
 			       rte_pktmbuf_data_len(m[i]));
 }
 
-/* The batch as it is offered to the ring; what the ring does not take is taken back. */
-static void capture_tx(struct dpk_port *pt)
+/* A burst as it is offered to the ring; what the ring does not take is taken back. */
+static void capture_tx(struct dpk_port *pt, struct rte_mbuf **m, unsigned int n)
 {
 	uint64_t now = dpk_clock_cycles();
 	unsigned int i;
 
-	for (i = 0; i < pt->n_tx; i++)
-		dpk_capture_tx(pt->cap, now, rte_pktmbuf_mtod(pt->tx[i], const void *),
-			       rte_pktmbuf_data_len(pt->tx[i]));
+	for (i = 0; i < n; i++)
+		dpk_capture_tx(pt->cap, now, rte_pktmbuf_mtod(m[i], const void *),
+			       rte_pktmbuf_data_len(m[i]));
 }
 
 unsigned int dpk_port_rx(struct dpk_port *pt, struct rte_mbuf **m, unsigned int max)
@@ -368,10 +368,39 @@ struct rte_mbuf *dpk_port_tx_alloc(struct dpk_port *pt, unsigned int len)
 	return m;
 }
 
-static void flush_batch(struct dpk_port *pt)
+/*
+ * One burst of at most DPK_TX_BATCH frames from @p m; returns the frames the ring took and
+ * adds them to the counters. Bytes are counted before the burst: the driver may free what it
+ * sent.
+ */
+static uint16_t offer(struct dpk_port *pt, struct rte_mbuf **m, uint16_t n)
 {
 	uint64_t bytes = 0;
 	uint16_t sent, i;
+
+	for (i = 0; i < n; i++)
+		bytes += m[i]->pkt_len;
+	if (pt->cap != NULL)
+		capture_tx(pt, m, n);
+	sent = tx_burst(pt, m, n);
+	if (pt->cap != NULL)
+		dpk_capture_tx_unsent(pt->cap, n - sent);
+	for (i = sent; i < n; i++)
+		bytes -= m[i]->pkt_len;
+	pt->c[DPK_C_TX_BURSTS]++;
+	pt->c[DPK_C_TX_PACKETS] += sent;
+	pt->c[DPK_C_TX_BYTES] += bytes;
+	return sent;
+}
+
+/*
+ * The queue leaves a burst at a time while the ring takes whole bursts: a full ring costs
+ * one short burst, however long the queue behind it.
+ */
+static void flush_batch(struct dpk_port *pt)
+{
+	unsigned int done = 0, n;
+	uint16_t sent;
 
 	if (pt->n_tx == 0)
 		return;
@@ -379,30 +408,23 @@ static void flush_batch(struct dpk_port *pt)
 		drop_queued(pt);
 		return;
 	}
-	/* count before the burst: the driver may free what it sent */
-	for (i = 0; i < pt->n_tx; i++)
-		bytes += pt->tx[i]->pkt_len;
-	if (pt->cap != NULL)
-		capture_tx(pt);
-	sent = tx_burst(pt);
-	if (pt->cap != NULL)
-		dpk_capture_tx_unsent(pt->cap, pt->n_tx - sent);
-	if (sent == 0 && !dpk_port_link_up(pt)) {
+	if (!pt->link_up && !dpk_port_link_up(pt)) {
 		/* no link (a memif server before its client exists, or after it left): the
 		 * frames wait, and each pass that retries them is no short burst of a link */
 		pt->c[DPK_C_TX_LINK_DOWN]++;
 		return;
 	}
-	for (i = sent; i < pt->n_tx; i++)
-		bytes -= pt->tx[i]->pkt_len;
-	pt->c[DPK_C_TX_BURSTS]++;
-	pt->c[DPK_C_TX_PACKETS] += sent;
-	pt->c[DPK_C_TX_BYTES] += bytes;
-	if (sent < pt->n_tx) {
+	do {
+		n = pt->n_tx - done < DPK_TX_BATCH ? pt->n_tx - done : DPK_TX_BATCH;
+		sent = offer(pt, pt->tx + done, (uint16_t)n);
+		done += sent;
+	} while (sent == n && done < pt->n_tx);
+	if (done < pt->n_tx) {
 		pt->c[DPK_C_TX_BURST_SHORT]++;
-		memmove(pt->tx, pt->tx + sent, (pt->n_tx - sent) * sizeof(pt->tx[0]));
+		if (done > 0)
+			memmove(pt->tx, pt->tx + done, (pt->n_tx - done) * sizeof(pt->tx[0]));
 	}
-	__atomic_store_n(&pt->n_tx, pt->n_tx - sent, __ATOMIC_RELAXED);
+	__atomic_store_n(&pt->n_tx, pt->n_tx - done, __ATOMIC_RELAXED);
 }
 
 /* With an impairment stage (impair_port.c) the batch passes through it first; what is left
@@ -420,9 +442,9 @@ void dpk_port_tx_flush(struct dpk_port *pt)
 
 int dpk_port_tx_queue(struct dpk_port *pt, struct rte_mbuf *m)
 {
-	if (pt->n_tx == DPK_TX_BATCH)
+	if (pt->n_tx > 0 && pt->n_tx % DPK_TX_BATCH == 0)
 		dpk_port_tx_flush(pt);
-	if (pt->n_tx == DPK_TX_BATCH) {
+	if (pt->n_tx == DPK_TX_QUEUE) {
 		pt->c[DPK_C_DROP_TX_RING_FULL]++;
 		rte_pktmbuf_free(m);
 		return -ENOBUFS;

@@ -354,7 +354,13 @@ static int gv_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n, i
 	int ready;
 
 	for (;;) {
-		loop_once(g);
+		unsigned int got = 0, k;
+
+		/* full bursts again, up to DPK_RX_DRAIN frames, before the walk over @p fds */
+		do {
+			k = loop_once(g);
+			got += k;
+		} while (k == GV_RX_BURST && got < DPK_RX_DRAIN);
 		for (i = 0, ready = 0; i < n; i++)
 			ready += revents_of(g, &fds[i]);
 		if (ready > 0)

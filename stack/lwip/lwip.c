@@ -775,6 +775,22 @@ static int nval_count(struct lwip_stack *l, struct pollfd *fds, unsigned int n, 
  */
 #define POLL_CLOCK_PASSES 8
 
+/* Loop passes while each brings a full burst, up to DPK_RX_DRAIN frames; @p ran as a pass's
+ * (whether anything ran) for any of them. Returns the frames received. */
+static unsigned int drain(struct lwip_stack *l, bool *ran)
+{
+	unsigned int got = 0, n;
+	bool any = false;
+
+	do {
+		n = stk_loop_once(l->nf, ran);
+		any |= *ran;
+		got += n;
+	} while (n == DPK_RX_BURST && got < DPK_RX_DRAIN);
+	*ran = any;
+	return got;
+}
+
 static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n, int timeout_ms)
 {
 	struct lwip_stack *l = lst(st);
@@ -787,7 +803,7 @@ static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n,
 	for (;;) {
 		bool ran;
 
-		if (stk_loop_once(l->nf, &ran) > 0)
+		if (drain(l, &ran) > 0)
 			idle_since = now;
 		if ((changed || ran) && n > 0) {
 			r = nval_count(l, fds, n, lwip_poll(fds, n, 0));

@@ -42,11 +42,11 @@
 
 #define DPK_TX_BATCH 64
 /*
- * Frames a port holds for a ring that is full (the peer is behind): the queue flushes every
- * DPK_TX_BATCH frames, and drops only past this many (drop_tx_ring_full). A 64-frame queue
- * lost 18,000 frames in a 7 s run at 10,000 connections, each a retransmission.
+ * The frames a port holds for a ring that is full (the peer is behind) are at most half its
+ * mbufs (mbufs=; the other half keeps the receive side fed): 4095 by default. The queue
+ * flushes every DPK_TX_BATCH frames and drops only past that (drop_tx_ring_full). A 64-frame
+ * queue lost thousands of frames at 1,000 connections, each a retransmission.
  */
-#define DPK_TX_QUEUE 4096
 #define DPK_RX_BURST 32
 /*
  * A poll keeps receiving while bursts come back full, up to this many frames (one memif
@@ -135,7 +135,8 @@ struct dpk_port {
 	struct rte_mempool_cache *cache;
 	unsigned int mtu;		/* what a frame's payload may reach; mbufs hold a frame */
 	unsigned int n_tx;		/* see the threading rule: dpk_port_tx_pending */
-	struct rte_mbuf *tx[DPK_TX_QUEUE];
+	unsigned int tx_cap;		/* what tx holds: half the pool, at least a batch */
+	struct rte_mbuf **tx;
 	uint64_t c[DPK_C__COUNT];
 	/* the impairment stage (impair_port.c): NULL when impair= gives this side nothing */
 	struct dpk_impair *impair;

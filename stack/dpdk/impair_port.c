@@ -153,7 +153,7 @@ void dpk_impair_port_tx(struct dpk_port *pt)
 	now = dpk_clock_cycles();
 	for (i = n; i < pt->n_tx; i++)
 		dpk_impair_stage_in(st, pt->tx[i], now);
-	n += dpk_impair_stage_out(st, now, (void **)pt->tx + n, DPK_TX_QUEUE - n);
+	n += dpk_impair_stage_out(st, now, (void **)pt->tx + n, pt->tx_cap - n);
 	__atomic_store_n(&pt->n_tx, n, __ATOMIC_RELAXED);
 	__atomic_store_n(&pt->tx_held, dpk_impair_stage_held(st), __ATOMIC_RELAXED);
 }

@@ -199,6 +199,12 @@ int dpk_port_open(struct dpk_port *pt, const struct dpk_cfg *cfg, unsigned int p
 			 cfg->vdev[0] ? cfg->vdev : cfg->pci, strerror(-r));
 		return r;
 	}
+	pt->tx_cap = RTE_MAX(cfg->n_mbufs / 2, (unsigned int)DPK_TX_BATCH);
+	pt->tx = calloc(pt->tx_cap, sizeof(pt->tx[0]));
+	if (pt->tx == NULL) {
+		snprintf(err, len, "no memory for a TX queue of %u frames", pt->tx_cap);
+		return -ENOMEM;
+	}
 	snprintf(pool_name, sizeof(pool_name), "dpk_pool_%u", pt->port_id);
 	pt->mtu = port_mtu(pt, cfg);
 	pt->pool = rte_pktmbuf_pool_create(pool_name, cfg->n_mbufs, POOL_CACHE,
@@ -208,7 +214,7 @@ int dpk_port_open(struct dpk_port *pt, const struct dpk_cfg *cfg, unsigned int p
 		r = dpk_err(-1);
 		snprintf(err, len, "cannot create the mbuf pool of %u mbufs (%s)", cfg->n_mbufs,
 			 rte_strerror(-r));
-		return r;
+		goto err_free_queue;
 	}
 	r = configure(pt);
 	if (r == 0)
@@ -237,6 +243,9 @@ err_stop_port:
 err_free_pool:
 	rte_mempool_free(pt->pool);
 	pt->pool = NULL;
+err_free_queue:
+	free(pt->tx);
+	pt->tx = NULL;
 	return r;
 }
 
@@ -254,6 +263,9 @@ void dpk_port_close(struct dpk_port *pt)
 	unguard(pt);
 	rte_mempool_free(pt->pool);
 	pt->pool = NULL;
+	free(pt->tx);
+	pt->tx = NULL;
+	pt->n_tx = 0;
 }
 
 /* A guarded burst faulted (guard.c): the rings are gone with the peer. */
@@ -444,7 +456,7 @@ int dpk_port_tx_queue(struct dpk_port *pt, struct rte_mbuf *m)
 {
 	if (pt->n_tx > 0 && pt->n_tx % DPK_TX_BATCH == 0)
 		dpk_port_tx_flush(pt);
-	if (pt->n_tx == DPK_TX_QUEUE) {
+	if (pt->n_tx == pt->tx_cap) {
 		pt->c[DPK_C_DROP_TX_RING_FULL]++;
 		rte_pktmbuf_free(m);
 		return -ENOBUFS;

@@ -132,6 +132,13 @@ class Table:
         raise UsageError(f"unknown backend '{name}' (valid: "
                          f"{', '.join(b.name for b in self.backends)})")
 
+    def local(self, attach: str) -> list[Topology]:
+        """The topologies a run with a backend of kind @attach on both sides can use on this
+        host alone (an address plan of their own: not one whose SUT is on another host), in
+        the table's order."""
+        return [t for t in self.topologies
+                if t.addresses is not None and t.allows(attach, attach)]
+
     def peer_topology(self, attach: str) -> Topology:
         """Where a Linux peer (engine side, sockets) meets a SUT of kind @attach, in
         namespaces: the first topology that allows the pair and makes namespaces."""

@@ -6,7 +6,8 @@ side by side in one run). What is tested is that one short round takes every fig
 ratios need on every stack, that the ratios are computed within the round, that each ratio
 carries its stack's target from the one table (tcplab.stacks.EXPECTED) or none, that the
 kernel ratio has none (it is the host's reach), that --backend picks stacks, that bad flags
-exit 2 with one line, and that --hugepages gives back every page and mount it took.
+exit 2 with one line, that --hugepages gives back every page and mount it took, and that the
+stacks run on the table's topology with the floor's link.
 """
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tcplab import stacks
+from tcplab import UsageError, stacks
+from tcplab.bench import stack
 from tcplab.proc import module_argv, module_env
-from tcplab.topology import LINUX, Table
+from tcplab.topology import DPDK, LINUX, Table
 
 FIGURES = ("rr_p50", "rr_p99", "rr_tps", "stream_bps", "crr_cps")
 SHORT = ("--rounds", "1", "--duration", "0.3", "--warmup", "0.1")
@@ -44,6 +46,18 @@ def some_stack(table: Table) -> list[str]:
         why = "; ".join(p.why for p in stacks.survey(table) if not p.built)
         pytest.skip(f"no DPDK stack built here: {why}")
     return have
+
+
+def test_the_stacks_run_on_the_floors_link(table: Table) -> None:
+    """The topology is the table's, found by its link (the floor's) and its sides' kinds."""
+    flag, name = stack.stack_flags(table)
+    (t,) = [t for t in table.topologies if t.name == name]
+    assert flag == "--topology" and t.link is not None and t.link.kind == stack.FLOOR_LINK
+    assert t.allows(DPDK, DPDK), t
+    no_floor = Table(table.backends, tuple(x for x in table.topologies
+                                           if x.link is None or x.link.kind != stack.FLOOR_LINK))
+    with pytest.raises(UsageError):
+        stack.stack_flags(no_floor)
 
 
 def line_of(lines: list[str], label: str) -> str:

@@ -1,9 +1,10 @@
 """test_flood.py - the floods of `tcplab packets --flood` (flood.py): a SYN flood from made-up
 hosts of the lab's subnet and a flood of connections that never send, at the kernel and at
 every DPDK stack (conftest.py, any_backend). During each, echo_rr through the SUT must pass;
-the SUT process's RSS growth at the peak must stay within the bound flood.bound states for
-its stack; after the resets no connection is open, a DPDK stack's mbufs, sockets and active
-pcbs are back at their start, and no namespace is left.
+the SUT process's RSS growth at the peak must stay within the bound flood.bound makes of the
+limits its stack states (`tcplab list --json`); after the resets no connection is open, a
+DPDK stack's mbufs, sockets and active pcbs are back at their start, and no namespace is
+left.
 
 The counts are smaller than the command's defaults (50,000 SYNs, 1,000 connections) so that
 a case takes well under a minute; the pure parts (frames, the plan, the bounds, the verdict)
@@ -21,7 +22,7 @@ import pytest
 from tcplab import flood, namespaces
 from tcplab.lab import PREFIX
 from tcplab.proc import module_argv, module_env, run_module
-from tcplab.topology import DPDK, Table
+from tcplab.topology import DPDK, Limits, Table
 
 COUNTS = {"syn": 10000, "idle": 300}
 SEED = 3
@@ -158,15 +159,51 @@ def test_status_memory_is_read_in_bytes() -> None:
     assert flood.parse_status(text) == {"VmHWM": 20480 * 1024, "VmRSS": 10240 * 1024}
 
 
-def test_the_bounds_follow_each_stacks_cap() -> None:
-    k = flood.bound("kernel", "syn", 50000, {"net.core.somaxconn": 4096})
-    assert k.held_max == 0 and k.bytes == k.slack	# request socks are kernel memory
-    g = flood.bound("gvisor", "syn", 50000)
-    assert g.held_max == flood.LISTEN_BACKLOG + 1	# then SYN cookies
-    assert flood.bound("gvisor", "syn", 100).held_max == 100
-    lw = flood.bound("lwip", "syn", 50000)
-    assert lw.held_max == 50000 and lw.bytes == 50000 * lw.per_conn + lw.slack	# no cap
-    assert flood.bound("lwip", "idle", 1000).held_max == 1000
+def limits(over_backlog: int | None, syn_bytes: int, idle_bytes: int = 16384,
+           slack: int = 8 * flood.MiB) -> Limits:
+    return Limits(max_sockets=None, max_sockets_reason="r", conn_bytes=(0, 1),
+                  conn_bytes_reason="r", syn_over_backlog=over_backlog,
+                  syn_rcvd_bytes=syn_bytes, syn_rcvd_reason="syn r", idle_bytes=idle_bytes,
+                  idle_reason="idle r", slack_bytes=slack, slack_reason="r")
+
+
+def test_a_bound_follows_the_stated_cap() -> None:
+    capped = limits(1, 32768)
+    g = flood.bound("s", capped, "syn", 50000)
+    assert g.held_max == flood.LISTEN_BACKLOG + 1 and g.backlog == flood.LISTEN_BACKLOG
+    assert g.bytes == (flood.LISTEN_BACKLOG + 1) * 32768 + 8 * flood.MiB
+    assert g.cap.startswith("syn r")
+    assert flood.bound("s", capped, "syn", 100).held_max == 100
+    # where the kernel listens, somaxconn clamps serve's backlog
+    assert flood.bound("s", capped, "syn", 50000, {"net.core.somaxconn": 128}).held_max == 129
+    assert flood.bound("s", capped, "syn", 50000,
+                       {"net.core.somaxconn": 4096}).held_max == flood.LISTEN_BACKLOG + 1
+    in_kernel = flood.bound("s", limits(1, 0), "syn", 50000)
+    assert in_kernel.bytes == in_kernel.slack	# request socks are kernel memory
+    uncapped = flood.bound("s", limits(None, 2048), "syn", 50000)
+    assert uncapped.held_max == 50000 and uncapped.bytes == 50000 * 2048 + 8 * flood.MiB
+    assert uncapped.backlog is None and uncapped.cap == "syn r"
+    idle = flood.bound("s", capped, "idle", 1000)
+    assert (idle.held_max, idle.per_conn, idle.cap) == (1000, 16384, "idle r")
+
+
+def test_a_stack_that_states_no_limits_gets_the_generic_bound() -> None:
+    b = flood.bound("mine", None, "syn", 50000)
+    assert b == flood.Bound("no bound stated for stack 'mine'", 50000,
+                            flood.NO_LIMITS_PER_CONN, flood.NO_LIMITS_SLACK)
+
+
+def test_every_listed_stack_has_a_bound_of_its_own(table: Table) -> None:
+    """The bound of each backend the binary lists comes from the figures it states."""
+    for b in table.backends:
+        for kind in flood.KINDS:
+            got = flood.bound(b.name, b.limits, kind, 1000)
+            if b.limits is None:
+                assert got.cap.startswith("no bound stated"), (b.name, got)
+                continue
+            assert got.slack == b.limits.slack_bytes and not got.cap.startswith("no bound")
+            assert got.per_conn == (b.limits.syn_rcvd_bytes if kind == "syn"
+                                    else b.limits.idle_bytes), (b.name, kind, got)
 
 
 def good_run(**over: Any) -> dict[str, Any]:
@@ -214,15 +251,19 @@ def test_each_failure_is_named(over: dict[str, Any], message: str) -> None:
     assert any(message in p for p in problems), problems
 
 
-def test_a_kernel_syn_queue_past_the_backlog_fails() -> None:
+def test_a_kernel_syn_queue_past_the_stated_cap_fails() -> None:
     res = good_run(backend="kernel", kind="syn", flood={"frames": 100},
                    bound={"stack": "kernel", "rss_growth_max": 4 * flood.MiB,
+                          "held_max": 1025, "backlog": 1024,
                           "limits": {"net.core.somaxconn": 4096}},
                    peak={"rss": 50 * flood.MiB, "half_open": 1500, "stats": {}},
                    before={"mem": {"VmRSS": 50 * flood.MiB}, "stats": {"open": 0}},
                    after={"stats": {"open": 0}, "sockets": {"LISTEN": 1}})
     assert flood.flood_problems(res) == [
-        "1500 SYN-RECV sockets at the peak, past the listen backlog 1024 + 1"]
+        "1500 SYN-RECV sockets at the peak, past the 1025 the stack holds at most (listen "
+        "backlog 1024)"]
+    res["peak"]["half_open"] = 1025
+    assert flood.flood_problems(res) == []
 
 
 @pytest.mark.root

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from tcplab import kill
+from tcplab import UsageError, kill
 from tcplab.binary import EXIT_FAIL, EXIT_PASS
 from tcplab.leftovers import RUN_NS_PREFIX, everything
 from tcplab.namespaces import made_by
 from tcplab.proc import ProcessManager, module_argv, module_env, poll_until, suts
-from tcplab.topology import LINUX
+from tcplab.topology import DPDK, LINUX, Table
 
 SHORT_RUNS = 6
 SHORT_SEED = 18
@@ -56,35 +56,51 @@ def test_short_kill_run_on_the_kernel(procs: ProcessManager, tmp_path: Path) -> 
 
 @pytest.mark.root
 @pytest.mark.dpdk
-def test_short_kill_run_on_a_stack(started_stack: str, procs: ProcessManager,
+def test_short_kill_run_on_a_stack(started_stack: str, table: Table, procs: ProcessManager,
                                    tmp_path: Path) -> None:
     runs = short_run(procs, started_stack, tmp_path)
-    assert {r["topology"] for r in runs} == {kill.DPDK_TOPOLOGY}
+    assert {r["topology"] for r in runs} <= set(kill.topologies(table, DPDK))
+
+
+TWO = ("one", "two")	# topologies by name: the plan draws among what it is given
 
 
 def test_same_seed_same_plan() -> None:
-    assert kill.plan(7, "lwip", 40, True) == kill.plan(7, "lwip", 40, True)
-    assert kill.plan(7, "lwip", 40, True) != kill.plan(8, "lwip", 40, True)
-    assert kill.plan(7, "lwip", 40, True) != kill.plan(7, "gvisor", 40, True)
+    assert kill.plan(7, "lwip", 40, TWO) == kill.plan(7, "lwip", 40, TWO)
+    assert kill.plan(7, "lwip", 40, TWO) != kill.plan(8, "lwip", 40, TWO)
+    assert kill.plan(7, "lwip", 40, TWO) != kill.plan(7, "gvisor", 40, TWO)
 
 
 def test_plan_covers_every_point_and_victim() -> None:
     for start in range(8):
-        pairs = {(k.point, k.victim) for k in kill.plan(3, "kernel", 16, False)[start:start + 8]}
+        pairs = {(k.point, k.victim) for k in kill.plan(3, "kernel", 16, TWO)[start:start + 8]}
         assert pairs == {(p, v) for p in kill.POINTS for v in kill.VICTIMS}, start
-    six = kill.plan(3, "kernel", SHORT_RUNS, False)
+    six = kill.plan(3, "kernel", SHORT_RUNS, TWO)
     assert {k.point for k in six} == set(kill.POINTS)
     assert {k.victim for k in six} == set(kill.VICTIMS)
 
 
 def test_plan_draws_signals_topologies_delays() -> None:
-    ks = kill.plan(1, "kernel", 100, False)
+    ks = kill.plan(1, "kernel", 100, TWO)
     sigs = Counter(k.signal for k in ks)
     assert 10 <= sigs["SIGTERM"] <= 40 and sigs["SIGTERM"] + sigs["SIGKILL"] == 100, sigs
-    assert {k.topology for k in ks} == set(kill.KERNEL_TOPOLOGIES)
-    assert {k.topology for k in kill.plan(1, "lwip", 100, True)} == {kill.DPDK_TOPOLOGY}
+    assert {k.topology for k in ks} == set(TWO)
+    assert {k.topology for k in kill.plan(1, "lwip", 100, ("one",))} == {"one"}
     assert all(0 <= k.delay_s <= kill.DELAY_S[k.point] for k in ks)
     assert all(k.scenario in kill.SCENARIOS[k.point] for k in ks)
+    with pytest.raises(UsageError):
+        kill.plan(1, "lwip", 4, ())
+
+
+def test_each_backend_is_killed_where_the_table_takes_it_on_both_sides(table: Table) -> None:
+    """Every local topology that takes the kind on both sides, none that does not; for
+    every kind a backend of this build has."""
+    for attach in {b.attach for b in table.backends}:
+        names = kill.topologies(table, attach)
+        assert names, f"no topology takes {attach} on both sides"
+        for t in table.topologies:
+            takes = t.addresses is not None and t.allows(attach, attach)
+            assert (t.name in names) == takes, (attach, t)
 
 
 def outcome(victim: str = "sut", sig: str = "SIGKILL", point: str = "transfer") -> tuple:

@@ -175,6 +175,25 @@ def test_list_shows_the_plugin(binary: Path, example: Path) -> None:
     assert listed["kernel"]["origin"] == "built-in"
 
 
+def test_list_shows_the_limits_a_plugin_states(binary: Path, example: Path,
+                                               tmp_path: Path) -> None:
+    """The example states its limits (backends[].limits); one whose tl_ops.limits is NULL
+    is listed with null, and still loads."""
+    none = build_fixture(tmp_path, "no-limits", "no_limits.c")
+    done = ok(run([binary, "list", "--json", "--backend", none],
+                  env={"TCPLAB_STACK_PATH": str(example.parent)}), "tcplab list --json")
+    listed = {b["name"]: b for b in json.loads(done.stdout)["backends"]}
+    assert listed["no-limits"]["limits"] is None, listed["no-limits"]
+    lim = listed["example"]["limits"]
+    assert lim is not None and set(lim) == {"sockets", "conn_bytes", "syn_rcvd", "idle",
+                                            "slack"}, lim
+    assert lim["conn_bytes"]["min"] <= lim["conn_bytes"]["max"], lim
+    assert all(part["reason"].strip() for part in lim.values()), lim
+    text = ok(run([binary, "list", "--backend", none],
+                  env={"TCPLAB_STACK_PATH": str(example.parent)}), "tcplab list").stdout
+    assert "limits: none stated" in text, text
+
+
 def test_list_without_stack_path_has_no_example(binary: Path) -> None:
     """The example is not part of the main build: it shows only where it is put on the path."""
     env = {k: v for k, v in os.environ.items() if k != "TCPLAB_STACK_PATH"}
@@ -264,6 +283,18 @@ def test_an_ops_table_with_a_missing_op(binary: Path, tmp_path: Path) -> None:
     so = build_fixture(tmp_path, "missing-op", "missing_op.c")
     line = one_line(refused(binary, str(so), str(tmp_path), tmp_path))
     assert "recvv" in line and str(so) in line, line
+
+
+@pytest.mark.parametrize("broken,field", [
+    ("(l).conn_bytes_min=(l).conn_bytes_max+1", "limits.conn_bytes_min"),
+    ("(l).idle_reason=\"\"", "limits.idle_reason"),
+    ("(l).slack_reason=0", "limits.slack_reason"),
+])
+def test_limits_that_contradict_themselves_are_refused(binary: Path, tmp_path: Path,
+                                                       broken: str, field: str) -> None:
+    so = build_fixture(tmp_path, "bad-limits", "bad_limits.c", f"-DBREAK(l)={broken}")
+    line = one_line(refused(binary, str(so), str(tmp_path), tmp_path))
+    assert field in line and str(so) in line, line
 
 
 CREATE_REASON = "example-fail: cannot start: no device tlx0 (this plug-in never does)"

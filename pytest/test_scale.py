@@ -4,9 +4,9 @@ kernel on loopback, each DPDK stack on memif).
 rr_many_1k (1,000 connections of closed-loop 64-byte request/response) runs briefly on each
 backend: it must pass with no error, every connection must have been open at once, and the
 result must say what each open connection cost the engine and the SUT (metrics.memory,
-results/README.md) within the bounds below. At 10,000 connections (the same scenario with
---conns 10000) it runs where it fits CI time: on the kernel. scenarios/README.md ("Scale")
-has the limits measured per stack.
+results/README.md) within the bounds the backend states (bounds() below). At 10,000
+connections (the same scenario with --conns 10000) it runs where it fits CI time: on the
+kernel. scenarios/README.md ("Scale") has the limits measured per stack.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 
 from tcplab.binary import EXIT_PASS, Tcplab
+from tcplab.topology import Table
 
 DURATION = "2"
 # lwIP opens 1,000 connections in 1 to 3 s: a SYN or SYN-ACK lost to a full memif ring waits
@@ -25,18 +26,22 @@ WARMUP = "3"
 RUN_TIMEOUT_S = 120.0
 KIB = 1024
 
-# Resident growth per open connection, bytes: (floor, ceiling) for (engine, SUT). A user-space
-# stack holds each connection in the process, so its growth has a floor (a pcb, a netconn, a
-# socket and a 4 KiB receive mailbox on lwIP; an endpoint on gVisor); measured about 20 KiB
-# on lwIP and 26 KiB on gVisor (scenarios/README.md, "Scale"). The kernel holds a socket in
-# the kernel: the processes grow by the harness's share only (the SUT's per-connection
-# state, about 4 KiB). Each ceiling is about twice the measured figure or more, and below
-# what one 64 KiB buffer held per connection would show.
-BOUNDS = {
-    "kernel": ((0, 8 * KIB), (0, 8 * KIB)),
-    "lwip": ((1 * KIB, 48 * KIB), (1 * KIB, 48 * KIB)),
-    "gvisor": ((1 * KIB, 60 * KIB), (1 * KIB, 60 * KIB)),
-}
+# Resident growth per open connection, bytes: (floor, ceiling), the same for the engine and
+# the SUT, as the backend states it (tl_limits.conn_bytes in <tcplab/stack.h>, with its
+# reason; `tcplab list --json` backends[].limits). A user-space stack holds each connection
+# in the process, so its growth has a floor; the kernel holds a socket in the kernel, and the
+# processes grow by the harness's share only. Each ceiling is about twice the measured
+# figure or more (scenarios/README.md, "Scale"). A backend that states none is held to
+# NO_LIMITS.
+NO_LIMITS = (0, 96 * KIB)
+
+
+def bounds(table: Table, backend: str) -> tuple[tuple[int, int], str]:
+    """(floor, ceiling) per open connection for @backend, and why."""
+    lim = table.backend(backend).limits
+    if lim is None:
+        return NO_LIMITS, f"no limits stated by {backend}"
+    return lim.conn_bytes, lim.conn_bytes_reason
 
 
 def run_scale(tcplab: Tcplab, backend: str, out: Path, schema: jsonschema.Validator,
@@ -54,35 +59,33 @@ def run_scale(tcplab: Tcplab, backend: str, out: Path, schema: jsonschema.Valida
     return doc
 
 
-def check_memory(doc: dict[str, Any], backend: str, conns: int) -> None:
+def check_memory(doc: dict[str, Any], table: Table, backend: str, conns: int) -> None:
     mem = doc["metrics"].get("memory")
     assert mem is not None, "no metrics.memory: the connections were never all open at once"
     assert mem["open_conns"] == conns, mem
     assert mem["engine_rss_open"] == pytest.approx(
         mem["engine_rss_before"] + mem["engine_bytes_per_conn"] * conns), mem
     assert mem["sut_rss_before"] is not None and mem["sut_bytes_per_conn"] is not None, mem
-    (elo, ehi), (slo, shi) = BOUNDS.get(backend, ((0, 96 * KIB), (0, 96 * KIB)))
-    assert elo <= mem["engine_bytes_per_conn"] <= ehi, (
-        f"engine: {mem['engine_bytes_per_conn']:.0f} B per connection, expected "
-        f"{elo}..{ehi}: {mem}")
-    assert slo <= mem["sut_bytes_per_conn"] <= shi, (
-        f"SUT: {mem['sut_bytes_per_conn']:.0f} B per connection, expected {slo}..{shi}: "
-        f"{mem}")
+    (lo, hi), why = bounds(table, backend)
+    for side in ("engine", "sut"):
+        got = mem[f"{side}_bytes_per_conn"]
+        assert lo <= got <= hi, (f"{side}: {got:.0f} B per connection, expected {lo}..{hi} "
+                                 f"({why}): {mem}")
 
 
-def test_rr_many_1k(any_backend: str, tcplab: Tcplab, tmp_path: Path,
+def test_rr_many_1k(any_backend: str, tcplab: Tcplab, table: Table, tmp_path: Path,
                     result_schema: jsonschema.Validator) -> None:
     doc = run_scale(tcplab, any_backend, tmp_path, result_schema)
-    check_memory(doc, any_backend, 1000)
+    check_memory(doc, table, any_backend, 1000)
 
 
-def test_rr_many_10k_kernel(tcplab: Tcplab, tmp_path: Path,
+def test_rr_many_10k_kernel(tcplab: Tcplab, table: Table, tmp_path: Path,
                             result_schema: jsonschema.Validator) -> None:
     """10,000 connections need a longer warm-up for their connects (128 at a time)."""
     doc = run_scale(tcplab, "kernel", tmp_path, result_schema, "--conns", "10000",
                     "--warmup", "4")
     assert doc["params"]["conns"] == 10000, doc["params"]
-    check_memory(doc, "kernel", 10000)
+    check_memory(doc, table, "kernel", 10000)
 
 
 def test_no_memory_without_all_open(tcplab: Tcplab, tmp_path: Path,

@@ -114,6 +114,43 @@ static const char *missing_op(const struct tl_ops *o)
 }
 
 /*
+ * What is wrong with a stack's stated limits (tl_limits), in @p why: a reason missing or
+ * empty, or a floor above its ceiling; 0 when nothing is (NULL limits state none).
+ */
+static int bad_limits(const struct tl_limits *l, char *why, size_t len)
+{
+	const struct { const char *name; const char *text; } reasons[] = {
+		{ "max_sockets_reason", l != NULL ? l->max_sockets_reason : "" },
+		{ "conn_bytes_reason", l != NULL ? l->conn_bytes_reason : "" },
+		{ "syn_rcvd_reason", l != NULL ? l->syn_rcvd_reason : "" },
+		{ "idle_reason", l != NULL ? l->idle_reason : "" },
+		{ "slack_reason", l != NULL ? l->slack_reason : "" },
+	};
+	size_t i;
+
+	if (l == NULL)
+		return 0;
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].text == NULL || reasons[i].text[0] == '\0') {
+			snprintf(why, len, "limits.%s is empty (each figure needs its reason)",
+				 reasons[i].name);
+			return -EINVAL;
+		}
+	if (l->conn_bytes_min > l->conn_bytes_max) {
+		snprintf(why, len, "limits.conn_bytes_min %llu is above conn_bytes_max %llu",
+			 (unsigned long long)l->conn_bytes_min,
+			 (unsigned long long)l->conn_bytes_max);
+		return -EINVAL;
+	}
+	if (l->syn_cap != TL_SYN_CAP_BACKLOG && l->syn_cap != TL_SYN_CAP_NONE) {
+		snprintf(why, len, "limits.syn_cap %d is not a TL_SYN_CAP_* value",
+			 (int)l->syn_cap);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
  * dlopen @p path and take its ops table, checked (and called @p name, when given); the
  * handle stays open on success only.
  */
@@ -123,6 +160,7 @@ static int load(const char *path, const char *name, const struct tl_ops **out, c
 	tl_stack_entry_fn *entry;
 	const struct tl_ops *ops;
 	const char *hole;
+	char why[160];
 	void *h;
 	int r;
 
@@ -150,6 +188,11 @@ static int load(const char *path, const char *name, const struct tl_ops **out, c
 	if (hole != NULL) {
 		snprintf(err, len, "plug-in %s: its ops table has no %s", path, hole);
 		r = -EINVAL;
+		goto err_close;
+	}
+	r = bad_limits(ops->limits, why, sizeof(why));
+	if (r < 0) {
+		snprintf(err, len, "plug-in %.300s: %s", path, why);
 		goto err_close;
 	}
 	if (name != NULL && strcmp(ops->name, name) != 0) {

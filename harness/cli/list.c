@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * list.c - `tcplab list [--json]`: the scenarios (name and description), the backends, the
- * topologies (topology.h: the Python tools make their namespaces from this) and the SUT
- * programs this binary has. Every scenario is parsed on the way, so a broken file
+ * list.c - `tcplab list [--json]`: the scenarios (name and description), the backends (with
+ * the limits each states: tl_limits, which the flood and scale checks read), the topologies
+ * (topology.h: the Python tools make their namespaces from this) and the SUT programs this
+ * binary has. Every scenario is parsed on the way, so a broken file
  * is reported here (file:line, exit 2) rather than at run time.
  */
 #include <errno.h>
@@ -42,6 +43,28 @@ static void topology_text(const struct hx_topology *t)
 	       hx_topology_kind_name(t->dflt[HX_SIDE_SUT]));
 }
 
+/* "16384 sockets; 1-48 KiB a connection; SYN-RCVD backlog + 1, 32 KiB each; ..." */
+static void limits_text(const struct tl_limits *l)
+{
+	if (l == NULL) {
+		printf("  %-20s limits: none stated\n", "");
+		return;
+	}
+	printf("  %-20s limits: ", "");
+	if (l->max_sockets != 0)
+		printf("%u sockets; ", l->max_sockets);
+	printf("%llu-%llu KiB an open connection; SYN-RCVD ",
+	       (unsigned long long)(l->conn_bytes_min >> 10),
+	       (unsigned long long)(l->conn_bytes_max >> 10));
+	if (l->syn_cap == TL_SYN_CAP_BACKLOG)
+		printf("backlog + %u", l->syn_over_backlog);
+	else
+		printf("uncapped");
+	printf(", %llu B each; idle %llu B; slack %llu MiB\n",
+	       (unsigned long long)l->syn_rcvd_bytes, (unsigned long long)l->idle_bytes,
+	       (unsigned long long)(l->slack_bytes >> 20));
+}
+
 static void list_text(const struct hx_scenario *sc, unsigned int n)
 {
 	const struct hx_topology *const *t;
@@ -53,16 +76,58 @@ static void list_text(const struct hx_scenario *sc, unsigned int n)
 	for (i = 0; i < n; i++)
 		printf("  %-20s %s\n", sc[i].name, sc[i].description);
 	printf("backends:\n");
-	for (b = tl_backends(); *b != NULL; b++)
+	for (b = tl_backends(); *b != NULL; b++) {
 		printf("  %-20s %s (%s, %s%s%s)\n", (*b)->ops->name, (*b)->ops->description,
 		       hx_topology_kind_name((*b)->ops->attach), (*b)->origin,
 		       (*b)->path != NULL ? " " : "", (*b)->path != NULL ? (*b)->path : "");
+		limits_text((*b)->ops->limits);
+	}
 	printf("topologies (tcplab run --topology):\n");
 	for (t = hx_topologies(); *t != NULL; t++)
 		topology_text(*t);
 	printf("programs (tcplab serve):\n");
 	for (p = hx_programs(); *p != NULL; p++)
 		printf("  %-20s %s\n", (*p)->name, (*p)->description);
+}
+
+/* backends[].limits: tl_limits, each figure beside its reason; null when none stated */
+static void limits_json(struct hx_json *j, const struct tl_limits *l)
+{
+	if (l == NULL) {
+		hx_json_null(j, "limits");
+		return;
+	}
+	hx_json_obj_begin(j, "limits");
+	hx_json_obj_begin(j, "sockets");
+	if (l->max_sockets != 0)
+		hx_json_uint(j, "max", l->max_sockets);
+	else
+		hx_json_null(j, "max");
+	hx_json_str(j, "reason", l->max_sockets_reason);
+	hx_json_obj_end(j);
+	hx_json_obj_begin(j, "conn_bytes");
+	hx_json_uint(j, "min", l->conn_bytes_min);
+	hx_json_uint(j, "max", l->conn_bytes_max);
+	hx_json_str(j, "reason", l->conn_bytes_reason);
+	hx_json_obj_end(j);
+	hx_json_obj_begin(j, "syn_rcvd");
+	hx_json_str(j, "cap", l->syn_cap == TL_SYN_CAP_BACKLOG ? "backlog" : "none");
+	if (l->syn_cap == TL_SYN_CAP_BACKLOG)
+		hx_json_uint(j, "over_backlog", l->syn_over_backlog);
+	else
+		hx_json_null(j, "over_backlog");
+	hx_json_uint(j, "bytes", l->syn_rcvd_bytes);
+	hx_json_str(j, "reason", l->syn_rcvd_reason);
+	hx_json_obj_end(j);
+	hx_json_obj_begin(j, "idle");
+	hx_json_uint(j, "bytes", l->idle_bytes);
+	hx_json_str(j, "reason", l->idle_reason);
+	hx_json_obj_end(j);
+	hx_json_obj_begin(j, "slack");
+	hx_json_uint(j, "bytes", l->slack_bytes);
+	hx_json_str(j, "reason", l->slack_reason);
+	hx_json_obj_end(j);
+	hx_json_obj_end(j);
 }
 
 static void list_json(const struct hx_scenario *sc, unsigned int n)
@@ -96,6 +161,7 @@ static void list_json(const struct hx_scenario *sc, unsigned int n)
 			hx_json_str(&j, "path", (*b)->path);
 		else
 			hx_json_null(&j, "path");
+		limits_json(&j, (*b)->ops->limits);
 		hx_json_obj_end(&j);
 	}
 	hx_json_arr_end(&j);

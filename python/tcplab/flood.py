@@ -11,7 +11,8 @@ fuzz.reset_syns does) and the counters must come back to their start values in b
 Flow: flood_run (root namespace) -> PacketLab -> baseline echo_rr -> [echo_rr thread, RSS
 sampler thread] + the wire's {"flood": ...} request (peer.py -> flood_wire here, in the
 engine namespace) -> the SUT's stats at the peak -> echo_rr ends -> {"flood_end": ...}
-(resets) -> settle -> verdict (flood_problems) against the stack's bound (BOUNDS).
+(resets) -> settle -> verdict (flood_problems) against the bound from the limits the stack
+states (bound).
 
 The wire side builds frames from bytes (no scapy per frame: a SYN costs microseconds, so the
 veth, not Python, sets the pace) and reads replies raw, answering ARP for the made-up hosts
@@ -33,7 +34,7 @@ from typing import Any
 
 from .fuzz import ip_checksum, send_counting, with_tcp_checksum
 from .lab import PacketLab
-from .topology import DPDK, LINUX
+from .topology import DPDK, Limits
 from .wire import M32, Wire
 
 SCHEMA = "tcplab.flood/1"
@@ -344,13 +345,16 @@ def kernel_limits(ns: str) -> dict[str, int]:
     return out
 
 
-# What caps each stack's state under each flood, and the SUT process's memory growth it
-# allows: held connections at most `held` (a function of the count), each costing at most
-# `per_conn` bytes of the SUT process, plus `slack` (echo_rr's connection, allocator and Go
-# runtime granularity). The figures per connection are two to three times the measured
-# cost (packets.md, "Floods", gives the measurements); the caps come from each stack's
-# source.
+# What caps a stack's state under each flood, and the SUT process's memory growth it
+# allows: held connections at most `held_max` (a function of the count), each costing at most
+# `per_conn` bytes of the SUT process, plus `slack` (echo_rr's connection, allocator and
+# runtime granularity). The stack states each figure and its cap, citing its source
+# (struct tl_limits in <tcplab/stack.h>, `tcplab list --json` backends[].limits); the figures
+# per connection are two to three times the measured cost (packets.md, "Floods", gives the
+# measurements). A stack that states none is held to NO_LIMITS.
 LISTEN_BACKLOG = 1024		# serve.c open_listener: tl_listen(..., 1024)
+NO_LIMITS_PER_CONN = 65536
+NO_LIMITS_SLACK = 64 * MiB
 
 
 @dataclass(frozen=True)
@@ -359,50 +363,36 @@ class Bound:
     held_max: int	# connections the SUT may hold at once under this flood
     per_conn: int	# bytes of SUT process memory per held connection, at most
     slack: int		# bytes on top
+    backlog: int | None = None	# syn: the listen backlog the cap counts from, if it does
 
     @property
     def bytes(self) -> int:
         return self.held_max * self.per_conn + self.slack
 
 
-def bound(stack: str, kind: str, count: int, limits: dict[str, int] | None = None) -> Bound:
-    """The stated bound on the SUT process's RSS growth for @count connections of @kind."""
-    limits = limits or {}
-    if stack == LINUX:
-        if kind == "syn":
-            backlog = min(LISTEN_BACKLOG, limits.get("net.core.somaxconn", 4096))
-            return Bound(f"the kernel holds SYN-RECV request socks, not the SUT process: at "
-                         f"most the listen backlog ({backlog}: min(serve's 1024, somaxconn)), "
-                         "then SYN cookies (tcp_syncookies=1; net/ipv4/tcp_input.c "
-                         "tcp_conn_request; full only past the backlog: "
-                         "inet_csk_reqsk_queue_is_full, so backlog + 1)", 0, 0, 4 * MiB)
-        return Bound("every connection is accepted (serve.c: no cap but RLIMIT_NOFILE): "
-                     "its slot, pollfd and a HX_SERVE_BUF (64 KiB) buffer of which an idle "
-                     "connection touches one page; the socket itself in kernel memory",
-                     count, 8192, 4 * MiB)
-    if stack == "lwip":
-        if kind == "syn":
-            return Bound("no cap on SYN-RCVD pcbs: TCP_LISTEN_BACKLOG is 0 (lwIP opt.h) and "
-                         "pcbs come from malloc (MEMP_MEM_MALLOC, lwipopts.h); each lives "
-                         "until a RST or TCP_SYN_RCVD_TIMEOUT, 20 s (tcp_priv.h, "
-                         "tcp_slowtmr): a tcp_pcb and its SYN-ACK segment per SYN",
-                         count, 2048, 8 * MiB)
-        return Bound("no cap on accepted connections: pcb, netconn and lwip_sock from malloc "
-                     "(MEMP_MEM_MALLOC, LWIP_SOCKET_OPEN_COUNT: api/sockets.c "
-                     "alloc_socket), a recvmbox of DEFAULT_TCP_RECVMBOX_SIZE per netconn; "
-                     "serve's slot and one touched page of its HX_SERVE_BUF",
-                     count, 16384, 8 * MiB)
-    if stack == "gvisor":
-        if kind == "syn":
-            held = min(count, LISTEN_BACKLOG + 1)
-            return Bound("pending handshakes at most the accept queue's capacity - 1 "
-                         "(backlog + 1: gvListen), then SYN cookies (tcpip/transport/tcp/"
-                         "accept.go handleListenSegment)", held, 32768, 16 * MiB)
-        return Bound("no cap on accepted connections (the accept queue is drained by serve): "
-                     "one netstack endpoint and its buffers each (tcpip/transport/tcp/"
-                     "endpoint.go); serve's slot and one touched page of its HX_SERVE_BUF",
-                     count, 65536, 16 * MiB)
-    return Bound(f"no bound stated for stack '{stack}'", count, 65536, 64 * MiB)
+def listen_backlog(sysctls: dict[str, int]) -> int:
+    """serve's backlog as a listener gets it: the kernel clamps it to net.core.somaxconn,
+    read for a SUT on the host kernel's network (kernel_limits); else serve's own."""
+    return min(LISTEN_BACKLOG, sysctls.get("net.core.somaxconn", LISTEN_BACKLOG))
+
+
+def bound(stack: str, limits: Limits | None, kind: str, count: int,
+          sysctls: dict[str, int] | None = None) -> Bound:
+    """The bound on the SUT process's RSS growth for @count connections of @kind, from the
+    limits @stack states (None: none stated, the generic bound)."""
+    if limits is None:
+        return Bound(f"no bound stated for stack '{stack}'", count, NO_LIMITS_PER_CONN,
+                     NO_LIMITS_SLACK)
+    if kind != "syn":
+        return Bound(limits.idle_reason, count, limits.idle_bytes, limits.slack_bytes)
+    if limits.syn_over_backlog is None:
+        return Bound(limits.syn_rcvd_reason, count, limits.syn_rcvd_bytes, limits.slack_bytes)
+    backlog = listen_backlog(sysctls or {})
+    return Bound(f"{limits.syn_rcvd_reason} [backlog {backlog}: min(serve's "
+                 f"{LISTEN_BACKLOG}, somaxconn where the kernel listens) + "
+                 f"{limits.syn_over_backlog}]",
+                 min(count, backlog + limits.syn_over_backlog), limits.syn_rcvd_bytes,
+                 limits.slack_bytes, backlog)
 
 
 def kernel_half_open(sockets: dict[str, int] | None) -> int:
@@ -430,9 +420,9 @@ def flood_run(backend: str, kind: str, count: int, seed: int, out_dir: Path) -> 
     res: dict[str, Any] = {"backend": backend, "kind": kind, "count": count, "seed": seed}
     with PacketLab(backend, seed=seed) as lab:
         dpdk = lab.attach == DPDK
-        stack = lab.table.backend(backend).name if dpdk else LINUX
+        stack = lab.table.backend(backend)
         pid = lab.sut.popen.pid	# `ip netns exec` execs the SUT: the same process
-        limits = kernel_limits(lab.ns.ns["sut"]) if not dpdk else {}
+        sysctls = kernel_limits(lab.ns.ns["sut"]) if not dpdk else {}
         start = lab.stats()
         res["before"] = {"mem": mem_status(pid), "stats": start}
         res["baseline"] = echo_summary(*lab.echo_rr(str(BASELINE_S), out_dir / "baseline"))
@@ -446,10 +436,11 @@ def flood_run(backend: str, kind: str, count: int, seed: int, out_dir: Path) -> 
         if not res["sut_alive"]:
             res["sut_exit"] = lab.sut.popen.returncode
             res["sut_stderr"] = lab.sut.stderr_tail(1500)
-        b = bound(stack, kind, count, limits)
-        res["bound"] = {"stack": stack, "cap": b.cap, "held_max": b.held_max,
+        b = bound(stack.name, stack.limits, kind, count, sysctls)
+        res["bound"] = {"stack": stack.name, "stated": stack.limits is not None,
+                        "cap": b.cap, "held_max": b.held_max, "backlog": b.backlog,
                         "per_conn_bytes": b.per_conn, "slack_bytes": b.slack,
-                        "rss_growth_max": b.bytes, "limits": limits}
+                        "rss_growth_max": b.bytes, "limits": sysctls}
     res["problems"] = flood_problems(res)
     res["outcome"] = "fail" if res["problems"] else "pass"
     return res
@@ -532,12 +523,10 @@ def memory_problems(res: dict[str, Any]) -> list[str]:
     if peak - before > b["rss_growth_max"]:
         out.append(f"the SUT's RSS grew by {peak - before} bytes at the peak, past the bound "
                    f"of {b['rss_growth_max']} ({b.get('cap')})")
-    if b.get("stack") == LINUX and res.get("kind") == "syn":
-        backlog = min(LISTEN_BACKLOG, b.get("limits", {}).get("net.core.somaxconn", 4096))
-        half = (res.get("peak") or {}).get("half_open", 0)
-        if half > backlog + 1:
-            out.append(f"{half} SYN-RECV sockets at the peak, past the listen backlog "
-                       f"{backlog} + 1")
+    half = (res.get("peak") or {}).get("half_open", 0)	# the kernel's SYN-RECV (ss)
+    if res.get("kind") == "syn" and "held_max" in b and half > b["held_max"]:
+        out.append(f"{half} SYN-RECV sockets at the peak, past the {b['held_max']} the stack "
+                   f"holds at most (listen backlog {b.get('backlog')})")
     return out
 
 

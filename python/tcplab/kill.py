@@ -3,8 +3,10 @@ other side must end with a clear error (never a signal) and the run must leave n
 
     tcplab kill [--runs N] [--seed S] [--backend NAME]... [--json PATH]
 
-Each run is one `tcplab run` (a DPDK stack over memif; the kernel on loopback or, every other
-run, veth: namespaces) whose victim, signal, point and delay come from the seed alone (plan()):
+Each run is one `tcplab run` on one of the topologies of the binary's table that take the
+backend on both sides on this host (Table.local: loopback or veth for the kernel, memif or
+veth with af_packet for a DPDK stack, namespaces on veth) whose topology, victim, signal,
+point and delay come from the seed alone (plan()):
 
     point     scenario                          the kill comes, after a seeded delay, once
     connect   crr (connections open and close)  the SUT process exists (from its start up
@@ -51,6 +53,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,7 +63,7 @@ from .binary import EXIT_FAIL, EXIT_PASS, EXIT_USAGE
 from .leftovers import everything
 from .proc import (TAG_VAR, ManagedProcess, poll_until, running, suts, tagged_pids,
                    tcplab_bin)
-from .topology import LINUX, SOCKETS, Table
+from .topology import LINUX, Table
 
 SCHEMA = "tcplab.kill/1"
 POINTS = ("connect", "transfer", "close", "teardown")
@@ -74,8 +77,6 @@ DURATION_S = {"connect": 3, "transfer": 4, "close": 2, "teardown": 1}
 # 0.3 s bound missed 24 of 25); into the release (a few ms on the kernel)
 DELAY_S = {"connect": 1.5, "transfer": 1.0, "close": 0.02, "teardown": 0.005}
 SIGTERM_SHARE = 0.25
-DPDK_TOPOLOGY = "memif"
-KERNEL_TOPOLOGIES = ("loopback", "veth")
 POINT_WITHIN_S = 60.0	# the event a point waits for (a DPDK start included)
 SURVIVOR_S = 30.0	# the engine's end after the kill (its own deadlines are shorter)
 GONE_S = 10.0		# the SUT's end, and nothing left, after the engine's end
@@ -124,10 +125,14 @@ class Outcome:
         return not self.problems
 
 
-def plan(seed: int, backend: str, runs: int, dpdk: bool) -> list[Kill]:
+def plan(seed: int, backend: str, runs: int, topologies: Sequence[str]) -> list[Kill]:
     """The kills of @runs runs on @backend: the point in turn, the victim in turn (shifted
-    every 4 runs, so any 8 consecutive runs hold each pair), the rest drawn from a generator
-    seeded by the seed and the backend's name."""
+    every 4 runs, so any 8 consecutive runs hold each pair), the rest (a topology of
+    @topologies among them) drawn from a generator seeded by the seed and the backend's
+    name."""
+    if not topologies:
+        raise UsageError(f"no topology of the table takes backend '{backend}' on both sides "
+                         "on this host (tcplab list --json)")
     rng = random.Random(f"{seed}/{backend}")
     kills = []
     for i in range(runs):
@@ -135,7 +140,7 @@ def plan(seed: int, backend: str, runs: int, dpdk: bool) -> list[Kill]:
         victim = VICTIMS[(i + i // len(POINTS)) % len(VICTIMS)]
         sig = "SIGTERM" if rng.random() < SIGTERM_SHARE else "SIGKILL"
         scenario = rng.choice(SCENARIOS[point])
-        topology = DPDK_TOPOLOGY if dpdk else KERNEL_TOPOLOGIES[rng.randrange(2)]
+        topology = topologies[rng.randrange(len(topologies))]
         kills.append(Kill(i, backend, topology, scenario, point, victim, sig,
                           round(rng.uniform(0, DELAY_S[point]), 3)))
     return kills
@@ -381,10 +386,17 @@ def record(o: Outcome) -> dict[str, Any]:
     return d
 
 
-def backends_of(table_: Table, named: list[str]) -> list[tuple[str, bool]]:
-    """(name, is DPDK) of each backend named, or of every one the binary lists."""
+def backends_of(table_: Table, named: list[str]) -> list[tuple[str, list[str]]]:
+    """(name, the topologies it is killed on: topologies()) of each backend named, or of
+    every one the binary lists."""
     picked = [table_.backend(b) for b in named] if named else list(table_.backends)
-    return [(b.name, b.attach != SOCKETS) for b in picked]
+    return [(b.name, topologies(table_, b.attach)) for b in picked]
+
+
+def topologies(table_: Table, attach: str) -> list[str]:
+    """Where a backend of kind @attach is killed: every topology that takes it on both sides
+    on this host (Table.local)."""
+    return [t.name for t in table_.local(attach)]
 
 
 def main(argv: list[str]) -> int:
@@ -403,16 +415,17 @@ def main(argv: list[str]) -> int:
             raise UsageError("needs root (runs make namespaces and DPDK ports)")
         binary = tcplab_bin()
         backends = backends_of(Table.load(binary, backends=args.backend), args.backend)
+        plans = [plan(args.seed, name, args.runs, topos) for name, topos in backends]
     except (UsageError, OSError) as e:
         print(f"tcplab kill: {e}", file=sys.stderr)
         return EXIT_USAGE
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="tcplab-kill-") as tmp:
-        for name, dpdk in backends:
-            for k in plan(args.seed, name, args.runs, dpdk):
+        for kills in plans:
+            for k in kills:
                 o = run_one(k, args.seed, binary, Path(tmp))
                 if not o.ok:
-                    keep = Path(tmp) / f"{name}-{k.index:03d}"
+                    keep = Path(tmp) / f"{k.backend}-{k.index:03d}"
                     o.problems.append(f"logs: {keep_logs(keep)}")
                 outcomes.append(o)
                 print(progress_line(o, args.runs), file=sys.stderr, flush=True)

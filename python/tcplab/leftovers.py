@@ -18,6 +18,7 @@ from .proc import tagged_pids
 RUN_NS_PREFIX = "tcplab-r"	# harness/topology.c PREFIX
 DPDK_DIRS = (Path("/run/dpdk"), Path("/var/run/dpdk"), Path("/dev/hugepages"))
 MEMIF_DIRS = (Path("/tmp"), Path("/run/tcplab"))
+MEMIF_SUFFIX = ".memif"	# a memif port's control socket, RUN_ID.memif (stack/dpdk/settings.c)
 
 
 def run_id(pid: int) -> str:
@@ -32,12 +33,19 @@ def run_files(rid: str) -> list[str]:
     for d in dict.fromkeys(d.resolve() for d in DPDK_DIRS):	# /var/run is /run, often
         if d.is_dir():
             found += [str(p) for p in d.iterdir() if p.name.startswith(rid + "-")]
-    with open("/proc/net/unix") as f:
-        found += [line.split()[-1] for line in f if f"/{rid}.memif" in line]
+    found += [p for p in memif_sockets() if f"/{rid}{MEMIF_SUFFIX}" in p]
     for d in MEMIF_DIRS:
         if d.is_dir():
-            found += [str(p) for p in d.glob(f"{rid}*.memif")]
+            found += [str(p) for p in d.glob(f"{rid}*{MEMIF_SUFFIX}")]
     return found
+
+
+def memif_sockets() -> list[str]:
+    """The paths of the Unix sockets bound to a memif port's name (abstract ones with their
+    leading @), any run's: /proc/net/unix."""
+    with open("/proc/net/unix") as f:
+        paths = [line.split()[-1] for line in f if len(line.split()) > 7]
+    return [p for p in paths if p.endswith(MEMIF_SUFFIX)]
 
 
 def everything(pid: int, tag: str | None = None) -> list[str]:

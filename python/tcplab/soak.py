@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import UsageError
+from . import UsageError, leftovers
 from .bench.suite import SUITES
 from .namespaces import TopologyNamespaces
 from .proc import LineProc, tcplab_bin
@@ -151,12 +151,6 @@ def entries(path: str) -> int:
         return 0
 
 
-def memif_sockets() -> int:
-    """Unix sockets bound to a memif name (abstract or not): memif control channels."""
-    with open("/proc/net/unix") as f:
-        return sum(1 for line in f if "memif" in line)
-
-
 def tcplab_processes() -> int:
     """Processes named tcplab (every SUT, and an engine run when one is on)."""
     n = 0
@@ -179,7 +173,7 @@ def host_sample() -> dict[str, int]:
     run_dirs = [d for d in (*DPDK_RUN_DIRS, os.path.join(os.environ.get("XDG_RUNTIME_DIR", ""),
                                                          "dpdk")) if d != "dpdk"]
     return {"namespaces": sum(1 for line in netns.splitlines() if line.strip()),
-            "memif_sockets": memif_sockets(),
+            "memif_sockets": len(leftovers.memif_sockets()),
             "dpdk_run_dirs": sum(entries(d) for d in dict.fromkeys(run_dirs)),
             "hugepage_files": sum(entries(d) for d in HUGE_MOUNTS),
             "shm_entries": entries("/dev/shm"),

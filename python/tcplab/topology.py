@@ -1,6 +1,7 @@
-"""topology.py - what the binary says it has: backends (name, attach kind, origin, path) and
-topologies, read from `tcplab list --json` (the table is harness/topology.[ch]; its shape is
-the contract in the harness README). Nothing here knows a topology or backend by name.
+"""topology.py - what the binary says it has: backends (name, attach kind, origin, path, the
+limits each states) and topologies, read from `tcplab list --json` (the table is
+harness/topology.[ch]; its shape is the contract in the harness README). Nothing here knows a
+topology or backend by name.
 
 A topology says which attach kind each side may have ("sockets", "dpdk"), which mixes it
 allows, which namespaces and link it needs, the address plan, and the settings a DPDK side of
@@ -27,12 +28,31 @@ LINUX = "kernel"	# the built-in backend that is Linux's own sockets: conformance
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What a backend states of its limits and costs (struct tl_limits in
+    <tcplab/stack.h>; `tcplab list --json` backends[].limits), each figure with its reason.
+    Bytes are the process's resident growth."""
+    max_sockets: int | None		# None: no cap of the stack's own
+    max_sockets_reason: str
+    conn_bytes: tuple[int, int]		# (floor, ceiling) per open connection with traffic
+    conn_bytes_reason: str
+    syn_over_backlog: int | None	# half-open held: backlog + this; None: no cap
+    syn_rcvd_bytes: int			# per half-open connection (0: the kernel holds it)
+    syn_rcvd_reason: str
+    idle_bytes: int			# per accepted connection that never sends
+    idle_reason: str
+    slack_bytes: int			# on top of any bound made of the figures above
+    slack_reason: str
+
+
+@dataclass(frozen=True)
 class Backend:
     name: str
     description: str
     attach: str		# "sockets" | "dpdk"
     origin: str		# "built-in" | "plug-in"
     path: str | None
+    limits: Limits | None = None	# None: the stack states none
 
 
 @dataclass(frozen=True)
@@ -112,6 +132,13 @@ class Table:
         raise UsageError(f"unknown backend '{name}' (valid: "
                          f"{', '.join(b.name for b in self.backends)})")
 
+    def local(self, attach: str) -> list[Topology]:
+        """The topologies a run with a backend of kind @attach on both sides can use on this
+        host alone (an address plan of their own: not one whose SUT is on another host), in
+        the table's order."""
+        return [t for t in self.topologies
+                if t.addresses is not None and t.allows(attach, attach)]
+
     def peer_topology(self, attach: str) -> Topology:
         """Where a Linux peer (engine side, sockets) meets a SUT of kind @attach, in
         namespaces: the first topology that allows the pair and makes namespaces."""
@@ -123,7 +150,33 @@ class Table:
 
 
 def parse_backend(b: dict[str, Any]) -> Backend:
-    return Backend(b["name"], b.get("description", ""), b["attach"], b["origin"], b.get("path"))
+    limits = b.get("limits")
+    return Backend(b["name"], b.get("description", ""), b["attach"], b["origin"], b.get("path"),
+                   None if limits is None else parse_limits(limits))
+
+
+def parse_limits(d: dict[str, Any]) -> Limits:
+    """backends[].limits (ValueError naming the field when it is not what stack.h states:
+    a reason empty, a floor above its ceiling, a cap of no known kind)."""
+    syn = d["syn_rcvd"]
+    if syn["cap"] not in ("backlog", "none"):
+        raise ValueError(f"limits.syn_rcvd.cap {syn['cap']!r}: expected 'backlog' or 'none'")
+    lim = Limits(
+        max_sockets=None if d["sockets"]["max"] is None else int(d["sockets"]["max"]),
+        max_sockets_reason=d["sockets"]["reason"],
+        conn_bytes=(int(d["conn_bytes"]["min"]), int(d["conn_bytes"]["max"])),
+        conn_bytes_reason=d["conn_bytes"]["reason"],
+        syn_over_backlog=int(syn["over_backlog"]) if syn["cap"] == "backlog" else None,
+        syn_rcvd_bytes=int(syn["bytes"]), syn_rcvd_reason=syn["reason"],
+        idle_bytes=int(d["idle"]["bytes"]), idle_reason=d["idle"]["reason"],
+        slack_bytes=int(d["slack"]["bytes"]), slack_reason=d["slack"]["reason"])
+    for name, value in vars(lim).items():
+        if name.endswith("_reason") and (not isinstance(value, str) or not value.strip()):
+            raise ValueError(f"limits.{name} is empty")
+    if not 0 <= lim.conn_bytes[0] <= lim.conn_bytes[1]:
+        raise ValueError(f"limits.conn_bytes: min {lim.conn_bytes[0]} is above max "
+                         f"{lim.conn_bytes[1]}")
+    return lim
 
 
 def parse_topology(t: dict[str, Any]) -> Topology:

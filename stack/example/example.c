@@ -188,9 +188,33 @@ static const char *ex_version(struct tl_stack *st)
 	return "example 1 (linux sockets)";
 }
 
+/*
+ * What the stack states of its limits (NULL states none, and checks then hold it to generic
+ * bounds). Each figure cites where the stack sets it: here Linux sockets underneath, so the
+ * kernel backend's figures (stack/kernel/kernel.c). Replace them with your stack's.
+ */
+static const struct tl_limits ex_limits = {
+	.max_sockets = 0,
+	.max_sockets_reason = "no cap of its own: a Linux descriptor a socket, RLIMIT_NOFILE",
+	.conn_bytes_min = 0,
+	.conn_bytes_max = 8 * 1024,
+	.conn_bytes_reason = "a Linux socket lives in kernel memory: the process holds the "
+			     "harness's share only",
+	.syn_cap = TL_SYN_CAP_BACKLOG,
+	.syn_over_backlog = 1,
+	.syn_rcvd_bytes = 0,
+	.syn_rcvd_reason = "Linux holds request socks in the kernel, at most backlog + 1 "
+			   "(inet_csk_reqsk_queue_is_full), then SYN cookies",
+	.idle_bytes = 8192,
+	.idle_reason = "the socket in kernel memory; serve's slot and one page of its buffer",
+	.slack_bytes = 4u << 20,
+	.slack_reason = "a client's connection beside the flood's, the allocator's granularity",
+};
+
 static const struct tl_ops ex_ops = {
 	.abi_version = TCPLAB_STACK_ABI_VERSION, .name = "example", .attach = TL_ATTACH_SOCKETS,
 	.description = "Linux sockets through the plug-in ABI", .flags = TL_F_BLOCKING_WAIT,
+	.limits = &ex_limits,
 	.check = ex_check, .create = ex_create, .free = ex_free, .socket = ex_socket,
 	.bind = ex_bind, .listen = ex_listen, .accept = ex_accept, .connect = ex_connect,
 	.send = ex_send, .recv = ex_recv, .sendv = ex_sendv, .recvv = ex_recvv,

@@ -921,12 +921,42 @@ static const char *gv_version(struct tl_stack *st)
 	return gst(st)->version;
 }
 
+/*
+ * netstack's limits, as the flood and scale checks hold it to them (scenarios/conformance/
+ * packets.md, "Floods"; scenarios/README.md, "Scale").
+ */
+static const struct tl_limits gv_limits = {
+	.max_sockets = GV_MAX_SOCKETS,
+	.max_sockets_reason = "GV_MAX_SOCKETS (gv_shared.h): the readiness table Go and C "
+			      "share, the listener included",
+	.conn_bytes_min = 1024,
+	.conn_bytes_max = 60 * 1024,
+	.conn_bytes_reason = "one netstack endpoint with its queues (tcpip/transport/tcp/"
+			     "endpoint.go) and Go's heap around them, which grows in steps: about "
+			     "26 KiB measured, moving by 20 % between runs (scenarios/README.md, "
+			     "Scale)",
+	.syn_cap = TL_SYN_CAP_BACKLOG,
+	.syn_over_backlog = 1,
+	.syn_rcvd_bytes = 32768,
+	.syn_rcvd_reason = "pending handshakes at most the accept queue's capacity - 1 (backlog + "
+			   "1: gvListen), then SYN cookies (tcpip/transport/tcp/accept.go "
+			   "handleListenSegment)",
+	.idle_bytes = 65536,
+	.idle_reason = "no cap on accepted connections (the accept queue is drained by serve): "
+		       "one netstack endpoint and its buffers each (tcpip/transport/tcp/"
+		       "endpoint.go); serve's slot and one touched page of its HX_SERVE_BUF",
+	.slack_bytes = 16u << 20,
+	.slack_reason = "a client's connection beside the flood's, the allocator's and Go's "
+			"runtime granularity (its heap grows in steps)",
+};
+
 static const struct tl_ops gv_ops = {
 	.abi_version = TCPLAB_STACK_ABI_VERSION,
 	.name = "gvisor",
 	.description = "gVisor's netstack on DPDK (ports: memif; tap and af_packet in a "
 		       "namespace; pci)",
 	.attach = TL_ATTACH_DPDK,
+	.limits = &gv_limits,
 	.create = gv_create,
 	.check = gv_check,
 	.free = gv_free,

@@ -265,12 +265,42 @@ static const char *kernel_version(struct tl_stack *st)
 	return kst(st)->version;
 }
 
+/*
+ * A socket lives in kernel memory: the processes grow by the harness's share only. The
+ * figures are the ones the flood and scale checks held the kernel to before stacks stated
+ * their own (scenarios/conformance/packets.md, "Floods"; scenarios/README.md, "Scale").
+ */
+static const struct tl_limits kernel_limits = {
+	.max_sockets = 0,
+	.max_sockets_reason = "no cap of its own: one descriptor a socket, so RLIMIT_NOFILE "
+			      "(the backend raises its soft limit to the hard one)",
+	.conn_bytes_min = 0,
+	.conn_bytes_max = 8 * 1024,
+	.conn_bytes_reason = "the socket lives in kernel memory: the process grows by the "
+			     "harness's share only (the SUT's per-connection state, about 4 KiB "
+			     "measured; scenarios/README.md, Scale)",
+	.syn_cap = TL_SYN_CAP_BACKLOG,
+	.syn_over_backlog = 1,
+	.syn_rcvd_bytes = 0,
+	.syn_rcvd_reason = "the kernel holds SYN-RECV request socks, not the SUT process: at most "
+			   "the listen backlog (clamped to net.core.somaxconn), then SYN cookies "
+			   "(tcp_syncookies=1; net/ipv4/tcp_input.c tcp_conn_request; full only "
+			   "past the backlog: inet_csk_reqsk_queue_is_full, so backlog + 1)",
+	.idle_bytes = 8192,
+	.idle_reason = "every connection is accepted (serve.c: no cap but RLIMIT_NOFILE): its "
+		       "slot, pollfd and a HX_SERVE_BUF (64 KiB) buffer of which an idle "
+		       "connection touches one page; the socket itself in kernel memory",
+	.slack_bytes = 4u << 20,
+	.slack_reason = "a client's connection beside the flood's, the allocator's granularity",
+};
+
 const struct tl_ops tl_kernel_ops = {
 	.abi_version = TCPLAB_STACK_ABI_VERSION,
 	.name = "kernel",
 	.description = "Linux kernel sockets: the baseline",
 	.flags = TL_F_BLOCKING_WAIT,
 	.attach = TL_ATTACH_SOCKETS,
+	.limits = &kernel_limits,
 	.create = kernel_create,
 	.check = kernel_check,
 	.free = kernel_free,

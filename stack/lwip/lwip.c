@@ -889,11 +889,42 @@ static const char *lwip_version(struct tl_stack *st)
 	return lst(st)->version;
 }
 
+/*
+ * lwIP's limits, as the flood and scale checks hold it to them (scenarios/conformance/
+ * packets.md, "Floods"; scenarios/README.md, "Scale"): every pool comes from malloc, so
+ * nothing but the socket table caps what it holds.
+ */
+static const struct tl_limits lwip_limits = {
+	.max_sockets = TRACKED_SOCKETS,
+	.max_sockets_reason = "lwIP's own socket table, sockets[NUM_SOCKETS] (MEMP_NUM_NETCONN, "
+			      "lwipopts.h), which the glue tracks as TRACKED_SOCKETS (lwip.c)",
+	.conn_bytes_min = 1024,
+	.conn_bytes_max = 48 * 1024,
+	.conn_bytes_reason = "a pcb, a netconn, a socket and a 4 KiB receive mailbox, all in the "
+			     "process (MEMP_MEM_MALLOC, lwipopts.h), and the mbufs it first "
+			     "touches: about 20 KiB measured (scenarios/README.md, Scale)",
+	.syn_cap = TL_SYN_CAP_NONE,
+	.syn_rcvd_bytes = 2048,
+	.syn_rcvd_reason = "no cap on SYN-RCVD pcbs: TCP_LISTEN_BACKLOG is 0 (lwIP opt.h) and "
+			   "pcbs come from malloc (MEMP_MEM_MALLOC, lwipopts.h); each lives until "
+			   "a RST or TCP_SYN_RCVD_TIMEOUT, 20 s (tcp_priv.h, tcp_slowtmr): a "
+			   "tcp_pcb and its SYN-ACK segment per SYN",
+	.idle_bytes = 16384,
+	.idle_reason = "no cap on accepted connections: pcb, netconn and lwip_sock from malloc "
+		       "(MEMP_MEM_MALLOC; api/sockets.c alloc_socket), a recvmbox of "
+		       "DEFAULT_TCP_RECVMBOX_SIZE per netconn; serve's slot and one touched page "
+		       "of its HX_SERVE_BUF",
+	.slack_bytes = 8u << 20,
+	.slack_reason = "a client's connection beside the flood's, malloc's granularity and "
+			"heap.c's free lists",
+};
+
 static const struct tl_ops lwip_ops = {
 	.abi_version = TCPLAB_STACK_ABI_VERSION,
 	.name = "lwip",
 	.description = "lwIP on DPDK (ports: memif; tap and af_packet in a namespace; pci)",
 	.attach = TL_ATTACH_DPDK,
+	.limits = &lwip_limits,
 	.create = lwip_create,
 	.check = lwip_check,
 	.free = lwip_free,

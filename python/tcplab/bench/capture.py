@@ -42,7 +42,7 @@ from resultkit import stats
 from .. import UsageError, stacks
 from ..topology import Table
 from .common import log, median, run_scenario, tcplab_bin
-from .stack import STACK_FLAGS, pick_stacks
+from .stack import pick_stacks, stack_flags
 
 IMPAIR_SPEC = "loss=0%"
 # key -> (what it is, the flags of its run after the common ones)
@@ -114,17 +114,19 @@ def check_run(key: str, doc: dict) -> None:
             raise RuntimeError(f"run B: the capture ring was not on both sides: {off}")
 
 
-def run_one(key: str, backend: str, duration: float, warmup: float) -> dict:
+def run_one(key: str, backend: str, duration: float, warmup: float,
+            topology: list[str]) -> dict:
     """One echo_rr run of config @key, checked: {p50, p99} in ns. Its --pcap comes after
     run_scenario's NO_CAPTURE, and the last one given wins; check_run reads it back."""
-    doc = run_scenario("echo_rr", "--backend", backend, *STACK_FLAGS, "--duration",
+    doc = run_scenario("echo_rr", "--backend", backend, *topology, "--duration",
                        f"{duration:g}s", "--warmup", f"{warmup:g}s", *CONFIGS[key][1])
     check_run(key, doc)
     lat = doc["metrics"]["latency_ns"]
     return {"p50": lat["p50"], "p99": lat["p99"]}
 
 
-def measure(backend: str, rounds: int, duration: float, warmup: float) -> list[dict]:
+def measure(backend: str, rounds: int, duration: float, warmup: float,
+            topology: list[str]) -> list[dict]:
     """Every round: {"order": [...], "A": {p50, p99}, "B": ..., "C": ...}."""
     out = []
     for i in range(rounds):
@@ -133,7 +135,7 @@ def measure(backend: str, rounds: int, duration: float, warmup: float) -> list[d
             f"{duration:g} s each)")
         r: dict = {"order": keys}
         for key in keys:
-            r[key] = run_one(key, backend, duration, warmup)
+            r[key] = run_one(key, backend, duration, warmup, topology)
         log(f"capture: round {i + 1}/{rounds}: p50 "
             + "  ".join(f"{k} {r[k]['p50'] / 1e3:.2f} us" for k in CONFIGS))
         out.append(r)
@@ -239,13 +241,15 @@ def main(argv: list[str]) -> int:
     if args.rounds < 1 or args.duration <= 0:
         ap.error("--rounds must be >= 1 and --duration > 0")
     try:
-        backend = pick(args.backend, Table.load())
+        table = Table.load()
+        backend = pick(args.backend, table)
+        topology = stack_flags(table)
     except UsageError as e:
         log(f"capture: {e}")
         return 2
     t0 = time.monotonic()
     try:
-        per_round = measure(backend, args.rounds, args.duration, args.warmup)
+        per_round = measure(backend, args.rounds, args.duration, args.warmup, topology)
     except (RuntimeError, subprocess.TimeoutExpired, OSError, KeyError, ValueError) as e:
         log(f"capture: {e}")
         return 2

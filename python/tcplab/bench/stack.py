@@ -37,11 +37,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .. import UsageError, stacks
-from ..topology import LINUX, Table
+from ..topology import DPDK, LINUX, Table
 from .common import build_dir, log, median, run_scenario, stop
 
 READY_TIMEOUT_S = 60.0
-STACK_FLAGS = ("--topology", "memif")	# the DPDK stacks' topology here
+FLOOR_LINK = "memif"	# the link kind the floor measures (memif_pingpong): the stacks' too
 # ratio -> (label after the stack's name, numerator, denominator, at_least); a figure is
 # (whose, key), whose being the stack ("stack"), the kernel or the floor
 RATIOS = {
@@ -51,6 +51,16 @@ RATIOS = {
     "crr": ("crr / kernel crr (conn/s)", ("stack", "crr_cps"), (LINUX, "crr_cps"), True),
 }
 KERNEL_CEILING = "kernel rr / floor (the kernel ratio's ceiling)"
+
+
+def stack_flags(table: Table) -> list[str]:
+    """`--topology` for the DPDK stacks: the table's topology whose link is the floor's
+    (FLOOR_LINK) and which takes a DPDK stack on both sides; UsageError when it has none."""
+    for t in table.topologies:
+        if t.link is not None and t.link.kind == FLOOR_LINK and t.allows(DPDK, DPDK):
+            return ["--topology", t.name]
+    raise UsageError(f"no topology of the table joins two DPDK sides by a {FLOOR_LINK} "
+                     "link, the floor's (tcplab list --json)")
 
 
 def pingpong_bin() -> Path:
@@ -198,14 +208,14 @@ def figures(m: dict) -> dict:
 
 
 def one_round(chosen: list[str], duration: float, warmup: float,
-              stack_opts: list[str]) -> dict:
+              stack_opts: list[str], topology: list[str]) -> dict:
     """Every figure once, back to back: the floor, then each scenario on every stack and on
     the kernel: {"floor": {p50, p99}, "kernel": {...}, "stacks": {NAME: {...}}}."""
     pp = floor(duration, warmup)
     f: dict = {"floor": {"p50": pp["p50_ns"], "p99": pp["p99_ns"]}, LINUX: {},
                "stacks": {s: {} for s in chosen}}
     opts = [a for o in stack_opts for a in ("--stack-opt", o)]
-    sides = [(s, [*STACK_FLAGS, *opts], f["stacks"][s]) for s in chosen] + \
+    sides = [(s, [*topology, *opts], f["stacks"][s]) for s in chosen] + \
         [(LINUX, [], f[LINUX])]
     for name in ("echo_rr", "stream_send", "crr"):
         for backend, flags, out in sides:
@@ -249,12 +259,12 @@ def reach(f: dict) -> dict:
 
 
 def measure(chosen: list[str], rounds: int, duration: float, warmup: float,
-            stack_opts: list[str]) -> list[dict]:
+            stack_opts: list[str], topology: list[str]) -> list[dict]:
     out = []
     for i in range(rounds):
         log(f"round {i + 1}/{rounds}: raw memif ping-pong, echo_rr, stream_send, crr "
             f"({', '.join([*chosen, LINUX])})")
-        out.append(one_round(chosen, duration, warmup, stack_opts))
+        out.append(one_round(chosen, duration, warmup, stack_opts, topology))
     return out
 
 
@@ -355,7 +365,9 @@ def main(argv: list[str]) -> int:
         if "=" not in o:
             ap.error(f"--stack-opt {o}: expected KEY=VALUE")
     try:
-        chosen = pick_stacks(args.backend, Table.load())
+        table = Table.load()
+        chosen = pick_stacks(args.backend, table)
+        topology = stack_flags(table)
     except UsageError as e:
         log(f"stack: {e}")
         return 2
@@ -363,7 +375,7 @@ def main(argv: list[str]) -> int:
     try:
         with hugepages(args.hugepages):
             per_round = measure(chosen, args.rounds, args.duration, args.warmup,
-                                args.stack_opt)
+                                args.stack_opt, topology)
     except (RuntimeError, subprocess.TimeoutExpired, OSError, KeyError,
             subprocess.CalledProcessError) as e:
         log(f"stack: {e}")

@@ -41,7 +41,7 @@
 #include <sys/uio.h>
 
 /** The ABI this header describes; bumped on any change to the structs below. */
-#define TCPLAB_STACK_ABI_VERSION 2u
+#define TCPLAB_STACK_ABI_VERSION 3u
 
 /** The one symbol a plug-in exports, of type tl_stack_entry_fn. */
 #define TCPLAB_STACK_ENTRY "tcplab_stack_entry"
@@ -91,6 +91,55 @@ struct tl_counter {
 	uint64_t value;
 };
 
+/** How many half-open (SYN-RCVD) connections a listener holds, as a function of its backlog. */
+enum tl_syn_cap {
+	/** At most the backlog given to listen plus tl_limits.syn_over_backlog; past it, SYN
+	 * cookies or drops. */
+	TL_SYN_CAP_BACKLOG,
+	/** No cap: one per SYN, each until a RST or the stack's SYN-RCVD timeout. */
+	TL_SYN_CAP_NONE,
+};
+
+/**
+ * What a stack states of its own limits and costs, each figure with its reason (the place
+ * in the stack's source that sets it). The checks that hold a run to a bound read these,
+ * through `tcplab list --json` (backends[].limits), instead of knowing the stack by name:
+ * the SUT's memory under a SYN or idle flood (python/tcplab/flood.py), the memory per open
+ * connection of rr_many_1k (pytest/test_scale.py). Bytes are the process's resident growth
+ * (VmRSS), the harness's share included: what a check can see. The figures are bounds, not
+ * measurements: a ceiling two to three times what was measured, a floor below it.
+ */
+struct tl_limits {
+	/** Sockets one instance can have open at once, the listener included; 0: no cap of the
+	 * stack's own (the kernel's is RLIMIT_NOFILE, a setting of the host). */
+	unsigned int max_sockets;
+	const char *max_sockets_reason;
+
+	/** Resident growth of the process per open connection carrying traffic, bytes: at
+	 * least conn_bytes_min (0: none of the connection lives in the process) and at most
+	 * conn_bytes_max; the same on the client and the server. */
+	uint64_t conn_bytes_min;
+	uint64_t conn_bytes_max;
+	const char *conn_bytes_reason;
+
+	/** Half-open connections a listener holds at once: TL_SYN_CAP_BACKLOG, at most backlog
+	 * + syn_over_backlog; TL_SYN_CAP_NONE, as many as SYNs come. Each costs the process at
+	 * most syn_rcvd_bytes (0: held outside the process, by the kernel). */
+	enum tl_syn_cap syn_cap;
+	unsigned int syn_over_backlog;
+	uint64_t syn_rcvd_bytes;
+	const char *syn_rcvd_reason;
+
+	/** An accepted connection that never sends: the process's growth for it, at most. */
+	uint64_t idle_bytes;
+	const char *idle_reason;
+
+	/** Bytes on top of any bound made of the figures above: the allocator's and the
+	 * runtime's granularity, a client's connection beside the ones counted. */
+	uint64_t slack_bytes;
+	const char *slack_reason;
+};
+
 struct tl_ops;
 
 /** Every instance starts with this header; a stack embeds it as its first member. */
@@ -130,6 +179,12 @@ struct tl_ops {
 	const char *description;
 	unsigned int flags;		/**< TL_F_* */
 	enum tl_attach attach;
+	/**
+	 * The stack's limits and costs (struct tl_limits), or NULL: none stated, and a check
+	 * then holds it to generic bounds. When given, every reason is non-empty and
+	 * conn_bytes_min <= conn_bytes_max, or the plug-in is refused at load (ABI 3).
+	 */
+	const struct tl_limits *limits;
 
 	/**
 	 * Check @p p as create would, starting nothing: 0, or a negative errno with a one-line

@@ -226,11 +226,14 @@ static int parse_check(struct parser *p, char **tok, unsigned int n)
 	const struct hx_metric *mt;
 	struct hx_check *c;
 	char names[HX_ERR_MAX / 2];
+	const char *v;
 	unsigned int i;
 	int64_t ns;
 
 	if (n != 4)
 		return fail(p, "check: expected 'check METRIC OP VALUE' (e.g. 'check p99 < 5ms')");
+	if (resolve(p, tok[3], &v) < 0)
+		return -1;
 	mt = hx_lang_metric_find(tok[1]);
 	if (mt == NULL) {
 		hx_lang_metric_names(names, sizeof(names));
@@ -247,14 +250,14 @@ static int parse_check(struct parser *p, char **tok, unsigned int n)
 		return fail(p, "check: unknown comparison '%s' (valid: <, <=, >, >=, ==)", tok[2]);
 	c->cmp = (enum hx_cmp)i;
 	if (mt->unit == HX_UNIT_NS) {
-		if (hx_lang_parse_time(tok[3], &ns) < 0 || !hx_lang_time_has_unit(tok[3]))
+		if (hx_lang_parse_time(v, &ns) < 0 || !hx_lang_time_has_unit(v))
 			return fail(p, "check: '%s' is not a latency with a unit (e.g. 5ms, 200us)",
-				    tok[3]);
+				    v);
 		c->limit = (double)ns;
-	} else if (hx_lang_parse_decimal(tok[3], &c->limit) < 0) {
-		return fail(p, "check: '%s' is not a number (e.g. 0, 1000, 10k, 1.5g)", tok[3]);
+	} else if (hx_lang_parse_decimal(v, &c->limit) < 0) {
+		return fail(p, "check: '%s' is not a number (e.g. 0, 1000, 10k, 1.5g)", v);
 	}
-	snprintf(c->text, sizeof(c->text), "%s %s %s", tok[1], tok[2], tok[3]);
+	snprintf(c->text, sizeof(c->text), "%s %s %s", tok[1], tok[2], v);
 	c->line = p->line;
 	sc->n_checks++;
 	return 0;

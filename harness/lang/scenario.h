@@ -76,7 +76,7 @@ struct hx_check {
 	char metric[HX_NAME_MAX];	/* a metric's name (lang.h) */
 	enum hx_cmp cmp;
 	double limit;
-	char text[HX_TEXT_MAX];		/* as written, for messages */
+	char text[HX_TEXT_MAX];		/* as written ($param resolved), for messages */
 	unsigned int line;
 };
 

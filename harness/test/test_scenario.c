@@ -67,6 +67,22 @@ static int test_good_plan(void)
 	return 0;
 }
 
+/* A check's value may be a param, so the command line can move a bound with the load. */
+static int test_check_param(void)
+{
+	static const char text[] = "program echo\nparam lim 2s\nclient {\nconnect\n}\n"
+				   "check p99 < $lim\n";
+	const struct hx_override ov[] = { { "lim", "10s" } };
+	char err[HX_ERR_MAX] = "";
+
+	EXPECT_EQ_INT(parse(text, NULL, 0, err), 0);
+	EXPECT_EQ_INT((long long)sc.checks[0].limit, 2000000000LL);
+	EXPECT_EQ_INT(parse(text, ov, 1, err), 0);
+	EXPECT_EQ_INT((long long)sc.checks[0].limit, 10000000000LL);
+	EXPECT_STR_CONTAINS(sc.checks[0].text, "p99 < 10s");
+	return 0;
+}
+
 static int test_overrides(void)
 {
 	const struct hx_override ov[] = {
@@ -152,6 +168,9 @@ static const struct {
 	{ "program echo\ncheck p98 < 5ms\n", "t.scn:2: check: unknown metric 'p98'" },
 	{ "program echo\ncheck p99 ~ 5ms\n", "t.scn:2: check: unknown comparison '~'" },
 	{ "program echo\ncheck tps > many\n", "t.scn:2: check: 'many' is not a number" },
+	{ "program echo\ncheck p99 < $lim\n", "t.scn:2: unknown param '$lim'" },
+	{ "program echo\nparam lim 5\ncheck p99 < $lim\n",
+	  "t.scn:3: check: '5' is not a latency with a unit" },
 	{ "program echo\nparam a 1\nparam a 2\n", "t.scn:3: param 'a' declared twice" },
 	{ "client {\nconnect\n}\n", "t.scn: no 'program' line" },
 	{ "program echo\n", "t.scn: no 'client { ... }' block" },
@@ -342,6 +361,7 @@ int main(int argc, char **argv)
 	static const struct hx_test tests[] = {
 		{ "good_plan", test_good_plan },
 		{ "overrides", test_overrides },
+		{ "check_param", test_check_param },
 		{ "impair_directive", test_impair_directive },
 		{ "counted_repeat_and_shutdown", test_counted_repeat_and_shutdown },
 		{ "bad_inputs", test_bad_inputs },

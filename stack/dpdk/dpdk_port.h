@@ -17,7 +17,7 @@
  *                  link; port=tap addresses the kernel end (tap_addr=) and brings it up
  *   loop:          dpk_port_tx_flush -> dpk_port_rx -> the stack -> dpk_port_tx_alloc and
  *                  dpk_port_tx_queue per frame -> dpk_port_tx_flush
- *   dpk_port_close, dpk_eal_stop
+ *   dpk_port_close (the EAL stays until the process exits: eal.c, dpk_eal_start)
  *
  * Threading rule (the one place it is written for the layer): the port belongs to the thread
  * that opened it, the stack's polling thread; dpk_port_rx and the EAL calls are made from it
@@ -167,10 +167,9 @@ const char *dpk_port_kind_name(enum dpk_port_kind kind);
 
 /* ---- EAL (eal.c) ---- */
 
-/** Start DPDK's EAL for @p cfg; -EBUSY when it already runs in this process. */
+/** Start DPDK's EAL for @p cfg; -EBUSY when it already runs in this process. It is never
+ * stopped: the process's exit ends it (eal.c says why). */
 int dpk_eal_start(const struct dpk_cfg *cfg, char *err, size_t len);
-/** Nothing: the EAL is left to the process's exit (eal.c says why). */
-void dpk_eal_stop(void);
 /** A DPDK return code as a negative errno: -1 means "see rte_errno"; >= 0 passes through. */
 int dpk_err(int r);
 

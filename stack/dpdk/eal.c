@@ -223,6 +223,17 @@ static void remove_dead_runtime_dirs(void)
 	closedir(dir);
 }
 
+/*
+ * The EAL is left to the process's exit, not rte_eal_cleanup: that unmaps DPDK's memory
+ * while the EAL interrupt thread still runs, and the memif PMD frees its listener's
+ * interrupt handle at close without unregistering it (DPDK 22.11 memif_socket.c,
+ * memif_socket_remove_device), so the thread, woken by a peer still trying to connect,
+ * read the unmapped handle: SIGSEGV in rte_intr_fd_get (tcplab kill, gvisor, seed 18 run
+ * 29: a SUT stopped by SIGTERM while its engine connected). Nothing is left by skipping it:
+ * with no shared config no file outlives the process (see the top of this file), and the
+ * memory is the process's own. One stack per process, so the EAL is never started again:
+ * there is no dpk_eal_stop.
+ */
 int dpk_eal_start(const struct dpk_cfg *cfg, char *err, size_t len)
 {
 	bool huge = strcmp(cfg->huge, "yes") == 0 ||
@@ -248,20 +259,6 @@ int dpk_eal_start(const struct dpk_cfg *cfg, char *err, size_t len)
 		return r == -EALREADY ? -EBUSY : r;
 	}
 	return 0;
-}
-
-/*
- * The EAL is left to the process's exit, not rte_eal_cleanup: that unmaps DPDK's memory
- * while the EAL interrupt thread still runs, and the memif PMD frees its listener's
- * interrupt handle at close without unregistering it (DPDK 22.11 memif_socket.c,
- * memif_socket_remove_device), so the thread, woken by a peer still trying to connect,
- * read the unmapped handle: SIGSEGV in rte_intr_fd_get (tcplab kill, gvisor, seed 18 run
- * 29: a SUT stopped by SIGTERM while its engine connected). Nothing is left by skipping it:
- * with no shared config no file outlives the process (see the top of this file), and the
- * memory is the process's own. One stack per process, so the EAL is never started again.
- */
-void dpk_eal_stop(void)
-{
 }
 
 /*

@@ -197,11 +197,9 @@ int main(int argc, char **argv)
 	r = dpk_port_open(&pp.port, &pp.cfg, 0, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "memif_pingpong: %s\n", err);
-		goto out_stop_eal;
+		return 1;
 	}
 	r = p.role == TL_ROLE_SERVER ? serve(&pp) : client(&pp);
 	dpk_port_close(&pp.port);
-out_stop_eal:
-	dpk_eal_stop();
 	return r < 0 ? 1 : 0;
 }

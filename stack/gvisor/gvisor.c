@@ -405,7 +405,7 @@ static int start(struct gv_stack *g, const struct tl_stack_params *p, char *err,
 		return r;
 	r = dpk_port_open(&g->port, &g->cfg, 0, err, len);
 	if (r < 0)
-		goto err_stop_eal;
+		return r;
 	g->sh->slot_size = dpk_port_mtu(&g->port) + 18;	/* Ethernet header and a VLAN tag */
 	g->sh->tx_slots = malloc((size_t)g->sh->slot_size * GV_TX_SLOTS);
 	if (g->sh->tx_slots == NULL || dpk_port_mac(&g->port, mac) < 0) {
@@ -435,8 +435,6 @@ err_unbind:
 		gv_unbind_thread();
 err_close_port:
 	dpk_port_close(&g->port);
-err_stop_eal:
-	dpk_eal_stop();
 	return r;
 }
 
@@ -496,7 +494,6 @@ static void gv_free(struct tl_stack *st)
 	if (g->bound)
 		gv_unbind_thread();
 	dpk_port_close(&g->port);
-	dpk_eal_stop();
 	free(g->sh->tx_slots);
 	free(g->sh);
 	free(g);

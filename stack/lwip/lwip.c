@@ -161,7 +161,7 @@ static int start(struct lwip_stack *l, const struct tl_stack_params *p, char *er
 		return r;
 	r = dpk_port_open(&l->port, &l->cfg.dpdk, stk_netif_priv_size(), err, len);
 	if (r < 0)
-		goto err_stop_eal;
+		return r;
 	l->nf = stk_netif_start(&l->port, &l->cfg, l->c, err, len);
 	if (l->nf == NULL) {
 		r = -errno;
@@ -171,8 +171,6 @@ static int start(struct lwip_stack *l, const struct tl_stack_params *p, char *er
 
 err_close_port:
 	dpk_port_close(&l->port);
-err_stop_eal:
-	dpk_eal_stop();
 	return r;
 }
 
@@ -223,7 +221,6 @@ static void lwip_free(struct tl_stack *st)
 	settle(l, &tw, EXIT_SETTLE_NS);
 	stk_netif_stop(l->nf);
 	dpk_port_close(&l->port);
-	dpk_eal_stop();
 	free(l);
 }
 

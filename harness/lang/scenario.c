@@ -229,11 +229,13 @@ static int parse_check(struct parser *p, char **tok, unsigned int n)
 	const char *v;
 	unsigned int i;
 	int64_t ns;
+	int r;
 
 	if (n != 4)
 		return fail(p, "check: expected 'check METRIC OP VALUE' (e.g. 'check p99 < 5ms')");
-	if (resolve(p, tok[3], &v) < 0)
-		return -1;
+	r = resolve(p, tok[3], &v);
+	if (r < 0)
+		return r;
 	mt = hx_lang_metric_find(tok[1]);
 	if (mt == NULL) {
 		hx_lang_metric_names(names, sizeof(names));

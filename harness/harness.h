@@ -44,6 +44,13 @@ int hx_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 void hx_format_addr(const struct sockaddr_storage *ss, char *host, size_t hostlen,
 		    unsigned int *port);
 
+/**
+ * Run @p argv (execvp, a NULL-terminated list) and wait for it: its stdout into @p out (NULL:
+ * dropped), the first line of its stderr into @p err (NULL: dropped). Returns its exit
+ * status, -EINTR when a signal ended it, or -errno when it could not start.
+ */
+int hx_exec(const char *const *argv, char *out, size_t out_len, char *err, size_t err_len);
+
 int hx_cmd_run(int argc, char **argv);
 int hx_cmd_serve(int argc, char **argv);
 int hx_cmd_list(int argc, char **argv);

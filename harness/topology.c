@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "json.h"
 #include "topology.h"
 
@@ -287,21 +287,7 @@ void hx_topology_json(const struct hx_topology *t, struct hx_json *j)
 /* Run ARGV quietly; its exit status, or -errno when it could not run. */
 static int run_cmd(const char *const *argv)
 {
-	int status, null;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		null = open("/dev/null", O_WRONLY);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -EINTR;
+	return hx_exec(argv, NULL, 0, NULL, 0);
 }
 
 void hx_topo_remove_run(pid_t pid)

@@ -2,10 +2,14 @@
 /* cli.c - shared flag parsing and small helpers of harness.h and cli.h. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "harness.h"
@@ -187,4 +191,66 @@ const char *hx_cli_default_backend(enum tl_attach kind)
 		if ((*b)->ops->attach == kind)
 			return (*b)->ops->name;
 	return NULL;
+}
+
+/* A pipe for one of the child's outputs when the caller wants it, else /dev/null. */
+static int out_pipe(bool want, int fd[2])
+{
+	if (want)
+		return pipe2(fd, O_CLOEXEC) < 0 ? -errno : 0;
+	fd[0] = -1;
+	fd[1] = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	return fd[1] < 0 ? -errno : 0;
+}
+
+static void close_pair(int fd[2])
+{
+	if (fd[0] >= 0)
+		close(fd[0]);
+	if (fd[1] >= 0)
+		close(fd[1]);
+}
+
+int hx_exec(const char *const *argv, char *out, size_t out_len, char *err, size_t err_len)
+{
+	int fo[2] = { -1, -1 }, fe[2] = { -1, -1 }, status, r;
+	size_t used = 0;
+	ssize_t got;
+	pid_t pid;
+
+	r = out_pipe(out != NULL && out_len > 0, fo);
+	if (r == 0)
+		r = out_pipe(err != NULL && err_len > 0, fe);
+	if (r == 0 && (pid = fork()) < 0)
+		r = -errno;
+	if (r < 0) {
+		close_pair(fo);
+		close_pair(fe);
+		return r;
+	}
+	if (pid == 0) {
+		dup2(fo[1], STDOUT_FILENO);
+		dup2(fe[1], STDERR_FILENO);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fo[1]);
+	close(fe[1]);
+	while (fo[0] >= 0 && used + 1 < out_len &&
+	       (got = read(fo[0], out + used, out_len - used - 1)) > 0)
+		used += (size_t)got;
+	if (fo[0] >= 0)
+		out[used] = '\0';
+	if (fe[0] >= 0) {
+		got = read(fe[0], err, err_len - 1);
+		err[got > 0 ? got : 0] = '\0';
+		err[strcspn(err, "\n")] = '\0';
+	}
+	if (fo[0] >= 0)
+		close(fo[0]);
+	if (fe[0] >= 0)
+		close(fe[0]);
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -EINTR;
 }

@@ -12,13 +12,12 @@
  * at the rate, at least one 9000-byte frame) and queue (1024 frames).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "json.h"
 #include "netem.h"
 
@@ -183,49 +182,6 @@ bool hx_netem_on(const struct hx_netem *n)
 
 /* ---- tc ---- */
 
-/*
- * Run ARGV with stdout to @p out (NULL: dropped) and the first line of its stderr in
- * @p err; its exit status, or -errno when it could not run.
- */
-static int run(const char *const *argv, char *out, size_t out_len, char *err, size_t len)
-{
-	int fds[2][2], status, null;
-	ssize_t got;
-	size_t used = 0;
-	pid_t pid;
-
-	if (pipe2(fds[0], O_CLOEXEC) < 0)
-		return -errno;
-	if (pipe2(fds[1], O_CLOEXEC) < 0) {
-		close(fds[0][0]);
-		close(fds[0][1]);
-		return -errno;
-	}
-	pid = fork();
-	if (pid == 0) {
-		null = open("/dev/null", O_WRONLY);
-		dup2(out != NULL ? fds[0][1] : null, STDOUT_FILENO);
-		dup2(fds[1][1], STDERR_FILENO);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[0][1]);
-	close(fds[1][1]);
-	while (out != NULL && used + 1 < out_len &&
-	       (got = read(fds[0][0], out + used, out_len - used - 1)) > 0)
-		used += (size_t)got;
-	if (out != NULL)
-		out[used] = '\0';
-	got = read(fds[1][0], err, len - 1);
-	err[got > 0 ? got : 0] = '\0';
-	err[strcspn(err, "\n")] = '\0';
-	close(fds[0][0]);
-	close(fds[1][0]);
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -EINTR;
-}
-
 /* tc -n NS ARGS... (space-separated, at most 40 words) with @p extra appended. */
 static int tc(const char *ns, const char *args, const char *extra, char *err, size_t len)
 {
@@ -238,7 +194,7 @@ static int tc(const char *ns, const char *args, const char *extra, char *err, si
 	for (w = strtok_r(words, " ", &save); w != NULL && n < 47; w = strtok_r(NULL, " ", &save))
 		argv[n++] = w;
 	argv[n] = NULL;
-	return run(argv, NULL, 0, err, len);
+	return hx_exec(argv, NULL, 0, err, len);
 }
 
 /* An ifb device @p dev in @p ns, up. */
@@ -248,8 +204,8 @@ static int add_ifb(const char *ns, const char *dev)
 	const char *const up_argv[] = { "ip", "-n", ns, "link", "set", dev, "up", NULL };
 	char err[256];
 
-	if (run(add_argv, NULL, 0, err, sizeof(err)) != 0 ||
-	    run(up_argv, NULL, 0, err, sizeof(err)) != 0) {
+	if (hx_exec(add_argv, NULL, 0, err, sizeof(err)) != 0 ||
+	    hx_exec(up_argv, NULL, 0, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tcplab run: impair: ifb %s in %s: %s\n", dev, ns, err);
 		return -EIO;
 	}
@@ -270,7 +226,7 @@ static int frames_not_segments(const struct hx_netem *n)
 					     "-K", n->dev[side], "tso", "off", "gso", "off", "gro",
 					     "off", NULL };
 
-		if (n->dev[side] != NULL && run(argv, NULL, 0, err, sizeof(err)) != 0) {
+		if (n->dev[side] != NULL && hx_exec(argv, NULL, 0, err, sizeof(err)) != 0) {
 			fprintf(stderr, "tcplab run: impair: ethtool -K %s: %s\n", n->dev[side],
 				err);
 			return -EIO;
@@ -372,9 +328,9 @@ static void dir_json(struct hx_netem *n, enum hx_side side, enum dpk_impair_dir 
 	hx_json_str(j, "netem", nd->netem);
 	if (nd->tbf[0] != '\0')
 		hx_json_str(j, "tbf", nd->tbf);
-	if (run(fl, out, sizeof(out), err, sizeof(err)) == 0)
+	if (hx_exec(fl, out, sizeof(out), err, sizeof(err)) == 0)
 		offered = field_after(out, "\"kind\":\"mirred\"", "packets");
-	if (run(qd, out, sizeof(out), err, sizeof(err)) == 0) {
+	if (hx_exec(qd, out, sizeof(out), err, sizeof(err)) == 0) {
 		sent = field_after(out, "\"kind\":\"netem\"", "packets");
 		dropped = field_after(out, "\"kind\":\"netem\"", "drops");
 		queued = field_after(out, "\"kind\":\"netem\"", "qlen");

@@ -197,6 +197,31 @@ def test_a_killed_engine_leaves_no_namespaces(procs: ProcessManager, tcplab_bin:
     assert poll_until(clean, GONE_S), f"left after {GONE_S} s: {left}"
 
 
+@pytest.mark.root
+@pytest.mark.dpdk
+def test_the_janitor_asks_the_stack_to_clean_up(started_stack: str, procs: ProcessManager,
+                                                tcplab_bin: Path, tmp_path: Path) -> None:
+    """A SIGKILLed engine's janitor calls each side's stack's cleanup (tl_ops.cleanup): a
+    DPDK stack removes the empty runtime directories named for the run, as a side killed
+    inside rte_eal_init leaves one (stack/dpdk/eal.c, dpk_cleanup_run). The one made here
+    names a live PID, so nothing but the cleanup of this run id removes it."""
+    run = procs.start([str(tcplab_bin), "run", "echo_rr", "--backend", started_stack,
+                       "--duration", "30", "--warmup", "0", "--out", str(tmp_path)])
+    pid = run.pid
+    assert poll_until(lambda: "[echo_rr" in run.stderr_text(), STARTED_S), run.stderr_text()
+    left = Path("/run/dpdk") / f"tcplab{pid}-s-p{os.getpid()}"
+    left.mkdir(parents=True)
+    try:
+        os.kill(pid, signal.SIGKILL)
+        assert run.wait(GONE_S) == -signal.SIGKILL
+        assert poll_until(lambda: not left.exists(), GONE_S), f"{left} left"
+        assert poll_until(lambda: not everything(pid, procs.tag), GONE_S), \
+            everything(pid, procs.tag)
+    finally:
+        if left.exists():
+            left.rmdir()
+
+
 def test_a_sut_that_never_reports_fails_the_run(procs: ProcessManager, tcplab_bin: Path,
                                                 tmp_path: Path) -> None:
     """A SUT stopped mid-run never sends its stats: the run fails on `sut_reported` rather

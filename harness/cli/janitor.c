@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* janitor.c - the process of janitor.h that cleans up after a run whose engine died. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -18,40 +17,6 @@
 
 #define DEATH_WAIT_MS 2000	/* for the engine's exit to complete after its files closed */
 #define PIPE_FD 3
-
-/* DPDK's runtime directory for this user (DPDK's eal_get_runtime_dir rule: /var/run/dpdk
- * for root, else $XDG_RUNTIME_DIR/dpdk, else /tmp/dpdk), where each side's --file-prefix
- * directory is made: RUNID-ROLE-pPID (stack/dpdk/eal.c). */
-static void dpdk_base(char *buf, size_t len)
-{
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-
-	if (getuid() == 0)
-		snprintf(buf, len, "/var/run/dpdk");
-	else
-		snprintf(buf, len, "%s/dpdk", xdg != NULL ? xdg : "/tmp");
-}
-
-/* The run's directories there; rmdir removes only empty ones (nothing is put in them). */
-static void remove_dpdk_dirs(const char *run_id)
-{
-	char base[256], path[512];
-	size_t n = strlen(run_id);
-	struct dirent *d;
-	DIR *dir;
-
-	dpdk_base(base, sizeof(base));
-	dir = opendir(base);
-	if (dir == NULL)
-		return;
-	while ((d = readdir(dir)) != NULL) {
-		if (strncmp(d->d_name, run_id, n) != 0 || d->d_name[n] != '-')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", base, d->d_name);
-		rmdir(path);
-	}
-	closedir(dir);
-}
 
 /* Whether @p pid has finished exiting (a zombie, or reaped): its children (the SUT) have
  * been sent their death signal by then, so none can make anything more. */
@@ -100,8 +65,11 @@ static void detach(int fd)
 	close_range(PIPE_FD + 1, ~0U, 0);
 }
 
-static void run_janitor(int fd, pid_t engine, const char *run_id)
+static void run_janitor(int fd, pid_t engine, const char *run_id,
+			const struct tl_ops *const *stacks, unsigned int n_stacks)
 {
+	unsigned int i;
+
 	int64_t deadline;
 	ssize_t n;
 	char c;
@@ -116,11 +84,14 @@ static void run_janitor(int fd, pid_t engine, const char *run_id)
 			usleep(10000);
 	}
 	hx_topo_remove_run(engine);
-	remove_dpdk_dirs(run_id);
+	for (i = 0; i < n_stacks; i++)
+		if (stacks[i] != NULL && stacks[i]->cleanup != NULL)
+			stacks[i]->cleanup(run_id);
 	_exit(0);
 }
 
-int hx_janitor_start(struct hx_janitor *j, const char *run_id)
+int hx_janitor_start(struct hx_janitor *j, const char *run_id,
+		     const struct tl_ops *const *stacks, unsigned int n_stacks)
 {
 	pid_t engine = getpid();
 	int p[2];
@@ -133,7 +104,7 @@ int hx_janitor_start(struct hx_janitor *j, const char *run_id)
 	j->pid = fork();
 	if (j->pid == 0) {
 		close(p[1]);
-		run_janitor(p[0], engine, run_id);
+		run_janitor(p[0], engine, run_id, stacks, n_stacks);
 	}
 	close(p[0]);
 	if (j->pid < 0) {

@@ -928,7 +928,9 @@ int hx_cmd_run(int argc, char **argv)
 		goto out_free;
 	}
 	hx_signals_init();
-	r = hx_janitor_start(&x->jan, x->run_id);
+	r = hx_janitor_start(&x->jan, x->run_id,
+			     (const struct tl_ops *const[]){ tl_backend_find(x->o.backend),
+							     tl_backend_find(x->o.sut_backend) }, 2);
 	if (r < 0)
 		fprintf(stderr, "tcplab run: no janitor (%s): a kill of this process would leave "
 			"its namespaces until the next run\n", strerror(-r));

@@ -170,6 +170,9 @@ const char *dpk_port_kind_name(enum dpk_port_kind kind);
 /** Start DPDK's EAL for @p cfg; -EBUSY when it already runs in this process. It is never
  * stopped: the process's exit ends it (eal.c says why). */
 int dpk_eal_start(const struct dpk_cfg *cfg, char *err, size_t len);
+/** A stack's tl_ops.cleanup: the empty runtime directories of run @p run_id's sides (a side
+ * killed inside rte_eal_init leaves its own; nothing is ever put in them). No EAL needed. */
+void dpk_cleanup_run(const char *run_id);
 /** A DPDK return code as a negative errno: -1 means "see rte_errno"; >= 0 passes through. */
 int dpk_err(int r);
 

@@ -10,7 +10,7 @@
  *    hugepages (their files are unlinked at once), --no-shconf with --no-huge; either way
  *    nothing in /dev/hugepages or /run/dpdk survives the process, however it ends, except
  *    the empty runtime directory of a process killed inside rte_eal_init, which the next
- *    start removes (remove_dead_runtime_dirs);
+ *    start removes (remove_runtime_dirs);
  *  - hugepages when mounted and free, --no-huge otherwise (huge=auto|yes|no);
  *  - the memif control socket lives in the abstract namespace, named by run_id (settings.c):
  *    no file in the file system to leave behind;
@@ -138,7 +138,7 @@ static int build_args(const struct dpk_cfg *cfg, struct eal_args *a, bool huge)
 	if (r < 0)
 		return r;
 	/* the process's own pid last: a start can tell a dead process's directory whatever
-	 * the run id was (remove_dead_runtime_dirs) */
+	 * the run id was (remove_runtime_dirs) */
 	snprintf(prefix, sizeof(prefix), "%s-%s-p%ld", cfg->run_id,
 		 cfg->role == TL_ROLE_SERVER ? "s" : "c", (long)getpid());
 	r = add_arg(a, "%s", "tcplab");
@@ -195,12 +195,29 @@ static long prefix_pid(const char *name)
 	return *end == '\0' ? pid : 0;
 }
 
+/* Whether directory @p name is to go: one of run @p run_id's sides, or with @p run_id NULL
+ * one whose process is gone (whatever its run). */
+static bool runtime_dir_done(const char *name, const char *run_id)
+{
+	long pid = prefix_pid(name);
+	size_t n;
+
+	if (pid <= 0)
+		return false;
+	if (run_id != NULL) {
+		n = strlen(run_id);
+		return strncmp(name, run_id, n) == 0 && name[n] == '-';
+	}
+	/* a live process's (or one not ours to judge) stays */
+	return pid != getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
 /*
  * A process killed while rte_eal_init runs leaves its runtime directory behind (empty:
  * nothing is ever put in it, see dpk_eal_start), before this file could remove it. Remove
- * those of this layer's prefixes whose process is gone. rmdir removes only empty ones.
+ * those of this layer's prefixes that runtime_dir_done picks; rmdir removes only empty ones.
  */
-static void remove_dead_runtime_dirs(void)
+static void remove_runtime_dirs(const char *run_id)
 {
 	char base[256], path[512];
 	struct dirent *d;
@@ -211,16 +228,17 @@ static void remove_dead_runtime_dirs(void)
 	if (dir == NULL)
 		return;
 	while ((d = readdir(dir)) != NULL) {
-		long pid = prefix_pid(d->d_name);
-
-		if (pid <= 0 || pid == getpid())
+		if (!runtime_dir_done(d->d_name, run_id))
 			continue;
-		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;	/* the run's process lives (or is not ours to judge) */
 		snprintf(path, sizeof(path), "%s/%s", base, d->d_name);
 		rmdir(path);
 	}
 	closedir(dir);
+}
+
+void dpk_cleanup_run(const char *run_id)
+{
+	remove_runtime_dirs(run_id);
 }
 
 /*
@@ -246,7 +264,7 @@ int dpk_eal_start(const struct dpk_cfg *cfg, char *err, size_t len)
 		snprintf(err, len, "EAL arguments too long (%s)", strerror(-r));
 		return r;
 	}
-	remove_dead_runtime_dirs();
+	remove_runtime_dirs(NULL);
 	/* DPDK logs to stdout by default; stdout carries the harness's JSON lines */
 	rte_openlog_stream(stderr);
 	r = dpk_err(rte_eal_init(a.argc, a.argv));

@@ -979,6 +979,7 @@ static const struct tl_ops gv_ops = {
 	.default_addr = gv_default_addr,
 	.counters = gv_counters,
 	.version = gv_version,
+	.cleanup = dpk_cleanup_run,
 };
 
 /* The plug-in's one exported symbol (tcplab-stack-gvisor.map hides the rest). */

@@ -947,6 +947,7 @@ static const struct tl_ops lwip_ops = {
 	.default_addr = lwip_default_addr,
 	.counters = lwip_counters,
 	.version = lwip_version,
+	.cleanup = dpk_cleanup_run,
 };
 
 /* The plug-in's one exported symbol (the version script, tcplab-stack-lwip.map, hides the

@@ -155,8 +155,8 @@ struct tl_stack {
 #define TL_F_BLOCKING_WAIT (1u << 0)
 
 /**
- * A stack: one ops table. Every function pointer is mandatory; a stack that cannot express
- * a call returns -EOPNOTSUPP from it. Each call returns what its BSD namesake returns on
+ * A stack: one ops table. Every function pointer is mandatory unless marked optional; a
+ * stack that cannot express a call returns -EOPNOTSUPP from it. Each call returns what its BSD namesake returns on
  * success, or a negative errno:
  *  socket       a new TCP stream socket (IPv4 on every stack, IPv6 where supported)
  *  accept       -EAGAIN on a non-blocking listener with no pending connection
@@ -225,6 +225,15 @@ struct tl_ops {
 	unsigned int (*counters)(struct tl_stack *st, struct tl_counter *out, unsigned int max);
 	/** What runs underneath, e.g. "linux 6.1.0" or "lwip 2.1.3, dpdk 22.11". */
 	const char *(*version)(struct tl_stack *st);
+
+	/**
+	 * Optional (NULL: the stack leaves nothing outside its process). Remove what instances
+	 * of run @p run_id (tl_stack_params.run_id) left outside their processes (files,
+	 * directories) because they died without closing: a SIGKILL, a crash. Called from
+	 * another process, with no instance created there, once both sides of the run have
+	 * ended; it must not start the stack.
+	 */
+	void (*cleanup)(const char *run_id);
 };
 
 /** The entry symbol's type: returns the plug-in's ops table, never NULL. */

@@ -82,8 +82,8 @@ def test_rr_many_1k(any_backend: str, tcplab: Tcplab, table: Table, tmp_path: Pa
 # 10,000 connections (scenarios/README.md, "Scale"): the engine opens 128 at a time, and on a
 # user-space stack a round over all of them takes seconds (lwIP's tcp_input walks every pcb),
 # so the warm-up is long (lwIP had all 10,000 open after 40 to 45 s, and once not within 45)
-# and a round's bound is 10 s. A DPDK side's queue and pool must hold a
-# frame or two per connection: 32767 mbufs of a 1500-byte MTU (about 80 MB of a side's 256 MB of DPDK memory).
+# and a round's bound is 10 s. A DPDK side's queue and pool must hold a frame or two per
+# connection: 32767 mbufs of a 1500-byte MTU (about 80 MB of a side's 256 MB of DPDK memory).
 WARMUP_10K = {"sockets": "4", "dpdk": "75"}
 FLAGS_10K = {"sockets": (), "dpdk": ("--stack-opt", "mbufs=32767", "--stack-opt", "mtu=1500")}
 

@@ -173,6 +173,9 @@ def test_list_shows_the_plugin(binary: Path, example: Path) -> None:
     assert listed["example"]["path"] == str(example)
     assert listed["example"]["attach"] == "sockets"
     assert listed["kernel"]["origin"] == "built-in"
+    # the example offers no wait set (tl_ops.ws_* NULL): the loops poll it; the kernel's is epoll
+    assert listed["example"]["wait_set"] is False
+    assert listed["kernel"]["wait_set"] is True
 
 
 def test_list_shows_the_limits_a_plugin_states(binary: Path, example: Path,
@@ -283,6 +286,12 @@ def test_an_ops_table_with_a_missing_op(binary: Path, tmp_path: Path) -> None:
     so = build_fixture(tmp_path, "missing-op", "missing_op.c")
     line = one_line(refused(binary, str(so), str(tmp_path), tmp_path))
     assert "recvv" in line and str(so) in line, line
+
+
+def test_an_ops_table_with_part_of_a_wait_set(binary: Path, tmp_path: Path) -> None:
+    so = build_fixture(tmp_path, "partial-ws", "partial_ws.c")
+    line = one_line(refused(binary, str(so), str(tmp_path), tmp_path))
+    assert "ws_wait" in line and "wait set" in line and str(so) in line, line
 
 
 @pytest.mark.parametrize("broken,field", [

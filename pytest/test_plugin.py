@@ -148,6 +148,9 @@ def test_example_runs_echo_rr_by_path(binary: Path, example: Path, tmp_path: Pat
     # and accepted socket (tl_ops.counters)
     assert result["stack_counters"]["sockets_opened"] == 1, result["stack_counters"]
     assert result["sut"]["stack"]["sockets_opened"] == 2, result["sut"]
+    # no wait set (tl_ops.ws_* NULL): the SUT polls the listener and its connection
+    assert result["sut"]["wait"] == "poll", result["sut"]
+    assert result["sut"]["wait_entries"] >= result["sut"]["ready_waits"] > 0, result["sut"]
 
 
 def test_example_by_path_records_its_name(binary: Path, example: Path, tmp_path: Path) -> None:

@@ -148,6 +148,9 @@ def test_example_runs_echo_rr_by_path(binary: Path, example: Path, tmp_path: Pat
     # and accepted socket (tl_ops.counters)
     assert result["stack_counters"]["sockets_opened"] == 1, result["stack_counters"]
     assert result["sut"]["stack"]["sockets_opened"] == 2, result["sut"]
+    # no wait set (tl_ops.ws_* NULL): the SUT polls the listener and its connection
+    assert result["sut"]["wait"] == "poll", result["sut"]
+    assert result["sut"]["wait_entries"] >= result["sut"]["ready_waits"] > 0, result["sut"]
 
 
 def test_example_by_path_records_its_name(binary: Path, example: Path, tmp_path: Path) -> None:
@@ -173,6 +176,9 @@ def test_list_shows_the_plugin(binary: Path, example: Path) -> None:
     assert listed["example"]["path"] == str(example)
     assert listed["example"]["attach"] == "sockets"
     assert listed["kernel"]["origin"] == "built-in"
+    # the example offers no wait set (tl_ops.ws_* NULL): the loops poll it; the kernel's is epoll
+    assert listed["example"]["wait_set"] is False
+    assert listed["kernel"]["wait_set"] is True
 
 
 def test_list_shows_the_limits_a_plugin_states(binary: Path, example: Path,
@@ -283,6 +289,12 @@ def test_an_ops_table_with_a_missing_op(binary: Path, tmp_path: Path) -> None:
     so = build_fixture(tmp_path, "missing-op", "missing_op.c")
     line = one_line(refused(binary, str(so), str(tmp_path), tmp_path))
     assert "recvv" in line and str(so) in line, line
+
+
+def test_an_ops_table_with_part_of_a_wait_set(binary: Path, tmp_path: Path) -> None:
+    so = build_fixture(tmp_path, "partial-ws", "partial_ws.c")
+    line = one_line(refused(binary, str(so), str(tmp_path), tmp_path))
+    assert "ws_wait" in line and "wait set" in line and str(so) in line, line
 
 
 @pytest.mark.parametrize("broken,field", [

@@ -133,6 +133,37 @@ def test_stats_then_quit(tcplab: Tcplab, backend: str) -> None:
         assert sv.proc.rest_of_stdout(5) == []
 
 
+IDLE_CONNS = 300
+ROUND_TRIPS = 300
+
+
+def test_idle_connections_cost_a_wait_set_nothing(tcplab: Tcplab, listing: Listing,
+                                                  backend: str) -> None:
+    """Where the stack offers a wait set (backends[].wait_set), serve registers each
+    connection once and a wait returns only what is ready: round trips beside idle
+    connections go through a few sockets a wait, not every one. Counted, not timed: without
+    a wait set each of these waits would go through all of the idle connections."""
+    offers = {b["name"]: b["wait_set"] for b in listing.doc["backends"]}[backend]
+    with tcplab.serve("echo", backend=backend) as sv:
+        assert sv.ready["wait"] == ("wait_set" if offers else "poll"), sv.ready
+        idle = [connect(sv) for _ in range(IDLE_CONNS)]
+        with connect(sv) as s:
+            for i in range(ROUND_TRIPS):
+                s.sendall(bytes([i % 256]) * 64)
+                assert recv_exact(s, 64) == bytes([i % 256]) * 64
+        for c in idle:
+            c.close()
+        stats = sv.stats()
+    assert stats["accepted"] == IDLE_CONNS + 1 and stats["open"] == 0, stats
+    if not offers:
+        assert stats["wait"] == "poll" and stats["wait_entries"] >= ROUND_TRIPS * IDLE_CONNS
+        return
+    # each round trip, accept and close is an event or two, however many are open
+    assert stats["wait"] == "wait_set", stats
+    assert stats["wait_entries"] <= 4 * (ROUND_TRIPS + 2 * IDLE_CONNS), stats
+    assert stats["ready_waits"] > 0, stats
+
+
 def test_stats_waits_for_open_connections(tcplab: Tcplab, backend: str) -> None:
     """stats is answered once the connections have closed, so it counts all they sent."""
     with tcplab.serve("sink", backend=backend) as sv:

@@ -113,6 +113,23 @@ static const char *missing_op(const struct tl_ops *o)
 	return NULL;
 }
 
+/* The wait set is all four ops or none (tl_ops.ws_*): the first one missing of a part set. */
+static const char *partial_ws(const struct tl_ops *o)
+{
+	const struct { const char *name; const void *fn; } ops[] = {
+		{ "ws_create", (const void *)o->ws_create }, { "ws_ctl", (const void *)o->ws_ctl },
+		{ "ws_wait", (const void *)o->ws_wait }, { "ws_close", (const void *)o->ws_close },
+	};
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		n += ops[i].fn != NULL;
+	for (i = 0; n != 0 && i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (ops[i].fn == NULL)
+			return ops[i].name;
+	return NULL;
+}
+
 /*
  * What is wrong with a stack's stated limits (tl_limits), in @p why: a reason missing or
  * empty, or a floor above its ceiling; 0 when nothing is (NULL limits state none).
@@ -187,6 +204,13 @@ static int load(const char *path, const char *name, const struct tl_ops **out, c
 	hole = missing_op(ops);
 	if (hole != NULL) {
 		snprintf(err, len, "plug-in %s: its ops table has no %s", path, hole);
+		r = -EINVAL;
+		goto err_close;
+	}
+	hole = partial_ws(ops);
+	if (hole != NULL) {
+		snprintf(err, len, "plug-in %s: its ops table has a wait set without %s (all four "
+			 "ws_* ops or none)", path, hole);
 		r = -EINVAL;
 		goto err_close;
 	}

@@ -14,6 +14,8 @@
 #ifndef TL_TRANSPORT_H
 #define TL_TRANSPORT_H
 
+#include <errno.h>
+
 #include <tcplab/stack.h>
 
 /** A backend and where it came from. */
@@ -33,7 +35,7 @@ const struct tl_backend *const *tl_backends(void);
  * The backend @p name: a name from tl_backends, or the path of a plug-in (any name with a
  * '/'), loaded on first use. 0 and *@p out, or a negative errno with a one-line reason in
  * @p err: -ENOENT no such backend, -ENOEXEC not a loadable shared object, -ENOSYS no entry
- * symbol, -EPROTO another ABI version, -EINVAL an ops table with a hole.
+ * symbol, -EPROTO another ABI version, -EINVAL an ops table with a hole (or a part of a wait set).
  */
 int tl_backend_open(const char *name, const struct tl_backend **out, char *err, size_t len);
 
@@ -159,6 +161,39 @@ static inline int tl_poll(struct tl_stack *st, struct pollfd *fds, unsigned int 
 static inline int tl_bytes_available(struct tl_stack *st, int s)
 {
 	return st->ops->bytes_available(st, s);
+}
+
+/*
+ * The wait set (tl_ops.ws_*): tl_ws_create returns -EOPNOTSUPP where the backend offers none
+ * (its ops NULL), and the caller polls instead; the others are called on a set it returned.
+ */
+static inline bool tl_ws_offered(const struct tl_ops *ops)
+{
+	return ops->ws_create != NULL;
+}
+
+static inline int tl_ws_create(struct tl_stack *st)
+{
+	return tl_ws_offered(st->ops) ? st->ops->ws_create(st) : -EOPNOTSUPP;
+}
+
+static inline int tl_ws_ctl(struct tl_stack *st, int ws, int op, int s, uint32_t events,
+			    uint64_t cookie)
+{
+	return st->ops->ws_ctl(st, ws, op, s, events, cookie);
+}
+
+static inline int tl_ws_wait(struct tl_stack *st, int ws, struct tl_event *ev, unsigned int max,
+			     int timeout_ms)
+{
+	return st->ops->ws_wait(st, ws, ev, max, timeout_ms);
+}
+
+/** Close a wait set; accepts a negative @p ws (none) and does nothing. */
+static inline void tl_ws_close(struct tl_stack *st, int ws)
+{
+	if (ws >= 0)
+		st->ops->ws_close(st, ws);
 }
 
 /** Set an int-valued option (most of them). */

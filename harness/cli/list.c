@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * list.c - `tcplab list [--json]`: the scenarios (name and description), the backends (with
- * the limits each states: tl_limits, which the flood and scale checks read), the topologies
+ * the limits each states: tl_limits, which the flood and scale checks read, and whether it
+ * offers a wait set: tl_ops.ws_*, which the loops use instead of poll), the topologies
  * (topology.h: the Python tools make their namespaces from this) and the SUT programs this
  * binary has. Every scenario is parsed on the way, so a broken file
  * is reported here (file:line, exit 2) rather than at run time.
@@ -81,6 +82,8 @@ static void list_text(const struct hx_scenario *sc, unsigned int n)
 		       hx_topology_kind_name((*b)->ops->attach), (*b)->origin,
 		       (*b)->path != NULL ? " " : "", (*b)->path != NULL ? (*b)->path : "");
 		limits_text((*b)->ops->limits);
+		printf("  %-20s waits with: %s\n", "",
+		       tl_ws_offered((*b)->ops) ? "its wait set" : "poll (no wait set)");
 	}
 	printf("topologies (tcplab run --topology):\n");
 	for (t = hx_topologies(); *t != NULL; t++)
@@ -162,6 +165,7 @@ static void list_json(const struct hx_scenario *sc, unsigned int n)
 		else
 			hx_json_null(&j, "path");
 		limits_json(&j, (*b)->ops->limits);
+		hx_json_bool(&j, "wait_set", tl_ws_offered((*b)->ops));
 		hx_json_obj_end(&j);
 	}
 	hx_json_arr_end(&j);

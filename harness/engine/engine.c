@@ -5,8 +5,15 @@
  * Each connection runs the compiled client script (scenario.h) as a small interpreter: a
  * program counter, the bytes done in the current step, one counter per loop. step() runs a
  * connection until a call would block, then the connection waits for poll events or a timer.
- * The main loop is: poll the waiting sockets -> step the ready ones -> wake due timers ->
+ * The main loop is: wait for the waiting sockets -> step the ready ones -> wake due timers ->
  * report progress, until every connection has finished its script.
+ *
+ * A pass costs what is ready and due, not what is open: after its steps a connection is
+ * parked (park()) where the loop finds it again, the run queue (to step next pass), the
+ * connect queue (for a place among the connects in flight), the timers (engine_queue.c) or
+ * the stack's wait set (tl_ops.ws_*), where it is registered once and changed only when
+ * the events it waits for change. A stack without a wait set gets every waiting socket
+ * handed to tl_poll each pass, as before.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -21,6 +28,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "engine_bio_pvt.h"
+#include "engine_queue_pvt.h"
 #include "harness.h"
 #include "pattern.h"
 
@@ -33,6 +41,7 @@
 #define IO_CHUNK HX_PATTERN_CHUNK
 #define BLOCKING_SLICE_US 50000	/* longest wait inside one blocking call */
 #define STEP_BUDGET 256		/* steps a connection runs before the loop looks up */
+#define WS_EVENTS 256		/* events one wait-set call takes; the rest come next pass */
 /*
  * Connects in flight at once. A script's connects all start in the first pass: 10,000 SYNs
  * in one burst overflow what is between the sides (a DPDK port's TX ring and mbufs, the
@@ -65,6 +74,8 @@ struct conn {
 	bool open;		/* connected, and counted in n_open (see conn_open) */
 	bool sleeping;		/* inside a sleep step */
 	bool just_sent;		/* the step before this one was a send */
+	bool watched;		/* in the wait set, for ws_events (conn_watch) */
+	short ws_events;
 	enum hx_error fail;
 	uint64_t done;		/* bytes done in the current send/recv step */
 	uint64_t tx_off;	/* stream offsets, for the pattern */
@@ -98,8 +109,14 @@ struct engine {
 	struct hx_clock clk;		/* the TSC where it is safe (clock.h) */
 	uint64_t recent_tx;		/* transactions since the last report, warm-up too */
 	struct hist *recent;		/* their latencies */
-	struct pollfd *pf;
+	struct pollfd *pf;		/* without a wait set: what tl_poll is handed */
 	unsigned int *map;
+	int ws;				/* the stack's wait set; -1: none, tl_poll */
+	struct tl_event *ev;		/* [WS_EVENTS] */
+	int err;			/* the first wait-set call that failed, which ends the run */
+	struct hx_fifo runq;		/* W_RUN: to step next pass */
+	struct hx_fifo connq;		/* W_CONNECT: for a place among the connects */
+	struct hx_timers timers;	/* W_TIMER: wake_at */
 	struct hx_pattern pattern;
 	uint8_t rbuf[IO_CHUNK];
 };
@@ -324,11 +341,13 @@ static enum step op_recv(struct engine *e, struct conn *c, uint64_t want)
 	return S_NEXT;
 }
 
+/* Closing the socket takes it out of the wait set (tl_ops.ws_ctl). */
 static void conn_reset(struct engine *e, struct conn *c)
 {
 	if (c->s >= 0)
 		tl_close(e->st, c->s);
 	c->s = -1;
+	c->watched = false;
 	hx_bio_conn_free(c->bio);
 	c->bio = NULL;
 	set_connecting(e, c, false);
@@ -516,6 +535,83 @@ static void step(struct engine *e, struct conn *c)
 		conn_fail(e, c);
 }
 
+/* ---- where a connection waits ---- */
+
+static unsigned int conn_id(const struct engine *e, const struct conn *c)
+{
+	return (unsigned int)(c - e->conns);
+}
+
+static void wait_set_failed(struct engine *e, const char *what, const struct conn *c, int r)
+{
+	if (e->err != 0)
+		return;
+	fprintf(stderr, "[%s] wait set: %s socket %d: %s\n", e->cfg->label, what, c->s,
+		strerror(-r));
+	e->err = r;
+}
+
+/*
+ * Have the wait set report @p c for the events it waits for: registered once, changed only
+ * when they change, so a request/response (POLLIN after each send) makes no call per
+ * transaction.
+ */
+static void conn_watch(struct engine *e, struct conn *c)
+{
+	int r;
+
+	if (c->watched && c->ws_events == c->events)
+		return;
+	r = tl_ws_ctl(e->st, e->ws, c->watched ? TL_WS_MOD : TL_WS_ADD, c->s, (uint16_t)c->events,
+		      conn_id(e, c));
+	if (r < 0) {
+		wait_set_failed(e, c->watched ? "modify" : "add", c, r);
+		return;
+	}
+	c->watched = true;
+	c->ws_events = c->events;
+}
+
+/* A connection the wait set reports while it waits for something else: out, or a
+ * level-triggered set would report it on every pass until it waits for events again. */
+static void conn_unwatch(struct engine *e, struct conn *c)
+{
+	int r = tl_ws_ctl(e->st, e->ws, TL_WS_DEL, c->s, 0, 0);
+
+	if (r < 0)
+		wait_set_failed(e, "remove", c, r);
+	c->watched = false;
+}
+
+static void queue(struct engine *e, struct hx_fifo *q, const struct conn *c)
+{
+	int r = hx_fifo_push(q, conn_id(e, c));
+
+	if (r < 0 && e->err == 0)	/* a connection is in a queue once: cannot be */
+		e->err = r;
+}
+
+/* After its steps, a connection waits where the loop will find it again. */
+static void park(struct engine *e, struct conn *c)
+{
+	switch (c->wait) {
+	case W_RUN: queue(e, &e->runq, c); break;
+	case W_CONNECT: queue(e, &e->connq, c); break;
+	case W_TIMER: hx_timers_set(&e->timers, conn_id(e, c), c->wake_at); break;
+	case W_IO:
+		if (e->ws >= 0)
+			conn_watch(e, c);
+		break;
+	case W_DONE: break;
+	}
+}
+
+static void advance(struct engine *e, struct conn *c)
+{
+	step(e, c);
+	park(e, c);
+}
+
 /* ---- the loop ---- */
 
 static void progress(struct engine *e, int64_t now)
@@ -565,10 +661,12 @@ static void begin_stop(struct engine *e, int64_t now, int64_t drain)
 		if (c->wait != W_TIMER)
 			continue;
 		if (c->pc == 0 && c->s < 0) {	/* backing off after an error: just end */
+			hx_timers_cancel(&e->timers, i);
 			c->wait = W_DONE;
 			e->n_done++;
 		} else {
 			c->wake_at = now;
+			hx_timers_set(&e->timers, i, now);
 		}
 	}
 }
@@ -582,6 +680,7 @@ static void abort_rest(struct engine *e)
 
 		if (c->wait == W_DONE)
 			continue;
+		hx_timers_cancel(&e->timers, i);
 		e->m->errors++;
 		e->m->errors_by[HX_ERR_DRAIN_TIMEOUT]++;
 		conn_reset(e, c);
@@ -590,39 +689,27 @@ static void abort_rest(struct engine *e)
 	}
 }
 
-/* Whether @p c is to be stepped now, without poll events. */
-static bool runnable(const struct engine *e, const struct conn *c, int64_t now)
-{
-	return c->wait == W_RUN || (c->wait == W_TIMER && c->wake_at <= now) ||
-	       (c->wait == W_CONNECT && e->n_connecting < CONNECT_WINDOW);
-}
-
-/* Poll timeout: until the next timer, spinning when it is less than a millisecond away. */
+/*
+ * Wait timeout: until the next timer, spinning when it is less than a millisecond away; none
+ * when a connection is to be stepped now. O(1): the queues and the timer heap know.
+ */
 static int poll_timeout(const struct engine *e, int64_t now)
 {
 	int64_t next = e->stopping ? e->t_stop : e->t_end;
-	unsigned int i;
 
+	if (e->runq.n > 0 || (e->connq.n > 0 && e->n_connecting < CONNECT_WINDOW))
+		return 0;
 	if (e->next_report < next)
 		next = e->next_report;
-	for (i = 0; i < e->sc->conns; i++) {
-		if (runnable(e, &e->conns[i], now))
-			return 0;
-		if (e->conns[i].wait == W_TIMER && e->conns[i].wake_at < next)
-			next = e->conns[i].wake_at;
-	}
+	if (hx_timers_next(&e->timers) < next)
+		next = hx_timers_next(&e->timers);
 	if (next - now < NS_PER_MS)
 		return 0;
 	return (int)((next - now) / NS_PER_MS);
 }
 
-/*
- * One pass: poll, step what is ready, then what is due. @p now is the clock read when the
- * last pass's poll returned, and on return this pass's: one read per pass, taken before
- * the steps, since on a request/response everything between the response and the next
- * request's poll (which sends it) is on the path.
- */
-static int loop_once(struct engine *e, int64_t *now)
+/* Without a wait set: every connection waiting for events is handed to tl_poll. */
+static int poll_ready(struct engine *e, int timeout, int64_t *now)
 {
 	unsigned int i, n = 0;
 	int r;
@@ -633,20 +720,84 @@ static int loop_once(struct engine *e, int64_t *now)
 		e->pf[n] = (struct pollfd){ .fd = e->conns[i].s, .events = e->conns[i].events };
 		e->map[n++] = i;
 	}
-	r = tl_poll(e->st, e->pf, n, poll_timeout(e, *now));
+	r = tl_poll(e->st, e->pf, n, timeout);
 	if (r < 0 && r != -EINTR)
 		return r;
 	*now = clock_of(e);
 	for (i = 0; r > 0 && i < n; i++)
 		if (e->pf[i].revents != 0)
-			step(e, &e->conns[e->map[i]]);
-	for (i = 0; i < e->sc->conns; i++) {
-		struct conn *c = &e->conns[i];
+			advance(e, &e->conns[e->map[i]]);
+	return 0;
+}
 
-		if (runnable(e, c, *now))
-			step(e, c);
+/*
+ * With a wait set: only the connections with events come back. One that waits for
+ * something else now is taken out (conn_unwatch); one to be stepped anyway (W_RUN) is
+ * stepped from the run queue.
+ */
+static int wait_set_ready(struct engine *e, int timeout, int64_t *now)
+{
+	int r, i;
+
+	r = tl_ws_wait(e->st, e->ws, e->ev, WS_EVENTS, timeout);
+	if (r < 0 && r != -EINTR)
+		return r;
+	*now = clock_of(e);
+	for (i = 0; i < r; i++) {
+		struct conn *c = &e->conns[e->ev[i].cookie];
+
+		if (c->wait == W_IO)
+			advance(e, c);
+		else if (c->wait != W_RUN && c->watched)
+			conn_unwatch(e, c);
 	}
 	return 0;
+}
+
+/*
+ * What is to be stepped without events: the timers due (with the run queue, so a timer that
+ * comes due again at once waits for the next pass), the connections the last pass left
+ * runnable, then connects as places among those in flight free up.
+ */
+static void run_due(struct engine *e, int64_t now)
+{
+	unsigned int n;
+
+	while (hx_timers_next(&e->timers) <= now) {
+		struct conn *c = &e->conns[hx_timers_pop(&e->timers)];
+
+		c->wait = W_RUN;
+		queue(e, &e->runq, c);
+	}
+	for (n = e->runq.n; n > 0; n--) {
+		struct conn *c = &e->conns[hx_fifo_pop(&e->runq)];
+
+		if (c->wait == W_RUN)	/* not ended since (abort_rest) */
+			advance(e, c);
+	}
+	while (e->n_connecting < CONNECT_WINDOW && e->connq.n > 0) {
+		struct conn *c = &e->conns[hx_fifo_pop(&e->connq)];
+
+		if (c->wait == W_CONNECT)	/* not ended since (begin_stop) */
+			advance(e, c);
+	}
+}
+
+/*
+ * One pass: wait, step what is ready, then what is due. @p now is the clock read when the
+ * last pass's wait returned, and on return this pass's: one read per pass, taken before
+ * the steps, since on a request/response everything between the response and the next
+ * request's wait (which sends it) is on the path.
+ */
+static int loop_once(struct engine *e, int64_t *now)
+{
+	int timeout = poll_timeout(e, *now);
+	int r = e->ws >= 0 ? wait_set_ready(e, timeout, now) : poll_ready(e, timeout, now);
+
+	if (r < 0)
+		return r;
+	run_due(e, *now);
+	return e->err;
 }
 
 static int run_loop(struct engine *e)
@@ -684,6 +835,7 @@ static void conns_init(struct engine *e)
 		c->wait = W_RUN;
 		/* stagger the open-loop schedules so connections do not fire together */
 		c->next_at = e->t_start + e->interval_ns * i / e->sc->conns;
+		queue(e, &e->runq, c);
 	}
 }
 
@@ -712,6 +864,30 @@ static void finish(struct engine *e)
 	e->m->window_s = end > e->t_warm ? (double)(end - e->t_warm) / 1e9 : 0.0;
 }
 
+/* The stack's wait set, where it offers one (e->ws -1 otherwise: tl_poll each pass). */
+static int open_wait_set(struct engine *e)
+{
+	e->ws = tl_ws_create(e->st);
+	if (e->ws == -EOPNOTSUPP) {
+		e->ws = -1;
+		return 0;
+	}
+	if (e->ws < 0) {
+		int r = e->ws;
+
+		e->ws = -1;
+		fprintf(stderr, "[%s] wait set: %s\n", e->cfg->label, strerror(-r));
+		return r;
+	}
+	e->ev = calloc(WS_EVENTS, sizeof(*e->ev));
+	if (e->ev == NULL) {
+		tl_ws_close(e->st, e->ws);
+		e->ws = -1;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int hx_engine_run(const struct hx_engine_config *cfg, struct hx_metrics *m)
 {
 	const struct hx_scenario *sc = cfg->sc;
@@ -721,6 +897,7 @@ int hx_engine_run(const struct hx_engine_config *cfg, struct hx_metrics *m)
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return -ENOMEM;
+	e->ws = -1;
 	e->cfg = cfg;
 	e->sc = sc;
 	e->st = cfg->st;
@@ -730,7 +907,12 @@ int hx_engine_run(const struct hx_engine_config *cfg, struct hx_metrics *m)
 	e->pf = calloc(sc->conns, sizeof(*e->pf));
 	e->map = calloc(sc->conns, sizeof(*e->map));
 	e->recent = hist_create();
-	if (e->conns == NULL || e->pf == NULL || e->map == NULL || e->recent == NULL)
+	if (e->conns == NULL || e->pf == NULL || e->map == NULL || e->recent == NULL ||
+	    hx_fifo_init(&e->runq, sc->conns) < 0 || hx_fifo_init(&e->connq, sc->conns) < 0 ||
+	    hx_timers_init(&e->timers, sc->conns) < 0)
+		goto err_free;
+	r = open_wait_set(e);
+	if (r < 0)
 		goto err_free;
 	if (sc->pacing == HX_PACING_OPEN)
 		e->interval_ns = (int64_t)((double)NS_PER_S * sc->conns / sc->rate);
@@ -746,7 +928,12 @@ int hx_engine_run(const struct hx_engine_config *cfg, struct hx_metrics *m)
 		cfg->mark(cfg->mark_ctx, HX_MARK_START, 0);
 	r = run_loop(e);
 	finish(e);
+	tl_ws_close(e->st, e->ws);
 err_free:
+	hx_timers_fini(&e->timers);
+	hx_fifo_fini(&e->connq);
+	hx_fifo_fini(&e->runq);
+	free(e->ev);
 	hist_free(e->recent);
 	free(e->map);
 	free(e->pf);

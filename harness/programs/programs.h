@@ -26,6 +26,10 @@ struct hx_serve_stats {
 	uint64_t bytes_out;
 	uint64_t mismatches;	/* chunks that did not match the pattern (sink) */
 	uint64_t resets;	/* connections that ended in an error, not an orderly EOF */
+	uint64_t ready_waits;	/* the loop's waits (tl_poll, or tl_ws_wait) that found
+				 * something ready (idle ones are not counted) */
+	uint64_t wait_entries;	/* sockets those went through: every one handed to tl_poll,
+				 * or every event tl_ws_wait returned */
 };
 
 /** One accepted connection. */
@@ -36,6 +40,8 @@ struct hx_sconn {
 	uint8_t *buf;		/* echo: bytes received and not yet sent back */
 	size_t pend_off;
 	size_t pend_len;
+	bool watched;		/* serve.c: in the wait set, waiting for ws_events */
+	short ws_events;
 };
 
 /** The serve context a program works in. */
@@ -45,6 +51,7 @@ struct hx_serve {
 	struct hx_sconn *conns;
 	unsigned int n_conns;	/* slots in use or free, up to cap */
 	unsigned int cap;
+	int ws;			/* the loop's wait set; -1: none, it polls (serve.c) */
 	struct hx_serve_stats stats;
 	struct hx_pattern pattern;
 	uint8_t scratch[HX_SERVE_BUF];

@@ -16,8 +16,14 @@
  *           accepted one; answered with {"event":"connect","ret":0 or -errno} once the
  *           call returns (a refused or unanswered connection then just closes)
  *
- * Flow: parse flags -> create stack -> listen -> {"event":"ready",...} -> loop { tl_poll over
- * listener and connections; accept; program->ready; control } -> final stats -> exit.
+ * Flow: parse flags -> create stack -> listen -> {"event":"ready",...} -> loop { wait for
+ * the listener and connections; accept; program->ready; control } -> final stats -> exit.
+ *
+ * The wait: where the stack offers a wait set (tl_ops.ws_*), the listener and each connection
+ * are registered once, their events changed only when the program's change, and a pass costs
+ * what is ready; otherwise every pass hands tl_poll the listener and every connection. Both
+ * wait 10 ms at most, for the control channel. The stats say which ("wait") and what it cost
+ * ("ready_waits", "wait_entries").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +45,9 @@
 #define CONTROL_BUSY_PASSES 64
 #define STATS_WAIT_NS (INT64_C(3) * 1000 * 1000 * 1000)
 #define SERVE_MAX_COUNTERS 128	/* a DPDK stack's port, impairment and own counters */
+#define WAIT_MS 10
+#define WS_EVENTS 256		/* events one wait-set call takes; the rest come next pass */
+#define LISTENER_COOKIE UINT64_MAX	/* a connection's is its socket << 32 | its slot */
 
 struct serve_opts {
 	const char *program;
@@ -111,6 +120,9 @@ static void print_event(const struct hx_serve *sv, const char *event)
 	hx_json_uint(&j, "bytes_out", sv->stats.bytes_out);
 	hx_json_uint(&j, "mismatches", sv->stats.mismatches);
 	hx_json_uint(&j, "resets", sv->stats.resets);
+	hx_json_str(&j, "wait", sv->ws >= 0 ? "wait_set" : "poll");
+	hx_json_uint(&j, "ready_waits", sv->stats.ready_waits);
+	hx_json_uint(&j, "wait_entries", sv->stats.wait_entries);
 	hx_cpu_list(cpus, sizeof(cpus));
 	hx_json_str(&j, "affinity", cpus);	/* where it ran: the result's params.cpus */
 	stack_counters(sv, &j);
@@ -134,6 +146,7 @@ static void print_ready(const struct hx_serve *sv, const struct sockaddr_storage
 	hx_json_str(&j, "addr", host);
 	hx_json_uint(&j, "port", port);
 	hx_json_int(&j, "pid", getpid());
+	hx_json_str(&j, "wait", sv->ws >= 0 ? "wait_set" : "poll");
 	hx_json_obj_end(&j);
 	fputc('\n', stdout);
 	fflush(stdout);
@@ -164,6 +177,31 @@ static struct hx_sconn *conn_slot(struct hx_serve *sv)
 	return c;
 }
 
+/*
+ * Have the wait set report @p c for the events its program waits for now: registered once,
+ * changed only when they change (a request/response keeps POLLIN: no call per message).
+ */
+static int conn_watch(struct hx_serve *sv, struct hx_sconn *c)
+{
+	short ev = sv->prog->events(c);
+	uint64_t cookie = (uint64_t)(uint32_t)c->s << 32 | (uint64_t)(c - sv->conns);
+	int r;
+
+	if (sv->ws < 0 || (c->watched && ev == c->ws_events))
+		return 0;
+	r = tl_ws_ctl(sv->st, sv->ws, c->watched ? TL_WS_MOD : TL_WS_ADD, c->s,
+		      (uint16_t)ev, cookie);
+	if (r < 0) {
+		fprintf(stderr, "tcplab serve: wait set: %s of socket %d: %s\n",
+			c->watched ? "modify" : "add", c->s, strerror(-r));
+		return r;
+	}
+	c->watched = true;
+	c->ws_events = ev;
+	return 0;
+}
+
+/* Closing the socket takes it out of the wait set (tl_ops.ws_ctl). */
 static void conn_close(struct hx_serve *sv, struct hx_sconn *c, bool error)
 {
 	tl_close(sv->st, c->s);
@@ -193,6 +231,10 @@ static bool conn_add(struct hx_serve *sv, const struct control *ctl, int s)
 			tl_setsockopt_int(sv->st, s, conn_opts[i].level, conn_opts[i].opt,
 					  ctl->opts[i]);
 	sv->stats.open++;
+	if (conn_watch(sv, c) < 0) {
+		conn_close(sv, c, false);
+		return false;
+	}
 	return true;
 }
 
@@ -324,57 +366,106 @@ static void control_poll(struct hx_serve *sv, struct control *ctl, int64_t now)
 
 /* ---- the loop ---- */
 
-static void serve_ready(struct hx_serve *sv, struct pollfd *pf, unsigned int *map,
-			unsigned int n)
+/* What the program makes of @p revents on @p c; a connection that stays waits for what the
+ * program waits for next. */
+static void conn_ready(struct hx_serve *sv, struct hx_sconn *c, short revents)
 {
-	unsigned int i;
+	int r = sv->prog->ready(sv, c, revents);
+
+	if (r == 0)
+		r = conn_watch(sv, c);
+	if (r != 0)
+		conn_close(sv, c, r < 0);
+}
+
+/* The loop's wait and what it hands out; pf and map grow with the connections (poll only). */
+struct serve_wait {
+	struct pollfd *pf;
+	unsigned int *map;
+	unsigned int cap;
+	struct tl_event ev[WS_EVENTS];
+};
+
+/* One poll over the listener and every connection: > 0 when something was ready. */
+static int poll_pass(struct hx_serve *sv, struct control *ctl, struct serve_wait *w,
+		     int listener)
+{
+	unsigned int n, i;
 	int r;
 
-	for (i = 0; i < n; i++) {
-		struct hx_sconn *c = &sv->conns[map[i]];
-
-		if (pf[i].revents == 0 || c->s != pf[i].fd)
-			continue;
-		r = sv->prog->ready(sv, c, pf[i].revents);
-		if (r != 0)
-			conn_close(sv, c, r < 0);
+	if (w->cap < sv->n_conns + 1) {
+		w->cap = (sv->n_conns + 1) * 2;
+		w->pf = realloc(w->pf, w->cap * sizeof(*w->pf));
+		w->map = realloc(w->map, w->cap * sizeof(*w->map));
+		if (w->pf == NULL || w->map == NULL)
+			return -ENOMEM;
 	}
+	w->pf[0] = (struct pollfd){ .fd = listener, .events = POLLIN };
+	for (n = 1, i = 0; i < sv->n_conns; i++) {
+		if (sv->conns[i].s < 0)
+			continue;
+		w->pf[n] = (struct pollfd){ .fd = sv->conns[i].s,
+					    .events = sv->prog->events(&sv->conns[i]) };
+		w->map[n++] = i;
+	}
+	r = tl_poll(sv->st, w->pf, n, WAIT_MS);
+	if (r <= 0)
+		return r;
+	sv->stats.ready_waits++;
+	sv->stats.wait_entries += n;
+	if (w->pf[0].revents)
+		accept_all(sv, ctl, listener);
+	for (i = 1; i < n; i++) {
+		struct hx_sconn *c = &sv->conns[w->map[i]];
+
+		if (w->pf[i].revents != 0 && c->s == w->pf[i].fd)
+			conn_ready(sv, c, w->pf[i].revents);
+	}
+	return r;
+}
+
+/*
+ * One wait on the wait set: only what is ready comes back. A connection's cookie names its
+ * slot and socket, so an event of a slot taken since by another socket is let go.
+ */
+static int wait_set_pass(struct hx_serve *sv, struct control *ctl, struct serve_wait *w,
+			 int listener)
+{
+	int r, i;
+
+	r = tl_ws_wait(sv->st, sv->ws, w->ev, WS_EVENTS, WAIT_MS);
+	if (r <= 0)
+		return r;
+	sv->stats.ready_waits++;
+	sv->stats.wait_entries += (uint64_t)r;
+	for (i = 0; i < r; i++) {
+		uint64_t cookie = w->ev[i].cookie;
+		uint32_t slot = (uint32_t)cookie;
+
+		if (cookie == LISTENER_COOKIE)
+			accept_all(sv, ctl, listener);
+		else if (slot < sv->n_conns && sv->conns[slot].s == (int)(cookie >> 32))
+			conn_ready(sv, &sv->conns[slot], (short)w->ev[i].revents);
+	}
+	return r;
 }
 
 static int serve_loop(struct hx_serve *sv, int listener, bool forever)
 {
 	struct control ctl = { 0 };
-	struct pollfd *pf = NULL;
-	unsigned int *map = NULL, n, i, cap = 0;
-	int r;
+	struct serve_wait *w = calloc(1, sizeof(*w));
+	int r = 0;
 
+	if (w == NULL)
+		return -ENOMEM;
 	control_defaults(&ctl);
-
 	while (!hx_stop && !(ctl.eof && !forever)) {
-		if (cap < sv->n_conns + 1) {
-			cap = (sv->n_conns + 1) * 2;
-			pf = realloc(pf, cap * sizeof(*pf));
-			map = realloc(map, cap * sizeof(*map));
-			if (pf == NULL || map == NULL)
-				return -ENOMEM;
-		}
-		pf[0] = (struct pollfd){ .fd = listener, .events = POLLIN };
-		for (n = 1, i = 0; i < sv->n_conns; i++) {
-			if (sv->conns[i].s < 0)
-				continue;
-			pf[n] = (struct pollfd){ .fd = sv->conns[i].s,
-						 .events = sv->prog->events(&sv->conns[i]) };
-			map[n++] = i;
-		}
-		r = tl_poll(sv->st, pf, n, 10);
+		r = sv->ws >= 0 ? wait_set_pass(sv, &ctl, w, listener)
+				: poll_pass(sv, &ctl, w, listener);
 		if (r < 0 && r != -EINTR) {
-			fprintf(stderr, "tcplab serve: poll: %s\n", strerror(-r));
+			fprintf(stderr, "tcplab serve: %s: %s\n", sv->ws >= 0 ? "wait" : "poll",
+				strerror(-r));
 			break;
-		}
-		if (r > 0) {
-			if (pf[0].revents)
-				accept_all(sv, &ctl, listener);
-			serve_ready(sv, pf + 1, map + 1, n - 1);
 		}
 		/* the clock is read on an idle pass, or every CONTROL_BUSY_PASSES busy ones: on a
 		 * request/response the pass after a response is on the path to the next one */
@@ -385,9 +476,38 @@ static int serve_loop(struct hx_serve *sv, int listener, bool forever)
 	}
 	if (ctl.stats_due)	/* "stats" and "quit" came together: answer before leaving */
 		print_event(sv, "stats");
-	free(pf);
-	free(map);
-	return 0;
+	free(w->pf);
+	free(w->map);
+	free(w);
+	return r == -ENOMEM ? r : 0;
+}
+
+/*
+ * The wait set the loop waits on, the listener in it; sv->ws -1 where the stack offers none
+ * (the loop polls). A negative errno when it offers one and it fails.
+ */
+static int open_wait_set(struct hx_serve *sv, int listener)
+{
+	int r;
+
+	sv->ws = tl_ws_create(sv->st);
+	if (sv->ws == -EOPNOTSUPP) {
+		sv->ws = -1;
+		return 0;
+	}
+	if (sv->ws < 0) {
+		r = sv->ws;
+		sv->ws = -1;
+		fprintf(stderr, "tcplab serve: wait set: %s\n", strerror(-r));
+		return r;
+	}
+	r = tl_ws_ctl(sv->st, sv->ws, TL_WS_ADD, listener, POLLIN, LISTENER_COOKIE);
+	if (r < 0) {
+		fprintf(stderr, "tcplab serve: wait set: add the listener: %s\n", strerror(-r));
+		tl_ws_close(sv->st, sv->ws);
+		sv->ws = -1;
+	}
+	return r;
 }
 
 static int open_listener(struct hx_serve *sv, const char *listen, struct sockaddr_storage *ss)
@@ -470,6 +590,7 @@ static int serve(const struct serve_opts *o, const struct hx_program *prog)
 	p.opts = so.opts;
 	p.n_opts = so.n;
 	sv->prog = prog;
+	sv->ws = -1;
 	hx_pattern_init(&sv->pattern);
 	sv->st = tl_stack_create(o->backend, &p, err, sizeof(err));
 	if (sv->st == NULL) {
@@ -479,6 +600,8 @@ static int serve(const struct serve_opts *o, const struct hx_program *prog)
 	listener = open_listener(sv, o->listen, &ss);
 	if (listener < 0)
 		goto err_free_stack;
+	if (open_wait_set(sv, listener) < 0)
+		goto err_close_listener;
 	print_ready(sv, &ss);
 	if (serve_loop(sv, listener, o->forever) == 0)
 		r = HX_EXIT_PASS;
@@ -486,6 +609,8 @@ static int serve(const struct serve_opts *o, const struct hx_program *prog)
 		if (sv->conns[i].s >= 0)
 			conn_close(sv, &sv->conns[i], false);
 	print_event(sv, "exit");
+	tl_ws_close(sv->st, sv->ws);
+err_close_listener:
 	tl_close(sv->st, listener);
 err_free_stack:
 	tl_stack_free(sv->st);

@@ -2,7 +2,8 @@
 /*
  * kernel.c - the "kernel" backend: Linux sockets, the baseline every other stack is compared
  * against. Handles are the kernel's file descriptors; the stack instance only remembers which
- * descriptors it opened so tl_stack_free can close them.
+ * descriptors it opened so tl_stack_free can close them. Its wait set (tl_ops.ws_*) is an
+ * epoll instance, level-triggered, whose handle is a descriptor like a socket's.
  *
  * errno convention: every call returns the syscall's result or -errno, read once right after
  * the call (ret_errno below is the one conversion point).
@@ -13,12 +14,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <assert.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "../transport_pvt.h"
+
+/* Events one ws_wait takes from epoll: the rest wait for the next call, which epoll's ready
+ * list hands out in turn. */
+#define WS_BATCH 256
+
+/* tl_ws_op and poll's events are epoll's own values: they pass through unconverted. */
+static_assert(TL_WS_ADD == EPOLL_CTL_ADD && TL_WS_DEL == EPOLL_CTL_DEL &&
+	      TL_WS_MOD == EPOLL_CTL_MOD, "tl_ws_op is not EPOLL_CTL_*");
+static_assert(POLLIN == EPOLLIN && POLLOUT == EPOLLOUT && POLLPRI == EPOLLPRI &&
+	      POLLERR == EPOLLERR && POLLHUP == EPOLLHUP && POLLRDHUP == EPOLLRDHUP,
+	      "poll events are not epoll's");
 
 struct kernel_stack {
 	struct tl_stack base;
@@ -230,6 +244,48 @@ static int kernel_poll(struct tl_stack *st, struct pollfd *fds, unsigned int n, 
 	return ret_errno(poll(fds, n, timeout_ms));
 }
 
+static int kernel_ws_create(struct tl_stack *st)
+{
+	int fd = epoll_create1(EPOLL_CLOEXEC);
+
+	track(st, fd, 1);
+	return ret_errno(fd);
+}
+
+static int kernel_ws_ctl(struct tl_stack *st, int ws, int op, int s, uint32_t events,
+			 uint64_t cookie)
+{
+	struct epoll_event ev = {
+		.events = events & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP),
+		.data.u64 = cookie,
+	};
+
+	(void)st;
+	if (op != TL_WS_ADD && op != TL_WS_DEL && op != TL_WS_MOD)
+		return -EINVAL;
+	return ret_errno(epoll_ctl(ws, op, s, &ev));
+}
+
+static int kernel_ws_wait(struct tl_stack *st, int ws, struct tl_event *ev, unsigned int max,
+			  int timeout_ms)
+{
+	struct epoll_event e[WS_BATCH];
+	int n, i;
+
+	(void)st;
+	n = epoll_wait(ws, e, max < WS_BATCH ? (int)max : WS_BATCH, timeout_ms);
+	if (n < 0)
+		return -errno;
+	for (i = 0; i < n; i++)
+		ev[i] = (struct tl_event){ .cookie = e[i].data.u64, .revents = e[i].events };
+	return n;
+}
+
+static int kernel_ws_close(struct tl_stack *st, int ws)
+{
+	return kernel_close(st, ws);
+}
+
 static int kernel_bytes_available(struct tl_stack *st, int s)
 {
 	int n = 0;
@@ -326,4 +382,8 @@ const struct tl_ops tl_kernel_ops = {
 	.default_addr = kernel_default_addr,
 	.counters = kernel_counters,
 	.version = kernel_version,
+	.ws_create = kernel_ws_create,
+	.ws_ctl = kernel_ws_ctl,
+	.ws_wait = kernel_ws_wait,
+	.ws_close = kernel_ws_close,
 };

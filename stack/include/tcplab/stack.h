@@ -24,6 +24,11 @@
  *    script written for Linux means the same thing on every stack.
  *  - send never raises SIGPIPE; a send on a closed stream returns -EPIPE.
  *
+ * A wait set (tl_ops.ws_*, optional) is epoll's model over the same sockets: sockets are
+ * registered once with the events they wait for and a cookie, and a wait returns the ready
+ * ones only, so a loop over thousands of sockets costs what is ready, not what is open. A
+ * stack that offers none leaves the four pointers NULL and the harness waits with poll.
+ *
  * Threading rule: an instance and its sockets belong to the thread that created it. A stack
  * that polls a device makes progress only inside poll and the socket calls of that thread;
  * anything it runs elsewhere (its own threads) must be documented by the stack, as its cost.
@@ -40,7 +45,11 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-/** The ABI this header describes; bumped on any change to the structs below. */
+/**
+ * The ABI this header describes; bumped on any change to the structs below once a version
+ * is released. 3 added tl_limits, then (before its release) the optional cleanup and wait
+ * set: tl_ops' cleanup and ws_* at the end of the table, struct tl_event, enum tl_ws_op.
+ */
 #define TCPLAB_STACK_ABI_VERSION 3u
 
 /** The one symbol a plug-in exports, of type tl_stack_entry_fn. */
@@ -140,6 +149,22 @@ struct tl_limits {
 	const char *slack_reason;
 };
 
+/**
+ * What tl_ops.ws_ctl does; the values of EPOLL_CTL_ADD, EPOLL_CTL_DEL and EPOLL_CTL_MOD of
+ * <sys/epoll.h>.
+ */
+enum tl_ws_op {
+	TL_WS_ADD = 1,	/**< register a socket: -EEXIST if it is in the set already */
+	TL_WS_DEL = 2,	/**< unregister it: -ENOENT if it is not in the set */
+	TL_WS_MOD = 3,	/**< change its events and cookie: -ENOENT if it is not in the set */
+};
+
+/** One ready socket of a wait set (tl_ops.ws_wait). */
+struct tl_event {
+	uint64_t cookie;	/**< as given to ws_ctl for the socket */
+	uint32_t revents;	/**< what poll would set in pollfd.revents now (<poll.h> values) */
+};
+
 struct tl_ops;
 
 /** Every instance starts with this header; a stack embeds it as its first member. */
@@ -155,9 +180,9 @@ struct tl_stack {
 #define TL_F_BLOCKING_WAIT (1u << 0)
 
 /**
- * A stack: one ops table. Every function pointer is mandatory unless marked optional; a
- * stack that cannot express a call returns -EOPNOTSUPP from it. Each call returns what its BSD namesake returns on
- * success, or a negative errno:
+ * A stack: one ops table. Every function pointer is mandatory but cleanup and the wait
+ * set's (ws_*), see there; a stack that cannot express a call returns -EOPNOTSUPP from it.
+ * Each call returns what its BSD namesake returns on success, or a negative errno:
  *  socket       a new TCP stream socket (IPv4 on every stack, IPv6 where supported)
  *  accept       -EAGAIN on a non-blocking listener with no pending connection
  *  connect      -EINPROGRESS on a non-blocking socket, the result then from POLLOUT and
@@ -234,6 +259,39 @@ struct tl_ops {
 	 * ended; it must not start the stack.
 	 */
 	void (*cleanup)(const char *run_id);
+
+	/*
+	 * The wait set, optional (added to ABI 3 before its release): all four NULL, the
+	 * stack offers none and the harness waits with poll over every socket; or all four
+	 * set, or the plug-in is refused at load. It is poll's semantics kept between calls,
+	 * epoll's level-triggered model: a socket is reported by every ws_wait for as long as
+	 * poll would report it, with the same revents (POLLERR and POLLHUP whether asked for
+	 * or not). Closing a socket (close, free) takes it out of every wait set; no event of
+	 * it is reported after. A stack that polls a device makes progress inside ws_wait as
+	 * inside poll.
+	 */
+	/** A new wait set: a handle (>= 0, in a space of its own or the sockets'), or a
+	 * negative errno; -EOPNOTSUPP: this instance offers none (the harness polls). */
+	int (*ws_create)(struct tl_stack *st);
+	/**
+	 * @p op (enum tl_ws_op) socket @p s in wait set @p ws: wait for @p events (POLLIN,
+	 * POLLOUT, POLLPRI, POLLRDHUP; POLLERR and POLLHUP always) and report it with
+	 * @p cookie. 0, or -EEXIST (ADD of a socket in the set), -ENOENT (DEL or MOD of one
+	 * not in it), -EBADF (@p ws or @p s not open), -EINVAL (another op), -ENOMEM.
+	 */
+	int (*ws_ctl)(struct tl_stack *st, int ws, int op, int s, uint32_t events,
+		      uint64_t cookie);
+	/**
+	 * Fill up to @p max entries of @p ev with the sockets of @p ws that are ready now,
+	 * waiting up to @p timeout_ms for one (0: do not wait; < 0: wait until one is).
+	 * Returns how many were filled, 0 on timeout, -EINTR, -EBADF. When more than @p max
+	 * are ready, successive calls take turns among them (none waits for ever).
+	 */
+	int (*ws_wait)(struct tl_stack *st, int ws, struct tl_event *ev, unsigned int max,
+		       int timeout_ms);
+	/** Close wait set @p ws (its sockets stay open): 0, or -EBADF. free closes those
+	 * left open. */
+	int (*ws_close)(struct tl_stack *st, int ws);
 };
 
 /** The entry symbol's type: returns the plug-in's ops table, never NULL. */

@@ -12,7 +12,8 @@
  * Threading rule: the polling thread writes the TX staging slots' lengths only through Go's
  * calls (it reads them after a crossing); tx_waiting and dirty are set by any goroutine and
  * read and cleared by the polling thread, atomically; ready[] is written by Go inside a
- * crossing only, on the polling thread; next_timer_ns is written by Go under its clock's lock
+ * crossing only, on the polling thread, and so are changed[] and its marks (the glue takes
+ * them after the crossing); next_timer_ns is written by Go under its clock's lock
  * and read by the polling thread, atomically.
  */
 #ifndef GV_SHARED_H
@@ -43,6 +44,12 @@ struct gv_shared {
 	int64_t next_timer_ns;
 	/* per socket: the Linux poll bits (POLLIN, POLLOUT, POLLERR, POLLHUP) */
 	uint16_t ready[GV_MAX_SOCKETS];
+	/* the sockets whose ready[] Go rewrote since the glue last took them (after each
+	 * crossing: the wait sets look at those only), each once: changed_mark[s] is set while
+	 * s is in changed[] */
+	uint32_t n_changed;
+	int32_t changed[GV_MAX_SOCKETS];
+	uint8_t changed_mark[GV_MAX_SOCKETS];
 };
 
 #endif /* GV_SHARED_H */

@@ -39,6 +39,7 @@
 
 #include "clock.h"
 #include "dpdk_port.h"
+#include "ws.h"
 #include "gv_shared.h"
 #include "libtcplab-gvisor-go.h"
 #include "gv_build.h"
@@ -77,6 +78,8 @@ struct gv_stack {
 	uint64_t cycles_per_ms;
 	uint64_t c[GV_C__COUNT];
 	char version[160];
+	struct dpk_ws_table ws;		/* the wait sets (stack/dpdk/ws.h) */
+	struct pollfd ws_pf[GV_MAX_SOCKETS];	/* a wait's candidates */
 	struct sock_state sk[GV_MAX_SOCKETS];
 };
 
@@ -233,12 +236,27 @@ static void take_tx(struct gv_stack *g)
 	sh->tx_n = 0;
 }
 
-/* After every crossing: its frames go out now. */
+/* The sockets whose readiness Go rewrote: candidates of the wait sets they are in. */
+static void take_changed(struct gv_stack *g)
+{
+	struct gv_shared *sh = g->sh;
+	uint32_t i;
+
+	for (i = 0; i < sh->n_changed; i++) {
+		sh->changed_mark[sh->changed[i]] = 0;
+		dpk_ws_touch(&g->ws, sh->changed[i]);
+	}
+	sh->n_changed = 0;
+}
+
+/* After every crossing: its frames go out now, what it made ready is noted. */
 static long crossed(struct gv_stack *g, long r)
 {
 	g->c[GV_C_CROSSINGS]++;
 	if (g->sh->tx_n > 0)
 		take_tx(g);
+	if (g->sh->n_changed > 0)
+		take_changed(g);
 	dpk_port_tx_flush(&g->port);
 	return r;
 }
@@ -346,25 +364,26 @@ static int revents_of(struct gv_stack *g, struct pollfd *pf)
  * Spin the loop until a socket is ready or @p timeout_ms is up (0: one pass; < 0: no limit).
  * The client gives up with -ENETDOWN when its link goes down (the server is gone).
  */
-static int gv_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n, int timeout_ms)
+/* What a spin waits for: > 0 when it is there, 0 when not yet; asked after every pass. */
+typedef int ready_fn(struct gv_stack *g, void *arg);
+
+static int spin(struct gv_stack *g, int timeout_ms, ready_fn *ready, void *arg)
 {
-	struct gv_stack *g = gst(st);
 	uint64_t deadline = 0;
-	unsigned int pass = 0, i;
-	int ready;
+	unsigned int pass = 0;
+	int r;
 
 	for (;;) {
 		unsigned int got = 0, k;
 
-		/* full bursts again, up to DPK_RX_DRAIN frames, before the walk over @p fds */
+		/* full bursts again, up to DPK_RX_DRAIN frames, before the look at readiness */
 		do {
 			k = loop_once(g);
 			got += k;
 		} while (k == GV_RX_BURST && got < DPK_RX_DRAIN);
-		for (i = 0, ready = 0; i < n; i++)
-			ready += revents_of(g, &fds[i]);
-		if (ready > 0)
-			return ready;
+		r = ready(g, arg);
+		if (r != 0)
+			return r;
 		if (g->cfg.role == TL_ROLE_CLIENT && dpk_port_peer_lost(&g->port))
 			return peer_lost(g);
 		if (timeout_ms == 0)
@@ -376,6 +395,81 @@ static int gv_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n, i
 		else if (dpk_clock_cycles() >= deadline)
 			return 0;
 	}
+}
+
+struct poll_arg {
+	struct pollfd *fds;
+	unsigned int n;
+};
+
+static int poll_ready(struct gv_stack *g, void *arg)
+{
+	struct poll_arg *a = arg;
+	unsigned int i;
+	int ready = 0;
+
+	for (i = 0; i < a->n; i++)
+		ready += revents_of(g, &a->fds[i]);
+	return ready;
+}
+
+static int gv_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n, int timeout_ms)
+{
+	struct poll_arg a = { .fds = fds, .n = n };
+
+	return spin(gst(st), timeout_ms, poll_ready, &a);
+}
+
+/* ---- the wait sets: readiness from ready[], the candidates from Go's changed[] ---- */
+
+static int gv_ws_create(struct tl_stack *st)
+{
+	return dpk_ws_create(&gst(st)->ws);
+}
+
+static int gv_ws_ctl(struct tl_stack *st, int ws, int op, int s, uint32_t events,
+		     uint64_t cookie)
+{
+	struct gv_stack *g = gst(st);
+	struct dpk_ws *w = dpk_ws_of(&g->ws, ws);
+
+	if (w == NULL || !is_open(g, s))
+		return -EBADF;
+	return dpk_ws_ctl(w, op, s, events, cookie);
+}
+
+struct ws_arg {
+	struct dpk_ws *w;
+	struct tl_event *ev;
+	unsigned int max;
+};
+
+static int ws_ready(struct gv_stack *g, void *arg)
+{
+	struct ws_arg *a = arg;
+	unsigned int n = dpk_ws_take(a->w, g->ws_pf), i;
+
+	for (i = 0; i < n; i++)
+		revents_of(g, &g->ws_pf[i]);
+	return (int)dpk_ws_report(a->w, g->ws_pf, n, a->ev, a->max);
+}
+
+static int gv_ws_wait(struct tl_stack *st, int ws, struct tl_event *ev, unsigned int max,
+		      int timeout_ms)
+{
+	struct gv_stack *g = gst(st);
+	struct ws_arg a = { .w = dpk_ws_of(&g->ws, ws), .ev = ev, .max = max };
+
+	if (a.w == NULL)
+		return -EBADF;
+	if (max == 0)
+		return -EINVAL;
+	return spin(g, timeout_ms, ws_ready, &a);
+}
+
+static int gv_ws_close(struct tl_stack *st, int ws)
+{
+	return dpk_ws_close(&gst(st)->ws, ws);
 }
 
 /* ---- lifetime ---- */
@@ -458,6 +552,7 @@ static struct tl_stack *gv_create(const struct tl_stack_params *p, char *err, si
 	}
 	g->mbufs_start = dpk_port_mbufs_in_use(&g->port);
 	g->cycles_per_ms = dpk_clock_cycles_of_ms(1);
+	g->ws.n_sockets = GV_MAX_SOCKETS;
 	snprintf(g->version, sizeof(g->version), "gvisor netstack %s (go %s), dpdk %s",
 		 GV_NETSTACK_VERSION, GV_GO_VERSION,
 		 strncmp(rte_version(), "DPDK ", 5) == 0 ? rte_version() + 5 : rte_version());
@@ -481,6 +576,7 @@ static void gv_free(struct tl_stack *st)
 	unsigned int tw;
 	int s;
 
+	dpk_ws_close_all(&g->ws);
 	for (s = 0; s < GV_MAX_SOCKETS; s++)
 		if (g->sk[s].open) {
 			crossed(g, gvClose(s, 0));
@@ -746,6 +842,7 @@ static int gv_close_op(struct tl_stack *st, int s)
 	if (r < 0)
 		return r;
 	g->sk[s].open = 0;
+	dpk_ws_forget(&g->ws, s);
 	if (r > 0) {
 		/* SO_LINGER with a timeout: the loop runs until the peer has it all, or r ms */
 		deadline = dpk_deadline_of(r);
@@ -980,6 +1077,10 @@ static const struct tl_ops gv_ops = {
 	.counters = gv_counters,
 	.version = gv_version,
 	.cleanup = dpk_cleanup_run,
+	.ws_create = gv_ws_create,
+	.ws_ctl = gv_ws_ctl,
+	.ws_wait = gv_ws_wait,
+	.ws_close = gv_ws_close,
 };
 
 /* The plug-in's one exported symbol (tcplab-stack-gvisor.map hides the rest). */

@@ -33,6 +33,7 @@
 #include "clock.h"
 #include "stk.h"
 #include "stk_build.h"
+#include "ws.h"
 
 /* lwIP descriptors above this work, but behave as non-blocking and are not closed by
  * lwip_free. */
@@ -71,8 +72,15 @@ struct lwip_stack {
 	unsigned int n_open;
 	bool peer_lost_told;
 	char version[160];
+	struct dpk_ws_table ws;		/* the wait sets (stack/dpdk/ws.h) */
+	struct pollfd ws_pf[TRACKED_SOCKETS];	/* a wait's candidates */
 	struct sock_state sk[TRACKED_SOCKETS];
 };
+
+/* The instance whose wait sets ws_event feeds (lwIP is one per process), and the callback
+ * lwIP's socket layer gave every netconn (event_callback, static in sockets.c). */
+static struct lwip_stack *ws_owner;
+static netconn_callback lwip_event;
 
 static const char *const counter_names[STK_C__COUNT] = {
 	[STK_C_DROP_RX_BAD_FRAME] = "drop_rx_bad_frame",
@@ -187,6 +195,8 @@ static struct tl_stack *lwip_create(const struct tl_stack_params *p, char *err, 
 		errno = -r;
 		return NULL;
 	}
+	l->ws.n_sockets = TRACKED_SOCKETS;
+	ws_owner = l;
 	l->mbufs_start = dpk_port_mbufs_in_use(&l->port);
 	l->cycles_per_ms = dpk_clock_cycles_of_ms(1);
 	snprintf(l->version, sizeof(l->version), "lwip %s (%s), dpdk %s", LWIP_VERSION_STRING,
@@ -211,6 +221,8 @@ static void lwip_free(struct tl_stack *st)
 	unsigned int tw;
 	int s;
 
+	dpk_ws_close_all(&l->ws);
+	ws_owner = NULL;
 	for (s = 0; s < TRACKED_SOCKETS && l->n_open > 0; s++)
 		if (l->sk[s].open) {
 			lwip_close(s);
@@ -226,6 +238,8 @@ static void lwip_free(struct tl_stack *st)
 
 /* ---- sockets ---- */
 
+static void ws_hook(int s);
+
 /* Linux's net.ipv4.ip_default_ttl; lwIP's TCP_TTL is 255 */
 #define DEFAULT_TTL 64
 
@@ -235,6 +249,7 @@ static int lwip_socket_op(struct tl_stack *st)
 
 	if (s >= 0) {
 		track(lst(st), s, 1);
+		ws_hook(s);
 		lwip_setsockopt(s, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
 	}
 	return (int)lwip_ret(s);
@@ -299,6 +314,7 @@ static int lwip_accept_op(struct tl_stack *st, int s, struct sockaddr *a, sockle
 
 			/* as on Linux, the new socket has its listener's TTL (lwIP: TCP_TTL) */
 			track(l, n, 1);
+			ws_hook(n);
 			lwip_getsockopt(s, IPPROTO_IP, IP_TTL, &ttl, &tl);
 			lwip_setsockopt(n, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
 			return n;
@@ -575,6 +591,9 @@ static int lwip_shutdown_op(struct tl_stack *st, int s, int how)
 			k->rd_closed = 1;
 		if (k != NULL && how != SHUT_RD)
 			k->wr_shut = 1;
+		LOCK_TCPIP_CORE();
+		dpk_ws_touch(&lst(st)->ws, s);
+		UNLOCK_TCPIP_CORE();
 		flush(lst(st));
 	}
 	return (int)lwip_ret(r);
@@ -609,6 +628,7 @@ static int lwip_close_op(struct tl_stack *st, int s)
 
 	if (r == 0) {
 		track(lst(st), s, 0);
+		dpk_ws_forget(&lst(st)->ws, s);
 		flush(lst(st));
 	}
 	return (int)lwip_ret(r);
@@ -788,12 +808,18 @@ static unsigned int drain(struct lwip_stack *l, bool *ran)
 	return got;
 }
 
-static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n, int timeout_ms)
+/*
+ * What a spin waits for: > 0 when it is there (or a negative errno), 0 when not yet. Asked
+ * after a pass that ran something, and once at the start (the caller's socket calls may
+ * have changed what is ready).
+ */
+typedef int ready_fn(struct lwip_stack *l, void *arg);
+
+static int spin(struct lwip_stack *l, int timeout_ms, ready_fn *ready, void *arg)
 {
-	struct lwip_stack *l = lst(st);
 	uint64_t now = 0, idle_since = 0, deadline = 0;	/* set at the first clock read */
 	uint64_t yield_after = dpk_clock_cycles_of_us(l->cfg.idle_yield_us);
-	bool changed = true;	/* the caller's socket calls may have changed what is ready */
+	bool changed = true;
 	unsigned int pass = 0;
 	int r;
 
@@ -802,10 +828,10 @@ static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n,
 
 		if (drain(l, &ran) > 0)
 			idle_since = now;
-		if ((changed || ran) && n > 0) {
-			r = nval_count(l, fds, n, lwip_poll(fds, n, 0));
+		if (changed || ran) {
+			r = ready(l, arg);
 			if (r != 0)
-				return r < 0 ? (int)lwip_ret(r) : linux_revents(l, fds, n, r);
+				return r;
 		}
 		changed = false;
 		if (l->cfg.dpdk.role == TL_ROLE_CLIENT && dpk_port_peer_lost(&l->port))
@@ -826,6 +852,125 @@ static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n,
 		if (yield_after > 0 && now - idle_since > yield_after)
 			sched_yield();
 	}
+}
+
+struct poll_arg {
+	struct pollfd *fds;
+	unsigned int n;
+};
+
+static int poll_ready(struct lwip_stack *l, void *arg)
+{
+	struct poll_arg *a = arg;
+	int r;
+
+	if (a->n == 0)
+		return 0;
+	r = nval_count(l, a->fds, a->n, lwip_poll(a->fds, a->n, 0));
+	return r < 0 ? (int)lwip_ret(r) : linux_revents(l, a->fds, a->n, r);
+}
+
+static int lwip_poll_op(struct tl_stack *st, struct pollfd *fds, unsigned int n, int timeout_ms)
+{
+	struct poll_arg a = { .fds = fds, .n = n };
+
+	return spin(lst(st), timeout_ms, poll_ready, &a);
+}
+
+/* ---- the wait sets ---- */
+
+/* Every netconn event (data, room to send, an error; a new connection on a listener) after
+ * lwIP's socket layer has seen it: its socket becomes a candidate. conn->socket is the
+ * socket's number once it has one (negative before: sockets.c counts events there). */
+static void ws_event(struct netconn *conn, enum netconn_evt evt, u16_t len)
+{
+	lwip_event(conn, evt, len);
+	if (ws_owner != NULL && conn->socket >= 0)
+		dpk_ws_touch(&ws_owner->ws, conn->socket);
+}
+
+/* Route socket @p s's events through ws_event; an accepted socket inherits its listener's
+ * callback (api_msg.c accept_function), so wrapping each new socket covers them all. */
+static void ws_hook(int s)
+{
+	struct lwip_sock *sock = lwip_socket_dbg_get_socket(s);
+
+	if (sock == NULL || sock->conn == NULL || sock->conn->callback == ws_event)
+		return;
+	if (lwip_event == NULL)
+		lwip_event = sock->conn->callback;
+	if (sock->conn->callback == lwip_event)
+		sock->conn->callback = ws_event;
+}
+
+static int lwip_ws_create(struct tl_stack *st)
+{
+	return dpk_ws_create(&lst(st)->ws);
+}
+
+static int lwip_ws_ctl(struct tl_stack *st, int ws, int op, int s, uint32_t events,
+		       uint64_t cookie)
+{
+	struct lwip_stack *l = lst(st);
+	struct dpk_ws *w = dpk_ws_of(&l->ws, ws);
+	int r;
+
+	if (w == NULL || state_of(l, s) == NULL)
+		return -EBADF;
+	LOCK_TCPIP_CORE();
+	r = dpk_ws_ctl(w, op, s, events, cookie);
+	UNLOCK_TCPIP_CORE();
+	return r;
+}
+
+struct ws_arg {
+	struct dpk_ws *w;
+	struct tl_event *ev;
+	unsigned int max;
+};
+
+/*
+ * The candidates, with one lwip_poll over them: taken off the list and handed back under
+ * the core lock (ws_event adds to it under that lock; lwIP's socket calls take the lock
+ * themselves, so lwip_poll runs without it).
+ */
+static int ws_ready(struct lwip_stack *l, void *arg)
+{
+	struct ws_arg *a = arg;
+	unsigned int n, out;
+	int r;
+
+	LOCK_TCPIP_CORE();
+	n = dpk_ws_take(a->w, l->ws_pf);
+	UNLOCK_TCPIP_CORE();
+	if (n == 0)
+		return 0;
+	r = nval_count(l, l->ws_pf, n, lwip_poll(l->ws_pf, n, 0));
+	if (r < 0)
+		return (int)lwip_ret(r);
+	linux_revents(l, l->ws_pf, n, r);
+	LOCK_TCPIP_CORE();
+	out = dpk_ws_report(a->w, l->ws_pf, n, a->ev, a->max);
+	UNLOCK_TCPIP_CORE();
+	return (int)out;
+}
+
+static int lwip_ws_wait(struct tl_stack *st, int ws, struct tl_event *ev, unsigned int max,
+			int timeout_ms)
+{
+	struct lwip_stack *l = lst(st);
+	struct ws_arg a = { .w = dpk_ws_of(&l->ws, ws), .ev = ev, .max = max };
+
+	if (a.w == NULL)
+		return -EBADF;
+	if (max == 0)
+		return -EINVAL;
+	return spin(l, timeout_ms, ws_ready, &a);
+}
+
+static int lwip_ws_close(struct tl_stack *st, int ws)
+{
+	return dpk_ws_close(&lst(st)->ws, ws);
 }
 
 static int lwip_default_addr(struct tl_stack *st, struct sockaddr_storage *ss, socklen_t *len)
@@ -948,6 +1093,10 @@ static const struct tl_ops lwip_ops = {
 	.counters = lwip_counters,
 	.version = lwip_version,
 	.cleanup = dpk_cleanup_run,
+	.ws_create = lwip_ws_create,
+	.ws_ctl = lwip_ws_ctl,
+	.ws_wait = lwip_ws_wait,
+	.ws_close = lwip_ws_close,
 };
 
 /* The plug-in's one exported symbol (the version script, tcplab-stack-lwip.map, hides the

@@ -285,6 +285,16 @@ func (in *instance) refresh(s int) {
 			waiter.EventHUp)
 	}
 	in.sh.ready[s] = C.uint16_t(r)
+	in.changed(s)
+}
+
+// changed lists socket s for the glue's wait sets (gv_shared.h, changed[]), once.
+func (in *instance) changed(s int) {
+	if in.sh.changed_mark[s] == 0 {
+		in.sh.changed_mark[s] = 1
+		in.sh.changed[in.sh.n_changed] = C.int32_t(s)
+		in.sh.n_changed++
+	}
 }
 
 // settle lets netstack's goroutines run what the last calls queued for them, then moves
@@ -556,6 +566,7 @@ func gvClose(s C.int, blocking C.int) C.int {
 	in.free = append(in.free, int(s))
 	in.open--
 	in.sh.ready[s] = 0
+	in.changed(int(s))
 	return in.done(-1, wait)
 }
 

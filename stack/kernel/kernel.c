@@ -344,7 +344,7 @@ static const struct tl_limits kernel_limits = {
 			   "past the backlog: inet_csk_reqsk_queue_is_full, so backlog + 1)",
 	.idle_bytes = 8192,
 	.idle_reason = "every connection is accepted (serve.c: no cap but RLIMIT_NOFILE): its "
-		       "slot, pollfd and a HX_SERVE_BUF (64 KiB) buffer of which an idle "
+		       "slot, an epoll entry and a HX_SERVE_BUF (64 KiB) buffer of which an idle "
 		       "connection touches one page; the socket itself in kernel memory",
 	.slack_bytes = 4u << 20,
 	.slack_reason = "a client's connection beside the flood's, the allocator's granularity",

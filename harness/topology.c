@@ -168,7 +168,7 @@ void hx_topology_kinds_text(const struct hx_topology *t, enum hx_side side, char
 		 s && d ? " or " : "", d ? hx_topology_kind_name(TL_ATTACH_DPDK) : "");
 }
 
-/* The table's settings of a DPDK side, in the order CONTRACT.md lists them. */
+/* The table's settings of a DPDK side, in the order README.md lists them ("Topologies"). */
 static unsigned int dpdk_settings(const struct hx_topology *t, enum hx_side side,
 				  char (*out)[HX_TOPO_SETTING_MAX])
 {

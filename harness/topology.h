@@ -136,7 +136,7 @@ void hx_topology_kinds_text(const struct hx_topology *t, enum hx_side side, char
 void hx_side_opts_build(struct hx_side_opts *so, const struct hx_topology *t, enum hx_side side,
 			enum tl_attach kind, const char *const *user, unsigned int n_user);
 
-/** Write @p t as one object of `list --json`'s "topologies" (CONTRACT.md). */
+/** Write @p t as one object of `list --json`'s "topologies" (README.md, "Topologies"). */
 void hx_topology_json(const struct hx_topology *t, struct hx_json *j);
 
 /* ---- the namespaces of one run ---- */

@@ -1,8 +1,8 @@
 """test_topology.py - the topology table (harness/topology.c) as `tcplab list` prints it, held
-to CONTRACT.md, and what run and serve do with it: unknown names and side pairs the table
-does not join exit 2 with one line, a run records its topology and removes its namespaces,
-a sockets SUT in a namespaced topology listens on its role's address, and a DPDK SUT gets the
-table's settings before the user's --stack-opt.
+to README.md's ("Topologies"), and what run and serve do with it: unknown names and side
+pairs the table does not join exit 2 with one line, a run records its topology and removes
+its namespaces, a sockets SUT in a namespaced topology listens on its role's address, and a
+DPDK SUT gets the table's settings before the user's --stack-opt.
 
 Topologies are picked from the listing by rule wherever a test does not check a name."""
 from __future__ import annotations
@@ -26,7 +26,7 @@ KINDS = ("sockets", "dpdk")
 SIDES = ("engine", "sut")
 NET = {"prefix_len": 24, "engine": "10.99.0.1", "sut": "10.99.0.2", "spare": "10.99.0.3"}
 
-# CONTRACT.md's table, every field but the description.
+# README.md's table ("Topologies"), every field but the description.
 CONTRACT: dict[str, dict[str, Any]] = {
     "loopback": {
         "engine": ["sockets"], "sut": ["sockets"], "mix": "any",

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +247,54 @@ def test_a_namespaced_kernel_run_records_it_and_cleans_up(tcplab: Tcplab,
     r = done.result
     assert (r["backend"], r["sut_backend"], r["topology"]) == ("kernel", "kernel", t["name"])
     assert r["passed"] and r["metrics"]["transactions"] > 0
+    assert namespaces() <= before, "the run's namespaces are left behind"
+
+
+@pytest.mark.root
+@pytest.mark.netns
+def test_a_stop_while_a_namespace_is_made_ends_as_a_stop(tcplab: Tcplab, tcplab_bin: Path,
+                                                         tmp_path: Path) -> None:
+    """SIGINT while `ip netns add` runs (a ^C during the setup): the run lets ip finish,
+    then stops as it would have a moment later: exit 130, an interrupted result, nothing
+    left. An `ip` first on PATH holds `netns add` until the signal is sent, so the timing
+    is sure."""
+    doc = listed(tcplab)
+    t = next(t for t in doc["topologies"]
+             if t["namespaces"] == "per-side" and allows(t, "sockets", "sockets"))
+    real_ip = shutil.which("ip")
+    assert real_ip is not None
+    held, go = tmp_path / "held", tmp_path / "go"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ip").write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1 $2" = "netns add" ] && [ ! -e {go} ]; then\n'
+        f"  touch {held}; while [ ! -e {go} ]; do sleep 0.01; done\n"
+        "fi\n"
+        f'exec {real_ip} "$@"\n')
+    (bin_dir / "ip").chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    before = namespaces()
+    proc = subprocess.Popen([str(tcplab_bin), "run", "echo_rr", "--topology", t["name"],
+                             "--sut-backend", "kernel", "--duration", "5", "--quiet", "--out",
+                             str(tmp_path / "out")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while not held.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.2)	# delivered while ip still runs
+        go.touch()
+        _, err = proc.communicate(timeout=30)
+    finally:
+        go.touch()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGINT, err
+    assert json.loads((tmp_path / "out" / "echo_rr.json").read_text())["interrupted"] is True
     assert namespaces() <= before, "the run's namespaces are left behind"
 
 

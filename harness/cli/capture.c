@@ -95,9 +95,14 @@ static int tcpdump_ready(int fd, char *line, size_t len)
 	ssize_t got;
 
 	while (n + 1 < len) {
-		int left = (int)((deadline - hx_now_ns()) / 1000000);
+		int left = (int)((deadline - hx_now_ns()) / 1000000), r;
 
-		if (left <= 0 || poll(&pf, 1, left) <= 0)
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(&pf, 1, left);
+		if (r < 0 && errno == EINTR)	/* a stop: the run still starts, then stops */
+			continue;
+		if (r <= 0)
 			return -ETIMEDOUT;
 		got = read(fd, line + n, len - 1 - n);
 		if (got <= 0)

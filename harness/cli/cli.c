@@ -237,12 +237,14 @@ int hx_exec(const char *const *argv, char *out, size_t out_len, char *err, size_
 	close(fo[1]);
 	close(fe[1]);
 	while (fo[0] >= 0 && used + 1 < out_len &&
-	       (got = read(fo[0], out + used, out_len - used - 1)) > 0)
-		used += (size_t)got;
+	       ((got = read(fo[0], out + used, out_len - used - 1)) > 0 ||
+		(got < 0 && errno == EINTR)))
+		used += got > 0 ? (size_t)got : 0;
 	if (fo[0] >= 0)
 		out[used] = '\0';
-	if (fe[0] >= 0) {
-		got = read(fe[0], err, err_len - 1);
+	if (fe[0] >= 0 && err_len > 0) {	/* it is, with a pipe: for the compiler */
+		while ((got = read(fe[0], err, err_len - 1)) < 0 && errno == EINTR)
+			;
 		err[got > 0 ? got : 0] = '\0';
 		err[strcspn(err, "\n")] = '\0';
 	}
@@ -250,7 +252,11 @@ int hx_exec(const char *const *argv, char *out, size_t out_len, char *err, size_
 		close(fo[0]);
 	if (fe[0] >= 0)
 		close(fe[0]);
-	if (waitpid(pid, &status, 0) < 0)
+	/* a signal caught here (SIGINT for a stop) must not leave the child unreaped and its
+	 * work half done: the caller sees hx_stop and stops once the step is complete */
+	while ((r = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	if (r < 0)
 		return -errno;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -EINTR;
 }

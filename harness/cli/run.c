@@ -934,8 +934,13 @@ int hx_cmd_run(int argc, char **argv)
 	if (r < 0)
 		fprintf(stderr, "tcplab run: no janitor (%s): a kill of this process would leave "
 			"its namespaces until the next run\n", strerror(-r));
-	if (start_sides(x) < 0)
+	if (start_sides(x) < 0) {
+		/* a stop that broke the setup (a terminal's ^C reaches its children too) is
+		 * reported as the stop, not as bad input */
+		if (hx_stop)
+			code = 128 + hx_stop;
 		goto err_free_stack;
+	}
 	r = drive(x);
 	if (r == 0)	/* stopped by a signal: 128 + its number, as a shell reports it */
 		code = x->m.interrupted ? 128 + hx_stop : x->r.passed ? HX_EXIT_PASS : HX_EXIT_FAIL;
@@ -947,7 +952,7 @@ err_free_stack:
 	hx_topo_remove(&x->ns);
 	hx_janitor_stop(&x->jan);
 	/* made for the captures: a run refused before it ran leaves no directory */
-	if (made_dir && code == HX_EXIT_USAGE)
+	if (made_dir && (code == HX_EXIT_USAGE || code == 128 + hx_stop))
 		rmdir(x->dir);
 out_free:
 	if (x->hlog != NULL)

@@ -151,6 +151,30 @@ def test_example_runs_echo_rr_by_path(binary: Path, example: Path, tmp_path: Pat
     # no wait set (tl_ops.ws_* NULL): the SUT polls the listener and its connection
     assert result["sut"]["wait"] == "poll", result["sut"]
     assert result["sut"]["wait_entries"] >= result["sut"]["ready_waits"] > 0, result["sut"]
+    # and the engine's one connection waits inside its calls (TL_F_BLOCKING_WAIT), as on
+    # the kernel: no pass hands the stack a socket
+    loop = result["metrics"]["loop"]
+    assert loop["wait"] == "blocking" and loop["handed_per_pass"] == 0, loop
+
+
+def test_without_a_wait_set_a_pass_hands_the_stack_every_waiting_socket(
+        binary: Path, example: Path, tmp_path: Path) -> None:
+    """The engine polls a stack without a wait set (results/README.md, "metrics.loop"): at
+    50 connections each pass hands tl_poll all that wait, most of them; the kernel's wait
+    set takes next to nothing per pass, each socket registered once."""
+    loops = {}
+    for backend in (str(example), "kernel"):
+        done = ok(run([binary, "run", *RUN_ARGS, "--conns", "50", "--backend", backend,
+                       "--out", tmp_path / Path(backend).name], env=None),
+                  f"tcplab run --backend {backend} --conns 50")
+        result = json.loads((tmp_path / Path(backend).name / "echo_rr.json").read_text())
+        assert result["passed"] is True, f"checks: {result['checks']}; {done.stderr}"
+        loops[Path(backend).name] = result["metrics"]["loop"]
+    example_loop, kernel_loop = loops[example.name], loops["kernel"]
+    assert example_loop["wait"] == "poll", example_loop
+    assert 25 < example_loop["handed_per_pass"] <= 50, example_loop
+    assert kernel_loop["wait"] == "wait_set", kernel_loop
+    assert kernel_loop["handed_per_pass"] < 1, kernel_loop
 
 
 def test_example_by_path_records_its_name(binary: Path, example: Path, tmp_path: Path) -> None:

@@ -73,10 +73,27 @@ def check_memory(doc: dict[str, Any], table: Table, backend: str, conns: int) ->
                                  f"({why}): {mem}")
 
 
+def check_loop(doc: dict[str, Any], table: Table, backend: str, conns: int) -> None:
+    """The engine's loop costs what is ready, not what is open, where the stack has a wait
+    set (results/README.md, "metrics.loop"): a request/response registers each socket once,
+    so a pass hands the stack next to nothing. Without one, a pass hands it every socket
+    that waits, most of them."""
+    loop = doc["metrics"]["loop"]
+    assert loop["passes"] > 0, loop
+    if table.backend(backend).wait_set:
+        assert loop["wait"] == "wait_set", loop
+        assert loop["handed_per_pass"] < conns / 100, loop
+    else:
+        assert loop["wait"] == "poll", loop
+        assert loop["handed_per_pass"] > conns / 4, loop
+    assert 0 < loop["ready_per_pass"] <= conns, loop
+
+
 def test_rr_many_1k(any_backend: str, tcplab: Tcplab, table: Table, tmp_path: Path,
                     result_schema: jsonschema.Validator) -> None:
     doc = run_scale(tcplab, any_backend, tmp_path, result_schema)
     check_memory(doc, table, any_backend, 1000)
+    check_loop(doc, table, any_backend, 1000)
 
 
 # 10,000 connections (scenarios/README.md, "Scale"): the engine opens 128 at a time, and on a
@@ -95,6 +112,7 @@ def test_rr_many_10k(any_backend: str, tcplab: Tcplab, table: Table, tmp_path: P
                     "--warmup", WARMUP_10K[attach], "--set", "p99_max=10s", *FLAGS_10K[attach])
     assert doc["params"]["conns"] == 10000, doc["params"]
     check_memory(doc, table, any_backend, 10000)
+    check_loop(doc, table, any_backend, 10000)
 
 
 def test_no_memory_without_all_open(tcplab: Tcplab, tmp_path: Path,

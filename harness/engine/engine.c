@@ -112,6 +112,7 @@ struct engine {
 	struct pollfd *pf;		/* without a wait set: what tl_poll is handed */
 	unsigned int *map;
 	int ws;				/* the stack's wait set; -1: none, tl_poll */
+	uint64_t handed, ready;		/* the loop's, for metrics.loop (loop_once) */
 	struct tl_event *ev;		/* [WS_EVENTS] */
 	int err;			/* the first wait-set call that failed, which ends the run */
 	struct hx_fifo runq;		/* W_RUN: to step next pass */
@@ -562,6 +563,7 @@ static void conn_watch(struct engine *e, struct conn *c)
 
 	if (c->watched && c->ws_events == c->events)
 		return;
+	e->handed++;
 	r = tl_ws_ctl(e->st, e->ws, c->watched ? TL_WS_MOD : TL_WS_ADD, c->s, (uint16_t)c->events,
 		      conn_id(e, c));
 	if (r < 0) {
@@ -578,6 +580,7 @@ static void conn_unwatch(struct engine *e, struct conn *c)
 {
 	int r = tl_ws_ctl(e->st, e->ws, TL_WS_DEL, c->s, 0, 0);
 
+	e->handed++;
 	if (r < 0)
 		wait_set_failed(e, "remove", c, r);
 	c->watched = false;
@@ -724,6 +727,8 @@ static int poll_ready(struct engine *e, int timeout, int64_t *now)
 	if (r < 0 && r != -EINTR)
 		return r;
 	*now = clock_of(e);
+	e->handed += n;
+	e->ready += r > 0 ? (unsigned int)r : 0;
 	for (i = 0; r > 0 && i < n; i++)
 		if (e->pf[i].revents != 0)
 			advance(e, &e->conns[e->map[i]]);
@@ -743,6 +748,7 @@ static int wait_set_ready(struct engine *e, int timeout, int64_t *now)
 	if (r < 0 && r != -EINTR)
 		return r;
 	*now = clock_of(e);
+	e->ready += r > 0 ? (unsigned int)r : 0;
 	for (i = 0; i < r; i++) {
 		struct conn *c = &e->conns[e->ev[i].cookie];
 
@@ -791,12 +797,20 @@ static void run_due(struct engine *e, int64_t now)
  */
 static int loop_once(struct engine *e, int64_t *now)
 {
+	struct hx_loop_metrics *lm = &e->m->loop;
+	uint64_t handed = e->handed, ready = e->ready;
+	bool counted = in_window(e, *now);
 	int timeout = poll_timeout(e, *now);
 	int r = e->ws >= 0 ? wait_set_ready(e, timeout, now) : poll_ready(e, timeout, now);
 
 	if (r < 0)
 		return r;
 	run_due(e, *now);
+	if (counted) {
+		lm->passes++;
+		lm->handed += e->handed - handed;
+		lm->ready += e->ready - ready;
+	}
 	return e->err;
 }
 
@@ -917,6 +931,7 @@ int hx_engine_run(const struct hx_engine_config *cfg, struct hx_metrics *m)
 	if (sc->pacing == HX_PACING_OPEN)
 		e->interval_ns = (int64_t)((double)NS_PER_S * sc->conns / sc->rate);
 	e->blocking = sc->conns == 1 && (e->st->ops->flags & TL_F_BLOCKING_WAIT);
+	m->loop.wait = e->blocking ? HX_WAIT_BLOCKING : e->ws >= 0 ? HX_WAIT_SET : HX_WAIT_POLL;
 	hx_clock_init(&e->clk);	/* on this thread: its pinning may make the TSC safe */
 	e->t_start = clock_of(e);
 	e->t_warm = e->t_start + sc->warmup_ns;

@@ -89,6 +89,25 @@ struct hx_memory {
 	double sut_open;
 };
 
+/* How the engine waits for its connections (metrics.loop.wait). */
+enum hx_loop_wait {
+	HX_WAIT_POLL,		/* tl_poll, handed every waiting socket each pass */
+	HX_WAIT_SET,		/* the stack's wait set */
+	HX_WAIT_BLOCKING,	/* one connection: inside its calls (TL_F_BLOCKING_WAIT) */
+};
+
+/*
+ * What the engine's loop did in the window: how it waited, and per pass how many sockets it
+ * handed the stack and how many came back ready. A loop that costs what is open, not what
+ * is ready, shows here.
+ */
+struct hx_loop_metrics {
+	enum hx_loop_wait wait;
+	uint64_t passes;
+	uint64_t handed;	/* tl_poll's sockets, or tl_ws_ctl calls */
+	uint64_t ready;		/* sockets the wait returned with events */
+};
+
 struct hx_metrics {
 	uint64_t transactions;		/* in the window */
 	uint64_t bytes_sent;		/* in the window */
@@ -103,6 +122,7 @@ struct hx_metrics {
 	struct hist *latency;		/* owned by the caller */
 	struct hx_bio_metrics bio;	/* object steps (engine_bio.c) */
 	struct hx_memory memory;	/* filled by the caller at the marks */
+	struct hx_loop_metrics loop;
 };
 
 /** Name of an error reason, as it appears in the result JSON. */

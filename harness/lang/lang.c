@@ -223,6 +223,7 @@ const char *hx_lang_group_path(enum hx_metric_group g)
 	static const char *const paths[] = {
 		[HX_METRIC_RUN] = "metrics", [HX_METRIC_LATENCY] = "metrics.latency_ns",
 		[HX_METRIC_BIO] = "metrics.bio", [HX_METRIC_MEMORY] = "metrics.memory",
+		[HX_METRIC_LOOP] = "metrics.loop",
 	};
 
 	return paths[g];

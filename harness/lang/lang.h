@@ -99,6 +99,7 @@ enum hx_metric_group {
 	HX_METRIC_LATENCY,	/* metrics.latency_ns */
 	HX_METRIC_BIO,		/* metrics.bio, present when an object step ran */
 	HX_METRIC_MEMORY,	/* metrics.memory, present when all connections were open */
+	HX_METRIC_LOOP,		/* metrics.loop: the engine's loop */
 };
 
 struct hx_metric {

@@ -239,6 +239,9 @@ static void write_buckets(struct hx_json *j, const struct hist *h)
 
 static void write_metrics(struct hx_json *j, const struct hx_result *r)
 {
+	static const char *const wait_names[] = {
+		[HX_WAIT_POLL] = "poll", [HX_WAIT_SET] = "wait_set", [HX_WAIT_BLOCKING] = "blocking",
+	};
 	const struct hx_metrics *m = r->m;
 	unsigned int i;
 
@@ -264,6 +267,10 @@ static void write_metrics(struct hx_json *j, const struct hx_result *r)
 		write_group(j, m, HX_METRIC_MEMORY);
 		hx_json_obj_end(j);
 	}
+	hx_json_obj_begin(j, "loop");
+	hx_json_str(j, "wait", wait_names[m->loop.wait]);
+	write_group(j, m, HX_METRIC_LOOP);
+	hx_json_obj_end(j);
 	hx_json_obj_end(j);
 }
 

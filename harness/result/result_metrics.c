@@ -216,6 +216,27 @@ static double get_sut_bytes_per_conn(const struct hx_metrics *m)
 	return memory(m, (x->sut_open - x->sut_before) / x->open);
 }
 
+static double get_passes(const struct hx_metrics *m)
+{
+	return (double)m->loop.passes;
+}
+
+/* Per pass: NaN for a window with none. */
+static double per_pass(const struct hx_metrics *m, uint64_t n)
+{
+	return m->loop.passes > 0 ? (double)n / (double)m->loop.passes : NAN;
+}
+
+static double get_handed_per_pass(const struct hx_metrics *m)
+{
+	return per_pass(m, m->loop.handed);
+}
+
+static double get_ready_per_pass(const struct hx_metrics *m)
+{
+	return per_pass(m, m->loop.ready);
+}
+
 static const struct hx_metric metrics[] = {
 	/* metrics */
 	{ "window_s", HX_UNIT_S, HX_METRIC_RUN, false, get_window_s,
@@ -297,6 +318,13 @@ static const struct hx_metric metrics[] = {
 	  "SUT process resident set with every connection open" },
 	{ "sut_bytes_per_conn", HX_UNIT_BYTES, HX_METRIC_MEMORY, false, get_sut_bytes_per_conn,
 	  "SUT resident set growth per open connection" },
+	/* metrics.loop */
+	{ "passes", HX_UNIT_COUNT, HX_METRIC_LOOP, true, get_passes,
+	  "passes of the engine's loop (a wait on the stack, then the steps)" },
+	{ "handed_per_pass", HX_UNIT_COUNT, HX_METRIC_LOOP, false, get_handed_per_pass,
+	  "sockets the engine handed the stack per pass: tl_poll's, or its wait set's changes" },
+	{ "ready_per_pass", HX_UNIT_COUNT, HX_METRIC_LOOP, false, get_ready_per_pass,
+	  "sockets the stack's wait returned ready per pass" },
 	{ NULL, HX_UNIT_COUNT, HX_METRIC_RUN, false, NULL, NULL },
 };
 

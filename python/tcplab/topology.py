@@ -53,6 +53,7 @@ class Backend:
     origin: str		# "built-in" | "plug-in"
     path: str | None
     limits: Limits | None = None	# None: the stack states none
+    wait_set: bool = False	# it offers a wait set (tl_ops.ws_*)
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class Table:
 def parse_backend(b: dict[str, Any]) -> Backend:
     limits = b.get("limits")
     return Backend(b["name"], b.get("description", ""), b["attach"], b["origin"], b.get("path"),
-                   None if limits is None else parse_limits(limits))
+                   None if limits is None else parse_limits(limits), b.get("wait_set", False))
 
 
 def parse_limits(d: dict[str, Any]) -> Limits:

@@ -184,6 +184,8 @@ OTHER_CASES: list[tuple[str, list[str], list[str]]] = [
     ("serve-bad-listen", ["serve", "echo", "--listen", "here"], ["--listen", "here"]),
     ("serve-unknown-flag", ["serve", "echo", "--bogus"], ["--bogus", "--listen"]),
     ("serve-flag-without-value", ["serve", "echo", "--listen"], ["--listen"]),
+    ("serve-conns-zero", ["serve", "echo", "--conns", "0"], ["--conns", "'0'"]),
+    ("serve-conns-not-number", ["serve", "echo", "--conns", "many"], ["--conns", "many"]),
     ("list-extra-argument", ["list", "extra"], ["extra"]),
     ("list-unknown-flag", ["list", "--yaml"], ["--yaml", "--json"]),
     ("unknown-command", ["frobnicate"], ["frobnicate", "run", "serve", "list"]),

@@ -46,8 +46,8 @@ ASAN_SCENARIOS = ("echo_rr", "stream_send", "stream_recv", "crr")
 # every DPDK stack's: its port's (stack/dpdk, dpk_port_counters), and the ones the harness
 # reads (stack/README.md, "Counters")
 COUNTERS = ("rx_packets", "tx_packets", "tx_bytes", "tx_bursts", "drop_tx_no_mbuf",
-            "drop_tx_too_big", "drop_tx_ring_full", "mbufs_in_use", "hugepages", "sockets_open",
-            "mbufs_in_use_start")
+            "drop_tx_too_big", "drop_tx_ring_full", "mbufs", "mbufs_in_use", "hugepages",
+            "sockets_open", "mbufs_in_use_start")
 NEVER_DROPPED = ("drop_tx_too_big", "drop_tx_no_mbuf")
 
 
@@ -226,6 +226,24 @@ def test_memif_frames_fill_the_mtu(started_stack: str, procs: ProcessManager, tc
         assert mean_frame > 1500 + ETH_HDR, f"mean frame {mean_frame:.0f} B on a {mtu} MTU"
     else:
         assert mean_frame <= 1500 + ETH_HDR, f"mean frame {mean_frame:.0f} B on a {mtu} MTU"
+
+
+@pytest.mark.parametrize("flags,mbufs", [(["--conns", "3000"], 16383),
+                                         (["--conns", "3000", "--stack-opt", "mbufs=4095"], 4095),
+                                         (["--conns", "10"], 8191)])
+def test_the_pool_is_sized_for_the_runs_connections(started_stack: str, procs: ProcessManager,
+                                                    tcplab_bin: Path, tmp_path: Path,
+                                                    flags: list[str], mbufs: int) -> None:
+    """Both sides are told the scenario's connections (tl_stack_params.conns) and size their
+    pools by them: three mbufs a connection as 2^k - 1, at least 8191 (stack/dpdk/README.md,
+    "Settings"); a user's mbufs= wins."""
+    run = start_run(procs, tcplab_bin, started_stack, "echo_rr", tmp_path, "--duration",
+                    "0.5", "--warmup", "1", *flags)
+    rc = run.finish()
+    assert rc == EXIT_PASS, f"exit {rc}: {run.proc.stderr_text().strip()}"
+    doc = run.result()
+    assert doc["stack_counters"]["mbufs"] == mbufs, doc["stack_counters"]
+    assert doc["sut"]["stack"]["mbufs"] == mbufs, doc["sut"]["stack"]
 
 
 @pytest.mark.parametrize("opt,needle", [("mtu=100", "mtu"), ("mtu=9001", "mtu"),

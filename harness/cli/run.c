@@ -557,7 +557,7 @@ static int start_sut(struct run *x)
 		.program = x->sc.program, .run_id = x->run_id, .backend = x->o.sut_backend,
 		.topology = x->o.topo->name, .opts = x->cap.opts[HX_SIDE_SUT],
 		.n_opts = x->cap.n_opts[HX_SIDE_SUT],
-		.cpu = x->o.sut_cpu, .ready_timeout_ms = READY_TIMEOUT_MS,
+		.cpu = x->o.sut_cpu, .ready_timeout_ms = READY_TIMEOUT_MS, .conns = x->sc.conns,
 		.netns = x->ns.sut_ns_path[0] ? x->ns.sut_ns_path : NULL,
 	};
 	char err[1024];
@@ -582,7 +582,7 @@ static int start_engine_stack(struct run *x)
 	struct run_opts *o = &x->o;
 	struct tl_stack_params p = { .role = TL_ROLE_CLIENT, .run_id = x->run_id,
 				     .cpu = o->engine_cpu >= 0 ? o->engine_cpu
-				     : tl_auto_cpu(TL_ROLE_CLIENT) };
+				     : tl_auto_cpu(TL_ROLE_CLIENT), .conns = x->sc.conns };
 	char err[512];
 
 	hx_side_opts_build(&x->engine_opts, o->topo, HX_SIDE_ENGINE, o->kind[HX_SIDE_ENGINE],
@@ -602,7 +602,7 @@ static int check_side(struct run *x, enum hx_side side)
 {
 	struct run_opts *o = &x->o;
 	const char *backend = side == HX_SIDE_SUT ? o->sut_backend : o->backend;
-	struct tl_stack_params p = { .run_id = x->run_id, .cpu = -1,
+	struct tl_stack_params p = { .run_id = x->run_id, .cpu = -1, .conns = x->sc.conns,
 		.role = side == HX_SIDE_SUT ? TL_ROLE_SERVER : TL_ROLE_CLIENT };
 	struct hx_side_opts so;
 	char err[1024];

@@ -22,7 +22,7 @@
 
 static void exec_child(const struct hx_sut_params *p, int in, int out, pid_t parent)
 {
-	char *argv[16 + 2 * HX_CLI_MAX_OPTS], cpu[16];
+	char *argv[18 + 2 * HX_CLI_MAX_OPTS], cpu[16], conns[16];
 	unsigned int n = 0, i;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -52,6 +52,11 @@ static void exec_child(const struct hx_sut_params *p, int in, int out, pid_t par
 		snprintf(cpu, sizeof(cpu), "%d", p->cpu);
 		argv[n++] = "--cpu";
 		argv[n++] = cpu;
+	}
+	if (p->conns > 0) {
+		snprintf(conns, sizeof(conns), "%u", p->conns);
+		argv[n++] = "--conns";
+		argv[n++] = conns;
 	}
 	argv[n] = NULL;
 	execv("/proc/self/exe", argv);

@@ -34,6 +34,7 @@ struct hx_sut_params {
 	const char *const *opts;	/* the user's --stack-opt values, after those */
 	unsigned int n_opts;
 	int cpu;			/* < 0: unpinned */
+	unsigned int conns;		/* its --conns (tl_stack_params.conns); 0: none */
 	const char *netns;		/* a namespace to start it in (path), NULL: this one */
 	int ready_timeout_ms;
 };

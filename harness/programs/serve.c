@@ -58,6 +58,7 @@ struct serve_opts {
 	const char *opts[HX_CLI_MAX_OPTS];	/* the user's --stack-opt */
 	unsigned int n_opts;
 	int cpu;
+	int conns;		/* --conns: tl_stack_params.conns */
 	int forever;
 	int errors_json;	/* --errors-json: a start failure is a JSON line on stdout */
 	const struct hx_topology *topo;
@@ -575,7 +576,8 @@ static void start_failed(const struct serve_opts *o, const char *why)
 static int serve(const struct serve_opts *o, const struct hx_program *prog)
 {
 	struct tl_stack_params p = { .role = TL_ROLE_SERVER, .run_id = o->run_id,
-				     .cpu = o->cpu >= 0 ? o->cpu : tl_auto_cpu(TL_ROLE_SERVER) };
+				     .cpu = o->cpu >= 0 ? o->cpu : tl_auto_cpu(TL_ROLE_SERVER),
+				     .conns = (unsigned int)o->conns };
 	struct sockaddr_storage ss;
 	struct hx_side_opts so;
 	struct hx_serve *sv;
@@ -627,6 +629,7 @@ static const struct option long_opts[] = {
 	{ "run-id", required_argument, NULL, 'r' },
 	{ "stack-opt", required_argument, NULL, 'o' },
 	{ "cpu", required_argument, NULL, 'c' },
+	{ "conns", required_argument, NULL, 'n' },
 	{ "forever", no_argument, NULL, 'f' },
 	{ "errors-json", no_argument, NULL, 'J' },
 	{ "help", no_argument, NULL, 'h' },
@@ -640,10 +643,12 @@ static void serve_usage(FILE *f)
 	hx_program_names(names, sizeof(names));
 	fprintf(f, "usage: tcplab serve PROGRAM [--backend NAME] [--topology NAME] "
 		"[--listen ADDR:PORT] [--run-id ID] [--stack-opt KEY=VALUE]... [--cpu N] "
-		"[--forever]\n"
+		"[--conns N] [--forever]\n"
 		"  PROGRAM: %s\n"
 		"  --topology: the SUT side of that topology (tcplab list; default: the backend's "
 		"own): its settings come before --stack-opt's\n"
+		"  --conns: the connections to hold at once at most, for the stack to size for "
+		"(a run passes its scenario's)\n"
 		"  prints {\"event\":\"ready\",...} on stdout when listening; reads 'stats' and "
 		"'quit' on stdin (end of stdin: exit) unless --forever\n", names);
 }
@@ -702,6 +707,10 @@ int hx_cmd_serve(int argc, char **argv)
 			break;
 		case 'c':
 			if (hx_cli_int(optarg, "--cpu", 0, 4095, &o.cpu) < 0)
+				return HX_EXIT_USAGE;
+			break;
+		case 'n':
+			if (hx_cli_int(optarg, "--conns", 1, 100000, &o.conns) < 0)
 				return HX_EXIT_USAGE;
 			break;
 		case 'f': o.forever = 1; break;

@@ -19,6 +19,10 @@ int dpk_tap_configure(const struct dpk_cfg *cfg, char *err, size_t len);
 /** True when @p spec is ADDRESS/BITS (BITS 1..30). */
 bool dpk_tap_addr_valid(const char *spec);
 
+/* port.c */
+/** The data room of a pool's mbuf for frames of @p mtu (port.c). */
+uint16_t dpk_mbuf_buf_size(unsigned int mtu);
+
 /* guard.c: memif bursts against the PMD's asynchronous teardown (see there) */
 int dpk_guard_install(void);
 void dpk_guard_remove(void);

@@ -30,14 +30,34 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_ether.h>
 #include <rte_log.h>
 
 #include "dpdk_pvt.h"
 
-#define HUGE_NEEDED_MB 256
+#define MEMORY_MIN_MB 256
+/* What DPDK takes beside the pool (the port's rings and queues, the EAL's own): at 8191
+ * mbufs of a 9000 MTU the pool is 78 MB and the rest fits the 256 MB minimum. */
+#define MEMORY_BESIDE_POOL_MB 178
+/* The mbuf's header and the stacks' private area, at most */
+#define MBUF_OVERHEAD 256
 
-/* Hugepages are used when a hugetlbfs is mounted and enough of them are free. */
-static bool hugepages_usable(void)
+/*
+ * DPDK memory for this side (-m): 256 MB, or the mbuf pool and what DPDK takes beside it when
+ * that is more (a pool sized for many connections, settings.c: mbufs_for). A port whose MTU
+ * is its own (mtu=0) is taken at 1500 here; the pool is sized from the port's at open.
+ */
+static unsigned int memory_mb(const struct dpk_cfg *cfg)
+{
+	unsigned int mtu = cfg->mtu != 0 ? cfg->mtu : RTE_ETHER_MTU;
+	uint64_t pool = (uint64_t)cfg->n_mbufs * (dpk_mbuf_buf_size(mtu) + MBUF_OVERHEAD);
+	unsigned int need = (unsigned int)(pool >> 20) + MEMORY_BESIDE_POOL_MB;
+
+	return need > MEMORY_MIN_MB ? need : MEMORY_MIN_MB;
+}
+
+/* Hugepages are used when a hugetlbfs is mounted and @p mb of them are free. */
+static bool hugepages_usable(unsigned int mb)
 {
 	unsigned long free_pages = 0, size_kb = 0;
 	bool mounted = false;
@@ -59,7 +79,7 @@ static bool hugepages_usable(void)
 		sscanf(line, "Hugepagesize: %lu kB", &size_kb);
 	}
 	fclose(f);
-	return mounted && free_pages * size_kb >= HUGE_NEEDED_MB * 1024UL;
+	return mounted && free_pages * size_kb >= mb * 1024UL;
 }
 
 /*
@@ -131,9 +151,10 @@ static int add_extra(struct eal_args *a, const char *extra)
 
 static int build_args(const struct dpk_cfg *cfg, struct eal_args *a, bool huge)
 {
-	char lcores[256], prefix[64];
+	char lcores[256], prefix[64], mem[16];
 	int r;
 
+	snprintf(mem, sizeof(mem), "%u", memory_mb(cfg));
 	r = lcores_arg(cfg, lcores, sizeof(lcores));
 	if (r < 0)
 		return r;
@@ -155,7 +176,7 @@ static int build_args(const struct dpk_cfg *cfg, struct eal_args *a, bool huge)
 	 * it logs both as errors although the port works; real failures fail the port start */
 	r = r ? r : add_arg(a, "%s", "--log-level=pmd.net.tap:critical");
 	r = r ? r : add_arg(a, "%s", "-m");
-	r = r ? r : add_arg(a, "%s", "256");
+	r = r ? r : add_arg(a, "%s", mem);
 	if (!huge)
 		r = r ? r : add_arg(a, "%s", "--no-huge");
 	if (cfg->pci[0] != '\0')
@@ -255,7 +276,7 @@ void dpk_cleanup_run(const char *run_id)
 int dpk_eal_start(const struct dpk_cfg *cfg, char *err, size_t len)
 {
 	bool huge = strcmp(cfg->huge, "yes") == 0 ||
-		    (strcmp(cfg->huge, "auto") == 0 && hugepages_usable());
+		    (strcmp(cfg->huge, "auto") == 0 && hugepages_usable(memory_mb(cfg)));
 	struct eal_args a = { .argc = 0 };
 	int r;
 

@@ -62,7 +62,7 @@ static unsigned int port_mtu(const struct dpk_port *pt, const struct dpk_cfg *cf
  * Ethernet header and the MTU, rounded up to 1 KiB. A 1500 MTU keeps DPDK's default size.
  * memif's ring buffers are sized from the same MTU (settings.c, memif_bsize).
  */
-static uint16_t mbuf_buf_size(unsigned int mtu)
+uint16_t dpk_mbuf_buf_size(unsigned int mtu)
 {
 	unsigned int need = RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + mtu;
 
@@ -209,7 +209,7 @@ int dpk_port_open(struct dpk_port *pt, const struct dpk_cfg *cfg, unsigned int p
 	pt->mtu = port_mtu(pt, cfg);
 	pt->pool = rte_pktmbuf_pool_create(pool_name, cfg->n_mbufs, POOL_CACHE,
 					   (uint16_t)RTE_ALIGN(priv_size, RTE_MBUF_PRIV_ALIGN),
-					   mbuf_buf_size(pt->mtu), (int)rte_socket_id());
+					   dpk_mbuf_buf_size(pt->mtu), (int)rte_socket_id());
 	if (pt->pool == NULL) {
 		r = dpk_err(-1);
 		snprintf(err, len, "cannot create the mbuf pool of %u mbufs (%s)", cfg->n_mbufs,
@@ -550,6 +550,7 @@ unsigned int dpk_port_counters(const struct dpk_port *pt, struct tl_counter *out
 
 	for (i = 0; i < DPK_C__COUNT; i++)
 		dpk_counter_put(out, max, &n, counter_names[i], pt->c[i]);
+	dpk_counter_put(out, max, &n, "mbufs", pt->pool != NULL ? pt->pool->size : 0);
 	dpk_counter_put(out, max, &n, "mbufs_in_use", dpk_port_mbufs_in_use(pt));
 	dpk_counter_put(out, max, &n, "hugepages", rte_eal_has_hugepages() ? 1 : 0);
 	return dpk_impair_port_counters(pt, out, max, n);

@@ -22,6 +22,8 @@
 #define MEMIF_MTU 9000
 #define MTU_MAX 9000	/* a frame must fit one mbuf: dpk_port_open sizes them by the MTU */
 #define QUOTE_MAX 256	/* a setting's value as a message quotes it (dpk_quote) */
+#define MBUFS_DEFAULT 8191u
+#define MBUFS_MAX (1u << 20)
 
 static const struct dpk_opt layer_opts[] = {
 	{ "port", "memif | tap | af_packet | pci: the DPDK port (default memif)" },
@@ -36,7 +38,7 @@ static const struct dpk_opt layer_opts[] = {
 	{ "cpu", "auto | any | N: the CPU of the polling lcore" },
 	{ "eal", "extra EAL arguments, space separated" },
 	{ "log", "DPDK log level (default warning)" },
-	{ "mbufs", "mbufs in the pool" },
+	{ "mbufs", "mbufs in the pool (default: 8191, or 3 a connection the run holds)" },
 	{ "link_timeout_ms", "how long the client waits for the link" },
 	{ "mtu", "the stack's MTU (memif: 9000; elsewhere the port's)" },
 	{ "checksum", "auto | on | off: IP/TCP checksums (auto: off on memif only)" },
@@ -277,11 +279,27 @@ static int strings(struct dpk_cfg *cfg, const struct tl_stack_params *p, char *e
 	return r;
 }
 
+/*
+ * The pool for @p conns connections at once (tl_stack_params.conns), by default: a closed
+ * loop keeps a frame or two of each in flight, and the TX queue is half the pool, so three
+ * mbufs a connection, as 2^k - 1 (the size a mempool fills best), never under 8191. 10,000
+ * connections get 32767, the pool they were measured to need (stack/dpdk/README.md).
+ */
+static unsigned int mbufs_for(unsigned int conns)
+{
+	unsigned int n = MBUFS_DEFAULT;
+
+	while (n < 3ull * conns && n < MBUFS_MAX / 2)
+		n = 2 * n + 1;
+	return n;
+}
+
 static int numbers(struct dpk_cfg *cfg, const struct tl_stack_params *p, char *err, size_t len)
 {
 	int r;
 
-	r = dpk_opt_uint(&cfg->n_mbufs, p, "mbufs", 8191, 1023, 1u << 20, err, len);
+	r = dpk_opt_uint(&cfg->n_mbufs, p, "mbufs", mbufs_for(p->conns), 1023, MBUFS_MAX, err,
+			 len);
 	if (r == 0)
 		r = dpk_opt_uint(&cfg->link_timeout_ms, p, "link_timeout_ms", 10000, 1, 600000,
 				 err, len);

@@ -169,6 +169,31 @@ static int test_impair_takes_this_sides_parts(void)
 	return 0;
 }
 
+/* The pool follows the connections the run holds (tl_stack_params.conns) unless mbufs=
+ * says: three a connection as 2^k - 1, never under 8191, never past 2^20 - 1. */
+static int test_the_pool_follows_the_connections(void)
+{
+	static const unsigned int want[][2] = {
+		{ 0, 8191 }, { 1000, 8191 }, { 2730, 8191 }, { 2731, 16383 }, { 10000, 32767 },
+		{ 100000, 524287 }, { 1000000, 1048575 },
+	};
+	struct tl_stack_params p = { .role = TL_ROLE_SERVER, .run_id = "tcplab42", .cpu = -1 };
+	const char *user[] = { "mbufs=2047" };
+	struct run r;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		p.conns = want[i][0];
+		EXPECT_EQ_INT(dpk_cfg_parse(&r.cfg, &p, own, 1, r.err, sizeof(r.err)), 0);
+		EXPECT_EQ_INT(r.cfg.n_mbufs, want[i][1]);
+	}
+	p.opts = user;
+	p.n_opts = 1;
+	EXPECT_EQ_INT(dpk_cfg_parse(&r.cfg, &p, own, 1, r.err, sizeof(r.err)), 0);
+	EXPECT_EQ_INT(r.cfg.n_mbufs, 2047);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct hx_test tests[] = {
@@ -182,6 +207,7 @@ int main(int argc, char **argv)
 		{ "tap_takes_the_namespace_rule", test_tap_takes_the_namespace_rule },
 		{ "malformed_values_name_the_key", test_malformed_values_name_the_key },
 		{ "impair_takes_this_sides_parts", test_impair_takes_this_sides_parts },
+		{ "the_pool_follows_the_connections", test_the_pool_follows_the_connections },
 	};
 
 	return hx_test_main(tests, sizeof(tests) / sizeof(tests[0]), argc, argv);

@@ -48,7 +48,8 @@
 /**
  * The ABI this header describes; bumped on any change to the structs below once a version
  * is released. 3 added tl_limits, then (before its release) the optional cleanup and wait
- * set: tl_ops' cleanup and ws_* at the end of the table, struct tl_event, enum tl_ws_op.
+ * set: tl_ops' cleanup and ws_* at the end of the table, struct tl_event, enum tl_ws_op;
+ * and tl_stack_params.conns.
  */
 #define TCPLAB_STACK_ABI_VERSION 3u
 
@@ -92,6 +93,13 @@ struct tl_stack_params {
 	 * otherwise.
 	 */
 	int cpu;
+	/**
+	 * The connections this side is to hold open at once at most, as far as the harness
+	 * knows (a run: the scenario's conns, on both sides); 0 when it does not (`tcplab
+	 * serve` started by hand without --conns). A stack may size what it sets aside for
+	 * them (a DPDK stack its mbuf pool); a setting the user gave for the same wins.
+	 */
+	unsigned int conns;
 };
 
 /** A named counter for the result JSON (frames, drops by reason, endpoints, ...). */

@@ -170,10 +170,15 @@ def test_without_a_wait_set_a_pass_hands_the_stack_every_waiting_socket(
         result = json.loads((tmp_path / Path(backend).name / "echo_rr.json").read_text())
         assert result["passed"] is True, f"checks: {result['checks']}; {done.stderr}"
         loops[Path(backend).name] = result["metrics"]["loop"]
+        summary = [ln for ln in done.stdout.splitlines() if ln.startswith("  loop: ")]
+        assert len(summary) == 1, done.stdout
+        loops[Path(backend).name]["summary"] = summary[0]
     example_loop, kernel_loop = loops[example.name], loops["kernel"]
     assert example_loop["wait"] == "poll", example_loop
+    assert example_loop["summary"].startswith("  loop: poll, "), example_loop
     assert 25 < example_loop["handed_per_pass"] <= 50, example_loop
     assert kernel_loop["wait"] == "wait_set", kernel_loop
+    assert kernel_loop["summary"].startswith("  loop: the stack's wait set, "), kernel_loop
     assert kernel_loop["handed_per_pass"] < 1, kernel_loop
 
 

@@ -397,6 +397,19 @@ static void memory_summary(const struct hx_metrics *m, FILE *f)
 		"SUT %s\n", m->memory.open, e, s);
 }
 
+/* How the engine waited, and what a pass cost where it had passes to count. */
+static void loop_summary(const struct hx_metrics *m, FILE *f)
+{
+	if (m->loop.wait == HX_WAIT_BLOCKING) {
+		fprintf(f, "  loop: inside its calls (one connection)\n");
+		return;
+	}
+	fprintf(f, "  loop: %s, %llu passes, %.1f sockets handed and %.1f ready a pass\n",
+		m->loop.wait == HX_WAIT_SET ? "the stack's wait set" : "poll",
+		(unsigned long long)m->loop.passes, hx_metric_value(m, "handed_per_pass"),
+		hx_metric_value(m, "ready_per_pass"));
+}
+
 void hx_result_summary(const struct hx_result *r, const char *json_path, FILE *f)
 {
 	static const char *const lat[] = { "p50", "p90", "p99", "p99_9", "max" };
@@ -427,6 +440,7 @@ void hx_result_summary(const struct hx_result *r, const char *json_path, FILE *f
 	if (m->bio.used)
 		hx_bio_metrics_summary(&m->bio, f);
 	memory_summary(m, f);
+	loop_summary(m, f);
 	for (i = 0; i < HX_ERR__COUNT; i++)
 		if (m->errors_by[i] != 0)
 			fprintf(f, "  errors: %s %llu\n", hx_error_name(i),

@@ -149,12 +149,13 @@ static int add_extra(struct eal_args *a, const char *extra)
 	return r;
 }
 
-static int build_args(const struct dpk_cfg *cfg, struct eal_args *a, bool huge)
+static int build_args(const struct dpk_cfg *cfg, struct eal_args *a, unsigned int mem_mb,
+		      bool huge)
 {
 	char lcores[256], prefix[64], mem[16];
 	int r;
 
-	snprintf(mem, sizeof(mem), "%u", memory_mb(cfg));
+	snprintf(mem, sizeof(mem), "%u", mem_mb);
 	r = lcores_arg(cfg, lcores, sizeof(lcores));
 	if (r < 0)
 		return r;
@@ -275,12 +276,13 @@ void dpk_cleanup_run(const char *run_id)
  */
 int dpk_eal_start(const struct dpk_cfg *cfg, char *err, size_t len)
 {
+	unsigned int mem_mb = memory_mb(cfg);
 	bool huge = strcmp(cfg->huge, "yes") == 0 ||
-		    (strcmp(cfg->huge, "auto") == 0 && hugepages_usable(memory_mb(cfg)));
+		    (strcmp(cfg->huge, "auto") == 0 && hugepages_usable(mem_mb));
 	struct eal_args a = { .argc = 0 };
 	int r;
 
-	r = build_args(cfg, &a, huge);
+	r = build_args(cfg, &a, mem_mb, huge);
 	if (r < 0) {
 		snprintf(err, len, "EAL arguments too long (%s)", strerror(-r));
 		return r;

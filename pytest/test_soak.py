@@ -73,6 +73,16 @@ def made_up(fds: list[int], avail: list[int]) -> soak.Soak:
     return s
 
 
+def test_a_failed_check_without_a_value_is_reported() -> None:
+    """A run stopped by the soak's SIGTERM at its start has checks whose value is null (an
+    empty window): the soak says so, not a TypeError (CI on 5dc1c6b)."""
+    result = {"checks": [{"name": "p99 < 100ms", "ok": False, "value": None, "limit": 1e8},
+                         {"name": "errors == 0", "ok": True, "value": 0, "limit": 0},
+                         {"name": "tps >= 10", "ok": False, "value": 2.5, "limit": 10}]}
+    assert soak.failed_checks(result) == ["p99 < 100ms = n/a (limit 1e+08)",
+                                          "tps >= 10 = 2.5 (limit 10)"]
+
+
 def test_report_fails_the_series_that_grows_and_only_that() -> None:
     _, fails = soak.report(made_up([9, 9, 9, 12, 15, 18, 21], [10**6] * 7))
     assert fails == [f for f in fails if f.startswith("kernel/echo fds grows")] and fails

@@ -301,11 +301,19 @@ class Sut:
             result = json.loads(path.read_text()) if path.is_file() else {}
         out: dict[str, Any] = {"scenario": scenario, "backend": self.backend, "rc": rc}
         if rc != 0:
-            failed = [f"{c['name']} = {c['value']:g} (limit {c['limit']:g})"
-                      for c in result.get("checks", []) if not c.get("ok", True)]
+            failed = failed_checks(result)
             out["error"] = (err.splitlines()[-1] if err else f"exit {rc}") + (
                 f"; checks failed: {', '.join(failed)}" if failed else "")
         return out
+
+
+def failed_checks(result: dict[str, Any]) -> list[str]:
+    """The result's failed checks as "NAME = VALUE (limit LIMIT)". A value is null where the
+    window had nothing to measure (a run stopped by a signal at its start): "n/a"."""
+    def num(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:g}"
+    return [f"{c['name']} = {num(c.get('value'))} (limit {num(c.get('limit'))})"
+            for c in result.get("checks", []) if not c.get("ok", True)]
 
 
 class Stopper:

@@ -35,6 +35,7 @@
 #define NS_PER_S INT64_C(1000000000)
 #define NS_PER_MS INT64_C(1000000)
 #define DRAIN_NS (5 * NS_PER_S)
+#define DRAIN_MAX_NS (60 * NS_PER_S)
 #define STOP_DRAIN_NS (1 * NS_PER_S)
 #define BACKOFF_NS NS_PER_MS
 #define REPORT_NS NS_PER_S
@@ -647,6 +648,21 @@ static void report(struct engine *e, int64_t now, int64_t end)
 	hist_reset(e->recent);
 }
 
+/*
+ * How long the transactions begun before the end of the duration get to finish: 5 s, or
+ * twice the slowest one measured when that is more, at most 60 s. A round over 10,000
+ * connections on lwIP takes seconds (its pcb demux), so a fixed 5 s ended thousands of
+ * them as drain_timeout on a slow host.
+ */
+static int64_t drain_ns(const struct engine *e)
+{
+	int64_t slow = 2 * e->m->latency->max;
+
+	if (slow < DRAIN_NS)
+		return DRAIN_NS;
+	return slow < DRAIN_MAX_NS ? slow : DRAIN_MAX_NS;
+}
+
 static void begin_stop(struct engine *e, int64_t now, int64_t drain)
 {
 	unsigned int i;
@@ -829,7 +845,7 @@ static int run_loop(struct engine *e)
 		}
 		if (!e->stopping && (now >= e->t_end || hx_stop)) {
 			e->m->interrupted = hx_stop != 0;
-			begin_stop(e, now, hx_stop ? STOP_DRAIN_NS : DRAIN_NS);
+			begin_stop(e, now, hx_stop ? STOP_DRAIN_NS : drain_ns(e));
 		}
 		if (e->stopping && now >= e->t_stop)
 			abort_rest(e);
